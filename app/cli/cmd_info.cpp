@@ -1,0 +1,45 @@
+// attnscope info: what this build can run on, and what a model is.
+#include "attention/router.h"
+#include "commands.h"
+#include "gpu_info.h"
+#include "model_source.h"
+#include "options.h"
+
+#include <iostream>
+#include <torch/version.h>
+
+namespace attnscope::cli {
+
+int cmd_info(const std::vector<std::string>& argv) {
+    const Args args(argv, kModelOptions, {});
+    std::cout << "attnscope, LibTorch " << TORCH_VERSION << (at::hasCUDA() ? " with CUDA" : " (CPU)") << "\n";
+    const auto gpus = query_gpus();
+    std::cout << "CUDA kernels: " << (gpus.cuda_compiled ? "built" : "not built") << "\n";
+    for (const auto& d : gpus.devices)
+        std::cout << "  GPU " << d.index << ": " << d.name << ", sm_" << d.sm_major << d.sm_minor << ", "
+                  << d.multiprocessors << " SMs, " << (d.free_bytes >> 20) << " / " << (d.total_bytes >> 20)
+                  << " MiB free\n";
+    if (!gpus.problem.empty()) std::cout << "  " << gpus.problem << "\n";
+
+    const AttentionRouter router;
+    std::cout << "attention backends:";
+    for (const auto& n : router.backend_names()) std::cout << " " << n;
+    std::cout << " (default: " << router.default_backend() << ")\n";
+
+    if (!args.get("model") && !args.get("preset")) return 0;
+    ProgressBar bar;
+    const auto model = choose_model(args, at::kFloat, at::kCPU, bar);
+    const auto& unet = model.unet;
+    const auto& cfg = unet.config();
+    std::cout << "\nmodel: " << cfg.describe() << "\nweights: " << model.origin
+              << "\nparameters: " << unet.weights().parameter_count() << " ("
+              << (unet.weights().byte_size() >> 20) << " MiB as f32)\n"
+              << "native size: " << cfg.sample_size * 8 << "x" << cfg.sample_size * 8 << " (latent "
+              << cfg.sample_size << ")\n\nattention sites at the native size:\n";
+    for (const auto& s : unet.sites(2, cfg.sample_size, cfg.sample_size, 77))
+        std::cout << "  " << s.label() << ": " << s.heads << " heads x " << s.head_dim << ", Q " << s.seq_q
+                  << " x K " << s.seq_k << "  " << s.module << "\n";
+    return 0;
+}
+
+} // namespace attnscope::cli

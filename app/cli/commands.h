@@ -1,0 +1,11 @@
+#pragma once
+#include <string>
+#include <vector>
+
+namespace attnscope::cli {
+
+// Each returns the process exit code; errors are thrown and reported by main.
+int cmd_info(const std::vector<std::string>& args);
+int cmd_shapes(const std::vector<std::string>& args);
+
+} // namespace attnscope::cli

@@ -1,0 +1,50 @@
+// attnscope: the command-line entry point.
+#include "args.h"
+#include "commands.h"
+
+#include <ATen/Parallel.h>
+#include <iostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+void usage(std::ostream& o) {
+    o << "usage: attnscope <command> [options]\n\n"
+         "commands:\n"
+         "  shapes  run one forward pass and print every attention site's Q/K/V/P shapes\n"
+         "          [--model PATH | --preset sd15|sd21|sd21-base] [--size WxH] [--batch N] [--context N]\n"
+         "          [--device cpu|cuda] [--dtype f32|f16|bf16|f64] [--backend auto|math|sdpa] [--seed N]\n"
+         "  info    this build's GPUs and backends; with --model PATH or --preset, the model's config and "
+         "sites\n\n"
+         "With no command, attnscope runs the headless job: 'shapes' for the SD v1.5 topology at 512x512.\n"
+         "Environment: ATTNSCOPE_ATTENTION=<backend> sets the default attention backend.\n";
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    std::vector<std::string> args(argv + 1, argv + argc);
+    const std::string command = args.empty() ? "shapes" : args.front();
+    if (!args.empty()) args.erase(args.begin());
+    // LibTorch defaults to one thread on some builds; use every core.
+    at::set_num_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+    try {
+        if (command == "shapes") return attnscope::cli::cmd_shapes(args);
+        if (command == "info") return attnscope::cli::cmd_info(args);
+        if (command == "help" || command == "--help" || command == "-h") {
+            usage(std::cout);
+            return 0;
+        }
+        std::cerr << "attnscope: unknown command '" << command << "'\n\n";
+        usage(std::cerr);
+        return 2;
+    } catch (const attnscope::cli::UsageError& e) {
+        std::cerr << "attnscope " << command << ": " << e.what() << "\n";
+        return 2;
+    } catch (const std::exception& e) {
+        std::cerr << "attnscope " << command << ": error: " << e.what() << "\n";
+        return 1;
+    }
+}

@@ -1,0 +1,30 @@
+#include "model_source.h"
+
+#include "model/unet_loader.h"
+
+namespace attnscope::cli {
+
+ModelChoice choose_model(const Args& args, at::ScalarType dtype, at::Device device, ProgressBar& progress) {
+    const auto path = args.get("model");
+    const auto prediction = args.get("prediction");
+    if (path) {
+        if (args.get("preset")) throw UsageError("give either --model or --preset, not both");
+        UNetOpenOptions open;
+        if (prediction) open.prediction = parse_prediction(*prediction);
+        const auto ck = open_unet_checkpoint(*path, open);
+        auto unet =
+            load_unet(ck, dtype, device, [&](double f, const std::string& w) { progress.update(f, w); });
+        return {std::move(unet),
+                ck.weights_path + " (" + to_string(ck.layout) + ", config " + ck.config_source + ")"};
+    }
+    const std::string preset = args.get("preset", "sd15");
+    auto config = unet_config_preset(preset);
+    if (prediction) config.prediction = parse_prediction(*prediction);
+    const int seed = args.get_int("seed", 0);
+    progress.update(0.0, "initializing random " + preset + " U-Net");
+    auto unet = UNet::random(config, static_cast<uint64_t>(seed), dtype, device);
+    progress.update(1.0, "initialized random " + preset + " U-Net");
+    return {std::move(unet), "random weights, preset " + preset + " (seed " + std::to_string(seed) + ")"};
+}
+
+} // namespace attnscope::cli

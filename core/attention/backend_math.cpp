@@ -1,0 +1,30 @@
+#include "backend.h"
+
+namespace attnscope {
+namespace {
+
+class MathBackend final : public AttentionBackend {
+  public:
+    std::string name() const override { return "math"; }
+    std::string description() const override { return "materialized softmax(QK^T/sqrt(d))V, the reference"; }
+    std::string unsupported_reason(const AttentionRequest&) const override { return {}; }
+
+    AttentionResult run(const AttentionRequest& r) const override {
+        const auto qk_type = r.upcast ? at::kFloat : r.q.scalar_type();
+        const auto scores = at::matmul(r.q.to(qk_type), r.k.to(qk_type).transpose(-1, -2)).mul_(r.scale);
+        // Softmax in at least fp32 whatever the storage type: half-precision rows of 4096 keys lose mass.
+        const auto softmax_type = scores.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
+        auto probs = at::softmax(scores, -1, softmax_type).to(r.v.scalar_type());
+        AttentionResult out{at::matmul(probs, r.v), {}};
+        if (r.want_probs) out.probs = std::move(probs);
+        return out;
+    }
+};
+
+} // namespace
+
+std::unique_ptr<AttentionBackend> make_math_backend() {
+    return std::make_unique<MathBackend>();
+}
+
+} // namespace attnscope

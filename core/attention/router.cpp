@@ -1,0 +1,104 @@
+#include "router.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <stdexcept>
+
+namespace attnscope {
+
+AttentionRouter::AttentionRouter() {
+    register_backend(make_math_backend());
+    register_backend(make_sdpa_backend());
+    if (const char* env = std::getenv(kBackendEnvVar); env && *env) {
+        try {
+            set_default_backend(env);
+        } catch (const std::invalid_argument& e) {
+            throw std::invalid_argument(std::string(kBackendEnvVar) + ": " + e.what());
+        }
+    }
+}
+
+void AttentionRouter::register_backend(std::unique_ptr<AttentionBackend> backend) {
+    backends_.push_back(std::move(backend));
+}
+
+std::vector<std::string> AttentionRouter::backend_names() const {
+    std::vector<std::string> out;
+    for (const auto& b : backends_) out.push_back(b->name());
+    return out;
+}
+
+std::string AttentionRouter::names_list() const {
+    std::string s;
+    for (const auto& n : backend_names()) s += (s.empty() ? "" : ", ") + n;
+    return s;
+}
+
+const AttentionBackend& AttentionRouter::backend(const std::string& name) const {
+    for (const auto& b : backends_)
+        if (b->name() == name) return *b;
+    throw std::invalid_argument("unknown attention backend '" + name + "' (available: " + kAutoBackend +
+                                ", " + names_list() + ")");
+}
+
+void AttentionRouter::set_default_backend(const std::string& name) {
+    if (name != kAutoBackend) backend(name);
+    default_ = name;
+}
+
+void AttentionRouter::set_site_backend(int index, AttentionKind kind, const std::string& name) {
+    if (name == kAutoBackend) {
+        site_backends_.erase({index, kind});
+        return;
+    }
+    backend(name);
+    site_backends_[{index, kind}] = name;
+}
+
+void AttentionRouter::add_observer(AttentionObserver* observer) {
+    if (std::find(observers_.begin(), observers_.end(), observer) == observers_.end())
+        observers_.push_back(observer);
+}
+
+void AttentionRouter::remove_observer(AttentionObserver* observer) {
+    observers_.erase(std::remove(observers_.begin(), observers_.end(), observer), observers_.end());
+}
+
+const AttentionBackend& AttentionRouter::resolve(const AttentionSite& site,
+                                                 const AttentionRequest& request) const {
+    const auto it = site_backends_.find({site.index, site.kind});
+    const std::string& chosen = it != site_backends_.end() ? it->second : default_;
+    if (chosen != kAutoBackend) {
+        const auto& b = backend(chosen);
+        if (const auto why = b.unsupported_reason(request); !why.empty())
+            throw std::invalid_argument("attention backend '" + chosen + "' cannot run " + site.label() +
+                                        ": " + why);
+        return b;
+    }
+    // Automatic: the reference where P is wanted or on the CPU, LibTorch's fused kernel on a GPU.
+    const bool fused_first = !request.want_probs && !request.q.is_cpu();
+    for (const char* name :
+         fused_first ? std::vector<const char*>{"sdpa", "math"} : std::vector<const char*>{"math"}) {
+        const auto& b = backend(name);
+        if (b.unsupported_reason(request).empty()) return b;
+    }
+    throw std::invalid_argument("no attention backend can run " + site.label());
+}
+
+at::Tensor AttentionRouter::attention_forward(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                              const AttentionSite& site) {
+    const bool want_probs =
+        std::any_of(observers_.begin(), observers_.end(), [](const auto* o) { return o->wants_probs(); });
+    const AttentionRequest request{q, k, v, site.scale(), site.upcast, want_probs};
+    const auto& b = resolve(site, request);
+    last_used_[{site.index, site.kind}] = b.name();
+    auto result = b.run(request);
+    if (!observers_.empty()) {
+        const auto flat = [](const at::Tensor& t) { return t.defined() ? t.flatten(0, 1) : t; };
+        const AttentionTensors seen{flat(q), flat(k), flat(v), flat(result.probs), flat(result.out)};
+        for (auto* o : observers_) o->on_attention(site, seen);
+    }
+    return result.out;
+}
+
+} // namespace attnscope

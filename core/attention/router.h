@@ -1,0 +1,55 @@
+#pragma once
+// The single entry point every attention call of the model goes through. It picks a backend
+// (automatically, from ATTNSCOPE_ATTENTION, or per site), runs it and shows the call to observers.
+#include "attention_site.h"
+#include "backend.h"
+
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace attnscope {
+
+inline constexpr const char* kAutoBackend = "auto";
+inline constexpr const char* kBackendEnvVar = "ATTNSCOPE_ATTENTION";
+
+class AttentionRouter {
+  public:
+    // Registers the built-in backends; the default comes from ATTNSCOPE_ATTENTION (or "auto").
+    // Throws std::invalid_argument when that variable names no backend.
+    AttentionRouter();
+
+    void register_backend(std::unique_ptr<AttentionBackend> backend);
+    std::vector<std::string> backend_names() const;
+    const AttentionBackend& backend(const std::string& name) const; // throws listing the known names
+
+    void set_default_backend(const std::string& name); // "auto" or a registered name
+    const std::string& default_backend() const { return default_; }
+    void set_site_backend(int index, AttentionKind kind, const std::string& name); // "auto" clears
+    void clear_site_backends() { site_backends_.clear(); }
+
+    // Observers are not owned; remove them before they are destroyed.
+    void add_observer(AttentionObserver* observer);
+    void remove_observer(AttentionObserver* observer);
+
+    // q, k, v: (B, heads, S, d). Returns O in the same layout.
+    at::Tensor attention_forward(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                 const AttentionSite& site);
+
+    // The backend a call would use: the site's override, else the default, "auto" resolved.
+    const AttentionBackend& resolve(const AttentionSite& site, const AttentionRequest& request) const;
+    // Backends used by the last forward pass, per site (for status displays and tests).
+    const std::map<std::pair<int, AttentionKind>, std::string>& last_used() const { return last_used_; }
+
+  private:
+    std::string names_list() const;
+    std::vector<std::unique_ptr<AttentionBackend>> backends_;
+    std::string default_ = kAutoBackend;
+    std::map<std::pair<int, AttentionKind>, std::string> site_backends_;
+    std::map<std::pair<int, AttentionKind>, std::string> last_used_;
+    std::vector<AttentionObserver*> observers_;
+};
+
+} // namespace attnscope

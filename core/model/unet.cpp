@@ -1,0 +1,217 @@
+#include "unet.h"
+
+#include "nn.h"
+
+#include <cmath>
+#include <stdexcept>
+
+namespace attnscope {
+namespace {
+
+std::string shape_str(at::IntArrayRef s) {
+    std::string out = "(";
+    for (std::size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
+    return out + ")";
+}
+
+at::Tensor split_heads(const at::Tensor& x, int64_t heads) { // (B, S, h*d) -> (B, h, S, d)
+    return x.view({x.size(0), x.size(1), heads, -1}).transpose(1, 2).contiguous();
+}
+
+at::Tensor merge_heads(const at::Tensor& x) { // (B, h, S, d) -> (B, S, h*d)
+    return x.transpose(1, 2).reshape({x.size(0), x.size(2), -1});
+}
+
+AttentionSite site_for(const TransformerBlock& t, AttentionKind kind, int height, int width, int64_t batch,
+                       int64_t seq_k, bool upcast) {
+    AttentionSite s;
+    s.index = t.index;
+    s.kind = kind;
+    s.height = height;
+    s.width = width;
+    s.heads = t.heads;
+    s.head_dim = t.head_dim();
+    s.batch = batch;
+    s.seq_q = int64_t{height} * width;
+    s.seq_k = seq_k;
+    s.upcast = upcast;
+    s.module =
+        t.name.diffusers + ".transformer_blocks.0." + (kind == AttentionKind::Self ? "attn1" : "attn2");
+    return s;
+}
+
+} // namespace
+
+UNet::UNet(UNetConfig config, Weights weights)
+    : config_(std::move(config)), layout_(make_unet_layout(config_)), weights_(std::move(weights)),
+      dtype_(at::kFloat), device_(at::kCPU) {
+    for (const auto& spec : unet_parameters(config_)) {
+        if (!weights_.contains(spec.name))
+            throw std::invalid_argument("U-Net weight '" + spec.name + "' is missing");
+        const auto& t = weights_[spec.name];
+        if (t.sizes() != at::IntArrayRef(spec.shape))
+            throw std::invalid_argument("U-Net weight '" + spec.name + "' has shape " + shape_str(t.sizes()) +
+                                        ", expected " + shape_str(spec.shape) + " for " + config_.describe());
+    }
+    const auto& first = weights_["conv_in.weight"];
+    dtype_ = first.scalar_type();
+    device_ = first.device();
+}
+
+UNet UNet::random(const UNetConfig& config, uint64_t seed, at::ScalarType dtype, at::Device device) {
+    at::manual_seed(seed);
+    Weights w;
+    const auto opts = at::TensorOptions().dtype(at::kFloat).device(device);
+    for (const auto& spec : unet_parameters(config)) {
+        const bool is_bias = spec.name.size() > 5 && spec.name.compare(spec.name.size() - 5, 5, ".bias") == 0;
+        at::Tensor t;
+        if (spec.shape.size() == 1) {
+            t = is_bias ? at::randn(spec.shape, opts).mul_(0.02) : at::ones(spec.shape, opts);
+        } else {
+            int64_t fan_in = 1;
+            for (std::size_t i = 1; i < spec.shape.size(); ++i) fan_in *= spec.shape[i];
+            t = at::randn(spec.shape, opts).mul_(1.0 / std::sqrt(static_cast<double>(fan_in)));
+        }
+        w.set(spec.name, t.to(dtype));
+    }
+    return UNet(config, std::move(w));
+}
+
+at::Tensor UNet::time_embedding(const at::Tensor& timestep, int64_t batch) const {
+    // As diffusers: sinusoids computed in fp32 (fp64 for fp64 models), then cast to the model dtype.
+    const auto compute = dtype_ == at::kDouble ? at::kDouble : at::kFloat;
+    const int64_t dim = config_.block_out_channels.front(), half = dim / 2;
+    const auto opts = at::TensorOptions().dtype(compute).device(device_);
+    const auto exponent = at::arange(half, opts).mul(-std::log(10000.0)).div(half - config_.freq_shift);
+    auto t = timestep.to(device_, compute).reshape({-1});
+    if (t.numel() == 1) t = t.expand({batch});
+    if (t.numel() != batch)
+        throw std::invalid_argument("timestep has " + std::to_string(t.numel()) + " values for a batch of " +
+                                    std::to_string(batch));
+    const auto args = t.unsqueeze(1) * at::exp(exponent).unsqueeze(0);
+    auto emb = config_.flip_sin_to_cos ? at::cat({at::cos(args), at::sin(args)}, 1)
+                                       : at::cat({at::sin(args), at::cos(args)}, 1);
+    emb = emb.to(dtype_);
+    emb = nn::linear(weights_, "time_embedding.linear_2",
+                     at::silu(nn::linear(weights_, "time_embedding.linear_1", emb)));
+    return at::silu(emb); // every resnet applies SiLU before its own projection; do it once here
+}
+
+at::Tensor UNet::resnet(const ResnetBlock& r, const at::Tensor& x, const at::Tensor& emb) const {
+    const auto& p = r.name.diffusers;
+    const int64_t g = config_.norm_num_groups;
+    const double eps = config_.norm_eps;
+    auto h = nn::conv2d(weights_, p + ".conv1", at::silu(nn::group_norm(weights_, p + ".norm1", x, g, eps)));
+    h = h + nn::linear(weights_, p + ".time_emb_proj", emb).unsqueeze(-1).unsqueeze(-1);
+    h = nn::conv2d(weights_, p + ".conv2", at::silu(nn::group_norm(weights_, p + ".norm2", h, g, eps)));
+    const auto shortcut = r.in_channels == r.out_channels ? x : nn::conv2d(weights_, p + ".conv_shortcut", x);
+    return shortcut + h;
+}
+
+at::Tensor UNet::attention(const TransformerBlock& t, AttentionKind kind, const at::Tensor& x,
+                           const at::Tensor& context, int height, int width, AttentionRouter& router) const {
+    const bool self = kind == AttentionKind::Self;
+    const std::string p = t.name.diffusers + ".transformer_blocks.0." + (self ? "attn1" : "attn2");
+    const auto& kv_source = self ? x : context;
+    const auto q = split_heads(nn::linear(weights_, p + ".to_q", x), t.heads);
+    const auto k = split_heads(nn::linear(weights_, p + ".to_k", kv_source), t.heads);
+    const auto v = split_heads(nn::linear(weights_, p + ".to_v", kv_source), t.heads);
+    const auto site = site_for(t, kind, height, width, x.size(0), k.size(2), config_.upcast_attention);
+    const auto o = router.attention_forward(q, k, v, site);
+    return nn::linear(weights_, p + ".to_out.0", merge_heads(o));
+}
+
+at::Tensor UNet::transformer(const TransformerBlock& t, const at::Tensor& x, const at::Tensor& context,
+                             AttentionRouter& router) const {
+    const auto& p = t.name.diffusers;
+    const int64_t b = x.size(0), h = x.size(2), w = x.size(3);
+    const bool linear = config_.use_linear_projection;
+    auto s = nn::group_norm(weights_, p + ".norm", x, config_.norm_num_groups, 1e-6);
+    if (!linear) s = nn::conv2d(weights_, p + ".proj_in", s);
+    s = s.permute({0, 2, 3, 1}).reshape({b, h * w, -1}); // (B, HW, C): one token per pixel
+    if (linear) s = nn::linear(weights_, p + ".proj_in", s);
+
+    const std::string tb = p + ".transformer_blocks.0.";
+    const int hi = static_cast<int>(h), wi = static_cast<int>(w);
+    s = s +
+        attention(t, AttentionKind::Self, nn::layer_norm(weights_, tb + "norm1", s), context, hi, wi, router);
+    s = s + attention(t, AttentionKind::Cross, nn::layer_norm(weights_, tb + "norm2", s), context, hi, wi,
+                      router);
+    const auto ff =
+        nn::linear(weights_, tb + "ff.net.0.proj", nn::layer_norm(weights_, tb + "norm3", s)).chunk(2, -1);
+    s = s + nn::linear(weights_, tb + "ff.net.2", ff[0] * at::gelu(ff[1])); // GEGLU
+
+    if (linear) s = nn::linear(weights_, p + ".proj_out", s);
+    s = s.reshape({b, h, w, -1}).permute({0, 3, 1, 2});
+    if (!linear) s = nn::conv2d(weights_, p + ".proj_out", s.contiguous());
+    return s + x;
+}
+
+at::Tensor UNet::forward(const at::Tensor& sample, const at::Tensor& timestep, const at::Tensor& context,
+                         AttentionRouter& router) const {
+    if (sample.dim() != 4 || sample.size(1) != config_.in_channels)
+        throw std::invalid_argument("sample must be (B, " + std::to_string(config_.in_channels) +
+                                    ", H, W), got " + shape_str(sample.sizes()));
+    if (context.dim() != 3 || context.size(0) != sample.size(0) ||
+        context.size(2) != config_.cross_attention_dim)
+        throw std::invalid_argument("encoder_hidden_states must be (" + std::to_string(sample.size(0)) +
+                                    ", S, " + std::to_string(config_.cross_attention_dim) + "), got " +
+                                    shape_str(context.sizes()));
+    const auto x = sample.to(device_, dtype_);
+    const auto ctx = context.to(device_, dtype_);
+    const auto emb = time_embedding(timestep, x.size(0));
+
+    auto h = nn::conv2d(weights_, "conv_in", x);
+    std::vector<at::Tensor> skips{h};
+    for (const auto& level : layout_.down) {
+        for (std::size_t i = 0; i < level.resnets.size(); ++i) {
+            h = resnet(level.resnets[i], h, emb);
+            if (i < level.attentions.size()) h = transformer(level.attentions[i], h, ctx, router);
+            skips.push_back(h);
+        }
+        if (level.resample) {
+            h = nn::conv2d(weights_, level.resample->name.diffusers, h, 2);
+            skips.push_back(h);
+        }
+    }
+
+    h = resnet(layout_.mid_in, h, emb);
+    h = transformer(layout_.mid_attention, h, ctx, router);
+    h = resnet(layout_.mid_out, h, emb);
+
+    for (const auto& level : layout_.up) {
+        for (std::size_t i = 0; i < level.resnets.size(); ++i) {
+            h = resnet(level.resnets[i], at::cat({h, skips.back()}, 1), emb);
+            skips.pop_back();
+            if (i < level.attentions.size()) h = transformer(level.attentions[i], h, ctx, router);
+        }
+        if (level.resample) {
+            // Nearest up-sampling to the size of the skip it meets next (x2 unless a side was odd).
+            const auto& next = skips.back();
+            h = at::upsample_nearest2d(h, {next.size(2), next.size(3)}, c10::nullopt, c10::nullopt);
+            h = nn::conv2d(weights_, level.resample->name.diffusers, h);
+        }
+    }
+    h = at::silu(nn::group_norm(weights_, "conv_norm_out", h, config_.norm_num_groups, config_.norm_eps));
+    return nn::conv2d(weights_, "conv_out", h);
+}
+
+std::vector<AttentionSite> UNet::sites(int64_t batch, int64_t latent_h, int64_t latent_w,
+                                       int64_t context_len) const {
+    // Each level below the first is reached through a stride-2, pad-1 convolution: ceil(n / 2).
+    std::vector<std::pair<int, int>> size_at_level;
+    int h = static_cast<int>(latent_h), w = static_cast<int>(latent_w);
+    for (int l = 0; l < config_.levels(); ++l, h = (h + 1) / 2, w = (w + 1) / 2)
+        size_at_level.emplace_back(h, w);
+    std::vector<AttentionSite> out;
+    for (const auto& t : layout_.transformers()) {
+        const auto [sh, sw] = size_at_level[t.level];
+        for (const auto kind : {AttentionKind::Self, AttentionKind::Cross})
+            out.push_back(site_for(t, kind, sh, sw, batch,
+                                   kind == AttentionKind::Self ? int64_t{sh} * sw : context_len,
+                                   config_.upcast_attention));
+    }
+    return out;
+}
+
+} // namespace attnscope

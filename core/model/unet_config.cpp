@@ -1,0 +1,170 @@
+#include "unet_config.h"
+
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <stdexcept>
+
+namespace attnscope {
+
+UNetConfig sd15_unet_config() {
+    return UNetConfig{};
+}
+
+UNetConfig sd21_unet_config() {
+    UNetConfig c;
+    c.heads = {5, 10, 20, 20};
+    c.cross_attention_dim = 1024;
+    c.use_linear_projection = true;
+    c.upcast_attention = true;
+    c.sample_size = 96;
+    c.prediction = Prediction::VPrediction;
+    return c;
+}
+
+UNetConfig sd21_base_unet_config() {
+    UNetConfig c = sd21_unet_config();
+    c.upcast_attention = false;
+    c.sample_size = 64;
+    c.prediction = Prediction::Epsilon;
+    return c;
+}
+
+UNetConfig unet_config_preset(const std::string& name) {
+    if (name == "sd15" || name == "sd1" || name == "v1") return sd15_unet_config();
+    if (name == "sd21" || name == "sd2" || name == "v2") return sd21_unet_config();
+    if (name == "sd21-base" || name == "sd2-base") return sd21_base_unet_config();
+    throw std::invalid_argument("unknown model preset '" + name + "' (known: sd15, sd21, sd21-base)");
+}
+
+std::string to_string(Prediction p) {
+    return p == Prediction::Epsilon ? "epsilon" : "v_prediction";
+}
+
+Prediction parse_prediction(const std::string& s) {
+    if (s == "epsilon" || s == "eps") return Prediction::Epsilon;
+    if (s == "v_prediction" || s == "v") return Prediction::VPrediction;
+    throw std::invalid_argument("unknown prediction type '" + s + "' (known: epsilon, v_prediction)");
+}
+
+std::string UNetConfig::describe() const {
+    std::ostringstream s;
+    s << "SD v" << version() << " U-Net (channels";
+    for (std::size_t i = 0; i < block_out_channels.size(); ++i) s << (i ? "/" : " ") << block_out_channels[i];
+    s << ", heads";
+    for (std::size_t i = 0; i < heads.size(); ++i) s << (i ? "/" : " ") << heads[i];
+    s << ", context " << cross_attention_dim << ", " << to_string(prediction)
+      << (upcast_attention ? ", upcast attention" : "") << ")";
+    return s.str();
+}
+
+void UNetConfig::validate() const {
+    auto bad = [](const std::string& m) { throw std::invalid_argument("U-Net config: " + m); };
+    if (block_out_channels.empty()) bad("block_out_channels is empty");
+    if (level_has_attention.size() != block_out_channels.size())
+        bad("down/up block types do not match block_out_channels");
+    if (heads.size() != block_out_channels.size()) bad("one head count per level is needed");
+    if (layers_per_block < 1) bad("layers_per_block must be at least 1");
+    if (in_channels < 1 || out_channels < 1 || cross_attention_dim < 1)
+        bad("channel counts must be positive");
+    for (int i = 0; i < levels(); ++i) {
+        const int ch = block_out_channels[i];
+        if (ch < 1 || ch % norm_num_groups != 0)
+            bad("level " + std::to_string(i) + " has " + std::to_string(ch) +
+                " channels, not a multiple of norm_num_groups=" + std::to_string(norm_num_groups));
+        if (heads[i] < 1 || ch % heads[i] != 0)
+            bad("level " + std::to_string(i) + ": " + std::to_string(ch) + " channels do not split into " +
+                std::to_string(heads[i]) + " heads");
+    }
+}
+
+namespace {
+
+std::vector<int> int_or_list(const nlohmann::json& v, int levels, const std::string& field,
+                             const std::string& label) {
+    if (v.is_number_integer()) return std::vector<int>(levels, v.get<int>());
+    if (v.is_array() && static_cast<int>(v.size()) == levels) return v.get<std::vector<int>>();
+    throw std::invalid_argument(label + ": \"" + field + "\" must be an integer or a list of " +
+                                std::to_string(levels) + " integers");
+}
+
+} // namespace
+
+UNetConfig unet_config_from_json(const nlohmann::json& j, const std::string& label) {
+    try {
+        UNetConfig c;
+        c.in_channels = j.value("in_channels", 4);
+        c.out_channels = j.value("out_channels", 4);
+        c.block_out_channels = j.at("block_out_channels").get<std::vector<int>>();
+        const int levels = c.levels();
+        const auto down = j.at("down_block_types").get<std::vector<std::string>>();
+        const auto up = j.at("up_block_types").get<std::vector<std::string>>();
+        if (static_cast<int>(down.size()) != levels || static_cast<int>(up.size()) != levels)
+            throw std::invalid_argument(label + ": down/up block type lists must have one entry per level");
+        c.level_has_attention.clear();
+        for (int i = 0; i < levels; ++i) {
+            const bool d = down[i] == "CrossAttnDownBlock2D", u = up[levels - 1 - i] == "CrossAttnUpBlock2D";
+            if ((!d && down[i] != "DownBlock2D") || (!u && up[levels - 1 - i] != "UpBlock2D"))
+                throw std::invalid_argument(label + ": unsupported block type '" + down[i] + "'/'" +
+                                            up[levels - 1 - i] + "' (SD v1/v2 U-Nets only)");
+            if (d != u)
+                throw std::invalid_argument(label + ": down and up blocks of level " + std::to_string(i) +
+                                            " disagree about attention");
+            c.level_has_attention.push_back(d);
+        }
+        const std::string mid = j.value("mid_block_type", "UNetMidBlock2DCrossAttn");
+        if (mid != "UNetMidBlock2DCrossAttn")
+            throw std::invalid_argument(label + ": unsupported mid block '" + mid + "'");
+        // diffusers' legacy naming: "attention_head_dim" holds the head count for SD v1/v2.
+        const auto& heads = j.contains("num_attention_heads") && !j["num_attention_heads"].is_null()
+                                ? j["num_attention_heads"]
+                                : j.at("attention_head_dim");
+        c.heads = int_or_list(heads, levels, "attention_head_dim", label);
+        c.layers_per_block = j.value("layers_per_block", 2);
+        c.cross_attention_dim = j.at("cross_attention_dim").get<int>();
+        c.use_linear_projection = j.value("use_linear_projection", false);
+        c.upcast_attention = j.value("upcast_attention", false);
+        c.norm_num_groups = j.value("norm_num_groups", 32);
+        c.norm_eps = j.value("norm_eps", 1e-5);
+        c.sample_size = j.value("sample_size", 64);
+        c.flip_sin_to_cos = j.value("flip_sin_to_cos", true);
+        c.freq_shift = j.value("freq_shift", 0.0);
+        if (j.contains("transformer_layers_per_block") && j["transformer_layers_per_block"] != 1)
+            throw std::invalid_argument(
+                label + ": transformer_layers_per_block other than 1 (SDXL) is not supported");
+        if (j.value("class_embed_type", nlohmann::json()).is_string() ||
+            j.value("addition_embed_type", nlohmann::json()).is_string())
+            throw std::invalid_argument(label +
+                                        ": class/addition embeddings (SDXL, upscalers) are not supported");
+        c.validate();
+        return c;
+    } catch (const nlohmann::json::exception& e) {
+        throw std::invalid_argument(label + ": " + e.what());
+    }
+}
+
+nlohmann::json unet_config_to_json(const UNetConfig& c) {
+    std::vector<std::string> down, up;
+    for (int i = 0; i < c.levels(); ++i) {
+        down.push_back(c.level_has_attention[i] ? "CrossAttnDownBlock2D" : "DownBlock2D");
+        up.insert(up.begin(), c.level_has_attention[i] ? "CrossAttnUpBlock2D" : "UpBlock2D");
+    }
+    return {{"_class_name", "UNet2DConditionModel"},
+            {"in_channels", c.in_channels},
+            {"out_channels", c.out_channels},
+            {"block_out_channels", c.block_out_channels},
+            {"down_block_types", down},
+            {"up_block_types", up},
+            {"mid_block_type", "UNetMidBlock2DCrossAttn"},
+            {"attention_head_dim", c.heads},
+            {"layers_per_block", c.layers_per_block},
+            {"cross_attention_dim", c.cross_attention_dim},
+            {"use_linear_projection", c.use_linear_projection},
+            {"upcast_attention", c.upcast_attention},
+            {"norm_num_groups", c.norm_num_groups},
+            {"norm_eps", c.norm_eps},
+            {"sample_size", c.sample_size},
+            {"flip_sin_to_cos", c.flip_sin_to_cos},
+            {"freq_shift", c.freq_shift}};
+}
+
+} // namespace attnscope

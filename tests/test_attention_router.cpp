@@ -1,0 +1,177 @@
+#include "attention/router.h"
+#include "test_util.h"
+
+#include <cmath>
+#include <cstdlib>
+
+namespace attnscope {
+namespace {
+
+AttentionSite site(int index, AttentionKind kind, const at::Tensor& q, const at::Tensor& k) {
+    AttentionSite s;
+    s.index = index;
+    s.kind = kind;
+    s.batch = q.size(0);
+    s.heads = static_cast<int>(q.size(1));
+    s.head_dim = static_cast<int>(q.size(3));
+    s.seq_q = q.size(2);
+    s.seq_k = k.size(2);
+    s.height = 1;
+    s.width = static_cast<int>(q.size(2));
+    return s;
+}
+
+// softmax(QK^T / sqrt(d)) V with explicit loops in float64.
+at::Tensor reference_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v) {
+    const auto Q = q.to(at::kDouble).contiguous(), K = k.to(at::kDouble).contiguous(),
+               V = v.to(at::kDouble).contiguous();
+    const int64_t B = Q.size(0), H = Q.size(1), S = Q.size(2), T = K.size(2), D = Q.size(3), E = V.size(3);
+    auto out = at::zeros({B, H, S, E}, at::kDouble);
+    auto q_ = Q.accessor<double, 4>(), k_ = K.accessor<double, 4>(), v_ = V.accessor<double, 4>();
+    auto o_ = out.accessor<double, 4>();
+    std::vector<double> p(T);
+    for (int64_t b = 0; b < B; ++b)
+        for (int64_t h = 0; h < H; ++h)
+            for (int64_t i = 0; i < S; ++i) {
+                double mx = -INFINITY, sum = 0;
+                for (int64_t j = 0; j < T; ++j) {
+                    double dot = 0;
+                    for (int64_t d = 0; d < D; ++d) dot += q_[b][h][i][d] * k_[b][h][j][d];
+                    p[j] = dot / std::sqrt(static_cast<double>(D));
+                    mx = std::max(mx, p[j]);
+                }
+                for (int64_t j = 0; j < T; ++j) sum += (p[j] = std::exp(p[j] - mx));
+                for (int64_t j = 0; j < T; ++j)
+                    for (int64_t e = 0; e < E; ++e) o_[b][h][i][e] += p[j] / sum * v_[b][h][j][e];
+            }
+    return out;
+}
+
+struct Recorder final : AttentionObserver {
+    bool want = true;
+    std::vector<std::pair<AttentionSite, AttentionTensors>> calls;
+    void on_attention(const AttentionSite& s, const AttentionTensors& t) override {
+        calls.emplace_back(s, t);
+    }
+    bool wants_probs() const override { return want; }
+};
+
+TEST(AttentionMath, HandComputedCase) {
+    // One query, two keys with scores 0 and ln 3: P = (1/4, 3/4); V = (4, 8) gives 1 + 6 = 7.
+    const auto q = at::tensor({1.0f}).reshape({1, 1, 1, 1});
+    const auto k = at::tensor({0.0f, static_cast<float>(std::log(3.0))}).reshape({1, 1, 2, 1});
+    const auto v = at::tensor({4.0f, 8.0f}).reshape({1, 1, 2, 1});
+    AttentionRouter router;
+    router.set_default_backend("math");
+    Recorder rec;
+    router.add_observer(&rec);
+    const auto o = router.attention_forward(q, k, v, site(1, AttentionKind::Cross, q, k));
+    EXPECT_NEAR(o.item<float>(), 7.0f, 1e-5);
+    ASSERT_EQ(rec.calls.size(), 1u);
+    EXPECT_NEAR(rec.calls[0].second.probs[0][0][0].item<float>(), 0.25f, 1e-6);
+    EXPECT_NEAR(rec.calls[0].second.probs[0][0][1].item<float>(), 0.75f, 1e-6);
+}
+
+TEST(AttentionMath, MatchesFloat64LoopsAndRowsSumToOne) {
+    at::manual_seed(1);
+    const auto q = at::randn({2, 3, 17, 8}), k = at::randn({2, 3, 11, 8}), v = at::randn({2, 3, 11, 8});
+    AttentionRouter router;
+    router.set_default_backend("math");
+    Recorder rec;
+    router.add_observer(&rec);
+    const auto o = router.attention_forward(q, k, v, site(5, AttentionKind::Cross, q, k));
+    EXPECT_LT(test::rel_l2(o, reference_attention(q, k, v)), 1e-6);
+    const auto& p = rec.calls.at(0).second.probs;
+    EXPECT_EQ(p.sizes(), (at::IntArrayRef{6, 17, 11})); // batch-major (B*heads, Sq, Sk)
+    EXPECT_LT((p.sum(-1) - 1).abs().max().item<float>(), 1e-5);
+    // Row b*heads+h is batch b, head h.
+    const auto p11 = at::softmax(at::matmul(q[1][1], k[1][1].t()) / std::sqrt(8.0), -1);
+    EXPECT_LT(test::rel_l2(p[1 * 3 + 1], p11), 1e-6);
+    EXPECT_TRUE(at::equal(rec.calls[0].second.q, q.flatten(0, 1)));
+}
+
+TEST(AttentionMath, UpcastKeepsBf16ScoresInFloat32) {
+    at::manual_seed(2);
+    const auto q = at::randn({1, 2, 33, 16}) * 4, k = at::randn({1, 2, 33, 16}) * 4,
+               v = at::randn({1, 2, 33, 16});
+    AttentionRouter router;
+    router.set_default_backend("math");
+    auto s = site(1, AttentionKind::Self, q, k);
+    const auto ref = reference_attention(q.to(at::kBFloat16), k.to(at::kBFloat16), v.to(at::kBFloat16));
+    s.upcast = true;
+    const auto up =
+        router.attention_forward(q.to(at::kBFloat16), k.to(at::kBFloat16), v.to(at::kBFloat16), s);
+    EXPECT_EQ(up.scalar_type(), at::kBFloat16);
+    EXPECT_LT(test::rel_l2(up, ref), 1e-2);
+}
+
+TEST(AttentionRouter, SdpaAgreesWithMath) {
+    at::manual_seed(3);
+    const auto q = at::randn({2, 4, 64, 40}), k = at::randn({2, 4, 77, 40}), v = at::randn({2, 4, 77, 40});
+    AttentionRouter router;
+    const auto s = site(2, AttentionKind::Cross, q, k);
+    router.set_default_backend("math");
+    const auto a = router.attention_forward(q, k, v, s);
+    router.set_default_backend("sdpa");
+    const auto b = router.attention_forward(q, k, v, s);
+    EXPECT_LT(test::rel_l2(b, a), 1e-5);
+    EXPECT_EQ(router.last_used().at({2, AttentionKind::Cross}), "sdpa");
+}
+
+TEST(AttentionRouter, UnknownNamesListWhatIsAvailable) {
+    AttentionRouter router;
+    ATTNSCOPE_EXPECT_THROW_WITH(router.set_default_backend("flashy"), std::invalid_argument,
+                                "unknown attention backend 'flashy' (available: auto, math, sdpa");
+    ATTNSCOPE_EXPECT_THROW_WITH(router.set_site_backend(3, AttentionKind::Self, "nope"),
+                                std::invalid_argument, "available:");
+}
+
+TEST(AttentionRouter, EnvironmentVariableSetsTheDefault) {
+    ::setenv(kBackendEnvVar, "sdpa", 1);
+    EXPECT_EQ(AttentionRouter().default_backend(), "sdpa");
+    ::setenv(kBackendEnvVar, "bogus", 1);
+    ATTNSCOPE_EXPECT_THROW_WITH(AttentionRouter(), std::invalid_argument,
+                                "ATTNSCOPE_ATTENTION: unknown attention backend 'bogus'");
+    ::unsetenv(kBackendEnvVar);
+    EXPECT_EQ(AttentionRouter().default_backend(), "auto");
+}
+
+TEST(AttentionRouter, PerSiteOverrideAndAutomaticChoice) {
+    const auto q = at::randn({1, 1, 4, 8}), k = at::randn({1, 1, 4, 8}), v = at::randn({1, 1, 4, 8});
+    AttentionRouter router;
+    router.set_site_backend(3, AttentionKind::Self, "sdpa");
+    router.attention_forward(q, k, v, site(3, AttentionKind::Self, q, k));
+    router.attention_forward(q, k, v, site(4, AttentionKind::Self, q, k));
+    EXPECT_EQ(router.last_used().at({3, AttentionKind::Self}), "sdpa");
+    EXPECT_EQ(router.last_used().at({4, AttentionKind::Self}), "math"); // auto on the CPU is the reference
+    router.set_site_backend(3, AttentionKind::Self, "auto");
+    router.attention_forward(q, k, v, site(3, AttentionKind::Self, q, k));
+    EXPECT_EQ(router.last_used().at({3, AttentionKind::Self}), "math");
+}
+
+TEST(AttentionRouter, ExplicitBackendThatCannotRunSaysWhy) {
+    const auto q = at::randn({1, 1, 4, 8}).to(at::kHalf);
+    AttentionRouter router;
+    router.set_default_backend("sdpa");
+    ATTNSCOPE_EXPECT_THROW_WITH(router.attention_forward(q, q, q, site(9, AttentionKind::Self, q, q)),
+                                std::invalid_argument, "'sdpa' cannot run index 9 self");
+}
+
+TEST(AttentionRouter, ObserversWithoutProbsGetNoneFromFusedBackends) {
+    const auto q = at::randn({1, 2, 4, 8});
+    AttentionRouter router;
+    router.set_default_backend("sdpa");
+    Recorder rec;
+    rec.want = false;
+    router.add_observer(&rec);
+    router.attention_forward(q, q, q, site(1, AttentionKind::Self, q, q));
+    ASSERT_EQ(rec.calls.size(), 1u);
+    EXPECT_FALSE(rec.calls[0].second.probs.defined());
+    EXPECT_EQ(rec.calls[0].second.out.sizes(), (at::IntArrayRef{2, 4, 8}));
+    router.remove_observer(&rec);
+    router.attention_forward(q, q, q, site(1, AttentionKind::Self, q, q));
+    EXPECT_EQ(rec.calls.size(), 1u);
+}
+
+} // namespace
+} // namespace attnscope

@@ -1,0 +1,81 @@
+#include "model/unet_config.h"
+#include "test_util.h"
+
+#include <nlohmann/json.hpp>
+
+namespace attnscope {
+namespace {
+
+// runwayml/stable-diffusion-v1-5 unet/config.json, as published.
+const char* kSd15Config = R"({
+  "_class_name": "UNet2DConditionModel", "_diffusers_version": "0.6.0", "act_fn": "silu",
+  "attention_head_dim": 8, "block_out_channels": [320, 640, 1280, 1280], "center_input_sample": false,
+  "cross_attention_dim": 768,
+  "down_block_types": ["CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"],
+  "downsample_padding": 1, "flip_sin_to_cos": true, "freq_shift": 0, "in_channels": 4, "layers_per_block": 2,
+  "mid_block_scale_factor": 1, "norm_eps": 1e-05, "norm_num_groups": 32, "out_channels": 4, "sample_size": 64,
+  "up_block_types": ["UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"]
+})";
+
+// stabilityai/stable-diffusion-2-1 unet/config.json, as published.
+const char* kSd21Config = R"({
+  "_class_name": "UNet2DConditionModel", "_diffusers_version": "0.10.0.dev0", "act_fn": "silu",
+  "attention_head_dim": [5, 10, 20, 20], "block_out_channels": [320, 640, 1280, 1280],
+  "center_input_sample": false, "cross_attention_dim": 1024,
+  "down_block_types": ["CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"],
+  "downsample_padding": 1, "dual_cross_attention": false, "flip_sin_to_cos": true, "freq_shift": 0,
+  "in_channels": 4, "layers_per_block": 2, "mid_block_scale_factor": 1, "norm_eps": 1e-05, "norm_num_groups": 32,
+  "num_class_embeds": null, "only_cross_attention": false, "out_channels": 4, "sample_size": 96,
+  "up_block_types": ["UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D"],
+  "upcast_attention": true, "use_linear_projection": true
+})";
+
+void expect_same(const UNetConfig& a, const UNetConfig& b) {
+    EXPECT_EQ(a.block_out_channels, b.block_out_channels);
+    EXPECT_EQ(a.level_has_attention, b.level_has_attention);
+    EXPECT_EQ(a.heads, b.heads);
+    EXPECT_EQ(a.layers_per_block, b.layers_per_block);
+    EXPECT_EQ(a.cross_attention_dim, b.cross_attention_dim);
+    EXPECT_EQ(a.use_linear_projection, b.use_linear_projection);
+    EXPECT_EQ(a.upcast_attention, b.upcast_attention);
+    EXPECT_EQ(a.sample_size, b.sample_size);
+    EXPECT_EQ(a.in_channels, b.in_channels);
+    EXPECT_EQ(a.norm_num_groups, b.norm_num_groups);
+}
+
+TEST(UNetConfig, ReadsThePublishedSd15Config) {
+    const auto c = unet_config_from_json(nlohmann::json::parse(kSd15Config), "sd15");
+    expect_same(c, sd15_unet_config());
+    EXPECT_EQ(c.version(), 1);
+    EXPECT_EQ(c.time_embed_dim(), 1280);
+}
+
+TEST(UNetConfig, ReadsThePublishedSd21Config) {
+    const auto c = unet_config_from_json(nlohmann::json::parse(kSd21Config), "sd21");
+    auto expected = sd21_unet_config();
+    expect_same(c, expected);
+    EXPECT_EQ(c.version(), 2);
+    EXPECT_EQ(c.heads, (std::vector<int>{5, 10, 20, 20}));
+}
+
+TEST(UNetConfig, JsonRoundTrip) {
+    for (const auto& c : {sd15_unet_config(), sd21_unet_config(), sd21_base_unet_config()})
+        expect_same(unet_config_from_json(unet_config_to_json(c), "roundtrip"), c);
+}
+
+TEST(UNetConfig, RejectsWhatWeDoNotRun) {
+    auto sdxl = nlohmann::json::parse(kSd15Config);
+    sdxl["transformer_layers_per_block"] = {1, 2, 10};
+    ATTNSCOPE_EXPECT_THROW_WITH(unet_config_from_json(sdxl, "xl.json"), std::invalid_argument, "SDXL");
+    auto bad_heads = nlohmann::json::parse(kSd15Config);
+    bad_heads["attention_head_dim"] = 7;
+    ATTNSCOPE_EXPECT_THROW_WITH(unet_config_from_json(bad_heads, "h.json"), std::invalid_argument, "7 heads");
+    auto no_channels = nlohmann::json::parse(kSd15Config);
+    no_channels.erase("block_out_channels");
+    ATTNSCOPE_EXPECT_THROW_WITH(unet_config_from_json(no_channels, "c.json"), std::invalid_argument,
+                                "c.json");
+    ATTNSCOPE_EXPECT_THROW_WITH(unet_config_preset("sdxl"), std::invalid_argument, "known: sd15");
+}
+
+} // namespace
+} // namespace attnscope

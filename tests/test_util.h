@@ -1,0 +1,62 @@
+#pragma once
+#include <ATen/ATen.h>
+#include <filesystem>
+#include <fstream>
+#include <gtest/gtest.h>
+#include <random>
+#include <string>
+
+namespace attnscope::test {
+
+// A fresh folder under the system temp dir, removed with everything in it.
+class TempDir {
+  public:
+    TempDir() {
+        std::random_device rd;
+        path_ = std::filesystem::temp_directory_path() /
+                ("attnscope-test-" + std::to_string(rd()) + std::to_string(rd()));
+        std::filesystem::create_directories(path_);
+    }
+    ~TempDir() {
+        std::error_code ec;
+        std::filesystem::remove_all(path_, ec);
+    }
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    std::string file(const std::string& name) const { return (path_ / name).string(); }
+    const std::filesystem::path& path() const { return path_; }
+
+  private:
+    std::filesystem::path path_;
+};
+
+inline void write_bytes(const std::string& path, const std::string& bytes) {
+    std::ofstream out(path, std::ios::binary);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+inline std::string read_bytes(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// ||a - b|| / ||b|| computed in float64.
+inline double rel_l2(const at::Tensor& a, const at::Tensor& b) {
+    const auto x = a.to(at::kCPU, at::kDouble), y = b.to(at::kCPU, at::kDouble);
+    return (x - y).norm().item<double>() / y.norm().item<double>();
+}
+
+inline bool has_cuda() {
+    return at::hasCUDA();
+}
+
+} // namespace attnscope::test
+
+#define ATTNSCOPE_EXPECT_THROW_WITH(stmt, type, substring)                                                   \
+    try {                                                                                                    \
+        stmt;                                                                                                \
+        ADD_FAILURE() << "expected " #type " containing '" << (substring) << "'";                            \
+    } catch (const type& e) {                                                                                \
+        EXPECT_NE(std::string(e.what()).find(substring), std::string::npos)                                  \
+            << "message: " << e.what() << "\nexpected to contain: " << (substring);                          \
+    }

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Builds attnscope against the LibTorch bundled with the GPU machine's PyTorch, runs every test (CUDA
+# ones included) and the benchmarks, in one call. Results go to $OUT (the device tool's folder) or ./out.
+#   tools/gpu-check.sh            build + test + bench
+#   REGEN_FIXTURES=1 tools/gpu-check.sh   also regenerate tests/data with diffusers (needs .ref/diffusers)
+# Carry: .ref (diffusers source, never committed) and .debs (Debian googletest + nlohmann-json, made by
+# tools/fetch-gpu-debs.sh), which that machine lacks.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUT=${OUT:-$PWD/out}
+mkdir -p "$OUT"
+status=0
+step() { echo; echo "=== $*"; }
+
+prefix=/tmp/attnscope-deps
+mkdir -p "$prefix"
+for deb in .debs/*.deb; do [ -f "$deb" ] && dpkg -x "$deb" "$prefix"; done
+torch_prefix=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$OUT/machine.txt"
+python3 -c 'import torch; print("torch", torch.__version__)' | tee -a "$OUT/machine.txt"
+
+if [ -d .ref/diffusers/src ] && { [ "${REGEN_FIXTURES:-0}" = 1 ] || [ ! -f tests/data/unet_v1_small_io.safetensors ]; }; then
+  step "reference fixtures (diffusers)"
+  mkdir -p tests/data
+  PYTHONPATH=.ref/diffusers/src python3 tools/make_unet_fixtures.py tests/data .ref/diffusers/scripts || status=1
+  tar czf "$OUT/fixtures.tar.gz" tests/data
+fi
+
+step "configure + build"
+export TORCH_CUDA_ARCH_LIST=9.0
+cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release \
+  -DCMAKE_PREFIX_PATH="$torch_prefix;$prefix/usr" -DCMAKE_CUDA_ARCHITECTURES="90a-real;80-real" \
+  > "$OUT/configure.log" 2>&1 || { tail -40 "$OUT/configure.log"; exit 1; }
+cmake --build build-gpu -j 16 > "$OUT/build.log" 2>&1 || { grep -E "error|Error" "$OUT/build.log" | head -40; exit 1; }
+grep -c "warning" "$OUT/build.log" | sed 's/^/build warnings: /'
+
+step "tests"
+ctest --test-dir build-gpu --output-on-failure -j 4 -E fuzz > "$OUT/ctest.log" 2>&1 || status=1
+grep -E "tests passed|tests failed|\*\*\*Failed|Skipped|output rel L2|fp16 CUDA" "$OUT/ctest.log" | head -60
+build-gpu/tests/attnscope_tests --gtest_filter='UNetParity*' 2>&1 | grep -E "rel L2|OK|FAILED" | head -20
+
+step "benchmarks"
+build-gpu/bench/bench_unet --preset sd15 --size 512x512 --batch 2 --dtype f16 --backends sdpa,math 2>&1 | tee "$OUT/bench.txt"
+build-gpu/bench/bench_unet --preset sd21 --size 768x768 --batch 2 --dtype f16 --backends sdpa 2>&1 | tee -a "$OUT/bench.txt"
+if [ -d .ref/diffusers/src ]; then
+  PYTHONPATH=.ref/diffusers/src python3 tools/bench_diffusers_unet.py 2>&1 | tail -1 | tee -a "$OUT/bench.txt"
+fi
+build-gpu/app/attnscope shapes --preset sd15 --device cuda --dtype f16 > "$OUT/shapes_sd15_cuda.txt" 2>&1 || status=1
+exit $status

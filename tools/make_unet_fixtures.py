@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""Reference fixtures for the U-Net parity tests, made with diffusers' UNet2DConditionModel.
+
+Run where PyTorch and a diffusers source tree are importable (the GPU machine; see tools/gpu-check.sh):
+    PYTHONPATH=.ref/diffusers/src python3 tools/make_unet_fixtures.py OUT_DIR .ref/diffusers/scripts
+
+For each small config (SD v1 and SD v2 conventions, the full 4-level / 16-site topology) it writes
+  OUT_DIR/<name>/unet/{config.json, diffusion_pytorch_model.safetensors}  diffusers layout (save_pretrained)
+  OUT_DIR/<name>_ldm.safetensors   original LDM layout, converted by diffusers' own conversion script
+  OUT_DIR/<name>_io.safetensors    inputs, the float64 reference output ("out") and every site's attention
+                                   probabilities "p.NN.self" / "p.NN.cross" (B*heads, Sq, Sk), batch-major
+The site index NN counts self-attention calls in forward order, independently of attnscope's numbering.
+"""
+import importlib.util
+import os
+import sys
+
+import torch
+from diffusers import UNet2DConditionModel
+from diffusers.models.attention_processor import AttnProcessor
+from safetensors.torch import save_file
+
+DOWN = ("CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D")
+UP = ("UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D")
+CONFIGS = {
+    "unet_v1_small": dict(block_out_channels=(32, 64, 64, 64), attention_head_dim=8, cross_attention_dim=32),
+    "unet_v2_small": dict(block_out_channels=(32, 64, 64, 64), attention_head_dim=(2, 4, 4, 4),
+                          cross_attention_dim=48, use_linear_projection=True, upcast_attention=True),
+}
+LATENT = (6, 10)  # non-square, and odd sizes on the way down: up-sampling must follow the skips
+TIMESTEP = 421.0
+
+
+class ProbeProcessor:
+    """diffusers' plain AttnProcessor, keeping the probabilities get_attention_scores returns."""
+
+    def __init__(self, store, counter):
+        self.store, self.counter, self.inner = store, counter, AttnProcessor()
+
+    def __call__(self, attn, hidden_states, encoder_hidden_states=None, attention_mask=None, temb=None, **kw):
+        kind = "self" if encoder_hidden_states is None else "cross"
+        if kind == "self":
+            self.counter[0] += 1
+        key = "p.%02d.%s" % (self.counter[0], kind)
+        original = attn.get_attention_scores
+
+        def capture(query, k, mask=None):
+            probs = original(query, k, mask)
+            self.store[key] = probs.detach().float().contiguous()
+            return probs
+
+        attn.get_attention_scores = capture
+        try:
+            return self.inner(attn, hidden_states, encoder_hidden_states, attention_mask, temb)
+        finally:
+            del attn.get_attention_scores
+
+
+def main():
+    out_dir, scripts_dir = sys.argv[1], sys.argv[2]
+    spec = importlib.util.spec_from_file_location(
+        "convert", os.path.join(scripts_dir, "convert_diffusers_to_original_stable_diffusion.py"))
+    convert = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(convert)
+
+    for seed, (name, extra) in enumerate(sorted(CONFIGS.items())):
+        torch.manual_seed(1000 + seed)
+        unet = UNet2DConditionModel(sample_size=8, in_channels=4, out_channels=4, layers_per_block=2,
+                                    down_block_types=DOWN, up_block_types=UP, norm_num_groups=32, **extra)
+        with torch.no_grad():  # move norms and biases off their 1/0 init so every parameter matters
+            for p in unet.parameters():
+                p.add_(torch.randn_like(p) * 0.05)
+        unet.save_pretrained(os.path.join(out_dir, name, "unet"), safe_serialization=True)
+        ldm = convert.convert_unet_state_dict(unet.state_dict())
+        save_file({"model.diffusion_model." + k: v.contiguous() for k, v in ldm.items()},
+                  os.path.join(out_dir, name + "_ldm.safetensors"))
+
+        sample = torch.randn(2, 4, *LATENT)
+        context = torch.randn(2, 77, extra["cross_attention_dim"])
+        timestep = torch.tensor([TIMESTEP])
+        store, counter = {}, [0]
+        unet = unet.double()
+        unet.set_attn_processor(ProbeProcessor(store, counter))
+        with torch.no_grad():
+            out = unet(sample.double(), timestep, encoder_hidden_states=context.double()).sample
+        tensors = {"sample": sample, "timestep": timestep, "encoder_hidden_states": context, "out": out, **store}
+        save_file(tensors, os.path.join(out_dir, name + "_io.safetensors"))
+        print(name, "sites:", len(store), "output", tuple(out.shape), "norm %.6f" % out.norm().item())
+
+
+if __name__ == "__main__":
+    main()
