@@ -2,6 +2,7 @@
 #include <ATen/ATen.h>
 #include <filesystem>
 #include <fstream>
+#include <ftw.h>
 #include <gtest/gtest.h>
 #include <random>
 #include <string>
@@ -17,9 +18,12 @@ class TempDir {
                 ("attnscope-test-" + std::to_string(rd()) + std::to_string(rd()));
         std::filesystem::create_directories(path_);
     }
+    // nftw rather than std::filesystem::remove_all: PyTorch's libtorch.so exports a broken copy of the
+    // latter that the dynamic linker may bind to (seen with PyTorch 2.11: a call through a null pointer).
     ~TempDir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path_, ec);
+        ::nftw(
+            path_.c_str(), [](const char* p, const struct stat*, int, struct FTW*) { return ::remove(p); }, 16,
+            FTW_DEPTH | FTW_PHYS);
     }
     TempDir(const TempDir&) = delete;
     TempDir& operator=(const TempDir&) = delete;

@@ -24,7 +24,7 @@ if [ -d .ref/diffusers/src ] && { [ "${REGEN_FIXTURES:-0}" = 1 ] || [ ! -f tests
   step "reference fixtures (diffusers)"
   mkdir -p tests/data
   PYTHONPATH=.ref/diffusers/src python3 tools/make_unet_fixtures.py tests/data .ref/diffusers/scripts || status=1
-  tar czf "$OUT/fixtures.tar.gz" tests/data
+  tar czf - tests/data | split -b 15M - "$OUT/fixtures.tgz."
 fi
 
 step "configure + build"
@@ -36,12 +36,20 @@ cmake --build build-gpu -j 16 > "$OUT/build.log" 2>&1 || { grep -E "error|Error"
 grep -c "warning" "$OUT/build.log" | sed 's/^/build warnings: /'
 
 step "tests"
-ctest --test-dir build-gpu --output-on-failure -j 8 -E "fuzz|ShapeTables" > "$OUT/ctest.log" 2>&1 || status=1
+# Two OpenMP threads per test: eight tests at once on 16 cores would otherwise oversubscribe.
+OMP_NUM_THREADS=2 ctest --test-dir build-gpu --output-on-failure -j 8 -E "fuzz|ShapeTables" > "$OUT/ctest.log" 2>&1 || status=1
 grep -E "tests passed|tests failed|\*\*\*Failed|Skipped|output rel L2|fp16 CUDA" "$OUT/ctest.log" | head -60
-build-gpu/tests/attnscope_tests --gtest_filter='UNetParity*' 2>&1 | grep -E "rel L2|OK|FAILED" | head -20
+build-gpu/tests/attnscope_tests --gtest_filter='*UNetParity*' 2>&1 | grep -E "rel L2|OK|FAILED" | head -20
+first_failed=$(grep -m1 -oE "Test +#[0-9]+: [^ ]+ \.+\*\*\*Failed" "$OUT/ctest.log" | sed -E 's/Test +#[0-9]+: ([^ ]+) .*/\1/')
+if [ -n "$first_failed" ] && command -v cuda-gdb >/dev/null; then
+  step "backtrace of $first_failed"
+  cuda-gdb -batch -ex run -ex bt --args build-gpu/tests/attnscope_tests --gtest_filter="$first_failed" 2>&1 | tail -25
+fi
 
 step "benchmarks"
-build-gpu/bench/bench_unet --preset sd15 --size 512x512 --batch 2 --dtype f16 --backends sdpa,math 2>&1 | tee "$OUT/bench.txt"
+build-gpu/app/attnscope info > "$OUT/info.txt" 2>&1 || status=1
+# Each backend twice, interleaved: the GPU is shared and single runs vary.
+build-gpu/bench/bench_unet --preset sd15 --size 512x512 --batch 2 --dtype f16 --iters 50 --backends sdpa,math,sdpa,math 2>&1 | tee "$OUT/bench.txt"
 build-gpu/bench/bench_unet --preset sd21 --size 768x768 --batch 2 --dtype f16 --backends sdpa 2>&1 | tee -a "$OUT/bench.txt"
 if [ -d .ref/diffusers/src ]; then
   PYTHONPATH=.ref/diffusers/src python3 tools/bench_diffusers_unet.py 2>&1 | tail -1 | tee -a "$OUT/bench.txt"

@@ -4,7 +4,7 @@
 Run where PyTorch and a diffusers source tree are importable (the GPU machine; see tools/gpu-check.sh):
     PYTHONPATH=.ref/diffusers/src python3 tools/make_unet_fixtures.py OUT_DIR .ref/diffusers/scripts
 
-For each small config (SD v1 and SD v2 conventions, the full 4-level / 16-site topology) it writes
+Weights are random and stored in fp16 (the reference uses exactly those values). For each small config (SD v1 and SD v2 conventions, the full 4-level / 16-site topology) it writes
   OUT_DIR/<name>/unet/{config.json, diffusion_pytorch_model.safetensors}  diffusers layout (save_pretrained)
   OUT_DIR/<name>_ldm.safetensors   original LDM layout, converted by diffusers' own conversion script
   OUT_DIR/<name>_io.safetensors    inputs, the float64 reference output ("out") and every site's attention
@@ -23,8 +23,8 @@ from safetensors.torch import save_file
 DOWN = ("CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D")
 UP = ("UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D")
 CONFIGS = {
-    "unet_v1_small": dict(block_out_channels=(32, 64, 64, 64), attention_head_dim=8, cross_attention_dim=32),
-    "unet_v2_small": dict(block_out_channels=(32, 64, 64, 64), attention_head_dim=(2, 4, 4, 4),
+    "unet_v1_small": dict(block_out_channels=(32, 32, 32, 32), attention_head_dim=8, cross_attention_dim=32),
+    "unet_v2_small": dict(block_out_channels=(32, 32, 32, 32), attention_head_dim=(2, 2, 4, 4),
                           cross_attention_dim=48, use_linear_projection=True, upcast_attention=True),
 }
 LATENT = (6, 10)  # non-square, and odd sizes on the way down: up-sampling must follow the skips
@@ -70,6 +70,8 @@ def main():
         with torch.no_grad():  # move norms and biases off their 1/0 init so every parameter matters
             for p in unet.parameters():
                 p.add_(torch.randn_like(p) * 0.05)
+        # Weights are stored in fp16 to keep the fixtures small; the reference runs on exactly those values.
+        unet = unet.half()
         unet.save_pretrained(os.path.join(out_dir, name, "unet"), safe_serialization=True)
         ldm = convert.convert_unet_state_dict(unet.state_dict())
         save_file({"model.diffusion_model." + k: v.contiguous() for k, v in ldm.items()},
