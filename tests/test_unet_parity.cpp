@@ -70,6 +70,20 @@ TEST_P(UNetParity, MatchesTheReferenceInFloat32) {
                 to_string(GetParam().layout).c_str(), err, worst);
 }
 
+TEST_P(UNetParity, MatchesTheReferenceExactlyInFloat64) {
+    const SafetensorsFile io((data / (GetParam().name + "_io.safetensors")).string());
+    const auto unet = load_unet(open(), at::kDouble, at::kCPU);
+    AttentionRouter router;
+    router.set_default_backend("math");
+    Capture cap;
+    router.add_observer(&cap);
+    const auto out = unet.forward(io.load("sample", at::kDouble), io.load("timestep", at::kDouble),
+                                  io.load("encoder_hidden_states", at::kDouble), router);
+    EXPECT_LT(test::rel_l2(out, io.load("out")), 1e-10);
+    // The reference probabilities are stored in fp32: their rounding (2^-24 relative) is the floor here.
+    for (const auto& [key, p] : cap.probs) EXPECT_LT(test::rel_l2(p, io.load(key)), 1e-6) << key;
+}
+
 TEST_P(UNetParity, MatchesTheReferenceInFloat16OnTheGpu) {
     if (!test::has_cuda()) GTEST_SKIP() << "no CUDA device: this LibTorch is CPU-only or no GPU is visible";
     const SafetensorsFile io((data / (GetParam().name + "_io.safetensors")).string());
