@@ -17,7 +17,7 @@ import sys
 
 import torch
 from diffusers import UNet2DConditionModel
-from diffusers.models.attention_processor import AttnProcessor
+from diffusers.models.attention_processor import Attention, AttnProcessor
 from safetensors.torch import save_file
 
 DOWN = ("CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D")
@@ -28,6 +28,8 @@ CONFIGS = {
                           cross_attention_dim=48, use_linear_projection=True, upcast_attention=True),
 }
 LATENT = (6, 10)  # non-square, and odd sizes on the way down: up-sampling must follow the skips
+# 8 groups of 4 channels: with one channel per group the 1x2 mid-block maps would be normalized over two
+# values, an ill-conditioned fixture whose fp32 roundoff is amplified a thousandfold.
 TIMESTEP = 421.0
 
 
@@ -66,7 +68,7 @@ def main():
     for seed, (name, extra) in enumerate(sorted(CONFIGS.items())):
         torch.manual_seed(1000 + seed)
         unet = UNet2DConditionModel(sample_size=8, in_channels=4, out_channels=4, layers_per_block=2,
-                                    down_block_types=DOWN, up_block_types=UP, norm_num_groups=32, **extra)
+                                    down_block_types=DOWN, up_block_types=UP, norm_num_groups=8, **extra)
         with torch.no_grad():  # move norms and biases off their 1/0 init so every parameter matters
             for p in unet.parameters():
                 p.add_(torch.randn_like(p) * 0.05)
@@ -85,7 +87,7 @@ def main():
         # "Upcasting" q, k and the softmax to float32 is a downcast in a float64 model: keep the reference
         # float64 throughout (the saved config still says upcast_attention, which the fp16 runs honour).
         for module in unet.modules():
-            if hasattr(module, "upcast_attention"):
+            if isinstance(module, Attention):
                 module.upcast_attention = module.upcast_softmax = False
         unet.set_attn_processor(ProbeProcessor(store, counter))
         with torch.no_grad():

@@ -10,7 +10,9 @@ class MathBackend final : public AttentionBackend {
     std::string unsupported_reason(const AttentionRequest&) const override { return {}; }
 
     AttentionResult run(const AttentionRequest& r) const override {
-        const auto qk_type = r.upcast ? at::kFloat : r.q.scalar_type();
+        // Upcasting lifts half precision to fp32; it must never lower fp64.
+        const bool half = r.q.scalar_type() == at::kHalf || r.q.scalar_type() == at::kBFloat16;
+        const auto qk_type = r.upcast && half ? at::kFloat : r.q.scalar_type();
         const auto scores = at::matmul(r.q.to(qk_type), r.k.to(qk_type).transpose(-1, -2)).mul_(r.scale);
         // Softmax in at least fp32 whatever the storage type: half-precision rows of 4096 keys lose mass.
         const auto softmax_type = scores.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
