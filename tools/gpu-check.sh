@@ -31,7 +31,7 @@ step "configure + build"
 export TORCH_CUDA_ARCH_LIST=9.0
 cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_PREFIX_PATH="$torch_prefix;$prefix/usr" -DCMAKE_CUDA_ARCHITECTURES="90a-real;80-real" \
-  > "$OUT/configure.log" 2>&1 || { tail -40 "$OUT/configure.log"; exit 1; }
+  > /tmp/configure.log 2>&1 || { tail -40 /tmp/configure.log; exit 1; }
 cmake --build build-gpu -j 16 > "$OUT/build.log" 2>&1 || { grep -E "error|Error" "$OUT/build.log" | head -40; exit 1; }
 grep -c "warning" "$OUT/build.log" | sed 's/^/build warnings: /'
 
@@ -55,4 +55,5 @@ if [ -d .ref/diffusers/src ]; then
   PYTHONPATH=.ref/diffusers/src python3 tools/bench_diffusers_unet.py 2>&1 | tail -1 | tee -a "$OUT/bench.txt"
 fi
 build-gpu/app/attnscope shapes --preset sd15 --device cuda --dtype f16 > "$OUT/shapes_sd15_cuda.txt" 2>&1 || status=1
+build-gpu/app/attnscope shapes --preset sd21 --device cuda --dtype f16 > "$OUT/shapes_sd21_cuda.txt" 2>&1 || status=1
 exit $status
