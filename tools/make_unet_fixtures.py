@@ -12,9 +12,11 @@ Weights are random and stored in fp16 (the reference uses exactly those values).
 The site index NN counts self-attention calls in forward order, independently of attnscope's numbering.
 """
 import importlib.util
+import math
 import os
 import sys
 
+import diffusers.models.embeddings as embeddings
 import torch
 from diffusers import UNet2DConditionModel
 from diffusers.models.attention_processor import Attention, AttnProcessor
@@ -28,6 +30,8 @@ CONFIGS = {
                           cross_attention_dim=48, use_linear_projection=True, upcast_attention=True),
 }
 LATENT = (6, 10)  # non-square, and odd sizes on the way down: up-sampling must follow the skips
+# The float64 reference is float64 end to end: the timestep sinusoids (fp32 in diffusers) and the attention
+# "upcast" (a downcast to fp32 there) are both kept in float64 for it.
 # 8 groups of 4 channels: with one channel per group the 1x2 mid-block maps would be normalized over two
 # values, an ill-conditioned fixture whose fp32 roundoff is amplified a thousandfold.
 TIMESTEP = 421.0
@@ -56,6 +60,16 @@ class ProbeProcessor:
             return self.inner(attn, hidden_states, encoder_hidden_states, attention_mask, temb)
         finally:
             del attn.get_attention_scores
+
+
+def float64_timestep_embedding(timesteps, embedding_dim, flip_sin_to_cos=False, downscale_freq_shift=1, scale=1,
+                               max_period=10000):
+    """diffusers' get_timestep_embedding, whose arithmetic is fixed to fp32, in fp64 for the fp64 reference."""
+    half = embedding_dim // 2
+    exponent = -math.log(max_period) * torch.arange(half, dtype=torch.float64) / (half - downscale_freq_shift)
+    emb = scale * timesteps[:, None].double() * torch.exp(exponent)[None, :]
+    emb = torch.cat([torch.sin(emb), torch.cos(emb)], dim=-1)
+    return torch.cat([emb[:, half:], emb[:, :half]], dim=-1) if flip_sin_to_cos else emb
 
 
 def main():
@@ -90,6 +104,7 @@ def main():
             if isinstance(module, Attention):
                 module.upcast_attention = module.upcast_softmax = False
         unet.set_attn_processor(ProbeProcessor(store, counter))
+        embeddings.get_timestep_embedding = float64_timestep_embedding
         with torch.no_grad():
             out = unet(sample.double(), timestep, encoder_hidden_states=context.double()).sample
         tensors = {"sample": sample, "timestep": timestep, "encoder_hidden_states": context, "out": out, **store}

@@ -78,7 +78,7 @@ UNet UNet::random(const UNetConfig& config, uint64_t seed, at::ScalarType dtype,
 }
 
 at::Tensor UNet::time_embedding(const at::Tensor& timestep, int64_t batch) const {
-    // As diffusers: sinusoids computed in fp32 (fp64 for fp64 models), then cast to the model dtype.
+    // As diffusers: sinusoids in fp32, then cast to the model dtype; fp64 models keep fp64 throughout.
     const auto compute = dtype_ == at::kDouble ? at::kDouble : at::kFloat;
     const int64_t dim = config_.block_out_channels.front(), half = dim / 2;
     const auto opts = at::TensorOptions().dtype(compute).device(device_);
