@@ -80,6 +80,10 @@ struct BadFile {
     const char* message;
 };
 
+void PrintTo(const BadFile& b, std::ostream* os) {
+    *os << b.what;
+}
+
 class SafetensorsBadFile : public ::testing::TestWithParam<BadFile> {};
 
 TEST_P(SafetensorsBadFile, IsRejectedWithAClearMessage) {

@@ -22,8 +22,8 @@ class TempDir {
     // latter that the dynamic linker may bind to (seen with PyTorch 2.11: a call through a null pointer).
     ~TempDir() {
         ::nftw(
-            path_.c_str(), [](const char* p, const struct stat*, int, struct FTW*) { return ::remove(p); }, 16,
-            FTW_DEPTH | FTW_PHYS);
+            path_.c_str(), [](const char* p, const struct stat*, int, struct FTW*) { return ::remove(p); },
+            16, FTW_DEPTH | FTW_PHYS);
     }
     TempDir(const TempDir&) = delete;
     TempDir& operator=(const TempDir&) = delete;

@@ -2,60 +2,31 @@
 
 #include <cstdint>
 #include <cstring>
+#include <utility>
 
 namespace attnscope {
 
+namespace {
+
+constexpr std::pair<DType, at::ScalarType> kTypes[] = {
+    {DType::F64, at::kDouble},    {DType::F32, at::kFloat}, {DType::F16, at::kHalf},
+    {DType::BF16, at::kBFloat16}, {DType::I64, at::kLong},  {DType::I32, at::kInt},
+    {DType::I16, at::kShort},     {DType::I8, at::kChar},   {DType::U8, at::kByte},
+    {DType::Bool, at::kBool},
+};
+
+} // namespace
+
 at::ScalarType to_scalar_type(DType dtype) {
-    switch (dtype) {
-    case DType::F64:
-        return at::kDouble;
-    case DType::F32:
-        return at::kFloat;
-    case DType::F16:
-        return at::kHalf;
-    case DType::BF16:
-        return at::kBFloat16;
-    case DType::I64:
-        return at::kLong;
-    case DType::I32:
-        return at::kInt;
-    case DType::I16:
-        return at::kShort;
-    case DType::I8:
-        return at::kChar;
-    case DType::U8:
-        return at::kByte;
-    case DType::Bool:
-        return at::kBool;
-    }
+    for (const auto& [d, t] : kTypes)
+        if (d == dtype) return t;
     throw std::logic_error("unhandled dtype");
 }
 
 DType to_dtype(at::ScalarType type) {
-    switch (type) {
-    case at::kDouble:
-        return DType::F64;
-    case at::kFloat:
-        return DType::F32;
-    case at::kHalf:
-        return DType::F16;
-    case at::kBFloat16:
-        return DType::BF16;
-    case at::kLong:
-        return DType::I64;
-    case at::kInt:
-        return DType::I32;
-    case at::kShort:
-        return DType::I16;
-    case at::kChar:
-        return DType::I8;
-    case at::kByte:
-        return DType::U8;
-    case at::kBool:
-        return DType::Bool;
-    default:
-        throw std::invalid_argument(std::string("safetensors cannot store dtype ") + at::toString(type));
-    }
+    for (const auto& [d, t] : kTypes)
+        if (t == type) return d;
+    throw std::invalid_argument(std::string("safetensors cannot store dtype ") + at::toString(type));
 }
 
 SafetensorsFile::SafetensorsFile(const std::string& path) : file_(std::make_shared<MappedFile>(path)) {

@@ -1,10 +1,10 @@
 // libFuzzer target for the safetensors header parser: any byte string must either parse into entries that
 // lie inside the file and do not overlap, or be rejected with FormatError. Nothing else (no crash, no
 // other exception, no sanitizer report). Built and run by tools/fuzz-safetensors.sh.
+#include "io/safetensors_format.h"
+
 #include <cstddef>
 #include <cstdint>
-
-#include "io/safetensors_format.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     using namespace attnscope;
