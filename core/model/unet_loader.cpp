@@ -56,6 +56,10 @@ std::optional<Prediction> prediction_from_metadata(const SafetensorsFile& f) {
 
 } // namespace
 
+UNetConfig read_unet_config(const std::string& path) {
+    return unet_config_from_json(read_json(path), path);
+}
+
 std::string to_string(KeyLayout layout) {
     return layout == KeyLayout::Ldm ? "original LDM checkpoint" : "diffusers";
 }
@@ -172,7 +176,7 @@ UNetCheckpoint open_unet_checkpoint(const std::string& path, const UNetOpenOptio
         ck.config = *options.config;
         ck.config_source = "given by the caller";
     } else if (config_json) {
-        ck.config = unet_config_from_json(read_json(*config_json), config_json->string());
+        ck.config = read_unet_config(config_json->string());
         ck.config_source = config_json->string();
         ck.config.prediction = folder_prediction.value_or(prediction_from_metadata(f).value_or(
             ck.config.version() == 2 && ck.config.sample_size >= 96 ? Prediction::VPrediction
