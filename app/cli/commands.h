@@ -7,5 +7,6 @@ namespace attnscope::cli {
 // Each returns the process exit code; errors are thrown and reported by main.
 int cmd_info(const std::vector<std::string>& args);
 int cmd_shapes(const std::vector<std::string>& args);
+int cmd_unet(const std::vector<std::string>& args);
 
 } // namespace attnscope::cli

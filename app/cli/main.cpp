@@ -3,6 +3,7 @@
 #include "commands.h"
 
 #include <ATen/Parallel.h>
+#include <c10/util/Exception.h>
 #include <iostream>
 #include <string>
 #include <thread>
@@ -33,6 +34,7 @@ int main(int argc, char** argv) {
     try {
         if (command == "shapes") return attnscope::cli::cmd_shapes(args);
         if (command == "info") return attnscope::cli::cmd_info(args);
+        if (command == "unet") return attnscope::cli::cmd_unet(args);
         if (command == "help" || command == "--help" || command == "-h") {
             usage(std::cout);
             return 0;
@@ -43,6 +45,10 @@ int main(int argc, char** argv) {
     } catch (const attnscope::cli::UsageError& e) {
         std::cerr << "attnscope " << command << ": " << e.what() << "\n";
         return 2;
+    } catch (const c10::Error& e) {
+        // LibTorch's own errors (out of memory, unsupported op): the message without its C++ backtrace.
+        std::cerr << "attnscope " << command << ": error: " << e.what_without_backtrace() << "\n";
+        return 1;
     } catch (const std::exception& e) {
         std::cerr << "attnscope " << command << ": error: " << e.what() << "\n";
         return 1;

@@ -11,12 +11,14 @@ ModelChoice choose_model(const Args& args, at::ScalarType dtype, at::Device devi
         if (args.get("preset")) throw UsageError("give either --model or --preset, not both");
         UNetOpenOptions open;
         if (prediction) open.prediction = parse_prediction(*prediction);
+        if (const auto config = args.get("config")) open.config = read_unet_config(*config);
         const auto ck = open_unet_checkpoint(*path, open);
         auto unet =
             load_unet(ck, dtype, device, [&](double f, const std::string& w) { progress.update(f, w); });
         return {std::move(unet),
                 ck.weights_path + " (" + to_string(ck.layout) + ", config " + ck.config_source + ")"};
     }
+    if (args.get("config")) throw UsageError("--config goes with --model");
     const std::string preset = args.get("preset", "sd15");
     auto config = unet_config_preset(preset);
     if (prediction) config.prediction = parse_prediction(*prediction);

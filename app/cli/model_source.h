@@ -15,6 +15,6 @@ struct ModelChoice {
 
 ModelChoice choose_model(const Args& args, at::ScalarType dtype, at::Device device, ProgressBar& progress);
 
-inline const std::set<std::string> kModelOptions{"model", "preset", "seed", "prediction"};
+inline const std::set<std::string> kModelOptions{"model", "config", "preset", "seed", "prediction"};
 
 } // namespace attnscope::cli

@@ -1,0 +1,74 @@
+// attnscope unet: run the U-Net on given tensors and write what it computed, for checking our numbers
+// against other implementations.
+#include "attention/probs_recorder.h"
+#include "attention/router.h"
+#include "commands.h"
+#include "io/safetensors_file.h"
+#include "model_source.h"
+#include "options.h"
+
+#include <cstdio>
+#include <set>
+
+namespace attnscope::cli {
+namespace {
+
+at::Tensor input(const SafetensorsFile& f, const std::string& name, bool integers_ok, at::ScalarType dtype,
+                 at::Device device) {
+    const auto* e = f.header().find(name);
+    if (!e)
+        throw std::runtime_error(f.path() + ": no tensor '" + name +
+                                 "' (expected sample, encoder_hidden_states, timestep)");
+    const bool is_float =
+        e->dtype == DType::F64 || e->dtype == DType::F32 || e->dtype == DType::F16 || e->dtype == DType::BF16;
+    const bool is_int = e->dtype == DType::I64 || e->dtype == DType::I32;
+    if (!is_float && !(integers_ok && is_int))
+        throw std::runtime_error(f.path() + ": tensor '" + name + "' is " +
+                                 std::string(dtype_name(e->dtype)) + ", expected a floating-point type");
+    return f.load(name, dtype, device);
+}
+
+} // namespace
+
+int cmd_unet(const std::vector<std::string>& argv) {
+    auto value_options = kModelOptions;
+    value_options.insert({"inputs", "out", "dtype", "device", "backend"});
+    const Args args(argv, value_options, {"no-probs"});
+    const auto in_path = args.get("inputs"), out_path = args.get("out");
+    if (!args.get("model") || !in_path || !out_path)
+        throw UsageError("unet needs --model PATH --inputs IN.safetensors --out OUT.safetensors");
+    const auto dtype = parse_dtype(args.get("dtype", "f32"));
+    const auto device = parse_device(args.get("device", "cpu"));
+    AttentionRouter router;
+    router.set_default_backend(args.get("backend", "math"));
+
+    const SafetensorsFile inputs(*in_path);
+    ProbsRecorder probs;
+    const bool want_probs = !args.flag("no-probs");
+    TensorMap out;
+    {
+        ProgressBar bar;
+        const auto model = choose_model(args, dtype, device, bar);
+        // The timestep keeps fp32 or better: step numbers up to 999 are not exact in half precision.
+        const auto t_type = dtype == at::kDouble ? at::kDouble : at::kFloat;
+        const auto sample = input(inputs, "sample", false, dtype, device);
+        const auto context = input(inputs, "encoder_hidden_states", false, dtype, device);
+        const auto timestep = input(inputs, "timestep", true, t_type, device);
+        if (timestep.dim() > 1)
+            throw std::runtime_error(*in_path + ": 'timestep' must have shape [1] or [B]");
+        if (want_probs) router.add_observer(&probs);
+        bar.update(1.0, "forward pass");
+        out["sample"] = model.unet.forward(sample, timestep, context, router);
+    }
+    if (want_probs)
+        for (const auto& [key, p] : probs.probs()) out[key] = p;
+    write_safetensors(*out_path, out,
+                      {{"attnscope.command", "unet"},
+                       {"attnscope.dtype", dtype_label(dtype)},
+                       {"attnscope.backend", router.default_backend()}});
+    std::printf("wrote %s: sample%s\n", out_path->c_str(),
+                want_probs ? " and 32 attention probability maps" : "");
+    return 0;
+}
+
+} // namespace attnscope::cli
