@@ -19,10 +19,8 @@ at::Tensor input(const SafetensorsFile& f, const std::string& name, bool integer
     if (!e)
         throw std::runtime_error(f.path() + ": no tensor '" + name +
                                  "' (expected sample, encoder_hidden_states, timestep)");
-    const bool is_float =
-        e->dtype == DType::F64 || e->dtype == DType::F32 || e->dtype == DType::F16 || e->dtype == DType::BF16;
     const bool is_int = e->dtype == DType::I64 || e->dtype == DType::I32;
-    if (!is_float && !(integers_ok && is_int))
+    if (!is_floating(e->dtype) && !(integers_ok && is_int))
         throw std::runtime_error(f.path() + ": tensor '" + name + "' is " +
                                  std::string(dtype_name(e->dtype)) + ", expected a floating-point type");
     return f.load(name, dtype, device);

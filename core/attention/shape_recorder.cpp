@@ -25,12 +25,6 @@ std::vector<SiteShapes> ShapeRecorder::shapes(AttentionKind kind) const {
     return out;
 }
 
-std::string shape_string(const std::vector<int64_t>& shape) {
-    std::string out = "(";
-    for (std::size_t i = 0; i < shape.size(); ++i) out += (i ? ", " : "") + std::to_string(shape[i]);
-    return out + ")";
-}
-
 std::string format_shape_table(const std::vector<SiteShapes>& shapes, AttentionKind kind) {
     std::ostringstream o;
     o << std::left << std::setw(6) << "Index" << std::setw(8) << "Scale" << std::setw(18) << "Query Shape"

@@ -1,6 +1,7 @@
 #pragma once
 // Records the tensor shapes of every attention call of a forward pass: the live version of the
 // seed's shape table, for the CLI, the teaching panel and the tests.
+#include "../util/shape_string.h"
 #include "attention_site.h"
 
 #include <map>
@@ -31,8 +32,6 @@ class ShapeRecorder final : public AttentionObserver {
     bool want_probs_;
     std::map<std::pair<int, AttentionKind>, SiteShapes> shapes_;
 };
-
-std::string shape_string(const std::vector<int64_t>& shape); // "(16, 4096, 40)"
 
 // The seed's table layout: Index | Query | Key | Value | Attention Probability, one table per kind.
 std::string format_shape_table(const std::vector<SiteShapes>& shapes, AttentionKind kind);

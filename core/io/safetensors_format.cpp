@@ -91,6 +91,10 @@ std::string_view dtype_name(DType dtype) {
     return info(dtype).name;
 }
 
+bool is_floating(DType d) {
+    return d == DType::F64 || d == DType::F32 || d == DType::F16 || d == DType::BF16;
+}
+
 DType parse_dtype(std::string_view name) {
     for (const auto& d : kDTypes)
         if (d.name == name) return d.dtype;

@@ -21,6 +21,7 @@ enum class DType { F64, F32, F16, BF16, I64, I32, I16, I8, U8, Bool };
 std::size_t dtype_size(DType dtype);
 std::string_view dtype_name(DType dtype);
 DType parse_dtype(std::string_view name); // throws FormatError for names we do not read
+bool is_floating(DType dtype);
 
 struct TensorEntry {
     std::string name;

@@ -1,5 +1,6 @@
 #include "unet.h"
 
+#include "../util/shape_string.h"
 #include "nn.h"
 
 #include <cmath>
@@ -7,12 +8,6 @@
 
 namespace attnscope {
 namespace {
-
-std::string shape_str(at::IntArrayRef s) {
-    std::string out = "(";
-    for (std::size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
-    return out + ")";
-}
 
 at::Tensor split_heads(const at::Tensor& x, int64_t heads) { // (B, S, h*d) -> (B, h, S, d)
     return x.view({x.size(0), x.size(1), heads, -1}).transpose(1, 2).contiguous();
@@ -50,8 +45,9 @@ UNet::UNet(UNetConfig config, Weights weights)
             throw std::invalid_argument("U-Net weight '" + spec.name + "' is missing");
         const auto& t = weights_[spec.name];
         if (t.sizes() != at::IntArrayRef(spec.shape))
-            throw std::invalid_argument("U-Net weight '" + spec.name + "' has shape " + shape_str(t.sizes()) +
-                                        ", expected " + shape_str(spec.shape) + " for " + config_.describe());
+            throw std::invalid_argument("U-Net weight '" + spec.name + "' has shape " +
+                                        shape_string(t.sizes()) + ", expected " + shape_string(spec.shape) +
+                                        " for " + config_.describe());
     }
     const auto& first = weights_["conv_in.weight"];
     dtype_ = first.scalar_type();
@@ -151,12 +147,12 @@ at::Tensor UNet::forward(const at::Tensor& sample, const at::Tensor& timestep, c
                          AttentionRouter& router) const {
     if (sample.dim() != 4 || sample.size(1) != config_.in_channels)
         throw std::invalid_argument("sample must be (B, " + std::to_string(config_.in_channels) +
-                                    ", H, W), got " + shape_str(sample.sizes()));
+                                    ", H, W), got " + shape_string(sample.sizes()));
     if (context.dim() != 3 || context.size(0) != sample.size(0) ||
         context.size(2) != config_.cross_attention_dim)
         throw std::invalid_argument("encoder_hidden_states must be (" + std::to_string(sample.size(0)) +
                                     ", S, " + std::to_string(config_.cross_attention_dim) + "), got " +
-                                    shape_str(context.sizes()));
+                                    shape_string(context.sizes()));
     const auto x = sample.to(device_, dtype_);
     const auto ctx = context.to(device_, dtype_);
     const auto emb = time_embedding(timestep, x.size(0));

@@ -1,5 +1,7 @@
 #include "unet_loader.h"
 
+#include "../util/shape_string.h"
+
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -12,12 +14,6 @@ namespace {
 
 [[noreturn]] void fail(const std::string& path, const std::string& what) {
     throw std::runtime_error(path + ": " + what);
-}
-
-std::string shape_str(const std::vector<int64_t>& s) {
-    std::string out = "(";
-    for (std::size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
-    return out + ")";
 }
 
 nlohmann::json read_json(const fs::path& p) {
@@ -197,11 +193,10 @@ UNetCheckpoint open_unet_checkpoint(const std::string& path, const UNetOpenOptio
                      (ck.layout == KeyLayout::Ldm ? " (diffusers name '" + spec.name + "')" : "") + " for " +
                      ck.config.describe());
         if (e->shape != spec.shape)
-            fail(ck.weights_path, "U-Net weight '" + key + "' has shape " + shape_str(e->shape) +
-                                      ", expected " + shape_str(spec.shape) + " for " + ck.config.describe() +
-                                      " (config " + ck.config_source + ")");
-        if (e->dtype != DType::F32 && e->dtype != DType::F16 && e->dtype != DType::BF16 &&
-            e->dtype != DType::F64)
+            fail(ck.weights_path, "U-Net weight '" + key + "' has shape " + shape_string(e->shape) +
+                                      ", expected " + shape_string(spec.shape) + " for " +
+                                      ck.config.describe() + " (config " + ck.config_source + ")");
+        if (!is_floating(e->dtype))
             fail(ck.weights_path, "U-Net weight '" + key + "' is stored as " +
                                       std::string(dtype_name(e->dtype)) + ", expected a floating-point type");
     }
