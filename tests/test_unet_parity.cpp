@@ -77,20 +77,32 @@ TEST_P(UNetParity, MatchesTheReferenceExactlyInFloat64) {
     for (const auto& [key, p] : probs) EXPECT_LT(test::rel_l2(p, io().load(key)), 1e-6) << key;
 }
 
-TEST_P(UNetParity, MatchesTheReferenceInFloat16OnTheGpu) {
+TEST_P(UNetParity, MatchesTheReferenceOnTheGpu) {
     if (!test::has_cuda()) GTEST_SKIP() << "no CUDA device: this LibTorch is CPU-only or no GPU is visible";
     const auto inputs = io();
-    const auto unet = load_unet(open(), at::kHalf, at::kCUDA);
-    for (const char* backend : {"math", "sdpa"}) {
-        AttentionRouter router;
-        router.set_default_backend(backend);
-        const auto out =
-            unet.forward(inputs.load("sample", at::kHalf, at::kCUDA), inputs.load("timestep", at::kFloat),
-                         inputs.load("encoder_hidden_states", at::kHalf, at::kCUDA), router);
-        const double err = test::rel_l2(out, inputs.load("out"));
-        EXPECT_LT(err, 5e-3) << backend;
-        std::printf("%s fp16 CUDA %s: output rel L2 %.3g\n", GetParam().name.c_str(), backend, err);
+    // fp32 is checked at full fp32 accuracy: TF32 convolutions and matmuls (a speed default) are turned off.
+    const bool tf32_conv = at::globalContext().allowTF32CuDNN(),
+               tf32_mm = at::globalContext().allowTF32CuBLAS();
+    at::globalContext().setAllowTF32CuDNN(false);
+    at::globalContext().setAllowTF32CuBLAS(false);
+    const std::pair<at::ScalarType, double> cases[] = {
+        {at::kFloat, 1e-5}, {at::kHalf, 5e-3}, {at::kBFloat16, 3e-2}};
+    for (const auto& [dtype, tolerance] : cases) {
+        const auto unet = load_unet(open(), dtype, at::kCUDA);
+        for (const char* backend : {"math", "sdpa"}) {
+            AttentionRouter router;
+            router.set_default_backend(backend);
+            const auto out =
+                unet.forward(inputs.load("sample", dtype, at::kCUDA), inputs.load("timestep", at::kFloat),
+                             inputs.load("encoder_hidden_states", dtype, at::kCUDA), router);
+            const double err = test::rel_l2(out, inputs.load("out"));
+            EXPECT_LT(err, tolerance) << backend << " " << at::toString(dtype);
+            std::printf("%s CUDA %s %s: output rel L2 %.3g\n", GetParam().name.c_str(), at::toString(dtype),
+                        backend, err);
+        }
     }
+    at::globalContext().setAllowTF32CuDNN(tf32_conv);
+    at::globalContext().setAllowTF32CuBLAS(tf32_mm);
 }
 
 INSTANTIATE_TEST_SUITE_P(
