@@ -4,8 +4,8 @@
 #   tools/gpu-check.sh            build + test + bench
 #   REGEN_FIXTURES=1 tools/gpu-check.sh   also regenerate tests/data with diffusers (needs .ref/diffusers)
 # The full-size shape tables are CPU tests that CI runs; they are skipped here to save device time.
-# Carry: .ref (diffusers source, never committed) and .debs (Debian googletest + nlohmann-json, made by
-# tools/fetch-gpu-debs.sh), which that machine lacks.
+# Carry: .ref (diffusers source and the CLIP vocabulary from ../shared, never committed) and .debs
+# (Debian googletest + nlohmann-json, made by tools/fetch-gpu-debs.sh), which that machine lacks.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-$PWD/out}
@@ -20,12 +20,28 @@ torch_prefix=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$OUT/machine.txt"
 python3 -c 'import torch; print("torch", torch.__version__)' | tee -a "$OUT/machine.txt"
 
-if [ -d .ref/diffusers/src ] && { [ "${REGEN_FIXTURES:-0}" = 1 ] || [ ! -f tests/data/unet_v1_small_io.safetensors ]; }; then
-  step "reference fixtures (diffusers)"
-  mkdir -p tests/data
+# Reference fixtures from the public implementations (diffusers, transformers), made where they run.
+regen=${REGEN_FIXTURES:-0}
+made=()
+mkdir -p tests/data
+if [ -d .ref/diffusers/src ] && { [ "$regen" = 1 ] || [ ! -f tests/data/unet_v1_small_io.safetensors ]; }; then
+  step "U-Net fixtures (diffusers)"
   PYTHONPATH=.ref/diffusers/src python3 tools/make_unet_fixtures.py tests/data .ref/diffusers/scripts || status=1
-  tar czf - tests/data | split -b 15M - "$OUT/fixtures.tgz."
+  made+=(tests/data/unet_*)
 fi
+if [ -f tools/make_scheduler_fixtures.py ] && [ -d .ref/diffusers/src ] &&
+   { [ "$regen" = 1 ] || [ ! -f tests/data/scheduler_reference.safetensors ]; }; then
+  step "scheduler fixtures (diffusers)"
+  PYTHONPATH=.ref/diffusers/src python3 tools/make_scheduler_fixtures.py tests/data || status=1
+  made+=(tests/data/scheduler_reference.safetensors)
+fi
+if [ -f tools/make_tokenizer_fixtures.py ] && [ -d .ref/clip-tokenizer ] &&
+   { [ "$regen" = 1 ] || [ ! -f tests/data/tokenizer_reference.json ]; }; then
+  step "tokenizer fixtures (transformers)"
+  python3 tools/make_tokenizer_fixtures.py .ref/clip-tokenizer || status=1
+  made+=(tests/data/tokenizer_reference.json)
+fi
+[ "${#made[@]}" -gt 0 ] && tar czf - "${made[@]}" | split -b 15M - "$OUT/fixtures.tgz."
 
 step "configure + build"
 export TORCH_CUDA_ARCH_LIST=9.0
