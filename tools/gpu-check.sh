@@ -47,6 +47,7 @@ step "configure + build"
 export TORCH_CUDA_ARCH_LIST=9.0
 cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_PREFIX_PATH="$torch_prefix;$prefix/usr" -DCMAKE_CUDA_ARCHITECTURES="90a-real;80-real" \
+  -DATTNSCOPE_SHARED_DATA="$PWD/.ref" \
   > /tmp/configure.log 2>&1 || { tail -40 /tmp/configure.log; exit 1; }
 cmake --build build-gpu -j 16 > "$OUT/build.log" 2>&1 || { grep -E "error|Error" "$OUT/build.log" | head -40; exit 1; }
 grep -c "warning" "$OUT/build.log" | sed 's/^/build warnings: /'
