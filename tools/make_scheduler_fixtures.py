@@ -1,0 +1,155 @@
+#!/usr/bin/env python3
+"""Reference tables and short trajectories for attnscope's noise schedulers, made with diffusers' own classes.
+
+Run where PyTorch and a diffusers source tree are importable (no network needed):
+    PYTHONPATH=.ref/diffusers/src python3 tools/make_scheduler_fixtures.py tests/data
+
+Every scheduler is built as `Cls.from_config(SD15 | {"prediction_type": ...} | extra)`, i.e. with the class
+defaults for everything the Stable Diffusion v1.5 scheduler config does not name (timestep_spacing included).
+It writes OUT_DIR/scheduler_reference.safetensors (float64 unless said otherwise) holding
+  alphas_cumprod                                      the training schedule (diffusers keeps it in float32)
+  <name>.<pred>.<steps>.timesteps                     scheduler.timesteps, for steps in (20, 30, 50)
+  <name>.<pred>.<steps>.sigmas                        scheduler.sigmas (Euler, Euler a, DPM++ only)
+  <name>.<pred>.<steps>.init_noise_sigma              shape (1,)
+and, for steps=20, a 3-step trajectory in float64 ("traj") and in float32 ("traj_f32"):
+  <name>.<pred>.20.<traj>.sample.K                    the input of step K (the previous step's prev_sample)
+  <name>.<pred>.20.<traj>.scaled_sample.K             scale_model_input(sample.K, t_K)
+  <name>.<pred>.20.<traj>.model_output.K              a fixed random stand-in for the U-Net output
+  <name>.<pred>.20.<traj>.noise.K                     Euler a only: the noise its step K adds
+  <name>.<pred>.20.<traj>.prev_sample.K
+  <name>.<pred>.20.<traj>.pred_original_sample.K
+with <name> in ddim, euler, euler_a, dpmpp_2m_karras, pndm and <pred> in epsilon, v_prediction.
+
+pred_original_sample: DDIM, Euler and Euler a return it from step(); DPM-Solver++ keeps it as the last entry
+of `model_outputs` (its data prediction); PNDM has none, so it is the DDIM-style x0 of the step's own sample
+and raw model output with alphas_cumprod[t_K], computed here with the same float32 table diffusers steps with.
+
+Euler a draws its noise inside step() through the module-level `randn_tensor`. Reproducing a torch.Generator
+stream in C++ is not possible, so the module's `randn_tensor` is replaced, for the duration of one step, by a
+function returning noise drawn here (seeded) and recorded as noise.K; diffusers' own step code then runs
+unchanged on it, and the C++ side replays it with step_with_noise().
+"""
+import os
+import sys
+
+import torch
+from diffusers import (DDIMScheduler, DPMSolverMultistepScheduler, EulerAncestralDiscreteScheduler,
+                       EulerDiscreteScheduler, PNDMScheduler)
+from diffusers.schedulers import scheduling_euler_ancestral_discrete as euler_a_module
+from safetensors.torch import save_file
+
+SD15 = {
+    "beta_end": 0.012,
+    "beta_schedule": "scaled_linear",
+    "beta_start": 0.00085,
+    "num_train_timesteps": 1000,
+    "set_alpha_to_one": False,
+    "skip_prk_steps": True,
+    "steps_offset": 1,
+    "clip_sample": False,
+    "trained_betas": None,
+}
+SCHEDULERS = {
+    "ddim": (DDIMScheduler, {}),
+    "euler": (EulerDiscreteScheduler, {}),
+    "euler_a": (EulerAncestralDiscreteScheduler, {}),
+    "dpmpp_2m_karras": (DPMSolverMultistepScheduler,
+                        {"use_karras_sigmas": True, "algorithm_type": "dpmsolver++", "solver_order": 2}),
+    "pndm": (PNDMScheduler, {}),
+}
+PREDICTIONS = ("epsilon", "v_prediction")
+STEP_COUNTS = (20, 30, 50)
+TRAJ_STEPS = 20
+TRAJ_LEN = 3
+SHAPE = (1, 4, 8, 8)
+
+
+def make(name, prediction):
+    cls, extra = SCHEDULERS[name]
+    return cls.from_config({**SD15, "prediction_type": prediction, **extra})
+
+
+def f64(x):
+    x = torch.as_tensor(x).detach().to(torch.float64)
+    return (x.reshape(1) if x.dim() == 0 else x).clone().contiguous()
+
+
+def pndm_x0(scheduler, prediction, model_output, sample, t):
+    # The same expression (and float32 table) as DDIMScheduler.step uses.
+    alpha_prod_t = scheduler.alphas_cumprod[int(t)]
+    beta_prod_t = 1 - alpha_prod_t
+    if prediction == "epsilon":
+        return (sample - beta_prod_t ** (0.5) * model_output) / alpha_prod_t ** (0.5)
+    return (alpha_prod_t**0.5) * sample - (beta_prod_t**0.5) * model_output
+
+
+def trajectory(name, prediction, dtype, seed, out, prefix):
+    scheduler = make(name, prediction)
+    scheduler.set_timesteps(TRAJ_STEPS)
+    gen = torch.Generator().manual_seed(seed)
+    sigma = float(scheduler.init_noise_sigma)
+    sample = (torch.randn(SHAPE, generator=gen, dtype=torch.float64) * sigma).to(dtype)
+    for k in range(TRAJ_LEN):
+        t = scheduler.timesteps[k]
+        model_output = torch.randn(SHAPE, generator=gen, dtype=torch.float64).to(dtype)
+        out[f"{prefix}.sample.{k}"] = f64(sample)
+        out[f"{prefix}.model_output.{k}"] = f64(model_output)
+        scaled = scheduler.scale_model_input(sample, t)
+        out[f"{prefix}.scaled_sample.{k}"] = f64(scaled)
+        if name == "euler_a":
+            noise = torch.randn(SHAPE, generator=gen, dtype=torch.float64).to(dtype)
+            out[f"{prefix}.noise.{k}"] = f64(noise)
+
+            def recorded(shape, generator=None, device=None, dtype=None, layout=None, _noise=noise):
+                assert tuple(shape) == tuple(_noise.shape), (shape, _noise.shape)
+                return _noise.to(device=device, dtype=dtype)
+
+            saved = euler_a_module.randn_tensor
+            euler_a_module.randn_tensor = recorded
+            try:
+                result = scheduler.step(model_output, t, sample)
+            finally:
+                euler_a_module.randn_tensor = saved
+        else:
+            result = scheduler.step(model_output, t, sample)
+        if name == "dpmpp_2m_karras":
+            x0 = scheduler.model_outputs[-1]
+        elif name == "pndm":
+            x0 = pndm_x0(scheduler, prediction, model_output, sample, t)
+        else:
+            x0 = result.pred_original_sample
+        assert result.prev_sample.dtype == dtype, (name, result.prev_sample.dtype)
+        out[f"{prefix}.prev_sample.{k}"] = f64(result.prev_sample)
+        out[f"{prefix}.pred_original_sample.{k}"] = f64(x0)
+        sample = result.prev_sample
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    out_dir = sys.argv[1]
+    os.makedirs(out_dir, exist_ok=True)
+    out = {}
+    out["alphas_cumprod"] = f64(make("ddim", "epsilon").alphas_cumprod)
+    for i, name in enumerate(SCHEDULERS):
+        for j, prediction in enumerate(PREDICTIONS):
+            for steps in STEP_COUNTS:
+                scheduler = make(name, prediction)
+                scheduler.set_timesteps(steps)
+                key = f"{name}.{prediction}.{steps}"
+                out[f"{key}.timesteps"] = f64(scheduler.timesteps)
+                if name not in ("ddim", "pndm"):
+                    out[f"{key}.sigmas"] = f64(scheduler.sigmas)
+                out[f"{key}.init_noise_sigma"] = f64(torch.as_tensor(float(scheduler.init_noise_sigma)))
+            seed = 1000 + 10 * i + j
+            prefix = f"{name}.{prediction}.{TRAJ_STEPS}"
+            trajectory(name, prediction, torch.float64, seed, out, prefix + ".traj")
+            trajectory(name, prediction, torch.float32, seed, out, prefix + ".traj_f32")
+    path = os.path.join(out_dir, "scheduler_reference.safetensors")
+    import diffusers
+    save_file(out, path, metadata={"diffusers": diffusers.__version__, "torch": torch.__version__})
+    print(f"wrote {path}: {len(out)} tensors, {os.path.getsize(path)} bytes")
+
+
+if __name__ == "__main__":
+    main()
