@@ -19,8 +19,8 @@
 #endif
 
 // Expected ids were read off the real vocab.json / merges.txt (grep for the token, its merges' ranks)
-// and cross-checked with a Python model of transformers' CLIPTokenizer without ftfy; they are not
-// taken from memory.
+// and cross-checked with a Python model of the `tokenizers` pipeline behind transformers' Rust-backed
+// CLIPTokenizer (the model reproduces tokenizer_reference.json); they are not taken from memory.
 
 namespace attnscope {
 namespace {
@@ -132,12 +132,12 @@ TEST(ClipTokenizer, CaseAndWhitespaceNormalizeAway) {
     const auto reference = v1().encode("a photo of a cat").ids;
     for (const char* prompt :
          {"A PHOTO OF A CAT", "  a   photo\tof\n a  Cat  ", "a\r\nphoto\u3000of\u00a0a cat",
-          "a photo\u2028of a cat", "a ph\u00adoto of a c\u200bat"})
+          "a photo\u2028of a cat", "a\u0085photo \u2009of\u205fa cat"})
         EXPECT_EQ(v1().encode(prompt).ids, reference) << prompt;
 }
 
 TEST(ClipTokenizer, EmptyAndBlankPrompts) {
-    for (const char* prompt : {"", "   ", "\t\n", "\u200b"}) {
+    for (const char* prompt : {"", "   ", "\t\n", "\u3000\u2029\u0085\v\f"}) {
         const ClipEncoding e = v1().encode(prompt);
         EXPECT_EQ(e.ids, padded({kStart, kEnd}, kEnd)) << prompt;
         EXPECT_EQ(e.length, 2);
@@ -177,7 +177,7 @@ TEST(ClipTokenizer, ContractionsSplitLikeClipsPattern) {
 }
 
 TEST(ClipTokenizer, AccentsStayAndNfcComposes) {
-    // Without ftfy transformers keeps accents (strip_accents=False): café is one token.
+    // Accents stay (the pipeline has no StripAccents): café is one token.
     EXPECT_EQ(v1().tokenize("café"), (std::vector<std::int64_t>{15304}));
     EXPECT_EQ(v1().tokenize("cafe\u0301"), v1().tokenize("café")); // NFC composes e + U+0301
     EXPECT_EQ(v1().tokenize("r\u00e9sum\u00e9"), (std::vector<std::int64_t>{29106, 7054, 4166}));
@@ -190,15 +190,18 @@ TEST(ClipTokenizer, AccentsStayAndNfcComposes) {
     EXPECT_EQ(v1().split_words("q\u0307\u0323"), (std::vector<std::string>{"q", "\u0323\u0307"}));
     // A CJK compatibility ideograph becomes its unified twin.
     EXPECT_EQ(v1().split_words("\uf900"), (std::vector<std::string>{"\u8c48"}));
-    // The regex module under IGNORECASE matches U+0345 with no alternative: it separates like a space.
-    EXPECT_EQ(v1().split_words("a\u0345b"), (std::vector<std::string>{"a", "b"}));
+    // A combining mark nothing composes with is neither letter nor number: a word of its own.
+    EXPECT_EQ(v1().split_words("a\u0345b"), (std::vector<std::string>{"a", "\u0345", "b"}));
+    EXPECT_EQ(v1().tokenize("a\u0345b"), (std::vector<std::int64_t>{320, 137, 483, 321})); // a Í ħ</w> b
 }
 
-TEST(ClipTokenizer, LowerCasingFollowsPython) {
-    // Final sigma at the end of a word only.
-    EXPECT_EQ(v1().split_words("ΟΔΟΣ ΣΟΦΟΣ Σ"), (std::vector<std::string>{"οδος", "σοφος", "σ"}));
-    // The apostrophe is case-ignorable, so the first sigma is not final; the second one is.
-    EXPECT_EQ(v1().split_words("ΑΣ'Σ"), (std::vector<std::string>{"ασ", "'", "ς"}));
+TEST(ClipTokenizer, LowerCasingIsPerCharacter) {
+    // One character at a time, as Rust's char::to_lowercase: no final-sigma rule, every Σ becomes σ.
+    EXPECT_EQ(v1().split_words("ΟΔΟΣ ΣΟΦΟΣ Σ"), (std::vector<std::string>{"οδοσ", "σοφοσ", "σ"}));
+    EXPECT_EQ(v1().split_words("ΑΣ'Σ"), (std::vector<std::string>{"ασ", "'", "σ"}));
+    // Ï ĥ</w> (139, 481): "σ</w>" is no merge. A typed final sigma ς stays ς.
+    EXPECT_EQ(v1().tokenize("Σ"), (std::vector<std::int64_t>{139, 481}));
+    EXPECT_EQ(v1().split_words("σοφος"), (std::vector<std::string>{"σοφος"}));
     EXPECT_EQ(v1().split_words("МОСКВА Ёжик"), (std::vector<std::string>{"москва", "ёжик"}));
     // U+0130 lowers to i + U+0307, and the combining dot is a word of its own.
     EXPECT_EQ(v1().split_words("İstanbul"), (std::vector<std::string>{"i", "\u0307", "stanbul"}));
@@ -208,13 +211,16 @@ TEST(ClipTokenizer, LowerCasingFollowsPython) {
 
 TEST(ClipTokenizer, EmojiCjkAndOtherScriptsEncode) {
     EXPECT_EQ(v1().tokenize("😀"), (std::vector<std::int64_t>{7334}));
-    // CJK ideographs become words of their own; kana does not.
-    EXPECT_EQ(v1().split_words("猫が好き"), (std::vector<std::string>{"猫", "が", "好", "き"}));
+    // No spaces go around CJK ideographs: ideographs and kana are all letters, one word.
+    EXPECT_EQ(v1().split_words("猫が好き"), (std::vector<std::string>{"猫が好き"}));
+    // ç Į « ãģ Į å¥ ½ ãģ į</w>
     EXPECT_EQ(v1().tokenize("猫が好き"),
-              (std::vector<std::int64_t>{163, 234, 360, 4813, 490, 29290, 377, 4813, 491}));
+              (std::vector<std::int64_t>{163, 234, 104, 4813, 234, 29290, 121, 4813, 491}));
+    EXPECT_EQ(v1().split_words("猫 が"), (std::vector<std::string>{"猫", "が"}));
     EXPECT_EQ(v1().tokenize("кот"), (std::vector<std::int64_t>{27152, 13506, 141, 480}));
-    // ZWJ is a format character, removed before the pattern runs.
-    EXPECT_EQ(v1().split_words("👩\u200d🚀"), (std::vector<std::string>{"👩🚀"}));
+    // ZWJ is kept: like the emoji around it, neither letter, number nor space, so one word.
+    EXPECT_EQ(v1().split_words("👩\u200d🚀"), (std::vector<std::string>{"👩\u200d🚀"}));
+    EXPECT_EQ(v1().tokenize("👩\u200d🚀"), (std::vector<std::int64_t>{26304, 13542})); // ðŁĳ©âĢį ðŁļĢ</w>
     for (const char* prompt : {"astronaut 👩‍🚀 🇯🇵 👍🏽", "한국어 프롬프트", "Z̤͈̖a̵l̛g̵o",
                                "قطة جميلة", "सुंदर बिल्ली", "𝐛𝐨𝐥𝐝 ℌ𝔢𝔩𝔩𝔬", "a\u0345b"}) {
         const ClipEncoding e = v1().encode(prompt);
@@ -227,20 +233,35 @@ TEST(ClipTokenizer, EmojiCjkAndOtherScriptsEncode) {
     EXPECT_EQ(ClipTokenizer::display_text("cafÃ©</w>"), "café");
 }
 
-TEST(ClipTokenizer, ControlCharactersAreDropped) {
+TEST(ClipTokenizer, ControlAndFormatCharactersStay) {
     using namespace std::string_literals;
-    EXPECT_EQ(v1().tokenize("a\0b"s), (std::vector<std::int64_t>{3937})); // "ab</w>"
+    // Nothing is dropped: controls, format characters and U+FFFD are words of their own, between letters.
+    EXPECT_EQ(v1().split_words("a\0b"s), (std::vector<std::string>{"a", "\0"s, "b"}));
+    EXPECT_EQ(v1().tokenize("a\0b"s), (std::vector<std::int64_t>{320, 444, 321})); // a Ā</w> b
+    EXPECT_EQ(v1().split_words("c\x01"
+                               "at\x7f\ufffd"),
+              (std::vector<std::string>{"c", "\x01", "at", "\x7f\ufffd"}));
+    // c ā</w> at ġ ï¿½</w>
     EXPECT_EQ(v1().tokenize("c\x01"
                             "at\x7f\ufffd"),
-              v1().tokenize("cat"));
+              (std::vector<std::int64_t>{322, 445, 536, 221, 39802}));
+    // Soft hyphen and zero-width space are no whitespace (\s is White_Space): ÂŃ</w>, âĢĭ</w>.
+    EXPECT_EQ(v1().tokenize("ph\u00adoto c\u200bat"),
+              (std::vector<std::int64_t>{2042, 22618, 23399, 322, 9844, 536}));
+    // U+001C..U+001F are no White_Space either (Python's str.split() would split on them): Ĝ</w>.
+    EXPECT_EQ(v1().tokenize("a\x1c"
+                            "b"),
+              (std::vector<std::int64_t>{320, 472, 321}));
 }
 
 TEST(ClipTokenizer, SpecialTokensInThePrompt) {
     EXPECT_EQ(v1().tokenize("a <|endoftext|> b"), (std::vector<std::int64_t>{320, kEnd, 321}));
     // Cut out of the raw text first, so punctuation before it stays apart ("!" not "!<|").
     EXPECT_EQ(v1().tokenize("!<|endoftext|>"), (std::vector<std::int64_t>{256, kEnd}));
-    // Other spellings reach the pattern, whose marker alternatives ignore case.
-    EXPECT_EQ(v1().tokenize("<|EndOfText|>"), (std::vector<std::int64_t>{kEnd}));
+    // Matched case-sensitively before lower-casing: other spellings are ordinary text,
+    // < |</w> endof text</w> | ></w>.
+    EXPECT_EQ(v1().split_words("<|EndOfText|>"), (std::vector<std::string>{"<|", "endoftext", "|>"}));
+    EXPECT_EQ(v1().tokenize("<|EndOfText|>"), (std::vector<std::int64_t>{27, 347, 40786, 4160, 91, 285}));
     const ClipEncoding e = v1().encode("<|startoftext|>cat");
     EXPECT_EQ(std::vector<std::int64_t>(e.ids.begin(), e.ids.begin() + 4),
               (std::vector<std::int64_t>{kStart, kStart, 2368, kEnd}));
@@ -424,6 +445,8 @@ TEST(ClipTokenizer, MatchesTransformersOnTheReferencePrompts) {
     const nlohmann::json ref = nlohmann::json::parse(in);
     ASSERT_FALSE(ref.value("ftfy_used", false))
         << "the reference was made with ftfy active; attnscope reproduces transformers without ftfy";
+    ASSERT_TRUE(ref.value("rust_backed", true))
+        << "the reference was made with the Python CLIPTokenizer; attnscope reproduces the Rust-backed one";
     const auto& prompts = ref.at("prompts");
     const auto& ids_v1 = ref.at("ids_v1");
     const auto& ids_v2 = ref.at("ids_v2");

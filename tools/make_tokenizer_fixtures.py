@@ -12,11 +12,13 @@ the file records which); nothing is downloaded:
 The folder holds vocab.json and merges.txt (a diffusers model folder works too: its tokenizer/ is used).
 It writes tests/data/tokenizer_reference.json; --prompts and --out choose other files.
 
-ftfy is hidden from transformers by default even where it is installed, so the reference follows the
-path attnscope reproduces: CLIPTokenizer's fallback BasicTokenizer(strip_accents=False,
-do_split_on_punc=False), which is what diffusers users without ftfy get. --allow-ftfy records the ftfy
-path instead (the C++ test then refuses the file). The transformers version, whether ftfy was
-importable and whether it was used are written down with the ids.
+attnscope reproduces the Rust-backed tokenizer (`tokenizers` pipeline: NFC, whitespace runs to one space,
+per-character lower-casing, CLIP's split pattern, byte-level BPE), so make the reference with transformers
+5.x; the C++ test refuses a file written by the Python tokenizer (rust_backed false). ftfy is hidden from
+transformers by default even where it is installed (only the Python tokenizer would use it); --allow-ftfy
+records the ftfy path instead (the C++ test then refuses the file). The transformers version, whether the
+tokenizer was Rust-backed, whether ftfy was importable and whether it was used are written down with the
+ids.
 """
 import argparse
 import importlib.util

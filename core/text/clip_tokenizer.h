@@ -1,6 +1,7 @@
 #pragma once
 // CLIP's byte-level BPE tokenizer as Stable Diffusion v1/v2 run it through diffusers: the same ids as
-// transformers' slow CLIPTokenizer (without ftfy installed) for prompts padded to 77 tokens.
+// transformers' Rust-backed CLIP tokenizer (CLIPTokenizer in transformers 5, CLIPTokenizerFast in 4.x)
+// for prompts padded to 77 tokens.
 // No LibTorch here: light tools and the tests use it on its own.
 #include <cstdint>
 #include <filesystem>
@@ -61,7 +62,7 @@ class ClipTokenizer {
     ClipEncoding encode(std::string_view utf8) const;
     // The prompt's BPE ids alone: no start/end token, no truncation, no padding.
     std::vector<std::int64_t> tokenize(std::string_view utf8) const;
-    // The words BPE runs on, after cleanup, NFC, lower-casing and CLIP's split pattern.
+    // The words BPE runs on, after NFC, whitespace folding, lower-casing and CLIP's split pattern.
     std::vector<std::string> split_words(std::string_view utf8) const;
 
     std::int64_t start_id() const;
