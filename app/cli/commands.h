@@ -8,5 +8,7 @@ namespace attnscope::cli {
 int cmd_info(const std::vector<std::string>& args);
 int cmd_shapes(const std::vector<std::string>& args);
 int cmd_unet(const std::vector<std::string>& args);
+int cmd_schedule(const std::vector<std::string>& args);
+int cmd_tokenize(const std::vector<std::string>& args);
 
 } // namespace attnscope::cli

@@ -35,6 +35,8 @@ int main(int argc, char** argv) {
         if (command == "shapes") return attnscope::cli::cmd_shapes(args);
         if (command == "info") return attnscope::cli::cmd_info(args);
         if (command == "unet") return attnscope::cli::cmd_unet(args);
+        if (command == "schedule") return attnscope::cli::cmd_schedule(args);
+        if (command == "tokenize") return attnscope::cli::cmd_tokenize(args);
         if (command == "help" || command == "--help" || command == "-h") {
             usage(std::cout);
             return 0;
