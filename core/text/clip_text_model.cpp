@@ -1,0 +1,520 @@
+#include "clip_text_model.h"
+
+#include "model/nn.h"
+#include "util/shape_string.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <stdexcept>
+
+namespace attnscope {
+namespace fs = std::filesystem;
+
+namespace {
+
+[[noreturn]] void fail(const std::string& path, const std::string& what) {
+    throw std::runtime_error(path + ": " + what);
+}
+
+const std::string kTokenEmbedding = "text_model.embeddings.token_embedding.weight";
+const std::string kPositionEmbedding = "text_model.embeddings.position_embedding.weight";
+const std::string kFinalNorm = "text_model.final_layer_norm";
+
+std::string layer_prefix(int l) {
+    return "text_model.encoder.layers." + std::to_string(l) + ".";
+}
+
+bool starts_with(const std::string& s, const std::string& prefix) {
+    return s.compare(0, prefix.size(), prefix) == 0;
+}
+
+// Where a diffusers-named parameter lives in a file: its key and, for OpenCLIP's stacked q/k/v
+// projection, which third of it (-1: the whole tensor).
+struct FileKey {
+    std::string key;
+    int part = -1;
+};
+
+FileKey openclip_key(const std::string& name) {
+    const std::string P = kOpenClipTextPrefix;
+    if (name == kTokenEmbedding) return {P + "token_embedding.weight"};
+    if (name == kPositionEmbedding) return {P + "positional_embedding"};
+    if (starts_with(name, kFinalNorm + ".")) return {P + "ln_final" + name.substr(kFinalNorm.size())};
+    const std::string layers = "text_model.encoder.layers.";
+    if (!starts_with(name, layers)) throw std::logic_error("no OpenCLIP name for '" + name + "'");
+    const auto dot = name.find('.', layers.size());
+    const std::string block = P + "transformer.resblocks." + name.substr(layers.size(), dot - layers.size());
+    const std::string rest = name.substr(dot + 1);
+    static const std::map<std::string, std::string> renames = {{"self_attn.out_proj", "attn.out_proj"},
+                                                               {"layer_norm1", "ln_1"},
+                                                               {"layer_norm2", "ln_2"},
+                                                               {"mlp.fc1", "mlp.c_fc"},
+                                                               {"mlp.fc2", "mlp.c_proj"}};
+    const auto last_dot = rest.rfind('.');
+    const std::string module = rest.substr(0, last_dot), param = rest.substr(last_dot + 1);
+    const char* qkv[] = {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"};
+    for (int i = 0; i < 3; ++i)
+        if (module == qkv[i]) return {block + ".attn.in_proj_" + param, i};
+    const auto it = renames.find(module);
+    if (it == renames.end()) throw std::logic_error("no OpenCLIP name for '" + name + "'");
+    return {block + "." + it->second + "." + param};
+}
+
+FileKey file_key(const std::string& name, ClipTextLayout layout) {
+    switch (layout) {
+    case ClipTextLayout::Diffusers:
+        return {name};
+    case ClipTextLayout::DiffusersUnprefixed:
+        return {name.substr(std::string("text_model.").size())};
+    case ClipTextLayout::LdmV1:
+        return {kLdmV1TextPrefix + name};
+    case ClipTextLayout::OpenClip:
+        return openclip_key(name);
+    }
+    throw std::logic_error("unknown ClipTextLayout");
+}
+
+// The key whose presence identifies each layout.
+std::string marker_key(ClipTextLayout layout) {
+    return file_key(kTokenEmbedding, layout).key;
+}
+
+std::string read_text(const fs::path& p) {
+    std::ifstream in(p);
+    if (!in) fail(p.string(), "cannot be read");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+// A diffusers folder: the model root (with text_encoder/) or the text_encoder/ folder itself.
+fs::path find_weights_in_folder(const fs::path& dir) {
+    for (const auto& candidate : {dir / "text_encoder", dir})
+        for (const char* name : {"model.safetensors", "model.fp16.safetensors"})
+            if (fs::is_regular_file(candidate / name)) return candidate / name;
+    if (fs::exists(dir / "text_encoder" / "pytorch_model.bin") || fs::exists(dir / "pytorch_model.bin"))
+        fail(dir.string(), "holds only PyTorch .bin text encoder weights; save them as .safetensors first");
+    fail(dir.string(), "is a folder without text_encoder/model.safetensors (expected a diffusers model "
+                       "folder, its text_encoder/ folder, or a .safetensors checkpoint file)");
+}
+
+int64_t checked_dim(const SafetensorsFile& f, const std::string& key, std::size_t rank, std::size_t dim) {
+    const auto* e = f.header().find(key);
+    if (!e) fail(f.path(), "cannot infer the text encoder config: no tensor '" + key + "'");
+    if (e->shape.size() != rank)
+        fail(f.path(), "text encoder tensor '" + key + "' has shape " + shape_string(e->shape) +
+                           ", expected " + std::to_string(rank) + " dimensions");
+    return e->shape[dim];
+}
+
+at::Tensor activation(ClipActivation act, const at::Tensor& x) {
+    // quick_gelu is the sigmoid approximation original CLIP was trained with; OpenCLIP used exact gelu.
+    return act == ClipActivation::QuickGelu ? x * at::sigmoid(1.702 * x) : at::gelu(x);
+}
+
+} // namespace
+
+std::string to_string(ClipActivation act) {
+    return act == ClipActivation::QuickGelu ? "quick_gelu" : "gelu";
+}
+
+ClipActivation parse_clip_activation(const std::string& name) {
+    if (name == "quick_gelu") return ClipActivation::QuickGelu;
+    if (name == "gelu") return ClipActivation::Gelu;
+    throw std::invalid_argument("unsupported hidden_act '" + name + "' (supported: quick_gelu, gelu)");
+}
+
+std::string to_string(ClipTextLayout layout) {
+    switch (layout) {
+    case ClipTextLayout::Diffusers:
+        return "diffusers";
+    case ClipTextLayout::DiffusersUnprefixed:
+        return "diffusers without 'text_model.'";
+    case ClipTextLayout::LdmV1:
+        return "SD v1 single-file";
+    case ClipTextLayout::OpenClip:
+        return "SD v2 single-file (OpenCLIP)";
+    }
+    return "?";
+}
+
+ClipTextConfig ClipTextConfig::sd1() {
+    return {};
+}
+
+ClipTextConfig ClipTextConfig::sd2() {
+    ClipTextConfig c;
+    c.hidden_size = 1024;
+    c.num_layers = 23;
+    c.num_heads = 16;
+    c.intermediate_size = 4096;
+    c.act = ClipActivation::Gelu;
+    return c;
+}
+
+void ClipTextConfig::validate() const {
+    const auto positive = [](int v, const char* what) {
+        if (v <= 0)
+            throw std::invalid_argument(std::string(what) + " must be positive, got " + std::to_string(v));
+    };
+    positive(vocab_size, "vocab_size");
+    positive(hidden_size, "hidden_size");
+    positive(num_layers, "num_hidden_layers");
+    positive(num_heads, "num_attention_heads");
+    positive(intermediate_size, "intermediate_size");
+    positive(max_positions, "max_position_embeddings");
+    if (hidden_size % num_heads != 0)
+        throw std::invalid_argument("hidden_size " + std::to_string(hidden_size) +
+                                    " is not divisible by num_attention_heads " + std::to_string(num_heads));
+    if (!(layer_norm_eps > 0) || !std::isfinite(layer_norm_eps))
+        throw std::invalid_argument("layer_norm_eps must be positive and finite");
+}
+
+std::string ClipTextConfig::describe() const {
+    return "CLIP text encoder (hidden " + std::to_string(hidden_size) + ", " + std::to_string(num_layers) +
+           " layers, " + std::to_string(num_heads) + " heads, intermediate " +
+           std::to_string(intermediate_size) + ", " + to_string(act) + ", vocab " +
+           std::to_string(vocab_size) + ", " + std::to_string(max_positions) + " positions)";
+}
+
+std::string ClipTextConfig::to_json() const {
+    const nlohmann::json j = {{"architectures", {"CLIPTextModel"}},
+                              {"model_type", "clip_text_model"},
+                              {"vocab_size", vocab_size},
+                              {"hidden_size", hidden_size},
+                              {"num_hidden_layers", num_layers},
+                              {"num_attention_heads", num_heads},
+                              {"intermediate_size", intermediate_size},
+                              {"max_position_embeddings", max_positions},
+                              {"hidden_act", to_string(act)},
+                              {"layer_norm_eps", layer_norm_eps}};
+    return j.dump(2);
+}
+
+bool ClipTextConfig::operator==(const ClipTextConfig& o) const {
+    return vocab_size == o.vocab_size && hidden_size == o.hidden_size && num_layers == o.num_layers &&
+           num_heads == o.num_heads && intermediate_size == o.intermediate_size &&
+           max_positions == o.max_positions && act == o.act && layer_norm_eps == o.layer_norm_eps;
+}
+
+ClipTextConfig clip_text_config_from_json(const std::string& json_text, const std::string& label) {
+    nlohmann::json j;
+    try {
+        j = nlohmann::json::parse(json_text);
+    } catch (const nlohmann::json::exception& e) {
+        fail(label, std::string("is not valid JSON: ") + e.what());
+    }
+    if (!j.is_object()) fail(label, "is not a JSON object");
+    if (j.contains("model_type") && j["model_type"].is_string() && j["model_type"] != "clip_text_model")
+        fail(label, "describes a '" + j["model_type"].get<std::string>() + "' model, not a CLIP text model");
+    // Missing fields take transformers' CLIPTextConfig defaults, as the reference would (not the SD ones).
+    ClipTextConfig c;
+    c.hidden_size = 512;
+    c.num_heads = 8;
+    c.intermediate_size = 2048;
+    try {
+        const auto get_int = [&](const char* key, int& field) {
+            if (j.contains(key)) field = j[key].get<int>();
+        };
+        get_int("vocab_size", c.vocab_size);
+        get_int("hidden_size", c.hidden_size);
+        get_int("num_hidden_layers", c.num_layers);
+        get_int("num_attention_heads", c.num_heads);
+        get_int("intermediate_size", c.intermediate_size);
+        get_int("max_position_embeddings", c.max_positions);
+        if (j.contains("layer_norm_eps")) c.layer_norm_eps = j["layer_norm_eps"].get<double>();
+        if (j.contains("hidden_act")) c.act = parse_clip_activation(j["hidden_act"].get<std::string>());
+        c.validate();
+    } catch (const nlohmann::json::exception& e) {
+        fail(label, std::string("has a field of the wrong type: ") + e.what());
+    } catch (const std::invalid_argument& e) {
+        fail(label, e.what());
+    }
+    return c;
+}
+
+ClipTextConfig read_clip_text_config(const std::string& config_json_path) {
+    return clip_text_config_from_json(read_text(config_json_path), config_json_path);
+}
+
+std::vector<ClipTextParam> clip_text_parameters(const ClipTextConfig& c) {
+    const int64_t H = c.hidden_size, I = c.intermediate_size;
+    std::vector<ClipTextParam> out = {{kTokenEmbedding, {c.vocab_size, H}},
+                                      {kPositionEmbedding, {c.max_positions, H}}};
+    const auto add_linear = [&](const std::string& p, int64_t out_f, int64_t in_f) {
+        out.push_back({p + ".weight", {out_f, in_f}});
+        out.push_back({p + ".bias", {out_f}});
+    };
+    const auto add_norm = [&](const std::string& p) {
+        out.push_back({p + ".weight", {H}});
+        out.push_back({p + ".bias", {H}});
+    };
+    for (int l = 0; l < c.num_layers; ++l) {
+        const auto p = layer_prefix(l);
+        for (const char* proj : {"q_proj", "k_proj", "v_proj", "out_proj"})
+            add_linear(p + "self_attn." + proj, H, H);
+        add_norm(p + "layer_norm1");
+        add_linear(p + "mlp.fc1", I, H);
+        add_linear(p + "mlp.fc2", H, I);
+        add_norm(p + "layer_norm2");
+    }
+    add_norm(kFinalNorm);
+    return out;
+}
+
+ClipTextConfig infer_clip_text_config(const SafetensorsFile& f, ClipTextLayout layout,
+                                      const ClipTextLoadOptions& options) {
+    const auto key = [&](const std::string& name) { return file_key(name, layout).key; };
+    ClipTextConfig c;
+    c.vocab_size = static_cast<int>(checked_dim(f, key(kTokenEmbedding), 2, 0));
+    c.hidden_size = static_cast<int>(checked_dim(f, key(kTokenEmbedding), 2, 1));
+    c.max_positions = static_cast<int>(checked_dim(f, key(kPositionEmbedding), 2, 0));
+    int stored = 0;
+    while (f.contains(key(layer_prefix(stored) + "layer_norm1.weight"))) ++stored;
+    c.intermediate_size = static_cast<int>(checked_dim(f, key(layer_prefix(0) + "mlp.fc1.weight"), 2, 0));
+    if (layout == ClipTextLayout::OpenClip) {
+        c.num_layers = stored - options.openclip_skipped_layers;
+        if (c.num_layers <= 0)
+            fail(f.path(), "holds " + std::to_string(stored) +
+                               " OpenCLIP text layers, too few to skip the last " +
+                               std::to_string(options.openclip_skipped_layers));
+    } else {
+        c.num_layers = stored;
+    }
+    // OpenCLIP trained its text towers with exact gelu, OpenAI's CLIP (SD v1) with quick_gelu. A bare
+    // diffusers file says neither; ViT-H (1024 wide) is the only gelu one SD uses.
+    c.act =
+        layout == ClipTextLayout::OpenClip || (layout == ClipTextLayout::Diffusers && c.hidden_size == 1024)
+            ? ClipActivation::Gelu
+            : ClipActivation::QuickGelu;
+    c.num_heads = options.num_heads.value_or(c.hidden_size / 64);
+    if (!options.num_heads && (c.hidden_size % 64 != 0 || c.num_heads == 0))
+        fail(f.path(), "cannot infer the head count of a " + std::to_string(c.hidden_size) +
+                           "-wide text encoder (assumed 64 per head); give the head count explicitly");
+    try {
+        c.validate();
+    } catch (const std::invalid_argument& e) {
+        fail(f.path(), std::string("inferred an unusable text encoder config: ") + e.what());
+    }
+    return c;
+}
+
+ClipTextModel::ClipTextModel(ClipTextConfig config, Weights weights)
+    : config_(std::move(config)), weights_(std::move(weights)),
+      dtype_(weights_[kTokenEmbedding].scalar_type()), device_(weights_[kTokenEmbedding].device()) {
+    config_.validate();
+}
+
+ClipTextModel ClipTextModel::load(const std::string& path, at::ScalarType dtype, at::Device device,
+                                  const ClipTextLoadOptions& options) {
+    if (!fs::exists(path)) fail(path, "does not exist");
+    fs::path weights_path = path;
+    std::optional<fs::path> config_json;
+    if (fs::is_directory(path)) {
+        weights_path = find_weights_in_folder(path);
+        if (fs::is_regular_file(weights_path.parent_path() / "config.json"))
+            config_json = weights_path.parent_path() / "config.json";
+    } else {
+        const auto ext = weights_path.extension().string();
+        if (ext == ".ckpt" || ext == ".pt" || ext == ".pth" || ext == ".bin")
+            fail(
+                path,
+                "is a pickled PyTorch file, which is not read (it can run code); convert it to .safetensors");
+    }
+    const SafetensorsFile f(weights_path.string());
+
+    std::optional<ClipTextLayout> layout;
+    for (auto l : {ClipTextLayout::Diffusers, ClipTextLayout::DiffusersUnprefixed, ClipTextLayout::LdmV1,
+                   ClipTextLayout::OpenClip})
+        if (f.contains(marker_key(l))) {
+            layout = l;
+            break;
+        }
+    if (!layout) {
+        std::string first;
+        for (const auto& t : f.header().tensors) {
+            if (first.size() > 200) break;
+            first += (first.empty() ? "'" : ", '") + t.name + "'";
+        }
+        fail(f.path(), "does not hold a CLIP text encoder: found none of '" +
+                           marker_key(ClipTextLayout::Diffusers) + "' (diffusers), '" +
+                           marker_key(ClipTextLayout::LdmV1) + "' (SD v1 checkpoint), '" +
+                           marker_key(ClipTextLayout::OpenClip) + "' (SD v2 checkpoint); " +
+                           (first.empty() ? "it holds no tensors" : "it holds " + first + ", ..."));
+    }
+
+    ClipTextConfig config;
+    std::string config_source;
+    if (options.config) {
+        config = *options.config;
+        config_source = "given by the caller";
+        config.validate();
+    } else if (config_json) {
+        config = read_clip_text_config(config_json->string());
+        config_source = config_json->string();
+    } else {
+        config = infer_clip_text_config(f, *layout, options);
+        config_source = "inferred from weight shapes";
+    }
+
+    // Check everything before reading anything, so a bad file fails fast and names what is wrong.
+    const auto specs = clip_text_parameters(config);
+    std::vector<FileKey> keys;
+    keys.reserve(specs.size());
+    for (const auto& spec : specs) {
+        auto fk = file_key(spec.name, *layout);
+        auto expected = spec.shape;
+        if (fk.part >= 0) expected[0] *= 3; // q, k, v stacked
+        const auto* e = f.header().find(fk.key);
+        const std::string diffusers_name =
+            *layout == ClipTextLayout::Diffusers ? std::string() : " (diffusers name '" + spec.name + "')";
+        if (!e)
+            fail(f.path(), "missing text encoder weight '" + fk.key + "'" + diffusers_name + " for " +
+                               config.describe() + " (config " + config_source + ")");
+        if (e->shape != expected)
+            fail(f.path(), "text encoder weight '" + fk.key + "' has shape " + shape_string(e->shape) +
+                               ", expected " + shape_string(expected) + " for " + config.describe() +
+                               " (config " + config_source + ")");
+        if (!is_floating(e->dtype))
+            fail(f.path(), "text encoder weight '" + fk.key + "' is stored as " +
+                               std::string(dtype_name(e->dtype)) + ", expected a floating-point type");
+        keys.push_back(std::move(fk));
+    }
+
+    Weights w;
+    std::map<std::string, at::Tensor> stacked; // each in_proj read once, shared by q, k and v
+    for (std::size_t i = 0; i < specs.size(); ++i) {
+        const auto& fk = keys[i];
+        if (fk.part < 0) {
+            w.set(specs[i].name, f.load(fk.key, dtype, device));
+            continue;
+        }
+        auto it = stacked.find(fk.key);
+        if (it == stacked.end()) it = stacked.emplace(fk.key, f.load(fk.key, dtype, device)).first;
+        const int64_t H = config.hidden_size;
+        w.set(specs[i].name, it->second.narrow(0, fk.part * H, H).clone());
+    }
+    return ClipTextModel(config, std::move(w));
+}
+
+ClipTextModel ClipTextModel::random(const ClipTextConfig& config, uint64_t seed, at::ScalarType dtype,
+                                    at::Device device) {
+    config.validate();
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(seed);
+    const auto randn = [&](at::IntArrayRef shape) {
+        return at::randn(shape, gen, at::TensorOptions().dtype(at::kDouble));
+    };
+    Weights w;
+    for (const auto& spec : clip_text_parameters(config)) {
+        const auto& n = spec.name;
+        const bool is_norm = n.find("layer_norm") != std::string::npos;
+        const bool is_weight = n.size() > 7 && n.compare(n.size() - 7, 7, ".weight") == 0;
+        at::Tensor t;
+        if (is_norm)
+            t = is_weight ? 1.0 + 0.2 * randn(spec.shape) : 0.1 * randn(spec.shape);
+        else if (n == kTokenEmbedding || n == kPositionEmbedding)
+            t = 0.5 * randn(spec.shape);
+        else if (is_weight) // keep activations O(1) through the layers
+            t = randn(spec.shape) / std::sqrt(static_cast<double>(spec.shape[1]));
+        else
+            t = 0.1 * randn(spec.shape);
+        w.set(n, t.to(device, dtype));
+    }
+    return ClipTextModel(config, std::move(w));
+}
+
+at::Tensor ClipTextModel::forward(const at::Tensor& ids) const {
+    if (ids.dim() != 2)
+        throw std::invalid_argument("text encoder input ids must be (batch, tokens), got shape " +
+                                    shape_string(ids.sizes()));
+    if (at::isFloatingType(ids.scalar_type()) || ids.scalar_type() == at::kBool)
+        throw std::invalid_argument("text encoder input ids must be integers, got " +
+                                    std::string(c10::toString(ids.scalar_type())));
+    const int64_t B = ids.size(0), T = ids.size(1), H = config_.hidden_size;
+    if (T > config_.max_positions || T == 0)
+        throw std::invalid_argument("text encoder input has " + std::to_string(T) + " tokens, expected 1.." +
+                                    std::to_string(config_.max_positions));
+    if (ids.numel() > 0) {
+        const auto lo = ids.min().item<int64_t>(), hi = ids.max().item<int64_t>();
+        if (lo < 0 || hi >= config_.vocab_size)
+            throw std::invalid_argument("text encoder input ids span [" + std::to_string(lo) + ", " +
+                                        std::to_string(hi) + "], outside the vocabulary of " +
+                                        std::to_string(config_.vocab_size));
+    }
+    if (device_.is_cpu() && dtype_ == at::kHalf)
+        throw std::invalid_argument("float16 text encoding needs CUDA; on the CPU use float32 or bfloat16");
+
+    const auto& w = weights_;
+    const double eps = config_.layer_norm_eps;
+    const int64_t heads = config_.num_heads, d = config_.head_dim();
+    const double scale = 1.0 / std::sqrt(static_cast<double>(d));
+    // Reduced precision softmax loses the small probabilities; transformers also computes it in fp32.
+    const bool upcast = dtype_ == at::kHalf || dtype_ == at::kBFloat16;
+
+    at::Tensor x =
+        at::embedding(w[kTokenEmbedding], ids.to(device_, at::kLong)) + w[kPositionEmbedding].narrow(0, 0, T);
+    const auto future = at::ones({T, T}, at::TensorOptions().dtype(at::kBool).device(device_)).triu(1);
+    const auto split_heads = [&](const at::Tensor& t) { return t.view({B, T, heads, d}).transpose(1, 2); };
+
+    for (int l = 0; l < config_.num_layers; ++l) {
+        const auto p = layer_prefix(l);
+        const auto h = nn::layer_norm(w, p + "layer_norm1", x, eps);
+        const auto q = split_heads(nn::linear(w, p + "self_attn.q_proj", h));
+        const auto k = split_heads(nn::linear(w, p + "self_attn.k_proj", h));
+        const auto v = split_heads(nn::linear(w, p + "self_attn.v_proj", h));
+        auto scores = at::matmul(q, k.transpose(-1, -2)) * scale;
+        if (upcast) scores = scores.to(at::kFloat);
+        // Causal: query i attends to keys 0..i only.
+        scores = scores.masked_fill(future, -std::numeric_limits<double>::infinity());
+        const auto probs = at::softmax(scores, -1).to(dtype_);
+        const auto attn = at::matmul(probs, v).transpose(1, 2).reshape({B, T, H});
+        x = x + nn::linear(w, p + "self_attn.out_proj", attn);
+        const auto m = nn::layer_norm(w, p + "layer_norm2", x, eps);
+        x = x + nn::linear(w, p + "mlp.fc2", activation(config_.act, nn::linear(w, p + "mlp.fc1", m)));
+    }
+    return nn::layer_norm(w, kFinalNorm, x, eps);
+}
+
+TensorMap ClipTextModel::state_dict(ClipTextLayout layout, int openclip_unused_layers) const {
+    TensorMap out;
+    std::map<std::string, std::vector<at::Tensor>> stacked;
+    for (const auto& spec : clip_text_parameters(config_)) {
+        const auto fk = file_key(spec.name, layout);
+        if (fk.part < 0) {
+            out[fk.key] = weights_[spec.name];
+        } else {
+            auto& parts = stacked[fk.key];
+            parts.resize(3);
+            parts[fk.part] = weights_[spec.name];
+        }
+    }
+    for (const auto& [key, parts] : stacked) out[key] = at::cat(parts, 0);
+    if (layout == ClipTextLayout::OpenClip && openclip_unused_layers > 0) {
+        // Layers past num_layers, which SD v2 never runs: random so that running them would show.
+        auto extra_config = config_;
+        extra_config.num_layers += openclip_unused_layers;
+        const auto extra = random(extra_config, 0x5eed, dtype_, device_);
+        for (const auto& spec : clip_text_parameters(extra_config)) {
+            const auto fk = file_key(spec.name, layout);
+            if (out.count(fk.key)) continue;
+            auto& parts = stacked[fk.key];
+            if (fk.part < 0) {
+                out[fk.key] = extra.weights()[spec.name];
+            } else {
+                parts.resize(3);
+                parts[fk.part] = extra.weights()[spec.name];
+                if (parts[0].defined() && parts[1].defined() && parts[2].defined())
+                    out[fk.key] = at::cat(parts, 0);
+            }
+        }
+    }
+    return out;
+}
+
+} // namespace attnscope

@@ -1,0 +1,113 @@
+#pragma once
+// The CLIP text encoders Stable Diffusion conditions on, computed as transformers' CLIPTextModel does:
+// the output is last_hidden_state (B, T, hidden), which the U-Net takes as encoder_hidden_states.
+#include "io/safetensors_file.h"
+#include "model/weights.h"
+
+#include <ATen/ATen.h>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace attnscope {
+
+enum class ClipActivation { QuickGelu, Gelu };
+
+std::string to_string(ClipActivation act);
+ClipActivation parse_clip_activation(const std::string& name); // "quick_gelu" | "gelu"; throws otherwise
+
+struct ClipTextConfig {
+    int vocab_size = 49408;
+    int hidden_size = 768;
+    // Transformer layers run; final_layer_norm is applied to the last one's output. SD v2 takes the
+    // penultimate layer of OpenCLIP's 24, so its config says 23 and single files hold one more layer.
+    int num_layers = 12;
+    int num_heads = 12;
+    int intermediate_size = 3072;
+    int max_positions = 77;
+    ClipActivation act = ClipActivation::QuickGelu;
+    double layer_norm_eps = 1e-5;
+
+    static ClipTextConfig sd1(); // CLIP ViT-L/14
+    static ClipTextConfig sd2(); // OpenCLIP ViT-H/14 as diffusers ships it (penultimate layer)
+
+    int head_dim() const { return hidden_size / num_heads; }
+    void validate() const; // throws std::invalid_argument
+    std::string describe() const;
+    std::string to_json() const; // transformers' config.json field names
+    bool operator==(const ClipTextConfig& o) const;
+    bool operator!=(const ClipTextConfig& o) const { return !(*this == o); }
+};
+
+// `label` names the source in error messages.
+ClipTextConfig clip_text_config_from_json(const std::string& json_text, const std::string& label);
+ClipTextConfig read_clip_text_config(const std::string& config_json_path);
+
+// Where a checkpoint keeps the text encoder's tensors.
+enum class ClipTextLayout {
+    Diffusers,           // transformers' names: text_model.*
+    DiffusersUnprefixed, // the same without "text_model.", as transformers 5's save_pretrained writes
+    LdmV1,               // SD v1 single files: cond_stage_model.transformer.text_model.*
+    OpenClip,            // SD v2 single files: cond_stage_model.model.* with q/k/v stacked in in_proj
+};
+
+std::string to_string(ClipTextLayout layout);
+
+inline constexpr const char* kLdmV1TextPrefix = "cond_stage_model.transformer.";
+inline constexpr const char* kOpenClipTextPrefix = "cond_stage_model.model.";
+
+struct ClipTextLoadOptions {
+    // Used as is when given; otherwise config.json next to the weights, else inferred from shapes.
+    std::optional<ClipTextConfig> config;
+    // Checkpoints do not record the head count; inference takes hidden/64 (true of ViT-L/14 and
+    // ViT-H/14) unless this says otherwise.
+    std::optional<int> num_heads;
+    // OpenCLIP files hold every layer; SD v2 stops this many short of the last one.
+    int openclip_skipped_layers = 1;
+};
+
+// The config a single file's tensor shapes imply (layer count, widths, vocabulary, positions).
+ClipTextConfig infer_clip_text_config(const SafetensorsFile& file, ClipTextLayout layout,
+                                      const ClipTextLoadOptions& options = {});
+
+class ClipTextModel {
+  public:
+    // `path`: a diffusers model folder (with text_encoder/), its text_encoder/ folder, or a .safetensors
+    // file in any ClipTextLayout. Every key, shape and dtype is checked before any tensor is read.
+    static ClipTextModel load(const std::string& path, at::ScalarType dtype, at::Device device,
+                              const ClipTextLoadOptions& options = {});
+    // Deterministic random weights (LayerNorm and biases perturbed too) for tests.
+    static ClipTextModel random(const ClipTextConfig& config, uint64_t seed, at::ScalarType dtype,
+                                at::Device device);
+    ClipTextModel(ClipTextConfig config, Weights weights); // weights keyed by diffusers names
+
+    // ids: (B, T) integer token ids, T <= max_positions. Returns last_hidden_state (B, T, hidden) in the
+    // weights' dtype.
+    at::Tensor forward(const at::Tensor& ids) const;
+
+    const ClipTextConfig& config() const { return config_; }
+    const Weights& weights() const { return weights_; }
+    at::ScalarType dtype() const { return dtype_; }
+    at::Device device() const { return device_; }
+
+    // The tensors as a checkpoint in `layout` holds them. OpenCLIP files get `openclip_unused_layers`
+    // extra random final layers (seeded, never run) so loading must skip them as for SD v2.
+    TensorMap state_dict(ClipTextLayout layout, int openclip_unused_layers = 1) const;
+
+  private:
+    ClipTextConfig config_;
+    Weights weights_;
+    at::ScalarType dtype_;
+    at::Device device_;
+};
+
+struct ClipTextParam {
+    std::string name; // diffusers name
+    std::vector<int64_t> shape;
+};
+
+// Every parameter of the model, in a stable order.
+std::vector<ClipTextParam> clip_text_parameters(const ClipTextConfig& config);
+
+} // namespace attnscope
