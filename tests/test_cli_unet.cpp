@@ -3,27 +3,11 @@
 #include "io/safetensors_file.h"
 #include "test_util.h"
 
-#include <cstdio>
-#include <sys/wait.h>
-
 namespace attnscope {
 namespace {
 
-struct Result {
-    int rc;
-    std::string output;
-};
-
-Result run(const std::string& args) {
-    const std::string cmd = std::string(ATTNSCOPE_CLI) + " " + args + " 2>&1";
-    Result r{-1, {}};
-    FILE* p = ::popen(cmd.c_str(), "r");
-    if (!p) return r;
-    char buf[4096];
-    for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) r.output.append(buf, n);
-    const int status = ::pclose(p);
-    r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return r;
+test::CliResult run(const std::string& args) {
+    return test::run_cli(args);
 }
 
 const std::string kData = ATTNSCOPE_TEST_DATA;

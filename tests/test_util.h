@@ -1,11 +1,13 @@
 #pragma once
 #include <ATen/ATen.h>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <ftw.h>
 #include <gtest/gtest.h>
 #include <random>
 #include <string>
+#include <sys/wait.h>
 
 namespace attnscope::test {
 
@@ -53,6 +55,26 @@ inline double rel_l2(const at::Tensor& a, const at::Tensor& b) {
 inline bool has_cuda() {
     return at::hasCUDA();
 }
+
+struct CliResult {
+    int rc;
+    std::string output; // stdout and stderr together
+};
+
+#ifdef ATTNSCOPE_CLI
+// Runs the attnscope binary with `args` (already shell-quoted as needed).
+inline CliResult run_cli(const std::string& args) {
+    const std::string cmd = std::string(ATTNSCOPE_CLI) + " " + args + " 2>&1";
+    CliResult r{-1, {}};
+    FILE* p = ::popen(cmd.c_str(), "r");
+    if (!p) return r;
+    char buf[4096];
+    for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) r.output.append(buf, n);
+    const int status = ::pclose(p);
+    r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return r;
+}
+#endif
 
 } // namespace attnscope::test
 

@@ -10,5 +10,6 @@ int cmd_shapes(const std::vector<std::string>& args);
 int cmd_unet(const std::vector<std::string>& args);
 int cmd_schedule(const std::vector<std::string>& args);
 int cmd_tokenize(const std::vector<std::string>& args);
+int cmd_text(const std::vector<std::string>& args);
 
 } // namespace attnscope::cli

@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
         if (command == "unet") return attnscope::cli::cmd_unet(args);
         if (command == "schedule") return attnscope::cli::cmd_schedule(args);
         if (command == "tokenize") return attnscope::cli::cmd_tokenize(args);
+        if (command == "text") return attnscope::cli::cmd_text(args);
         if (command == "help" || command == "--help" || command == "-h") {
             usage(std::cout);
             return 0;
