@@ -7,38 +7,31 @@
 #include <fstream>
 #include <vector>
 
-#ifndef ATTNSCOPE_TEST_DATA
-#define ATTNSCOPE_TEST_DATA "/work/main/tests/data"
-#endif
-
 namespace attnscope {
 namespace {
 
 namespace fs = std::filesystem;
 
-ClipTextConfig tiny_config(ClipActivation act) {
+ClipTextConfig config(int vocab, int hidden, int layers, int heads, int intermediate, int positions,
+                      ClipActivation act) {
     ClipTextConfig c;
-    c.vocab_size = 11;
-    c.hidden_size = 4;
-    c.num_layers = 1;
-    c.num_heads = 2;
-    c.intermediate_size = 6;
-    c.max_positions = 5;
+    c.vocab_size = vocab;
+    c.hidden_size = hidden;
+    c.num_layers = layers;
+    c.num_heads = heads;
+    c.intermediate_size = intermediate;
+    c.max_positions = positions;
     c.act = act;
     return c;
 }
 
+ClipTextConfig tiny_config(ClipActivation act) {
+    return config(11, 4, 1, 2, 6, 5, act);
+}
+
 // Wide enough (128 = 2 heads of 64) that single files need no head count to load.
 ClipTextConfig small_config(ClipActivation act) {
-    ClipTextConfig c;
-    c.vocab_size = 100;
-    c.hidden_size = 128;
-    c.num_layers = 2;
-    c.num_heads = 2;
-    c.intermediate_size = 256;
-    c.max_positions = 77;
-    c.act = act;
-    return c;
+    return config(100, 128, 2, 2, 256, 77, act);
 }
 
 at::Tensor random_ids(int64_t batch, int64_t tokens, int64_t vocab, uint64_t seed) {

@@ -11,13 +11,6 @@
 #include <thread>
 #include <vector>
 
-#ifndef ATTNSCOPE_SHARED_DATA
-#define ATTNSCOPE_SHARED_DATA "/work/shared/data"
-#endif
-#ifndef ATTNSCOPE_TEST_DATA
-#define ATTNSCOPE_TEST_DATA "/work/main/tests/data"
-#endif
-
 // Expected ids were read off the real vocab.json / merges.txt (grep for the token, its merges' ranks)
 // and cross-checked with a Python model of the `tokenizers` pipeline behind transformers' Rust-backed
 // CLIPTokenizer (the model reproduces tokenizer_reference.json); they are not taken from memory.

@@ -13,10 +13,6 @@
 #include <string>
 #include <vector>
 
-#ifndef ATTNSCOPE_TEST_DATA
-#define ATTNSCOPE_TEST_DATA "/work/main/tests/data"
-#endif
-
 namespace attnscope {
 namespace {
 
