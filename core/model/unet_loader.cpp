@@ -1,5 +1,6 @@
 #include "unet_loader.h"
 
+#include "../io/component_files.h"
 #include "../util/shape_string.h"
 
 #include <filesystem>
@@ -24,21 +25,6 @@ nlohmann::json read_json(const fs::path& p) {
     } catch (const nlohmann::json::exception& e) {
         fail(p.string(), std::string("is not valid JSON: ") + e.what());
     }
-}
-
-// A diffusers folder: the model root (with unet/) or the unet/ folder itself.
-fs::path find_unet_folder(const fs::path& dir) {
-    for (const auto& candidate : {dir / "unet", dir}) {
-        for (const char* name :
-             {"diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.fp16.safetensors"})
-            if (fs::is_regular_file(candidate / name)) return candidate / name;
-    }
-    if (fs::exists(dir / "unet" / "diffusion_pytorch_model.bin") ||
-        fs::exists(dir / "diffusion_pytorch_model.bin"))
-        fail(dir.string(), "holds only PyTorch .bin U-Net weights; save them as .safetensors first");
-    fail(dir.string(),
-         "is a folder without unet/diffusion_pytorch_model.safetensors (expected a diffusers model "
-         "folder, its unet/ folder, or a .safetensors checkpoint file)");
 }
 
 std::optional<Prediction> prediction_from_metadata(const SafetensorsFile& f) {
@@ -125,27 +111,22 @@ UNetConfig infer_unet_config(const SafetensorsFile& file, KeyLayout layout, cons
 }
 
 UNetCheckpoint open_unet_checkpoint(const std::string& path, const UNetOpenOptions& options) {
-    if (!fs::exists(path)) fail(path, "does not exist");
     UNetCheckpoint ck;
-    fs::path weights = path;
-    std::optional<fs::path> config_json;
+    const auto files = locate_component(
+        path, {"unet",
+               {"diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.fp16.safetensors"},
+               "diffusion_pytorch_model.bin",
+               "U-Net"});
+    const fs::path& weights = files.weights;
+    const auto& config_json = files.config_json;
     std::optional<Prediction> folder_prediction;
     if (fs::is_directory(path)) {
-        weights = find_unet_folder(path);
-        if (fs::is_regular_file(weights.parent_path() / "config.json"))
-            config_json = weights.parent_path() / "config.json";
         const auto sched = weights.parent_path().parent_path() / "scheduler" / "scheduler_config.json";
         if (fs::is_regular_file(sched)) {
             const auto j = read_json(sched);
             if (j.contains("prediction_type"))
                 folder_prediction = parse_prediction(j["prediction_type"].get<std::string>());
         }
-    } else {
-        const auto ext = weights.extension().string();
-        if (ext == ".ckpt" || ext == ".pt" || ext == ".pth" || ext == ".bin")
-            fail(
-                path,
-                "is a pickled PyTorch file, which is not read (it can run code); convert it to .safetensors");
     }
     ck.weights_path = weights.string();
     ck.file = std::make_shared<const SafetensorsFile>(ck.weights_path);

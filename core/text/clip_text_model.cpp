@@ -1,5 +1,6 @@
 #include "clip_text_model.h"
 
+#include "io/component_files.h"
 #include "model/nn.h"
 #include "util/shape_string.h"
 
@@ -91,17 +92,6 @@ std::string read_text(const fs::path& p) {
     std::stringstream ss;
     ss << in.rdbuf();
     return ss.str();
-}
-
-// A diffusers folder: the model root (with text_encoder/) or the text_encoder/ folder itself.
-fs::path find_weights_in_folder(const fs::path& dir) {
-    for (const auto& candidate : {dir / "text_encoder", dir})
-        for (const char* name : {"model.safetensors", "model.fp16.safetensors"})
-            if (fs::is_regular_file(candidate / name)) return candidate / name;
-    if (fs::exists(dir / "text_encoder" / "pytorch_model.bin") || fs::exists(dir / "pytorch_model.bin"))
-        fail(dir.string(), "holds only PyTorch .bin text encoder weights; save them as .safetensors first");
-    fail(dir.string(), "is a folder without text_encoder/model.safetensors (expected a diffusers model "
-                       "folder, its text_encoder/ folder, or a .safetensors checkpoint file)");
 }
 
 int64_t checked_dim(const SafetensorsFile& f, const std::string& key, std::size_t rank, std::size_t dim) {
@@ -313,20 +303,12 @@ ClipTextModel::ClipTextModel(ClipTextConfig config, Weights weights)
 
 ClipTextModel ClipTextModel::load(const std::string& path, at::ScalarType dtype, at::Device device,
                                   const ClipTextLoadOptions& options) {
-    if (!fs::exists(path)) fail(path, "does not exist");
-    fs::path weights_path = path;
-    std::optional<fs::path> config_json;
-    if (fs::is_directory(path)) {
-        weights_path = find_weights_in_folder(path);
-        if (fs::is_regular_file(weights_path.parent_path() / "config.json"))
-            config_json = weights_path.parent_path() / "config.json";
-    } else {
-        const auto ext = weights_path.extension().string();
-        if (ext == ".ckpt" || ext == ".pt" || ext == ".pth" || ext == ".bin")
-            fail(
-                path,
-                "is a pickled PyTorch file, which is not read (it can run code); convert it to .safetensors");
-    }
+    const auto files = locate_component(path, {"text_encoder",
+                                               {"model.safetensors", "model.fp16.safetensors"},
+                                               "pytorch_model.bin",
+                                               "text encoder"});
+    const fs::path& weights_path = files.weights;
+    const auto& config_json = files.config_json;
     const SafetensorsFile f(weights_path.string());
 
     std::optional<ClipTextLayout> layout;
