@@ -29,6 +29,12 @@ if [ -d .ref/diffusers/src ] && { [ "$regen" = 1 ] || [ ! -f tests/data/unet_v1_
   PYTHONPATH=.ref/diffusers/src python3 tools/make_unet_fixtures.py tests/data .ref/diffusers/scripts || status=1
   made+=(tests/data/unet_*)
 fi
+if [ -f tools/make_vae_fixtures.py ] && [ -d .ref/diffusers/src ] &&
+   { [ "$regen" = 1 ] || [ ! -f tests/data/vae_small_io.safetensors ]; }; then
+  step "VAE and TAESD fixtures (diffusers)"
+  PYTHONPATH=.ref/diffusers/src python3 tools/make_vae_fixtures.py tests/data .ref/diffusers/scripts || status=1
+  made+=(tests/data/vae_* tests/data/taesd_*)
+fi
 if [ -f tools/make_scheduler_fixtures.py ] && [ -d .ref/diffusers/src ] &&
    { [ "$regen" = 1 ] || [ ! -f tests/data/scheduler_reference.safetensors ]; }; then
   step "scheduler fixtures (diffusers)"

@@ -1,0 +1,97 @@
+#pragma once
+// Stable Diffusion's VAE decoder, computed as diffusers' AutoencoderKL decodes: post_quant_conv, then the
+// decoder (conv_in, a mid block of resnet / single-head self-attention / resnet, up blocks of resnets with
+// nearest x2 up-sampling between them, group norm, SiLU, conv_out).
+//
+// Convention: decode() takes latents as the U-Net sees them, i.e. the VAE's own latents times
+// scaling_factor, and divides by it first as SD pipelines do; the image comes back in about [-1, 1].
+#include "io/safetensors_file.h"
+#include "model/weights.h"
+
+#include <ATen/ATen.h>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace attnscope {
+
+struct VaeConfig {
+    int latent_channels = 4;
+    int out_channels = 3;
+    std::vector<int> block_out_channels{128, 256, 512, 512}; // encoder order: the decoder runs them reversed
+    int layers_per_block = 2;                                // each decoder up block has one more resnet
+    int norm_num_groups = 32;
+    double scaling_factor = 0.18215;
+
+    static VaeConfig sd(); // SD v1.x and v2.x
+
+    int levels() const { return static_cast<int>(block_out_channels.size()); }
+    int downscale() const { return 1 << (levels() - 1); } // image pixels per latent pixel
+    void validate() const;                                // throws std::invalid_argument
+    std::string describe() const;
+    bool operator==(const VaeConfig& o) const;
+    bool operator!=(const VaeConfig& o) const { return !(*this == o); }
+};
+
+// Reads diffusers' vae/config.json (AutoencoderKL). Missing fields take diffusers' defaults; options
+// attnscope does not implement (another activation, block type, no post_quant_conv, a shift factor) are
+// refused by name. `label` names the source in error messages.
+VaeConfig vae_config_from_json(const std::string& json_text, const std::string& label);
+
+// One decoder parameter under its names in each checkpoint layout.
+struct VaeParam {
+    std::string name;   // diffusers
+    std::string legacy; // diffusers before its attention rewrite (query/key/value/proj_attn)
+    std::string ldm;    // original checkpoint, without the "first_stage_model." prefix
+    std::vector<int64_t> shape;
+    bool projection =
+        false; // a mid-attention projection: (C, C) in diffusers, a 1x1 conv (C, C, 1, 1) in LDM
+};
+
+// Every decoder parameter, in forward order. Encoder parameters are not listed: decoding never reads them.
+std::vector<VaeParam> vae_decoder_parameters(const VaeConfig& config);
+
+inline constexpr const char* kLdmVaePrefix = "first_stage_model.";
+
+class VaeDecoder {
+  public:
+    // Weights keyed by diffusers names; every parameter's presence and shape is checked
+    // (std::invalid_argument naming the first bad one).
+    VaeDecoder(VaeConfig config, Weights weights);
+
+    // Deterministic random weights (norms and biases perturbed too) for tests and demos.
+    static VaeDecoder random(const VaeConfig& config, uint64_t seed, at::ScalarType dtype, at::Device device);
+
+    // `path`: a diffusers model folder (with vae/), its vae/ folder, a bare diffusers VAE .safetensors, or an
+    // original single-file checkpoint (first_stage_model.* keys; also a stand-alone VAE file in that layout
+    // without the prefix). The config comes from `config`, else config.json beside the weights, else the
+    // weight shapes (norm groups and scaling factor then follow SD: 32 and 0.18215). Every key, shape and
+    // dtype is checked before any tensor is read; errors name the file and key.
+    static VaeDecoder load(const std::string& path, at::ScalarType dtype, at::Device device,
+                           std::optional<VaeConfig> config = {});
+
+    // latents: (B, latent_channels, h, w) as the U-Net sees them (already times scaling_factor), any float
+    // dtype and device. Returns the image (B, out_channels, h * downscale, w * downscale) in about [-1, 1],
+    // in the weights' dtype on their device.
+    at::Tensor decode(const at::Tensor& latents) const;
+
+    const VaeConfig& config() const { return config_; }
+    const Weights& weights() const { return weights_; }
+    at::ScalarType dtype() const { return dtype_; }
+    at::Device device() const { return device_; }
+
+    // The weights as an original single-file checkpoint holds them (first_stage_model.* keys, 1x1 convs).
+    TensorMap state_dict_ldm() const;
+
+  private:
+    at::Tensor resnet(const std::string& prefix, const at::Tensor& x) const;
+    at::Tensor mid_attention(const at::Tensor& x) const;
+
+    VaeConfig config_;
+    Weights weights_;
+    at::ScalarType dtype_;
+    at::Device device_;
+};
+
+} // namespace attnscope
