@@ -11,6 +11,15 @@
 
 namespace attnscope::test {
 
+// Removes a folder with everything in it. nftw rather than std::filesystem::remove_all: PyTorch's libtorch.so
+// exports a broken copy of the latter that the dynamic linker may bind to (seen with PyTorch 2.11: a call
+// through a null pointer).
+inline void remove_tree(const std::filesystem::path& path) {
+    ::nftw(
+        path.c_str(), [](const char* p, const struct stat*, int, struct FTW*) { return ::remove(p); }, 16,
+        FTW_DEPTH | FTW_PHYS);
+}
+
 // A fresh folder under the system temp dir, removed with everything in it.
 class TempDir {
   public:
@@ -20,13 +29,7 @@ class TempDir {
                 ("attnscope-test-" + std::to_string(rd()) + std::to_string(rd()));
         std::filesystem::create_directories(path_);
     }
-    // nftw rather than std::filesystem::remove_all: PyTorch's libtorch.so exports a broken copy of the
-    // latter that the dynamic linker may bind to (seen with PyTorch 2.11: a call through a null pointer).
-    ~TempDir() {
-        ::nftw(
-            path_.c_str(), [](const char* p, const struct stat*, int, struct FTW*) { return ::remove(p); },
-            16, FTW_DEPTH | FTW_PHYS);
-    }
+    ~TempDir() { remove_tree(path_); }
     TempDir(const TempDir&) = delete;
     TempDir& operator=(const TempDir&) = delete;
     std::string file(const std::string& name) const { return (path_ / name).string(); }

@@ -5,4 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p .debs
 cd .debs
-apt-get download libgtest-dev googletest nlohmann-json3-dev
+apt-get download libgtest-dev googletest nlohmann-json3-dev libstb-dev

@@ -47,6 +47,13 @@ if [ -f tools/make_tokenizer_fixtures.py ] && [ -d .ref/clip-tokenizer ] &&
   python3 tools/make_tokenizer_fixtures.py .ref/clip-tokenizer || status=1
   made+=(tests/data/tokenizer_reference.json)
 fi
+if [ -f tools/make_pipeline_fixtures.py ] && [ -d .ref/diffusers/src ] && [ -d .ref/clip-tokenizer ] &&
+   { [ "$regen" = 1 ] || [ ! -f tests/data/pipeline_reference.safetensors ]; }; then
+  step "pipeline fixtures (diffusers)"
+  PYTHONPATH=.ref/diffusers/src python3 tools/make_pipeline_fixtures.py tests/data .ref/diffusers/scripts \
+    .ref/clip-tokenizer || status=1
+  made+=(tests/data/pipeline_*)
+fi
 [ "${#made[@]}" -gt 0 ] && tar czf - "${made[@]}" | split -b 15M - "$OUT/fixtures.tgz."
 
 step "configure + build"
@@ -70,13 +77,24 @@ if [ -n "$first_failed" ] && command -v cuda-gdb >/dev/null; then
 fi
 
 step "benchmarks"
-build-gpu/app/attnscope info > "$OUT/info.txt" 2>&1 || status=1
+build-gpu/app/attnscope info >> "$OUT/machine.txt" 2>&1 || status=1
 # Each backend twice, interleaved: the GPU is shared and single runs vary.
 build-gpu/bench/bench_unet --preset sd15 --size 512x512 --batch 2 --dtype f16 --iters 50 --backends sdpa,math,sdpa,math 2>&1 | tee "$OUT/bench.txt"
 build-gpu/bench/bench_unet --preset sd21 --size 768x768 --batch 2 --dtype f16 --backends sdpa 2>&1 | tee -a "$OUT/bench.txt"
 if [ -d .ref/diffusers/src ]; then
   PYTHONPATH=.ref/diffusers/src python3 tools/bench_diffusers_unet.py 2>&1 | tail -1 | tee -a "$OUT/bench.txt"
 fi
-build-gpu/app/attnscope shapes --preset sd15 --device cuda --dtype f16 > "$OUT/shapes_sd15_cuda.txt" 2>&1 || status=1
-build-gpu/app/attnscope shapes --preset sd21 --device cuda --dtype f16 > "$OUT/shapes_sd21_cuda.txt" 2>&1 || status=1
+build-gpu/app/attnscope shapes --preset sd15 --device cuda --dtype f16 > "$OUT/shapes_cuda.txt" 2>&1 || status=1
+build-gpu/app/attnscope shapes --preset sd21 --device cuda --dtype f16 >> "$OUT/shapes_cuda.txt" 2>&1 || status=1
+
+step "generation: SD v1.5 topology (random weights), 512x512, 20 steps, CFG, fp16"
+for backend in sdpa math; do
+  build-gpu/app/attnscope generate --preset sd15 --device cuda --dtype f16 --size 512x512 --steps 20 \
+    --scheduler euler_a --backend "$backend" --prompt "a red circle left of a blue square" --previews \
+    --out "/tmp/generate-$backend" > /dev/null 2>&1 || status=1
+  python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); u=sorted(x["unet_ms"] for x in s["steps"])
+print("generate %-5s U-Net per step: median %.2f ms (%.1f it/s), min %.2f, first %.2f; 20 steps %.0f ms"
+      % (sys.argv[2], s["unet_ms_median"], 1000 / s["unet_ms_median"], u[0], s["steps"][0]["unet_ms"],
+         s["denoising_ms"]))' "/tmp/generate-$backend/summary.json" "$backend" | tee -a "$OUT/bench.txt"
+done
 exit $status

@@ -11,5 +11,6 @@ int cmd_unet(const std::vector<std::string>& args);
 int cmd_schedule(const std::vector<std::string>& args);
 int cmd_tokenize(const std::vector<std::string>& args);
 int cmd_text(const std::vector<std::string>& args);
+int cmd_generate(const std::vector<std::string>& args);
 
 } // namespace attnscope::cli

@@ -14,13 +14,26 @@ namespace {
 void usage(std::ostream& o) {
     o << "usage: attnscope <command> [options]\n\n"
          "commands:\n"
-         "  shapes  run one forward pass and print every attention site's Q/K/V/P shapes\n"
-         "          [--model PATH | --preset sd15|sd21|sd21-base] [--size WxH] [--batch N] [--context N]\n"
-         "          [--device cpu|cuda] [--dtype f32|f16|bf16|f64] [--backend auto|math|sdpa] [--seed N]\n"
-         "  info    this build's GPUs and backends; with --model PATH or --preset, the model's config and "
-         "sites\n\n"
+         "  generate  a prompt to an image, one denoising step at a time\n"
+         "            --prompt \"...\" --out DIR [--model PATH | --preset sd15|sd21|sd21-base]\n"
+         "            [--negative \"...\"] [--steps N] [--cfg S] [--seed K] [--size WxH]\n"
+         "            [--scheduler ddim|euler|euler_a|dpmpp_2m_karras|pndm] [--device cpu|cuda]\n"
+         "            [--dtype f32|f16|bf16|f64] [--backend NAME] [--previews] [--preview-decoder "
+         "fast|full]\n"
+         "            [--vae PATH] [--taesd PATH] [--tokenizer DIR]\n"
+         "  shapes    one forward pass; every attention site's Q/K/V/P shapes\n"
+         "            [--model PATH | --preset sd15|sd21|sd21-base] [--size WxH] [--batch N] [--context N]\n"
+         "            [--device cpu|cuda] [--dtype f32|f16|bf16|f64] [--backend NAME] [--seed N]\n"
+         "  info      this build's GPUs and attention backends; with --model or --preset, the model\n"
+         "  unet      the U-Net on given tensors: --model PATH --inputs IN.safetensors --out "
+         "OUT.safetensors\n"
+         "  text      the text encoder: --model PATH (--prompt \"...\" | --ids IN.safetensors) --out OUT\n"
+         "  tokenize  CLIP tokens of a prompt: --tokenizer DIR \"prompt\" [--json]\n"
+         "  schedule  a scheduler's timesteps and sigmas: --scheduler NAME --steps N [--json]\n\n"
          "With no command, attnscope runs the headless job: 'shapes' for the SD v1.5 topology at 512x512.\n"
-         "Environment: ATTNSCOPE_ATTENTION=<backend> sets the default attention backend.\n";
+         "Without --model, generate uses the embedded tiny model (assets/tiny-sd).\n"
+         "Environment: ATTNSCOPE_ATTENTION=<backend> sets the default attention backend;\n"
+         "ATTNSCOPE_ASSETS=<dir> points at the bundled files.\n";
 }
 
 } // namespace
@@ -38,6 +51,7 @@ int main(int argc, char** argv) {
         if (command == "schedule") return attnscope::cli::cmd_schedule(args);
         if (command == "tokenize") return attnscope::cli::cmd_tokenize(args);
         if (command == "text") return attnscope::cli::cmd_text(args);
+        if (command == "generate") return attnscope::cli::cmd_generate(args);
         if (command == "help" || command == "--help" || command == "-h") {
             usage(std::cout);
             return 0;

@@ -1,0 +1,168 @@
+#include "pipeline.h"
+
+#include "util/assets.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <stdexcept>
+
+namespace attnscope {
+namespace fs = std::filesystem;
+
+namespace {
+
+bool declares_tokenizer(const fs::path& model) {
+    return fs::is_regular_file(model / "tokenizer" / "tokenizer_config.json") ||
+           fs::is_regular_file(model / "tokenizer" / "special_tokens_map.json");
+}
+
+// The model's own vocabulary when it has one, else CLIP's bundled copy (the same for every SD model), with
+// the padding the model's folder declares or its version implies.
+std::pair<ClipTokenizer, std::string> load_tokenizer(const std::string& path, const PipelineOptions& options,
+                                                     int version) {
+    const fs::path model = path;
+    const bool folder = fs::is_directory(model);
+    const auto padding = [&](const fs::path& declared) {
+        if (declares_tokenizer(declared) || fs::is_regular_file(declared / "tokenizer_config.json"))
+            return ClipTokenizerOptions::from_folder(declared);
+        return version == 2 ? ClipTokenizerOptions::sd_v2() : ClipTokenizerOptions::sd_v1();
+    };
+    if (options.tokenizer)
+        return {ClipTokenizer(*options.tokenizer, padding(*options.tokenizer)), *options.tokenizer};
+    if (folder && fs::is_regular_file(model / "tokenizer" / "vocab.json"))
+        return {ClipTokenizer(model, padding(model)), (model / "tokenizer").string()};
+    const auto bundled = assets_dir() / "clip-tokenizer";
+    return {ClipTokenizer(bundled, folder ? padding(model) : padding(bundled)),
+            bundled.string() + " (CLIP's vocabulary, bundled)"};
+}
+
+std::optional<VaeDecoder> load_vae(const std::string& path, const PipelineOptions& options,
+                                   const UNet& unet) {
+    if (options.vae) return VaeDecoder::load(*options.vae, options.dtype, options.device, options.vae_config);
+    if (unet.config().in_channels == 3 && unet.config().out_channels == 3) return std::nullopt; // pixel space
+    try {
+        return VaeDecoder::load(path, options.dtype, options.device, options.vae_config);
+    } catch (const std::exception& e) {
+        throw std::runtime_error(std::string(e.what()) +
+                                 "\n(the U-Net works on latents, so a VAE is needed to see images: give one "
+                                 "with --vae PATH)");
+    }
+}
+
+} // namespace
+
+std::pair<int, int> Pipeline::native_size() const {
+    const int side = unet.config().sample_size * downscale();
+    return {side, side};
+}
+
+void Pipeline::check_size(int width, int height) const {
+    // Whole latent pixels, and at least 8 image pixels a step as diffusers asks; sides that do not halve
+    // evenly down the U-Net are fine (up-sampling follows the skips), multiples of 64 keep every level exact.
+    const int multiple = std::max(8, downscale());
+    const int largest = 4096;
+    for (const auto& [name, v] : {std::pair<const char*, int>{"width", width}, {"height", height}}) {
+        if (v <= 0 || v % multiple != 0)
+            throw std::invalid_argument(std::string(name) + " " + std::to_string(v) +
+                                        " is not a positive multiple of " + std::to_string(multiple) +
+                                        " pixels (64 keeps every U-Net level whole)");
+        if (v > largest)
+            throw std::invalid_argument(std::string(name) + " " + std::to_string(v) + " is above " +
+                                        std::to_string(largest) + " pixels");
+    }
+}
+
+std::pair<ClipEncoding, at::Tensor> Pipeline::encode_prompt(const std::string& prompt) const {
+    auto encoding = tokenizer.encode(prompt);
+    const auto ids = at::tensor(encoding.ids, at::kLong).unsqueeze(0).to(text_encoder.device());
+    return {std::move(encoding), text_encoder.forward(ids)};
+}
+
+at::Tensor Pipeline::decode(const at::Tensor& latents, Decoder decoder) const {
+    at::Tensor image;
+    if (!vae)
+        image = latents;
+    else if (decoder == Decoder::Fast && taesd)
+        image = taesd->decode(latents.to(taesd->device(), taesd->dtype()));
+    else
+        image = vae->decode(latents.to(vae->device(), vae->dtype()));
+    return (image.to(at::kCPU, at::kFloat) / 2 + 0.5).clamp(0, 1);
+}
+
+std::string Pipeline::describe() const {
+    std::string s = "model      " + source + "\n";
+    s += "tokenizer  " + tokenizer_source + "\n";
+    s += "text       " + text_encoder.config().describe() + "\n";
+    s += "U-Net      " + unet.config().describe() + "\n";
+    s += "decoder    " + (vae ? vae->config().describe() : std::string("none: the U-Net works on pixels")) +
+         "\n";
+    if (taesd) s += "previews   TAESD\n";
+    s += "precision  " + std::string(c10::toString(unet.dtype())) + " on " + unet.device().str();
+    return s;
+}
+
+std::shared_ptr<const Pipeline> load_pipeline(const std::string& path, const PipelineOptions& options,
+                                              const ProgressFn& progress) {
+    const auto report = [&](double f, const std::string& what) {
+        if (progress) progress(f, what);
+    };
+    report(0.0, "reading the U-Net");
+    const auto checkpoint = open_unet_checkpoint(path, options.unet);
+    auto unet = load_unet(checkpoint, options.dtype, options.device,
+                          [&](double f, const std::string& what) { report(0.7 * f, what); });
+    report(0.7, "reading the text encoder");
+    auto text = ClipTextModel::load(path, options.dtype, options.device, options.text);
+    if (text.config().hidden_size != unet.config().cross_attention_dim)
+        throw std::runtime_error(path + ": the text encoder's width " +
+                                 std::to_string(text.config().hidden_size) +
+                                 " does not match the U-Net's cross_attention_dim " +
+                                 std::to_string(unet.config().cross_attention_dim));
+    auto [tokenizer, tokenizer_source] = load_tokenizer(path, options, unet.config().version());
+    if (tokenizer.vocab_size() > static_cast<std::size_t>(text.config().vocab_size))
+        throw std::runtime_error(
+            tokenizer_source + ": the vocabulary has " + std::to_string(tokenizer.vocab_size()) +
+            " tokens but the text encoder embeds only " + std::to_string(text.config().vocab_size));
+    report(0.85, "reading the decoder");
+    auto vae = load_vae(path, options, unet);
+    if (vae && vae->config().latent_channels != unet.config().in_channels)
+        throw std::runtime_error(path + ": the VAE has " + std::to_string(vae->config().latent_channels) +
+                                 " latent channels but the U-Net takes " +
+                                 std::to_string(unet.config().in_channels));
+    std::optional<TaesdDecoder> taesd;
+    if (options.taesd) taesd = TaesdDecoder::load(*options.taesd, options.dtype, options.device);
+    report(1.0, "model ready");
+    return std::make_shared<const Pipeline>(Pipeline{path, std::move(tokenizer), std::move(tokenizer_source),
+                                                     std::move(text), std::move(unet), std::move(vae),
+                                                     std::move(taesd)});
+}
+
+std::shared_ptr<const Pipeline> random_pipeline(const std::string& preset, uint64_t seed,
+                                                at::ScalarType dtype, at::Device device,
+                                                const ProgressFn& progress) {
+    const auto report = [&](double f, const std::string& what) {
+        if (progress) progress(f, what);
+    };
+    auto config = unet_config_preset(preset);
+    report(0.0, "random " + preset + " U-Net");
+    auto unet = UNet::random(config, seed, dtype, device);
+    report(0.6, "random text encoder");
+    const bool v2 = config.version() == 2;
+    auto text =
+        ClipTextModel::random(v2 ? ClipTextConfig::sd2() : ClipTextConfig::sd1(), seed + 1, dtype, device);
+    const auto vocabulary = assets_dir() / "clip-tokenizer";
+    ClipTokenizer tokenizer(vocabulary, v2 ? ClipTokenizerOptions::sd_v2() : ClipTokenizerOptions::sd_v1());
+    report(0.8, "random VAE and TAESD");
+    auto vae = VaeDecoder::random(VaeConfig::sd(), seed + 2, dtype, device);
+    auto taesd = TaesdDecoder::random(seed + 3, dtype, device);
+    report(1.0, "model ready");
+    return std::make_shared<const Pipeline>(Pipeline{"random weights, preset " + preset, std::move(tokenizer),
+                                                     vocabulary.string() + " (CLIP's vocabulary, bundled)",
+                                                     std::move(text), std::move(unet), std::move(vae),
+                                                     std::move(taesd)});
+}
+
+std::string default_model_path() {
+    return (assets_dir() / "tiny-sd").string();
+}
+
+} // namespace attnscope

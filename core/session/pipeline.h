@@ -1,0 +1,72 @@
+#pragma once
+// Everything one generation needs, loaded from one place: a diffusers model folder (tokenizer/,
+// text_encoder/, unet/, vae/, scheduler/) or an original single-file checkpoint, plus optional stand-ins for
+// parts of it.
+#include "model/taesd_decoder.h"
+#include "model/unet.h"
+#include "model/unet_loader.h"
+#include "model/vae_decoder.h"
+#include "text/clip_text_model.h"
+#include "text/clip_tokenizer.h"
+#include "util/progress.h"
+
+#include <ATen/ATen.h>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+
+namespace attnscope {
+
+struct PipelineOptions {
+    at::ScalarType dtype = at::kFloat;
+    at::Device device = at::kCPU;
+    std::optional<std::string> tokenizer; // folder with vocab.json + merges.txt (single files have none)
+    std::optional<std::string> vae;       // decode with this VAE instead of the model's own
+    std::optional<std::string> taesd;     // a TAESD decoder for fast per-step previews
+    // Overrides for what a single file does not record (norm groups, head counts of unusual models).
+    UNetOpenOptions unet;
+    ClipTextLoadOptions text;
+    std::optional<VaeConfig> vae_config;
+};
+
+// Full: the model's VAE. Fast: TAESD when one is loaded, else the VAE. Pixel-space models need neither.
+enum class Decoder { Full, Fast };
+
+struct Pipeline {
+    std::string source; // the path it was loaded from
+    ClipTokenizer tokenizer;
+    std::string tokenizer_source;
+    ClipTextModel text_encoder;
+    UNet unet;
+    std::optional<VaeDecoder> vae; // absent for pixel-space models
+    std::optional<TaesdDecoder> taesd;
+
+    bool pixel_space() const { return !vae; }
+    int downscale() const { return vae ? vae->config().downscale() : 1; } // image pixels per latent pixel
+    int latent_channels() const { return unet.config().in_channels; }
+    std::pair<int, int> native_size() const; // width, height the U-Net was trained at
+    // Throws std::invalid_argument naming the rule a width/height breaks for this model.
+    void check_size(int width, int height) const;
+    // Tokens and the text encoder's last hidden state (1, 77, width) for one prompt.
+    std::pair<ClipEncoding, at::Tensor> encode_prompt(const std::string& prompt) const;
+    // Latents (B, C, h, w) as the U-Net sees them -> image (B, 3, H, W), float32 in [0, 1] on the CPU.
+    at::Tensor decode(const at::Tensor& latents, Decoder decoder) const;
+    std::string describe() const; // a few lines: source, components, dtype, device
+};
+
+// Throws std::runtime_error naming the file and what is wrong with it; reports progress while reading
+// weights.
+std::shared_ptr<const Pipeline> load_pipeline(const std::string& path, const PipelineOptions& options,
+                                              const ProgressFn& progress = {});
+
+// SD v1.5 / v2.1 / v2.1-base topology at full size with random weights (bundled CLIP vocabulary, a random VAE
+// and TAESD): for timing and memory studies, never for images. `preset` as unet_config_preset() names them.
+std::shared_ptr<const Pipeline> random_pipeline(const std::string& preset, uint64_t seed,
+                                                at::ScalarType dtype, at::Device device,
+                                                const ProgressFn& progress = {});
+
+// What runs when no model is given: the embedded tiny model in assets/.
+std::string default_model_path();
+
+} // namespace attnscope

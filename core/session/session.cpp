@@ -1,0 +1,146 @@
+#include "session.h"
+
+#include "gpu_info.h"
+
+#include <c10/util/Exception.h>
+#include <chrono>
+#include <cmath>
+#include <stdexcept>
+
+namespace attnscope {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double ms_since(Clock::time_point start) {
+    return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+GenerationSettings checked(GenerationSettings s, const Pipeline& p) {
+    if (s.steps < 1 || s.steps > kTrainTimesteps)
+        throw std::invalid_argument("steps " + std::to_string(s.steps) + " is outside 1.." +
+                                    std::to_string(kTrainTimesteps));
+    if (!std::isfinite(s.guidance_scale) || s.guidance_scale < 0)
+        throw std::invalid_argument("guidance scale must be a finite number >= 0");
+    const auto [w, h] = p.native_size();
+    if (s.width == 0) s.width = w;
+    if (s.height == 0) s.height = h;
+    p.check_size(s.width, s.height);
+    return s;
+}
+
+std::pair<ClipEncoding, at::Tensor> encode(const Pipeline& p, const std::string& text, const char* what) {
+    try {
+        return p.encode_prompt(text);
+    } catch (const std::invalid_argument& e) {
+        throw std::invalid_argument(std::string(what) + ": " + e.what());
+    }
+}
+
+} // namespace
+
+Session::Session(std::shared_ptr<const Pipeline> pipeline, GenerationSettings settings)
+    : pipeline_(std::move(pipeline)), settings_(checked(std::move(settings), *pipeline_)),
+      scheduler_(make_scheduler(settings_.scheduler, pipeline_->unet.config().prediction, settings_.steps)),
+      generator_(settings_.seed) {
+    auto [prompt_tokens, prompt_embedding] = encode(*pipeline_, settings_.prompt, "prompt");
+    prompt_tokens_ = std::move(prompt_tokens);
+    if (guided()) {
+        auto [negative_tokens, negative_embedding] =
+            encode(*pipeline_, settings_.negative_prompt, "negative prompt");
+        negative_tokens_ = std::move(negative_tokens);
+        context_ = at::cat({negative_embedding, prompt_embedding});
+    } else {
+        context_ = prompt_embedding;
+    }
+    // As diffusers' prepare_latents: CPU noise in the model's dtype, scaled to the first step's noise level.
+    const int f = pipeline_->downscale();
+    const auto& unet = pipeline_->unet;
+    const auto noise = generator_.randn(
+        {1, pipeline_->latent_channels(), settings_.height / f, settings_.width / f}, unet.dtype());
+    latents_.push_back(noise.to(unet.device()) * scheduler_->init_noise_sigma());
+    generator_before_.push_back(generator_);
+}
+
+at::Tensor Session::predict_noise(const at::Tensor& sample, int step_index, double& unet_ms) {
+    const auto input = scheduler_->scale_model_input(sample, step_index);
+    const auto timestep = at::tensor(scheduler_->timesteps().at(step_index), at::kDouble);
+    gpu_synchronize();
+    const auto start = Clock::now();
+    const auto out =
+        pipeline_->unet.forward(guided() ? at::cat({input, input}) : input, timestep, context_, router_);
+    gpu_synchronize();
+    unet_ms = ms_since(start);
+    if (!guided()) return out;
+    const auto halves = out.chunk(2);
+    return halves[0] + settings_.guidance_scale * (halves[1] - halves[0]);
+}
+
+StepInfo Session::step() {
+    if (done())
+        throw std::logic_error("all " + std::to_string(total_steps()) +
+                               " steps are done; rewind to an earlier step to run again");
+    const int k = current_;
+    const auto start = Clock::now();
+    StepInfo info;
+    info.index = k;
+    info.timestep = scheduler_->timesteps().at(k);
+    const auto& sample = latents_.at(k);
+    try {
+        const auto model_output = predict_noise(sample, k, info.unet_ms);
+        at::Tensor noise;
+        if (scheduler_->stochastic())
+            noise =
+                generator_.randn(model_output.sizes(), model_output.scalar_type()).to(model_output.device());
+        const auto result = noise.defined() ? scheduler_->step_with_noise(model_output, k, sample, noise)
+                                            : scheduler_->step(model_output, k, sample);
+        latents_.push_back(result.prev_sample);
+        x0_.push_back(result.pred_original_sample);
+        model_output_.push_back(model_output);
+        noise_.push_back(noise);
+    } catch (const c10::OutOfMemoryError& e) {
+        generator_ = generator_before_.at(k);
+        throw std::runtime_error("out of memory on " + pipeline_->unet.device().str() + " at step " +
+                                 std::to_string(k + 1) + " (" + std::to_string(settings_.width) + "x" +
+                                 std::to_string(settings_.height) +
+                                 "): try a smaller size, f16 precision or a fused attention backend");
+    }
+    generator_before_.push_back(generator_);
+    gpu_synchronize();
+    info.step_ms = ms_since(start);
+    info_.push_back(info);
+    ++current_;
+    return info;
+}
+
+void Session::rewind(int step) {
+    if (step < 0 || step > current_)
+        throw std::out_of_range("cannot rewind to step " + std::to_string(step) + ": steps 0.." +
+                                std::to_string(current_) + " are available");
+    latents_.resize(step + 1);
+    x0_.resize(step);
+    model_output_.resize(step);
+    noise_.resize(step);
+    info_.resize(step);
+    generator_before_.resize(step + 1);
+    generator_ = generator_before_.back();
+    // Multistep schedulers remember earlier outputs: replay the kept ones (no U-Net call) to rebuild that.
+    scheduler_->reset();
+    for (int i = 0; i < step; ++i) {
+        if (noise_[i].defined())
+            scheduler_->step_with_noise(model_output_[i], i, latents_[i], noise_[i]);
+        else
+            scheduler_->step(model_output_[i], i, latents_[i]);
+    }
+    current_ = step;
+}
+
+at::Tensor Session::image(Decoder decoder) const {
+    return pipeline_->decode(latents(), decoder);
+}
+
+at::Tensor Session::preview(int step, Decoder decoder) const {
+    return pipeline_->decode(x0_.at(step), decoder);
+}
+
+} // namespace attnscope

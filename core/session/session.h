@@ -1,0 +1,90 @@
+#pragma once
+// One generation, one denoising step at a time: the state the visualizer scrubs through. Every step's
+// latents, x0 estimate and model output are kept, so the user can go back to any step and run on from there.
+// Same settings and seed give the same image as diffusers' StableDiffusionPipeline with a CPU generator.
+#include "attention/router.h"
+#include "pipeline.h"
+#include "sched/scheduler.h"
+#include "torch_generator.h"
+
+#include <ATen/ATen.h>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace attnscope {
+
+struct GenerationSettings {
+    std::string prompt;
+    std::string negative_prompt;
+    uint64_t seed = 0;
+    int steps = 20;
+    double guidance_scale = 7.5; // classifier-free guidance; at 1 or below the unconditional half is skipped
+    SchedulerKind scheduler = SchedulerKind::DDIM;
+    int width = 0, height = 0; // pixels; 0 takes the model's native size
+};
+
+struct StepInfo {
+    int index = 0;       // 0-based
+    double timestep = 0; // what the U-Net was given
+    double unet_ms = 0;  // the U-Net forward (both CFG halves), GPU work included
+    double step_ms = 0;  // the whole step: U-Net, guidance, scheduler
+};
+
+class Session {
+  public:
+    // Tokenizes and encodes both prompts and draws the initial noise. Throws std::invalid_argument for bad
+    // settings (size, steps, guidance) naming the setting.
+    Session(std::shared_ptr<const Pipeline> pipeline, GenerationSettings settings);
+
+    const GenerationSettings& settings() const { return settings_; }
+    const Pipeline& pipeline() const { return *pipeline_; }
+    const ClipEncoding& prompt_tokens() const { return prompt_tokens_; }
+    const ClipEncoding& negative_tokens() const { return negative_tokens_; }
+    const Scheduler& scheduler() const { return *scheduler_; }
+    // Attention of every U-Net call goes through here: set backends per site, add observers.
+    AttentionRouter& router() { return router_; }
+    bool guided() const { return settings_.guidance_scale > 1.0; }
+
+    int total_steps() const { return scheduler_->num_steps(); }
+    int current_step() const { return current_; } // steps done so far
+    bool done() const { return current_ == total_steps(); }
+
+    // Runs the next denoising step. Throws std::logic_error when done; std::runtime_error when the device
+    // runs out of memory (the session stays at the step it was at).
+    StepInfo step();
+    // Goes back to just before step `step` (0..current_step()); later steps are dropped and run anew by
+    // step().
+    void rewind(int step);
+
+    const at::Tensor& latents() const { return latents_.at(current_); }
+    const at::Tensor& latents_before(int step) const { return latents_.at(step); } // 0..current_step()
+    const at::Tensor& x0_at(int step) const { return x0_.at(step); }               // 0..current_step()-1
+    const std::vector<StepInfo>& history() const { return info_; }
+
+    // The current latents decoded (the final image once done), float32 (1, 3, H, W) in [0, 1] on the CPU.
+    at::Tensor image(Decoder decoder = Decoder::Full) const;
+    // What step `step` predicted the final image to be (its x0), decoded the same way.
+    at::Tensor preview(int step, Decoder decoder = Decoder::Fast) const;
+
+  private:
+    at::Tensor predict_noise(const at::Tensor& sample, int step_index, double& unet_ms);
+
+    std::shared_ptr<const Pipeline> pipeline_;
+    GenerationSettings settings_;
+    ClipEncoding prompt_tokens_, negative_tokens_;
+    at::Tensor context_; // (2, 77, width) [negative; prompt] with guidance, else (1, 77, width)
+    std::unique_ptr<Scheduler> scheduler_;
+    AttentionRouter router_;
+    TorchCpuGenerator generator_;
+
+    int current_ = 0;
+    std::vector<at::Tensor> latents_;           // latents_[k]: before step k
+    std::vector<at::Tensor> x0_, model_output_; // per step done
+    std::vector<at::Tensor> noise_;             // ancestral noise per step (undefined for other schedulers)
+    std::vector<TorchCpuGenerator> generator_before_;
+    std::vector<StepInfo> info_;
+};
+
+} // namespace attnscope

@@ -1,0 +1,102 @@
+// `attnscope generate` as a user runs it: the image, previews and summary it writes, and its answers to bad
+// input (one line, non-zero exit, nothing half-written).
+#include "io/png_file.h"
+#include "io/safetensors_file.h"
+#include "test_util.h"
+
+#include <nlohmann/json.hpp>
+
+namespace attnscope {
+namespace {
+
+const std::string kData = ATTNSCOPE_TEST_DATA;
+
+nlohmann::json read_json(const std::string& path) {
+    return nlohmann::json::parse(test::read_bytes(path));
+}
+
+TEST(CliGenerate, WritesTheImagePreviewsAndSummary) {
+    test::TempDir dir;
+    const auto r =
+        test::run_cli("generate --model " + kData +
+                      "/pipeline_v1_small --prompt 'a red circle left of a blue square, watercolor' "
+                      "--negative blurry --seed 1234 --steps 4 --cfg 7.5 --scheduler euler_a "
+                      "--size 64x48 --previews --out " +
+                      dir.file("run"));
+    ASSERT_EQ(r.rc, 0) << r.output;
+    EXPECT_NE(r.output.find("4 steps"), std::string::npos) << r.output;
+
+    const auto image = read_png(dir.file("run/image.png"));
+    EXPECT_EQ(image.width, 64);
+    EXPECT_EQ(image.height, 48);
+    // The same run as diffusers' (tests/test_session.cpp checks the floats): its 8-bit image agrees to a
+    // level.
+    const SafetensorsFile ref(kData + "/pipeline_reference.safetensors");
+    const auto expected = to_image8(ref.load("pipeline_v1_small.euler_a.image").permute({0, 3, 1, 2}));
+    int worst = 0;
+    for (std::size_t i = 0; i < image.pixels.size(); ++i)
+        worst = std::max(worst, std::abs(int(image.pixels[i]) - int(expected.pixels[i])));
+    EXPECT_LE(worst, 1);
+
+    for (int k = 1; k <= 4; ++k)
+        EXPECT_TRUE(std::filesystem::exists(dir.file("run/previews/step_00" + std::to_string(k) + ".png")));
+    const auto summary = read_json(dir.file("run/summary.json"));
+    EXPECT_EQ(summary["settings"]["scheduler"], "euler_a");
+    EXPECT_EQ(summary["settings"]["seed"], 1234);
+    EXPECT_EQ(summary["steps"].size(), 4u);
+    EXPECT_GT(summary["steps"][0]["unet_ms"].get<double>(), 0.0);
+    EXPECT_EQ(summary["prompt"]["tokens"][1]["text"], "a");
+    EXPECT_EQ(summary["prompt"]["tokens"][2]["text"], "red");
+    EXPECT_EQ(summary["negative_prompt"]["tokens"][1]["text"], "blurry");
+    EXPECT_EQ(summary["attention_backends"].size(), 32u);
+}
+
+TEST(CliGenerate, ExplainsBadInputInOneLine) {
+    test::TempDir dir;
+    const std::string model = " --model " + kData + "/pipeline_v1_small --out " + dir.file("run");
+    auto r = test::run_cli("generate --prompt cat --size 64x4160" + model);
+    EXPECT_EQ(r.rc, 1);
+    EXPECT_NE(r.output.find("height 4160 is above 4096 pixels"), std::string::npos) << r.output;
+    EXPECT_FALSE(std::filesystem::exists(dir.file("run/image.png")));
+
+    r = test::run_cli("generate --prompt cat --scheduler heun" + model);
+    EXPECT_EQ(r.rc, 1);
+    EXPECT_NE(r.output.find("unknown scheduler 'heun'"), std::string::npos) << r.output;
+
+    r = test::run_cli("generate --prompt cat --seed -3" + model);
+    EXPECT_EQ(r.rc, 2);
+    EXPECT_NE(r.output.find("bad --seed '-3'"), std::string::npos) << r.output;
+
+    r = test::run_cli("generate --prompt \"$(printf 'caf\\303')\" --steps 1" + model);
+    EXPECT_EQ(r.rc, 1);
+    EXPECT_NE(r.output.find("prompt: "), std::string::npos) << r.output;
+
+    r = test::run_cli("generate --prompt cat --model /nonexistent/sd.safetensors --out " + dir.file("run"));
+    EXPECT_EQ(r.rc, 1);
+    EXPECT_NE(r.output.find("/nonexistent/sd.safetensors: does not exist"), std::string::npos) << r.output;
+
+    r = test::run_cli("generate --model " + kData + "/pipeline_v1_small");
+    EXPECT_EQ(r.rc, 2);
+    EXPECT_NE(r.output.find("generate needs --prompt"), std::string::npos) << r.output;
+}
+
+TEST(CliGenerate, AsksForAVaeWhenALatentModelHasNone) {
+    test::TempDir dir;
+    namespace fs = std::filesystem;
+    fs::copy(kData + "/pipeline_v1_small", dir.file("model"), fs::copy_options::recursive);
+    test::remove_tree(dir.file("model/vae"));
+    const auto r = test::run_cli("generate --prompt cat --steps 1 --model " + dir.file("model") + " --out " +
+                                 dir.file("run"));
+    EXPECT_EQ(r.rc, 1);
+    EXPECT_NE(r.output.find("a VAE is needed to see images: give one with --vae PATH"), std::string::npos)
+        << r.output;
+    EXPECT_FALSE(fs::exists(dir.file("run/image.png")));
+
+    const auto with_vae =
+        test::run_cli("generate --prompt cat --steps 1 --model " + dir.file("model") + " --vae " + kData +
+                      "/pipeline_v1_small/vae --out " + dir.file("run"));
+    EXPECT_EQ(with_vae.rc, 0) << with_vae.output;
+}
+
+} // namespace
+} // namespace attnscope

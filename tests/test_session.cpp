@@ -1,0 +1,204 @@
+// The generation session end to end against diffusers' StableDiffusionPipeline
+// (tools/make_pipeline_fixtures.py): the same seed draws the same noise, and every step's latents and the
+// final image match, for both checkpoint layouts, SD v1 and v2 conventions and every scheduler; then
+// rewinding, and the errors users meet.
+#include "io/safetensors_file.h"
+#include "session/session.h"
+#include "test_util.h"
+
+#include <cmath>
+
+namespace attnscope {
+namespace {
+
+const std::string kData = ATTNSCOPE_TEST_DATA;
+
+const SafetensorsFile& reference() {
+    static const SafetensorsFile f(kData + "/pipeline_reference.safetensors");
+    return f;
+}
+
+std::string meta(const std::string& key) {
+    return reference().header().metadata.at(key);
+}
+
+std::shared_ptr<const Pipeline> pipeline(const std::string& model) {
+    static std::map<std::string, std::shared_ptr<const Pipeline>> cache;
+    auto& p = cache[model];
+    if (p) return p;
+    PipelineOptions options;
+    if (model.find(".safetensors") != std::string::npos) {
+        // A single file does not record the small model's norm groups and head counts: its folder twin does.
+        const auto folder = kData + "/" + model.substr(0, model.find(".safetensors"));
+        options.unet.config = read_unet_config(folder + "/unet/config.json");
+        options.text.config = read_clip_text_config(folder + "/text_encoder/config.json");
+        options.vae_config =
+            vae_config_from_json(test::read_bytes(folder + "/vae/config.json"), "vae config");
+    }
+    p = load_pipeline(kData + "/" + model, options);
+    return p;
+}
+
+GenerationSettings reference_settings(SchedulerKind scheduler) {
+    GenerationSettings s;
+    s.prompt = meta("prompt");
+    s.negative_prompt = meta("negative_prompt");
+    s.seed = std::stoull(meta("seed"));
+    s.steps = std::stoi(meta("steps"));
+    s.guidance_scale = std::stod(meta("guidance_scale"));
+    s.width = std::stoi(meta("width"));
+    s.height = std::stoi(meta("height"));
+    s.scheduler = scheduler;
+    return s;
+}
+
+TEST(TorchCpuGenerator, DrawsWhatPyTorchDrawsForTheSameSeed) {
+    const std::pair<const char*, at::ScalarType> dtypes[] = {{"float32", at::kFloat},
+                                                             {"float64", at::kDouble},
+                                                             {"float16", at::kHalf},
+                                                             {"bfloat16", at::kBFloat16}};
+    for (const uint64_t seed : {0, 42, 1234}) {
+        for (const auto& [name, dtype] : dtypes) {
+            const auto ref = reference().load("noise." + std::to_string(seed) + "." + name);
+            const auto ours = TorchCpuGenerator(seed).randn(ref.sizes(), dtype).to(at::kDouble);
+            // float32: PyTorch's vectorized log/sin/cos may differ from libm by an ulp; the rest is exact.
+            const double tolerance = dtype == at::kFloat ? 2e-6 : 0.0;
+            EXPECT_LE((ours - ref).abs().max().item<double>(), tolerance) << "seed " << seed << " " << name;
+        }
+        TorchCpuGenerator g(seed);
+        const auto first = reference().load("noise." + std::to_string(seed) + ".float32");
+        g.randn(first.sizes());
+        const auto next = g.randn(first.sizes()).to(at::kDouble);
+        EXPECT_LE(
+            (next - reference().load("noise." + std::to_string(seed) + ".next")).abs().max().item<double>(),
+            2e-6)
+            << "the generator's state must carry on between draws";
+    }
+}
+
+struct Run {
+    const char* model;     // folder or file under tests/data
+    const char* reference; // run name in the reference file
+    SchedulerKind scheduler;
+};
+
+void PrintTo(const Run& r, std::ostream* os) {
+    *os << r.model << " " << to_string(r.scheduler);
+}
+
+class SessionParity : public ::testing::TestWithParam<Run> {};
+
+TEST_P(SessionParity, EveryStepMatchesDiffusers) {
+    const auto& run = GetParam();
+    Session session(pipeline(run.model), reference_settings(run.scheduler));
+    const std::string prefix = std::string(run.reference) + "." + to_string(run.scheduler);
+    int reference_steps = 0;
+    while (reference().contains(prefix + ".latents." + std::to_string(reference_steps + 1)))
+        ++reference_steps;
+    ASSERT_EQ(session.total_steps(), reference_steps);
+    while (!session.done()) {
+        const auto info = session.step();
+        const auto ref = reference().load(prefix + ".latents." + std::to_string(info.index + 1));
+        EXPECT_LT(test::rel_l2(session.latents(), ref), 1e-5) << "after step " << info.index + 1;
+        EXPECT_GT(info.unet_ms, 0);
+        EXPECT_GE(info.step_ms, info.unet_ms);
+    }
+    // diffusers gives (1, H, W, 3); ours is (1, 3, H, W).
+    const auto image = session.image(Decoder::Full).permute({0, 2, 3, 1});
+    const auto ref_image = reference().load(prefix + ".image");
+    EXPECT_LT((image.to(at::kDouble) - ref_image).abs().max().item<double>(), 5e-5);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Pipelines, SessionParity,
+    ::testing::Values(Run{"pipeline_v1_small", "pipeline_v1_small", SchedulerKind::DDIM},
+                      Run{"pipeline_v1_small", "pipeline_v1_small", SchedulerKind::Euler},
+                      Run{"pipeline_v1_small", "pipeline_v1_small", SchedulerKind::EulerAncestral},
+                      Run{"pipeline_v1_small", "pipeline_v1_small", SchedulerKind::DPMPP2MKarras},
+                      Run{"pipeline_v1_small", "pipeline_v1_small", SchedulerKind::PNDM},
+                      Run{"pipeline_v1_small.safetensors", "pipeline_v1_small", SchedulerKind::DDIM},
+                      Run{"pipeline_v1_small.safetensors", "pipeline_v1_small",
+                          SchedulerKind::EulerAncestral},
+                      Run{"pipeline_v2_small", "pipeline_v2_small", SchedulerKind::DDIM},
+                      Run{"pipeline_v2_small", "pipeline_v2_small", SchedulerKind::EulerAncestral}),
+    [](const auto& info) {
+        std::string name = std::string(info.param.model) + "_" + to_string(info.param.scheduler);
+        for (auto& c : name)
+            if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+        return name;
+    });
+
+TEST(Session, RewindingAndRunningOnRepeatsTheSameSteps) {
+    for (const auto kind :
+         {SchedulerKind::DPMPP2MKarras, SchedulerKind::EulerAncestral, SchedulerKind::PNDM}) {
+        Session session(pipeline("pipeline_v1_small"), reference_settings(kind));
+        while (!session.done()) session.step();
+        std::vector<at::Tensor> first;
+        for (int k = 0; k <= session.total_steps(); ++k) first.push_back(session.latents_before(k).clone());
+        session.rewind(2);
+        EXPECT_EQ(session.current_step(), 2);
+        EXPECT_EQ(session.history().size(), 2u);
+        EXPECT_TRUE(at::equal(session.latents(), first[2]));
+        while (!session.done()) session.step();
+        for (int k = 3; k <= session.total_steps(); ++k)
+            EXPECT_TRUE(at::equal(session.latents_before(k), first[k])) << to_string(kind) << " step " << k;
+        session.rewind(0);
+        EXPECT_TRUE(at::equal(session.latents(), first[0]));
+    }
+}
+
+TEST(Session, KeepsEveryStepsEstimateAndDecodesIt) {
+    Session session(pipeline("pipeline_v1_small"), reference_settings(SchedulerKind::DDIM));
+    session.step();
+    session.step();
+    EXPECT_EQ(session.x0_at(1).sizes(), session.latents().sizes());
+    const auto preview = session.preview(1);
+    EXPECT_EQ(preview.sizes(), (at::IntArrayRef{1, 3, 48, 64}));
+    EXPECT_GE(preview.min().item<float>(), 0.0f);
+    EXPECT_LE(preview.max().item<float>(), 1.0f);
+    EXPECT_THROW(session.x0_at(2), std::out_of_range);
+}
+
+TEST(Session, WithoutGuidanceRunsTheConditionalHalfOnly) {
+    auto s = reference_settings(SchedulerKind::DDIM);
+    s.guidance_scale = 1.0;
+    Session session(pipeline("pipeline_v1_small"), s);
+    EXPECT_FALSE(session.guided());
+    session.step();
+    EXPECT_EQ(session.negative_tokens().ids.size(), 0u);
+    EXPECT_TRUE(at::isfinite(session.latents()).all().item<bool>());
+}
+
+TEST(Session, RefusesBadSettingsNamingThem) {
+    const auto p = pipeline("pipeline_v1_small");
+    auto s = reference_settings(SchedulerKind::DDIM);
+    s.width = 68;
+    ATTNSCOPE_EXPECT_THROW_WITH(Session(p, s), std::invalid_argument,
+                                "width 68 is not a positive multiple of 8");
+    s = reference_settings(SchedulerKind::DDIM);
+    s.steps = 0;
+    ATTNSCOPE_EXPECT_THROW_WITH(Session(p, s), std::invalid_argument, "steps 0 is outside 1..1000");
+    s = reference_settings(SchedulerKind::DDIM);
+    s.guidance_scale = std::nan("");
+    ATTNSCOPE_EXPECT_THROW_WITH(Session(p, s), std::invalid_argument, "guidance scale");
+    s = reference_settings(SchedulerKind::DDIM);
+    s.prompt = "caf\xc3";
+    ATTNSCOPE_EXPECT_THROW_WITH(Session(p, s), std::invalid_argument, "prompt: ");
+    s = reference_settings(SchedulerKind::DDIM);
+    s.steps = 1;
+    Session one(p, s);
+    one.step();
+    ATTNSCOPE_EXPECT_THROW_WITH(one.step(), std::logic_error, "all 1 steps are done");
+    EXPECT_THROW(one.rewind(2), std::out_of_range);
+}
+
+TEST(Session, DefaultsToTheModelsOwnSize) {
+    auto s = reference_settings(SchedulerKind::DDIM);
+    s.width = s.height = 0;
+    Session session(pipeline("pipeline_v1_small"), s);
+    EXPECT_EQ(session.settings().width, 64); // sample_size 8 latents x 8
+    EXPECT_EQ(session.settings().height, 64);
+}
+
+} // namespace
+} // namespace attnscope
