@@ -3,6 +3,7 @@
 # ones included) and the benchmarks, in one call. Results go to $OUT (the device tool's folder) or ./out.
 #   tools/gpu-check.sh            build + test + bench
 #   REGEN_FIXTURES=1 tools/gpu-check.sh   also regenerate tests/data with diffusers (needs .ref/diffusers)
+#   GPU_CHECK_ONLY=attention tools/gpu-check.sh   only the attention kernels' tests and benchmark (needs .debs)
 # The full-size shape tables are CPU tests that CI runs; they are skipped here to save device time.
 # Carry: .ref (diffusers source and the CLIP vocabulary from ../shared, never committed) and .debs
 # (Debian googletest + nlohmann-json, made by tools/fetch-gpu-debs.sh), which that machine lacks.
@@ -62,8 +63,20 @@ cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release \
   -DCMAKE_PREFIX_PATH="$torch_prefix;$prefix/usr" -DCMAKE_CUDA_ARCHITECTURES="90a-real;80-real" \
   -DATTNSCOPE_SHARED_DATA="$PWD/.ref" \
   > /tmp/configure.log 2>&1 || { tail -40 /tmp/configure.log; exit 1; }
-cmake --build build-gpu -j 16 > "$OUT/build.log" 2>&1 || { grep -E "error|Error" "$OUT/build.log" | head -40; exit 1; }
+only=${GPU_CHECK_ONLY:-}
+targets=()
+[ "$only" = attention ] && targets=(--target attnscope_tests bench_attention)
+cmake --build build-gpu -j 16 "${targets[@]}" > "$OUT/build.log" 2>&1 || { grep -E "error|Error" "$OUT/build.log" | head -40; exit 1; }
 grep -c "warning" "$OUT/build.log" | sed 's/^/build warnings: /'
+if [ "$only" = attention ]; then
+  step "attention kernel tests"
+  build-gpu/tests/attnscope_tests --gtest_filter='*Flash*:*Probe*:*Int8*:*AttentionLse*:AttentionRouter*:AttentionMath*' \
+    > "$OUT/attention_tests.txt" 2>&1 || status=1
+  grep -vE "^\[ +(RUN|OK) +\]" "$OUT/attention_tests.txt" | tail -60
+  step "attention benchmark"
+  build-gpu/bench/bench_attention --iters 30 2>&1 | tee "$OUT/bench_attention.txt" || status=1
+  exit $status
+fi
 
 step "tests"
 # Two OpenMP threads per test: eight tests at once on 16 cores would otherwise oversubscribe.
@@ -81,6 +94,7 @@ build-gpu/app/attnscope info >> "$OUT/machine.txt" 2>&1 || status=1
 # Each backend twice, interleaved: the GPU is shared and single runs vary.
 build-gpu/bench/bench_unet --preset sd15 --size 512x512 --batch 2 --dtype f16 --iters 50 --backends sdpa,math,sdpa,math 2>&1 | tee "$OUT/bench.txt"
 build-gpu/bench/bench_unet --preset sd21 --size 768x768 --batch 2 --dtype f16 --backends sdpa 2>&1 | tee -a "$OUT/bench.txt"
+build-gpu/bench/bench_attention --iters 30 2>&1 | tee "$OUT/bench_attention.txt" || status=1
 if [ -d .ref/diffusers/src ]; then
   PYTHONPATH=.ref/diffusers/src python3 tools/bench_diffusers_unet.py 2>&1 | tail -1 | tee -a "$OUT/bench.txt"
 fi

@@ -29,6 +29,7 @@ struct AttentionTensors {
     at::Tensor q, k, v; // (B*heads, S, d)
     at::Tensor probs;   // (B*heads, Sq, Sk) where the backend materialized P, else undefined
     at::Tensor out;     // (B*heads, Sq, d), before the heads are merged
+    at::Tensor lse;     // (B*heads, Sq) fp32, ln sum_j exp(scale q.k_j), where the backend computed it
 };
 
 // Callers observe attention per site through this; it runs synchronously inside the forward pass.

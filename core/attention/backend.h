@@ -17,6 +17,7 @@ struct AttentionRequest {
 struct AttentionResult {
     at::Tensor out;   // (B, heads, Sq, d)
     at::Tensor probs; // (B, heads, Sq, Sk) or undefined
+    at::Tensor lse;   // (B, heads, Sq) fp32, where the backend computes it
 };
 
 class AttentionBackend {
@@ -33,5 +34,11 @@ class AttentionBackend {
 std::unique_ptr<AttentionBackend> make_math_backend();
 // LibTorch's own fused scaled-dot-product attention, where the linked LibTorch has one.
 std::unique_ptr<AttentionBackend> make_sdpa_backend();
+#ifdef ATTNSCOPE_HAVE_CUDA
+// Our fused CUDA kernel (kernels/flash_attention.cu): fp16/bf16, head dims 40/64/80/160, returns the LSE.
+std::unique_ptr<AttentionBackend> make_flash_backend();
+// Our Sage-style int8 QK^T kernel (kernels/int8_attention.cu): faster, visibly less exact; returns the LSE.
+std::unique_ptr<AttentionBackend> make_int8_backend();
+#endif
 
 } // namespace attnscope

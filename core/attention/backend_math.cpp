@@ -16,8 +16,13 @@ class MathBackend final : public AttentionBackend {
         const auto scores = at::matmul(r.q.to(qk_type), r.k.to(qk_type).transpose(-1, -2)).mul_(r.scale);
         // Softmax in at least fp32 whatever the storage type: half-precision rows of 4096 keys lose mass.
         const auto softmax_type = scores.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
-        auto probs = at::softmax(scores, -1, softmax_type).to(r.v.scalar_type());
-        AttentionResult out{at::matmul(probs, r.v), {}};
+        const auto probs_wide = at::softmax(scores, -1, softmax_type);
+        // LSE from two row maxima instead of a logsumexp (which would need an fp32 copy of half scores):
+        // at each row's largest score s, p = exp(s - lse), and that p is at least 1/Sk, so its logarithm
+        // is well conditioned.
+        auto lse = (at::amax(scores, -1).to(softmax_type) - at::amax(probs_wide, -1).log()).to(at::kFloat);
+        auto probs = probs_wide.to(r.v.scalar_type());
+        AttentionResult out{at::matmul(probs, r.v), {}, std::move(lse)};
         if (r.want_probs) out.probs = std::move(probs);
         return out;
     }

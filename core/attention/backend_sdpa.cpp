@@ -20,11 +20,12 @@ class SdpaBackend final : public AttentionBackend {
 
     AttentionResult run(const AttentionRequest& r) const override {
 #if TORCH_VERSION_MAJOR >= 2
-        return {at::scaled_dot_product_attention(r.q, r.k, r.v, {}, 0.0, false, r.scale), {}};
+        return {at::scaled_dot_product_attention(r.q, r.k, r.v, {}, 0.0, false, r.scale), {}, {}};
 #else
         // LibTorch 1.13 has only the private entry point, with the scale fixed at 1/sqrt(d).
         const auto scaled_q = r.q * (r.scale * std::sqrt(static_cast<double>(r.q.size(-1))));
         return {std::get<0>(at::_scaled_dot_product_attention(scaled_q, r.k, r.v, {}, 0.0, false, false)),
+                {},
                 {}};
 #endif
     }

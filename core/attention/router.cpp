@@ -9,6 +9,10 @@ namespace attnscope {
 AttentionRouter::AttentionRouter() {
     register_backend(make_math_backend());
     register_backend(make_sdpa_backend());
+#ifdef ATTNSCOPE_HAVE_CUDA
+    register_backend(make_flash_backend());
+    register_backend(make_int8_backend());
+#endif
     if (const char* env = std::getenv(kBackendEnvVar); env && *env) {
         try {
             set_default_backend(env);
@@ -75,12 +79,14 @@ const AttentionBackend& AttentionRouter::resolve(const AttentionSite& site,
                                         ": " + why);
         return b;
     }
-    // Automatic: the reference where P is wanted or on the CPU, LibTorch's fused kernel on a GPU.
+    // Automatic: the reference where P is wanted or on the CPU; on a GPU our kernel where it can run
+    // (fp16/bf16, its head dims), then LibTorch's fused kernel. int8 is never chosen automatically.
     const bool fused_first = !request.want_probs && !request.q.is_cpu();
     for (const char* name :
-         fused_first ? std::vector<const char*>{"sdpa", "math"} : std::vector<const char*>{"math"}) {
-        const auto& b = backend(name);
-        if (b.unsupported_reason(request).empty()) return b;
+         fused_first ? std::vector<const char*>{"flash", "sdpa", "math"} : std::vector<const char*>{"math"}) {
+        const auto it = std::find_if(backends_.begin(), backends_.end(),
+                                     [&](const auto& b) { return b->name() == name; });
+        if (it != backends_.end() && (*it)->unsupported_reason(request).empty()) return **it;
     }
     throw std::invalid_argument("no attention backend can run " + site.label());
 }
@@ -95,7 +101,8 @@ at::Tensor AttentionRouter::attention_forward(const at::Tensor& q, const at::Ten
     auto result = b.run(request);
     if (!observers_.empty()) {
         const auto flat = [](const at::Tensor& t) { return t.defined() ? t.flatten(0, 1) : t; };
-        const AttentionTensors seen{flat(q), flat(k), flat(v), flat(result.probs), flat(result.out)};
+        const AttentionTensors seen{flat(q),          flat(k),         flat(v), flat(result.probs),
+                                    flat(result.out), flat(result.lse)};
         for (auto* o : observers_) o->on_attention(site, seen);
     }
     return result.out;

@@ -1,0 +1,162 @@
+// Attention backends on every distinct site shape of SD v1 at 512x512 and SD v2 at 768x768 (batch 2,
+// classifier-free guidance), plus the probe at index 1.
+//   bench_attention [--iters 50] [--sets 4] [--dtypes f16,bf16]
+// Each figure is the median of --iters calls timed with CUDA events after 5 warm-up calls; the calls
+// rotate over --sets input sets so that K and V do not stay in L2 between calls. TFLOP/s counts
+// 4*B*heads*Sq*Sk*d (the two matrix products), the same for every backend.
+#include "attention/backend.h"
+#include "attention/probe.h"
+#include "attention/router.h"
+#include "model/unet_config.h"
+#include "model/unet_layout.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cuda_runtime.h>
+#include <functional>
+#include <map>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <tuple>
+#include <vector>
+
+namespace {
+
+using namespace attnscope;
+
+std::string arg(int argc, char** argv, const std::string& name, const std::string& fallback) {
+    for (int i = 1; i + 1 < argc; ++i)
+        if (argv[i] == "--" + name) return argv[i + 1];
+    return fallback;
+}
+
+void check(cudaError_t err, const char* what) {
+    if (err != cudaSuccess) throw std::runtime_error(std::string(what) + ": " + cudaGetErrorString(err));
+}
+
+struct Shape {
+    int heads, head_dim;
+    int64_t seq_q, seq_k;
+    std::string sites;
+};
+
+std::vector<Shape> shapes_of(const std::string& preset, const std::string& tag, int latent) {
+    std::map<std::tuple<int64_t, int64_t, int, int>, std::string> found; // largest first below
+    for (const auto& t : make_unet_layout(unet_config_preset(preset)).transformers()) {
+        int side = latent;
+        for (int l = 0; l < t.level; ++l) side = (side + 1) / 2;
+        for (const bool self : {true, false}) {
+            const int64_t sq = int64_t{side} * side, sk = self ? sq : 77;
+            auto& label = found[{-sq, -sk, t.heads, t.head_dim()}];
+            label += (label.empty() ? tag + (self ? " self " : " cross ") : ",") + std::to_string(t.index);
+        }
+    }
+    std::vector<Shape> out;
+    for (const auto& [key, label] : found)
+        out.push_back({std::get<2>(key), std::get<3>(key), -std::get<0>(key), -std::get<1>(key), label});
+    return out;
+}
+
+// Median milliseconds of `iters` calls of fn(i), each between two events on the default stream.
+double median_ms(int iters, const std::function<void(int)>& fn) {
+    for (int i = 0; i < 5; ++i) fn(i);
+    std::vector<cudaEvent_t> events(2 * iters);
+    for (auto& e : events) check(cudaEventCreate(&e), "cudaEventCreate");
+    for (int i = 0; i < iters; ++i) {
+        check(cudaEventRecord(events[2 * i]), "cudaEventRecord");
+        fn(i);
+        check(cudaEventRecord(events[2 * i + 1]), "cudaEventRecord");
+    }
+    check(cudaEventSynchronize(events.back()), "cudaEventSynchronize");
+    std::vector<double> ms(iters);
+    for (int i = 0; i < iters; ++i) {
+        float t = 0;
+        check(cudaEventElapsedTime(&t, events[2 * i], events[2 * i + 1]), "cudaEventElapsedTime");
+        ms[i] = t;
+    }
+    for (auto& e : events) cudaEventDestroy(e);
+    std::sort(ms.begin(), ms.end());
+    return ms[ms.size() / 2];
+}
+
+struct Inputs {
+    at::Tensor q, k, v;
+};
+
+} // namespace
+
+int main(int argc, char** argv) try {
+    const int iters = std::stoi(arg(argc, argv, "iters", "50")),
+              sets = std::stoi(arg(argc, argv, "sets", "4"));
+    if (!at::hasCUDA()) throw std::runtime_error("needs a CUDA device and a CUDA LibTorch");
+    AttentionRouter router;
+    const char* backends[] = {"flash", "sdpa", "math", "int8"};
+    std::vector<Shape> shapes = shapes_of("sd15", "v1", 64);
+    for (auto& s : shapes_of("sd21", "v2", 96)) shapes.push_back(std::move(s));
+
+    std::stringstream dtypes(arg(argc, argv, "dtypes", "f16,bf16"));
+    for (std::string dt; std::getline(dtypes, dt, ',');) {
+        const auto dtype = dt == "bf16" ? at::kBFloat16 : at::kHalf;
+        std::printf("\n%s, batch 2, median of %d calls over %d rotating input sets (ms, TFLOP/s)\n",
+                    dt.c_str(), iters, sets);
+        std::printf("%-28s %-20s %15s %15s %15s %15s %9s\n", "sites", "B x h x Sq x Sk x d", "flash", "sdpa",
+                    "math", "int8", "sdpa/flash");
+        for (const auto& s : shapes) {
+            const auto opts = at::TensorOptions().device(at::kCUDA).dtype(dtype);
+            std::vector<Inputs> in;
+            for (int i = 0; i < sets; ++i)
+                in.push_back({at::randn({2, s.heads, s.seq_q, s.head_dim}, opts),
+                              at::randn({2, s.heads, s.seq_k, s.head_dim}, opts),
+                              at::randn({2, s.heads, s.seq_k, s.head_dim}, opts)});
+            const double scale = 1.0 / std::sqrt(static_cast<double>(s.head_dim));
+            const double flops = 4.0 * 2 * s.heads * static_cast<double>(s.seq_q) * s.seq_k * s.head_dim;
+            std::map<std::string, double> ms;
+            for (const char* name : backends) {
+                const auto& b = router.backend(name);
+                ms[name] = median_ms(iters, [&](int i) {
+                    const auto& x = in[i % sets];
+                    b.run({x.q, x.k, x.v, scale, false, false});
+                });
+            }
+            char shape[64];
+            std::snprintf(shape, sizeof shape, "2x%dx%lldx%lldx%d", s.heads, static_cast<long long>(s.seq_q),
+                          static_cast<long long>(s.seq_k), s.head_dim);
+            std::printf("%-28s %-20s", s.sites.c_str(), shape);
+            for (const char* name : backends) std::printf(" %7.4f %6.1f", ms[name], flops / ms[name] * 1e-9);
+            std::printf(" %8.2fx\n", ms["sdpa"] / ms["flash"]);
+        }
+    }
+
+    // The probe at index 1 of SD v1 (64x64 latent, 8 heads, d 40), from flash's LSE.
+    std::printf("\nprobe at index 1 (fp16, 2x8x4096 queries, d 40), median of %d calls\n", iters);
+    const auto opts = at::TensorOptions().device(at::kCUDA).dtype(at::kHalf);
+    for (const int64_t sk : {int64_t{77}, int64_t{4096}}) {
+        const auto q = at::randn({2, 8, 4096, 40}, opts), k = at::randn({2, 8, sk, 40}, opts),
+                   v = at::randn({2, 8, sk, 40}, opts);
+        const auto r = router.backend("flash").run({q, k, v, 1.0 / std::sqrt(40.0), false, false});
+        const ProbeInputs pin{q.flatten(0, 1), k.flatten(0, 1), r.lse.flatten(0, 1), 8,
+                              1.0 / std::sqrt(40.0)};
+        const auto time = [&](const char* what, ProbeSelection sel) {
+            std::printf("  %-58s %8.4f ms\n", what, median_ms(iters, [&](int) { probe_map(pin, sel); }));
+        };
+        if (sk == 77) {
+            time("cross, token 1 over 4096 queries, one head",
+                 {ProbeAxis::KeyColumn, 1, 1, HeadReduction::Single, 0});
+            time("cross, token 1 over 4096 queries, mean of 8 heads",
+                 {ProbeAxis::KeyColumn, 1, 1, HeadReduction::Mean, 0});
+        } else {
+            time("self, pixel 1 over 4096 keys, one head",
+                 {ProbeAxis::QueryRow, 1, 1, HeadReduction::Single, 0});
+            time("self, pixel 1 over 4096 keys, mean of 8 heads",
+                 {ProbeAxis::QueryRow, 1, 1, HeadReduction::Mean, 0});
+            time("self, key 1 over 4096 queries (column), max of 8 heads",
+                 {ProbeAxis::KeyColumn, 1, 1, HeadReduction::Max, 0});
+        }
+    }
+    return 0;
+} catch (const std::exception& e) {
+    std::fprintf(stderr, "bench_attention: %s\n", e.what());
+    return 1;
+}
