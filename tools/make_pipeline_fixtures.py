@@ -21,15 +21,15 @@ as a user runs diffusers on a CPU. It writes into OUT_DIR:
       noise.<seed>.<dtype>       the first draw (float32/float64/float16/bfloat16, stored as float64)
       noise.<seed>.next          a second float32 draw from the same generator (its state carries on)
 """
-import importlib.util
 import json
 import os
 import sys
 
 import torch
-from diffusers import (AutoencoderKL, DDIMScheduler, DPMSolverMultistepScheduler, EulerAncestralDiscreteScheduler,
-                       EulerDiscreteScheduler, PNDMScheduler, StableDiffusionPipeline, UNet2DConditionModel)
+from diffusers import AutoencoderKL, StableDiffusionPipeline, UNet2DConditionModel
 from safetensors.torch import save_file
+
+from fixture_common import SD15_SCHEDULER, load_conversion_script, scheduler_classes
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
 PROMPT = "a red circle left of a blue square, watercolor"
@@ -40,16 +40,6 @@ WIDTH, HEIGHT = 64, 48  # latent 8x6: non-square, and odd sizes on the way down 
 NOISE_SHAPE = (1, 4, 6, 8)
 NOISE_SEEDS = (0, 42, 1234)
 
-SD = {"beta_end": 0.012, "beta_schedule": "scaled_linear", "beta_start": 0.00085, "num_train_timesteps": 1000,
-      "set_alpha_to_one": False, "skip_prk_steps": True, "steps_offset": 1, "clip_sample": False}
-SCHEDULERS = {
-    "ddim": (DDIMScheduler, {}),
-    "euler": (EulerDiscreteScheduler, {}),
-    "euler_a": (EulerAncestralDiscreteScheduler, {}),
-    "dpmpp_2m_karras": (DPMSolverMultistepScheduler,
-                        {"use_karras_sigmas": True, "algorithm_type": "dpmsolver++", "solver_order": 2}),
-    "pndm": (PNDMScheduler, {}),
-}
 MODELS = {
     "pipeline_v1_small": dict(act="quick_gelu", unet=dict(attention_head_dim=8), pad="<|endoftext|>",
                               prediction="epsilon", schedulers=("ddim", "euler", "euler_a", "dpmpp_2m_karras",
@@ -86,8 +76,8 @@ def build(spec, tokenizer_dir):
     perturb(vae, 0.05)
     tokenizer = CLIPTokenizer(os.path.join(tokenizer_dir, "vocab.json"), os.path.join(tokenizer_dir, "merges.txt"),
                               pad_token=spec["pad"], model_max_length=77)
-    cls, extra = SCHEDULERS["ddim"]
-    scheduler = cls.from_config({**SD, "prediction_type": spec["prediction"], **extra})
+    cls, extra = scheduler_classes()["ddim"]
+    scheduler = cls.from_config({**SD15_SCHEDULER, "prediction_type": spec["prediction"], **extra})
     # fp16 storage keeps the fixtures small; the runs below use exactly these values in float32.
     pipe = StableDiffusionPipeline(vae=vae.half(), text_encoder=text.half(), tokenizer=tokenizer, unet=unet.half(),
                                    scheduler=scheduler, safety_checker=None, feature_extractor=None,
@@ -108,8 +98,8 @@ def save_single_file(pipe, path, convert):
 
 
 def run(pipe, spec, scheduler_name):
-    cls, extra = SCHEDULERS[scheduler_name]
-    pipe.scheduler = cls.from_config({**SD, "prediction_type": spec["prediction"], **extra})
+    cls, extra = scheduler_classes()[scheduler_name]
+    pipe.scheduler = cls.from_config({**SD15_SCHEDULER, "prediction_type": spec["prediction"], **extra})
     latents = []
 
     def keep(p, step, t, kwargs):
@@ -124,10 +114,7 @@ def run(pipe, spec, scheduler_name):
 
 def main():
     out_dir, scripts_dir, tokenizer_dir = sys.argv[1:4]
-    spec_ = importlib.util.spec_from_file_location(
-        "convert", os.path.join(scripts_dir, "convert_diffusers_to_original_stable_diffusion.py"))
-    convert = importlib.util.module_from_spec(spec_)
-    spec_.loader.exec_module(convert)
+    convert = load_conversion_script(scripts_dir)
 
     ref = {}
     for seed in NOISE_SEEDS:

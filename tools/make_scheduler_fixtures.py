@@ -4,7 +4,7 @@
 Run where PyTorch and a diffusers source tree are importable (no network needed):
     PYTHONPATH=.ref/diffusers/src python3 tools/make_scheduler_fixtures.py tests/data
 
-Every scheduler is built as `Cls.from_config(SD15 | {"prediction_type": ...} | extra)`, i.e. with the class
+Every scheduler is built as `Cls.from_config(SD15_SCHEDULER | {"prediction_type": ...} | extra)` (tools/fixture_common.py), i.e. with the class
 defaults for everything the Stable Diffusion v1.5 scheduler config does not name (timestep_spacing included).
 It writes OUT_DIR/scheduler_reference.safetensors (float64 unless said otherwise) holding
   alphas_cumprod                                      the training schedule (diffusers keeps it in float32)
@@ -33,30 +33,12 @@ import os
 import sys
 
 import torch
-from diffusers import (DDIMScheduler, DPMSolverMultistepScheduler, EulerAncestralDiscreteScheduler,
-                       EulerDiscreteScheduler, PNDMScheduler)
 from diffusers.schedulers import scheduling_euler_ancestral_discrete as euler_a_module
 from safetensors.torch import save_file
 
-SD15 = {
-    "beta_end": 0.012,
-    "beta_schedule": "scaled_linear",
-    "beta_start": 0.00085,
-    "num_train_timesteps": 1000,
-    "set_alpha_to_one": False,
-    "skip_prk_steps": True,
-    "steps_offset": 1,
-    "clip_sample": False,
-    "trained_betas": None,
-}
-SCHEDULERS = {
-    "ddim": (DDIMScheduler, {}),
-    "euler": (EulerDiscreteScheduler, {}),
-    "euler_a": (EulerAncestralDiscreteScheduler, {}),
-    "dpmpp_2m_karras": (DPMSolverMultistepScheduler,
-                        {"use_karras_sigmas": True, "algorithm_type": "dpmsolver++", "solver_order": 2}),
-    "pndm": (PNDMScheduler, {}),
-}
+from fixture_common import SD15_SCHEDULER, scheduler_classes
+
+SCHEDULERS = scheduler_classes()
 PREDICTIONS = ("epsilon", "v_prediction")
 STEP_COUNTS = (20, 30, 50)
 TRAJ_STEPS = 20
@@ -66,7 +48,7 @@ SHAPE = (1, 4, 8, 8)
 
 def make(name, prediction):
     cls, extra = SCHEDULERS[name]
-    return cls.from_config({**SD15, "prediction_type": prediction, **extra})
+    return cls.from_config({**SD15_SCHEDULER, "prediction_type": prediction, **extra})
 
 
 def f64(x):

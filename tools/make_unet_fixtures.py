@@ -11,7 +11,6 @@ Weights are random and stored in fp16 (the reference uses exactly those values).
                                    probabilities "p.NN.self" / "p.NN.cross" (B*heads, Sq, Sk), batch-major
 The site index NN counts self-attention calls in forward order, independently of attnscope's numbering.
 """
-import importlib.util
 import math
 import os
 import sys
@@ -21,6 +20,8 @@ import torch
 from diffusers import UNet2DConditionModel
 from diffusers.models.attention_processor import Attention, AttnProcessor
 from safetensors.torch import save_file
+
+from fixture_common import load_conversion_script
 
 DOWN = ("CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D")
 UP = ("UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D")
@@ -74,10 +75,7 @@ def float64_timestep_embedding(timesteps, embedding_dim, flip_sin_to_cos=False, 
 
 def main():
     out_dir, scripts_dir = sys.argv[1], sys.argv[2]
-    spec = importlib.util.spec_from_file_location(
-        "convert", os.path.join(scripts_dir, "convert_diffusers_to_original_stable_diffusion.py"))
-    convert = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(convert)
+    convert = load_conversion_script(scripts_dir)
 
     for seed, (name, extra) in enumerate(sorted(CONFIGS.items())):
         torch.manual_seed(1000 + seed)

@@ -16,13 +16,14 @@ Weights are random and stored in fp16 (the references run on exactly those value
                                         "taesd_image" = AutoencoderTiny.decode(latents), both float64 in [-1, 1]
                                         convention, as a Stable Diffusion pipeline decodes them
 """
-import importlib.util
 import os
 import sys
 
 import torch
 from diffusers import AutoencoderKL, AutoencoderTiny
 from safetensors.torch import save_file
+
+from fixture_common import load_conversion_script
 
 # Four levels, so the image is 8x the latent as in SD; 4 and 8 channels per norm group (SD has 4).
 VAE = dict(block_out_channels=(16, 16, 32, 32), layers_per_block=2, norm_num_groups=4, latent_channels=4,
@@ -62,10 +63,7 @@ def condition_taesd(decoder, z):
 
 def main():
     out_dir, scripts_dir = sys.argv[1], sys.argv[2]
-    spec = importlib.util.spec_from_file_location(
-        "convert", os.path.join(scripts_dir, "convert_diffusers_to_original_stable_diffusion.py"))
-    convert = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(convert)
+    convert = load_conversion_script(scripts_dir)
     torch.manual_seed(2024)
     latents = torch.randn(*LATENT)
 

@@ -1,6 +1,7 @@
 #include "vae_decoder.h"
 
 #include "io/component_files.h"
+#include "io/json_text.h"
 #include "model/nn.h"
 #include "util/shape_string.h"
 
@@ -236,13 +237,7 @@ bool VaeConfig::operator==(const VaeConfig& o) const {
 }
 
 VaeConfig vae_config_from_json(const std::string& json_text, const std::string& label) {
-    nlohmann::json j;
-    try {
-        j = nlohmann::json::parse(json_text);
-    } catch (const nlohmann::json::exception& e) {
-        fail(label, std::string("is not valid JSON: ") + e.what());
-    }
-    if (!j.is_object()) fail(label, "is not a JSON object");
+    const auto j = parse_json_object(json_text, label);
     const auto unsupported = [&](const std::string& field, const std::string& why) {
         fail(label, "unsupported " + field + ": " + why);
     };

@@ -1,6 +1,7 @@
 #include "clip_text_model.h"
 
 #include "io/component_files.h"
+#include "io/json_text.h"
 #include "model/nn.h"
 #include "util/shape_string.h"
 
@@ -194,13 +195,7 @@ bool ClipTextConfig::operator==(const ClipTextConfig& o) const {
 }
 
 ClipTextConfig clip_text_config_from_json(const std::string& json_text, const std::string& label) {
-    nlohmann::json j;
-    try {
-        j = nlohmann::json::parse(json_text);
-    } catch (const nlohmann::json::exception& e) {
-        fail(label, std::string("is not valid JSON: ") + e.what());
-    }
-    if (!j.is_object()) fail(label, "is not a JSON object");
+    const auto j = parse_json_object(json_text, label);
     if (j.contains("model_type") && j["model_type"].is_string() && j["model_type"] != "clip_text_model")
         fail(label, "describes a '" + j["model_type"].get<std::string>() + "' model, not a CLIP text model");
     // Missing fields take transformers' CLIPTextConfig defaults, as the reference would (not the SD ones).
