@@ -1,5 +1,6 @@
 // `attnscope generate` as a user runs it: the image, previews and summary it writes, and its answers to bad
 // input (one line, non-zero exit, nothing half-written).
+#include "capture/capture_file.h"
 #include "io/png_file.h"
 #include "io/safetensors_file.h"
 #include "test_util.h"
@@ -49,6 +50,24 @@ TEST(CliGenerate, WritesTheImagePreviewsAndSummary) {
     EXPECT_EQ(summary["prompt"]["tokens"][2]["text"], "red");
     EXPECT_EQ(summary["negative_prompt"]["tokens"][1]["text"], "blurry");
     EXPECT_EQ(summary["attention_backends"].size(), 32u);
+}
+
+TEST(CliGenerate, WritesACaptureThatReadsBack) {
+    test::TempDir dir;
+    const auto r = test::run_cli("generate --model " + kData +
+                                 "/pipeline_v1_small --prompt 'a red circle' --steps 2 "
+                                 "--size 64x48 --capture " +
+                                 dir.file("capture.safetensors") + " --out " + dir.file("run"));
+    ASSERT_EQ(r.rc, 0) << r.output;
+    const auto capture = load_capture(dir.file("capture.safetensors"));
+    EXPECT_EQ(capture.store.entries().size(), 2u * 32u);
+    EXPECT_EQ(capture.store.steps(), (std::vector<int>{0, 1}));
+    EXPECT_EQ(capture.description["settings"]["prompt"], "a red circle");
+    const auto* cross = capture.store.find(1, 16, AttentionKind::Cross);
+    ASSERT_NE(cross, nullptr);
+    EXPECT_EQ(cross->probs.sizes(), (at::IntArrayRef{2 * 8, 48, 77})); // CFG halves x 8 heads, 8x6 latent
+    EXPECT_EQ(read_json(dir.file("run/summary.json"))["capture"]["bytes"].get<int64_t>(),
+              capture.store.bytes());
 }
 
 TEST(CliGenerate, ExplainsBadInputInOneLine) {

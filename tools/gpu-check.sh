@@ -101,14 +101,18 @@ fi
 build-gpu/app/attnscope shapes --preset sd15 --device cuda --dtype f16 > "$OUT/shapes_cuda.txt" 2>&1 || status=1
 build-gpu/app/attnscope shapes --preset sd21 --device cuda --dtype f16 >> "$OUT/shapes_cuda.txt" 2>&1 || status=1
 
-step "generation: SD v1.5 topology (random weights), 512x512, 20 steps, CFG, fp16"
-for backend in sdpa math; do
+step "generation: SD v1.5 topology (random weights), 512x512, 20 steps, CFG, fp16 (capture: auto backend + capture on)"
+for backend in flash sdpa math capture; do
+  extra=(--backend "$backend")
+  [ "$backend" = capture ] && extra=(--capture /tmp/capture.safetensors)
   build-gpu/app/attnscope generate --preset sd15 --device cuda --dtype f16 --size 512x512 --steps 20 \
-    --scheduler euler_a --backend "$backend" --prompt "a red circle left of a blue square" --previews \
+    --scheduler euler_a "${extra[@]}" --prompt "a red circle left of a blue square" --previews \
     --out "/tmp/generate-$backend" > /dev/null 2>&1 || status=1
   python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); u=sorted(x["unet_ms"] for x in s["steps"])
 print("generate %-5s U-Net per step: median %.2f ms (%.1f it/s), min %.2f, first %.2f; 20 steps %.0f ms"
       % (sys.argv[2], s["unet_ms_median"], 1000 / s["unet_ms_median"], u[0], s["steps"][0]["unet_ms"],
-         s["denoising_ms"]))' "/tmp/generate-$backend/summary.json" "$backend" | tee -a "$OUT/bench.txt"
+         s["denoising_ms"]) + ("; capture %.0f MiB, %d evictions" % (s["capture"]["bytes"] / 2**20,
+         len(s["capture"]["evictions"])) if "capture" in s else ""))' "/tmp/generate-$backend/summary.json" \
+    "$backend" | tee -a "$OUT/bench.txt"
 done
 exit $status

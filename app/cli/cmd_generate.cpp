@@ -1,5 +1,6 @@
 // attnscope generate: a prompt to an image, step by step, with per-step previews and a JSON summary.
 #include "args.h"
+#include "capture/capture_file.h"
 #include "commands.h"
 #include "io/mapped_file.h"
 #include "io/png_file.h"
@@ -59,7 +60,7 @@ int cmd_generate(const std::vector<std::string>& argv) {
     const Args args(argv, {"model",           "prompt", "negative", "steps",      "cfg",    "seed",
                            "scheduler",       "size",   "out",      "dtype",      "device", "backend",
                            "tokenizer",       "vae",    "taesd",    "prediction", "config", "heads",
-                           "preview-decoder", "preset"},
+                           "preview-decoder", "preset", "capture"},
                     {"previews"});
     const auto out_dir = args.get("out");
     if (!args.get("prompt") || !out_dir)
@@ -96,9 +97,15 @@ int cmd_generate(const std::vector<std::string>& argv) {
                          "attnscope generate: warning: %d prompt tokens past CLIP's 77 were dropped\n",
                          tokens->dropped_tokens);
 
+    // --capture keeps every step's Q, K and LSE (and cross P) and writes them for later exploration.
+    const auto capture_path = args.get("capture");
+    CaptureStore capture;
+    if (capture_path) session.router().add_observer(&capture);
+
     const int n = session.total_steps();
     const double decode_share = 0.05;
     while (!session.done()) {
+        capture.begin_step(session.current_step());
         const auto info = session.step();
         char what[128];
         std::snprintf(what, sizeof what, "step %d/%d  t=%.0f  U-Net %.0f ms", info.index + 1, n,
@@ -117,6 +124,14 @@ int cmd_generate(const std::vector<std::string>& argv) {
     auto summary = session_summary(session);
     summary["image"] = "image.png";
     if (previews) summary["previews"] = "previews/step_NNN.png";
+    if (capture_path) {
+        bar.update(1.0 - decode_share / 2, "writing the capture");
+        summary["capture"] = {{"file", *capture_path},
+                              {"bytes", capture.bytes()},
+                              {"budget_bytes", capture.budget()},
+                              {"evictions", capture.evictions()}};
+        save_capture(*capture_path, capture, summary);
+    }
     write_text((fs::path(*out_dir) / "summary.json").string(), summary.dump(2) + "\n");
     bar.update(1.0, "done");
     std::printf("wrote %s (%dx%d, %d steps, U-Net median %.1f ms/step) and summary.json\n",

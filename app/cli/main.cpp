@@ -20,7 +20,7 @@ void usage(std::ostream& o) {
          "            [--scheduler ddim|euler|euler_a|dpmpp_2m_karras|pndm] [--device cpu|cuda]\n"
          "            [--dtype f32|f16|bf16|f64] [--backend NAME] [--previews] [--preview-decoder "
          "fast|full]\n"
-         "            [--vae PATH] [--taesd PATH] [--tokenizer DIR]\n"
+         "            [--vae PATH] [--taesd PATH] [--tokenizer DIR] [--capture FILE.safetensors]\n"
          "  shapes    one forward pass; every attention site's Q/K/V/P shapes\n"
          "            [--model PATH | --preset sd15|sd21|sd21-base] [--size WxH] [--batch N] [--context N]\n"
          "            [--device cpu|cuda] [--dtype f32|f16|bf16|f64] [--backend NAME] [--seed N]\n"

@@ -1,0 +1,131 @@
+#include "attention_maps.h"
+
+#include <stdexcept>
+#include <string>
+
+namespace attnscope {
+namespace {
+
+ProbeInputs probe_inputs(const CapturedSite& c) {
+    return {c.q, c.k, c.lse, c.site.heads, c.site.scale()};
+}
+
+// The full P rows of one batch item's heads, (heads, Sq, Sk) fp32: kept cross P, else recomputed.
+at::Tensor cross_probs(const CapturedSite& c, int64_t batch) {
+    const int64_t h = c.site.heads;
+    if (c.probs.defined()) return c.probs.narrow(0, batch * h, h).to(at::kFloat);
+    const auto q = c.q.narrow(0, batch * h, h).to(at::kFloat), k = c.k.narrow(0, batch * h, h).to(at::kFloat);
+    return at::exp(at::matmul(q, k.transpose(-1, -2)) * c.site.scale() -
+                   c.lse.narrow(0, batch * h, h).unsqueeze(-1));
+}
+
+at::Tensor reduce_heads(const at::Tensor& per_head, const MapRequest& r) { // (heads, n) -> (n)
+    switch (r.heads) {
+    case HeadReduction::Single:
+        return per_head[r.head];
+    case HeadReduction::Max:
+        return at::amax(per_head, 0);
+    default:
+        return per_head.mean(0);
+    }
+}
+
+// One site's map at its own resolution, (height, width).
+at::Tensor site_map(const CapturedSite& c, const MapRequest& r, int64_t batch) {
+    const auto& s = c.site;
+    if (r.heads == HeadReduction::Single && (r.head < 0 || r.head >= s.heads))
+        throw std::invalid_argument("head " + std::to_string(r.head) + " does not exist at " + s.label() +
+                                    " (" + std::to_string(s.heads) + " heads)");
+    std::vector<at::Tensor> per_head;
+    if (s.kind == AttentionKind::Cross) {
+        if (r.tokens.empty()) throw std::invalid_argument("a cross-attention map needs at least one token");
+        for (const auto t : r.tokens)
+            if (t < 0 || t >= s.seq_k)
+                throw std::invalid_argument("token " + std::to_string(t) + " is outside the " +
+                                            std::to_string(s.seq_k) + "-token context");
+        const auto p = cross_probs(c, batch); // (heads, Sq, Sk)
+        const auto columns = at::tensor(r.tokens, at::kLong).to(p.device());
+        return reduce_heads(p.index_select(2, columns).sum(2), r).reshape({s.height, s.width});
+    }
+    if (!(r.query_x >= 0 && r.query_x < 1 && r.query_y >= 0 && r.query_y < 1))
+        throw std::invalid_argument("the query pixel must lie inside the image: x and y in [0, 1)");
+    const int64_t qx = static_cast<int64_t>(r.query_x * s.width),
+                  qy = static_cast<int64_t>(r.query_y * s.height);
+    ProbeSelection sel;
+    sel.axis = ProbeAxis::QueryRow;
+    sel.index = qy * s.width + qx;
+    sel.batch = batch;
+    sel.reduction = r.heads;
+    sel.head = r.head;
+    return probe_map(probe_inputs(c), sel).reshape({s.height, s.width});
+}
+
+at::Tensor resize(const at::Tensor& map, int64_t h, int64_t w, Upsampling mode) {
+    if (map.size(0) == h && map.size(1) == w) return map;
+    const auto x = map.unsqueeze(0).unsqueeze(0);
+    const auto out = mode == Upsampling::Bicubic
+                         ? at::upsample_bicubic2d(x, {h, w}, false, c10::nullopt, c10::nullopt)
+                         : at::upsample_bilinear2d(x, {h, w}, false, c10::nullopt, c10::nullopt);
+    return out.squeeze(0).squeeze(0);
+}
+
+} // namespace
+
+at::Tensor attention_map(const CaptureStore& store, const MapRequest& r) {
+    if (r.steps.empty() || r.indices.empty())
+        throw std::invalid_argument("an attention map needs at least one step and one site index");
+    if (r.indices.size() > 1 && (r.out_width <= 0 || r.out_height <= 0))
+        throw std::invalid_argument(
+            "maps of several sites are summed on a common grid: give its width and height");
+    at::Tensor sum;
+    for (const int step : r.steps) {
+        for (const int index : r.indices) {
+            const auto* c = store.find(step, index, r.kind);
+            if (!c)
+                throw std::out_of_range("step " + std::to_string(step + 1) + " index " +
+                                        std::to_string(index) + " " + to_string(r.kind) +
+                                        "-attention is not in the capture (not captured, or "
+                                        "evicted to stay within its budget)");
+            const int64_t batches = c->q.size(0) / c->site.heads;
+            const int64_t batch = r.batch < 0 ? batches - 1 : r.batch;
+            if (batch >= batches)
+                throw std::invalid_argument("batch item " + std::to_string(batch) + " does not exist (" +
+                                            std::to_string(batches) + " captured)");
+            auto m = site_map(*c, r, batch);
+            if (r.out_width > 0 && r.out_height > 0) m = resize(m, r.out_height, r.out_width, r.upsampling);
+            sum = sum.defined() ? sum + m : m;
+        }
+    }
+    return sum / static_cast<double>(r.steps.size());
+}
+
+MapStats map_stats(const at::Tensor& map) {
+    const auto m = map.to(at::kDouble);
+    MapStats s;
+    s.min = m.min().item<double>();
+    s.max = m.max().item<double>();
+    s.mean = m.mean().item<double>();
+    const double total = m.sum().item<double>();
+    if (total > 0) {
+        const auto p = m.clamp_min(0) / total;
+        s.entropy = -(p * at::log(p.clamp_min(1e-300))).sum().item<double>();
+    }
+    return s;
+}
+
+TokenMass token_mass(const CapturedSite& c, int batch, int prompt_length) {
+    if (c.site.kind != AttentionKind::Cross)
+        throw std::invalid_argument("token mass is a cross-attention measure");
+    if (prompt_length < 2 || prompt_length > c.site.seq_k)
+        throw std::invalid_argument("prompt length " + std::to_string(prompt_length) + " does not fit " +
+                                    std::to_string(c.site.seq_k) + " tokens");
+    // (Sk): the mean over heads and queries
+    const auto share = cross_probs(c, batch).to(at::kDouble).mean(at::IntArrayRef{0, 1});
+    const auto part = [&](int64_t from, int64_t n) {
+        return n > 0 ? share.narrow(0, from, n).sum().template item<double>() : 0.0;
+    };
+    return {part(0, 1), part(1, prompt_length - 2), part(prompt_length - 1, 1),
+            part(prompt_length, c.site.seq_k - prompt_length)};
+}
+
+} // namespace attnscope

@@ -1,0 +1,125 @@
+#include "capture_store.h"
+
+#include "gpu_info.h"
+
+#include <algorithm>
+#include <set>
+#include <unistd.h>
+
+namespace attnscope {
+namespace {
+
+int64_t nbytes(const at::Tensor& t) {
+    return t.defined() ? t.numel() * static_cast<int64_t>(t.element_size()) : 0;
+}
+
+std::string megabytes(int64_t b) {
+    return std::to_string((b + (1 << 19)) >> 20) + " MiB";
+}
+
+} // namespace
+
+int64_t CapturedSite::bytes() const {
+    return nbytes(q) + nbytes(k) + nbytes(lse) + nbytes(probs);
+}
+
+int64_t default_capture_budget(at::Device device) {
+    if (device.is_cuda()) {
+        const auto info = query_gpus();
+        const auto index = static_cast<std::size_t>(std::max<int>(0, device.index()));
+        if (index < info.devices.size()) return static_cast<int64_t>(info.devices[index].free_bytes / 2);
+    }
+    return static_cast<int64_t>(::sysconf(_SC_PHYS_PAGES)) * ::sysconf(_SC_PAGE_SIZE) / 4;
+}
+
+at::Tensor row_logsumexp(const at::Tensor& q, const at::Tensor& k, double scale) {
+    const auto wide = q.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
+    const auto kt = k.to(wide).transpose(-1, -2);
+    // About 64 Mi scores per block.
+    const int64_t rows =
+        std::max<int64_t>(1, (int64_t{1} << 26) / std::max<int64_t>(1, q.size(0) * k.size(1)));
+    std::vector<at::Tensor> parts;
+    for (int64_t r = 0; r < q.size(1); r += rows)
+        parts.push_back(at::logsumexp(
+            at::matmul(q.narrow(1, r, std::min(rows, q.size(1) - r)).to(wide), kt) * scale, -1));
+    return at::cat(parts, 1).to(at::kFloat);
+}
+
+CaptureStore::CaptureStore(CapturePolicy policy) : policy_(policy) {}
+
+void CaptureStore::on_attention(const AttentionSite& site, const AttentionTensors& t) {
+    const bool self = site.kind == AttentionKind::Self;
+    if (self ? !policy_.self_attention : !policy_.cross_attention) return;
+    if (policy_.budget_bytes == 0) policy_.budget_bytes = default_capture_budget(t.q.device());
+    CapturedSite c;
+    c.site = site;
+    // Views into the forward pass's tensors would pin its activations: keep compact copies.
+    c.q = t.q.contiguous().clone();
+    c.k = t.k.contiguous().clone();
+    c.lse =
+        t.lse.defined() ? t.lse.to(at::kFloat).contiguous().clone() : row_logsumexp(t.q, t.k, site.scale());
+    if (!self && policy_.cross_probs)
+        c.probs = t.probs.defined()
+                      ? t.probs.to(t.q.scalar_type()).contiguous().clone()
+                      : at::exp(at::matmul(t.q.to(at::kFloat), t.k.to(at::kFloat).transpose(-1, -2)) *
+                                    site.scale() -
+                                c.lse.unsqueeze(-1))
+                            .to(t.q.scalar_type());
+    insert({step_, site.index, site.kind}, std::move(c));
+}
+
+void CaptureStore::insert(const CaptureKey& key, CapturedSite site) {
+    if (const auto old = entries_.find(key); old != entries_.end()) {
+        bytes_ -= old->second.bytes();
+        entries_.erase(old);
+    }
+    bytes_ += site.bytes();
+    entries_.emplace(key, std::move(site));
+    enforce_budget();
+}
+
+void CaptureStore::enforce_budget() {
+    // Older steps before the one being captured; within them self-attention before cross-attention (cross
+    // maps are what users look at most, and cost a fraction), oldest first.
+    const auto rank = [&](const CaptureKey& k) {
+        return std::make_tuple(k.step == step_, k.kind == AttentionKind::Cross, k.step, k.index);
+    };
+    while (bytes_ > policy_.budget_bytes && !entries_.empty()) {
+        const auto victim =
+            std::min_element(entries_.begin(), entries_.end(),
+                             [&](const auto& a, const auto& b) { return rank(a.first) < rank(b.first); });
+        const auto& [key, site] = *victim;
+        evictions_.push_back("dropped step " + std::to_string(key.step + 1) + " index " +
+                             std::to_string(key.index) + " " + to_string(key.kind) + "-attention (" +
+                             megabytes(site.bytes()) + ") to stay within the capture budget of " +
+                             megabytes(policy_.budget_bytes));
+        bytes_ -= site.bytes();
+        entries_.erase(victim);
+    }
+}
+
+const CapturedSite* CaptureStore::find(int step, int index, AttentionKind kind) const {
+    const auto it = entries_.find({step, index, kind});
+    return it == entries_.end() ? nullptr : &it->second;
+}
+
+std::vector<int> CaptureStore::steps() const {
+    std::set<int> s;
+    for (const auto& e : entries_) s.insert(e.first.step);
+    return {s.begin(), s.end()};
+}
+
+void CaptureStore::drop_from(int step) {
+    for (auto it = entries_.lower_bound({step, 0, AttentionKind::Self}); it != entries_.end();) {
+        bytes_ -= it->second.bytes();
+        it = entries_.erase(it);
+    }
+}
+
+void CaptureStore::clear() {
+    entries_.clear();
+    bytes_ = 0;
+    evictions_.clear();
+}
+
+} // namespace attnscope
