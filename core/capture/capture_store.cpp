@@ -13,6 +13,14 @@ int64_t nbytes(const at::Tensor& t) {
     return t.defined() ? t.numel() * static_cast<int64_t>(t.element_size()) : 0;
 }
 
+// The tensor itself when it owns its memory (the model's per-head Q and K do: nothing to copy); a compact
+// copy when it is a view into something larger, which keeping would pin.
+at::Tensor own(const at::Tensor& t) {
+    const bool whole = t.is_contiguous() && t.storage_offset() == 0 &&
+                       static_cast<int64_t>(t.storage().nbytes()) == nbytes(t);
+    return whole ? t : t.contiguous().clone();
+}
+
 std::string megabytes(int64_t b) {
     return std::to_string((b + (1 << 19)) >> 20) + " MiB";
 }
@@ -53,15 +61,13 @@ void CaptureStore::on_attention(const AttentionSite& site, const AttentionTensor
     if (policy_.budget_bytes == 0) policy_.budget_bytes = default_capture_budget(t.q.device());
     CapturedSite c;
     c.site = site;
-    // Views into the forward pass's tensors would pin its activations: keep compact copies.
-    c.q = t.q.contiguous().clone();
-    c.k = t.k.contiguous().clone();
-    c.lse =
-        t.lse.defined() ? t.lse.to(at::kFloat).contiguous().clone() : row_logsumexp(t.q, t.k, site.scale());
+    c.q = own(t.q);
+    c.k = own(t.k);
+    c.lse = t.lse.defined() ? own(t.lse.to(at::kFloat)) : row_logsumexp(t.q, t.k, site.scale());
     if (!self && policy_.cross_probs)
         c.probs = t.probs.defined()
-                      ? t.probs.to(t.q.scalar_type()).contiguous().clone()
-                      : at::exp(at::matmul(t.q.to(at::kFloat), t.k.to(at::kFloat).transpose(-1, -2)) *
+                      ? own(t.probs.to(t.q.scalar_type()))
+                      : at::exp(at::matmul(c.q.to(at::kFloat), c.k.to(at::kFloat).transpose(-1, -2)) *
                                     site.scale() -
                                 c.lse.unsqueeze(-1))
                             .to(t.q.scalar_type());
