@@ -2,6 +2,10 @@
 #include "args.h"
 #include "commands.h"
 
+#ifdef ATTNSCOPE_GUI
+#include "../gui/gui.h"
+#endif
+
 #include <ATen/Parallel.h>
 #include <c10/util/Exception.h>
 #include <iostream>
@@ -29,8 +33,10 @@ void usage(std::ostream& o) {
          "OUT.safetensors\n"
          "  text      the text encoder: --model PATH (--prompt \"...\" | --ids IN.safetensors) --out OUT\n"
          "  tokenize  CLIP tokens of a prompt: --tokenizer DIR \"prompt\" [--json]\n"
-         "  schedule  a scheduler's timesteps and sigmas: --scheduler NAME --steps N [--json]\n\n"
-         "With no command, attnscope runs the headless job: 'shapes' for the SD v1.5 topology at 512x512.\n"
+         "  schedule  a scheduler's timesteps and sigmas: --scheduler NAME --steps N [--json]\n"
+         "  gui       the visualizer: [--model PATH] [--script FILE] [--window WxH] [--device cpu|cuda]\n\n"
+         "With no command, attnscope opens the visualizer when a display is there, else runs the headless\n"
+         "job: 'shapes' for the SD v1.5 topology at 512x512.\n"
          "Without --model, generate uses the embedded tiny model (assets/tiny-sd).\n"
          "Environment: ATTNSCOPE_ATTENTION=<backend> sets the default attention backend;\n"
          "ATTNSCOPE_ASSETS=<dir> points at the bundled files.\n";
@@ -40,7 +46,12 @@ void usage(std::ostream& o) {
 
 int main(int argc, char** argv) {
     std::vector<std::string> args(argv + 1, argv + argc);
-    const std::string command = args.empty() ? "shapes" : args.front();
+#ifdef ATTNSCOPE_GUI
+    const bool gui_by_default = args.empty() && attnscope::gui::display_available();
+#else
+    const bool gui_by_default = false;
+#endif
+    const std::string command = gui_by_default ? "gui" : args.empty() ? "shapes" : args.front();
     if (!args.empty()) args.erase(args.begin());
     // LibTorch defaults to one thread on some builds; use every core.
     at::set_num_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
@@ -52,6 +63,15 @@ int main(int argc, char** argv) {
         if (command == "tokenize") return attnscope::cli::cmd_tokenize(args);
         if (command == "text") return attnscope::cli::cmd_text(args);
         if (command == "generate") return attnscope::cli::cmd_generate(args);
+        if (command == "gui") {
+#ifdef ATTNSCOPE_GUI
+            return attnscope::gui::gui_command(args);
+#else
+            std::cerr << "attnscope gui: this build has no visualizer (GLFW, OpenGL or Dear ImGui were not "
+                         "found)\n";
+            return 1;
+#endif
+        }
         if (command == "help" || command == "--help" || command == "-h") {
             usage(std::cout);
             return 0;

@@ -1,0 +1,156 @@
+#include "export_map.h"
+#include "map_textures.h"
+#include "panels.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <imgui_stdlib.h>
+
+namespace attnscope::gui {
+
+namespace {
+
+void display_controls(UiState& s) {
+    auto& d = s.display;
+    ImGui::SetNextItemWidth(90);
+    if (ImGui::BeginCombo("colormap", colormap_name(d.colormap))) {
+        for (const auto c : kColormaps)
+            if (ImGui::Selectable(colormap_name(c), c == d.colormap)) d.colormap = c;
+        ImGui::EndCombo();
+    }
+    ImGui::SameLine();
+    ImGui::SetNextItemWidth(90);
+    ImGui::SliderFloat("opacity", &s.opacity, 0.0f, 1.0f, "%.2f");
+    ImGui::SameLine();
+    const char* norms[] = {"per map", "global", "fixed range"};
+    int norm = static_cast<int>(d.normalization);
+    ImGui::SetNextItemWidth(100);
+    if (ImGui::Combo("normalize", &norm, norms, 3)) d.normalization = static_cast<Normalization>(norm);
+    if (d.normalization == Normalization::Fixed) {
+        ImGui::SameLine();
+        ImGui::SetNextItemWidth(130);
+        ImGui::DragFloatRange2("range", &d.fixed_lo, &d.fixed_hi, 0.001f, 0.0f, 1.0f, "%.3f");
+    }
+    int mode = s.view.self ? 1 : 0;
+    if (ImGui::RadioButton("cross: tokens", &mode, 0)) s.view.self = false;
+    ImGui::SameLine();
+    if (ImGui::RadioButton("self: click a pixel", &mode, 1)) s.view.self = true;
+    ImGui::SameLine();
+    ImGui::Checkbox("all sites (sum)", &s.view.aggregate);
+    if (ImGui::IsItemHovered())
+        ImGui::SetTooltip("every captured site up-sampled to the latent grid and summed");
+}
+
+void colorbar(Ui& ui, ImVec2 at, float height) {
+    const auto* bar = ui.textures.find(kColorbarTexture);
+    if (!bar) return;
+    auto* draw = ImGui::GetWindowDrawList();
+    const float w = 14;
+    // The 256x1 ramp drawn upright: high values at the top.
+    draw->AddImageQuad(bar->imgui_id(), at, ImVec2(at.x + w, at.y), ImVec2(at.x + w, at.y + height),
+                       ImVec2(at.x, at.y + height), ImVec2(1, 0.5f), ImVec2(1, 0.5f), ImVec2(0, 0.5f),
+                       ImVec2(0, 0.5f));
+    record_region(ui.state, "colorbar", at, ImVec2(at.x + w, at.y + height));
+    const auto r = ui.state.main_range;
+    char text[32];
+    const float label_h = ImGui::GetTextLineHeight();
+    for (int i = 0; i <= 4; ++i) {
+        const float f = i / 4.0f;
+        std::snprintf(text, sizeof text, "%.3g", r.hi - f * (r.hi - r.lo));
+        const float y = std::clamp(at.y + f * height - label_h / 2, at.y, at.y + height - label_h);
+        draw->AddLine(ImVec2(at.x + w, at.y + f * height), ImVec2(at.x + w + 4, at.y + f * height),
+                      IM_COL32(200, 200, 200, 255));
+        draw->AddText(ImVec2(at.x + w + 6, y), IM_COL32(220, 220, 220, 255), text);
+    }
+}
+
+std::string map_caption(const UiState& s) {
+    const auto& v = s.maps.request;
+    char text[200];
+    const char* heads = v.head_mode == HeadMode::Mean  ? "mean of heads"
+                        : v.head_mode == HeadMode::Max ? "max of heads"
+                                                       : "head";
+    if (v.head_mode == HeadMode::Single)
+        std::snprintf(text, sizeof text, "%s, %s, head %d, step %d",
+                      v.aggregate ? "all sites" : ("index " + std::to_string(v.index)).c_str(),
+                      v.self ? "self" : "cross", v.head, v.step + 1);
+    else
+        std::snprintf(text, sizeof text, "%s, %s, %s, step %d",
+                      v.aggregate ? "all sites" : ("index " + std::to_string(v.index)).c_str(),
+                      v.self ? "self" : "cross", heads, v.step + 1);
+    return text;
+}
+
+} // namespace
+
+void panel_image(Ui& ui) {
+    auto& s = ui.state;
+    display_controls(s);
+
+    const auto* preview = ui.textures.find(kPreviewTexture);
+    const float bar_w = 70;
+    ImVec2 avail = ImGui::GetContentRegionAvail();
+    avail.x -= bar_w;
+    avail.y -= ImGui::GetFrameHeightWithSpacing() * 2;
+    if (!preview || avail.x < 16 || avail.y < 16) {
+        ImGui::TextDisabled(s.snap.busy ? "working..." : "load a model to start");
+        return;
+    }
+    const float aspect = static_cast<float>(s.preview.width) / s.preview.height;
+    const Rect r = fit_image(*preview, avail, aspect);
+    const bool clicked = ImGui::IsItemClicked(ImGuiMouseButton_Left);
+    record_region(s, "image");
+    const ImVec2 a(r.x, r.y), b(r.x + r.w, r.y + r.h);
+    auto* draw = ImGui::GetWindowDrawList();
+    if (const auto* map = ui.textures.find(kMainTexture); map && !s.maps.main.empty()) {
+        draw->AddImage(map->imgui_id(), a, b, ImVec2(0, 0), ImVec2(1, 1),
+                       IM_COL32(255, 255, 255, static_cast<int>(s.opacity * 255)));
+    }
+    if (clicked) {
+        const ImVec2 m = ImGui::GetIO().MousePos;
+        s.view.query_x = std::clamp((m.x - r.x) / r.w, 0.0f, 0.999f);
+        s.view.query_y = std::clamp((m.y - r.y) / r.h, 0.0f, 0.999f);
+        s.view.self = true;
+    }
+    if (s.view.self) {
+        const ImVec2 q(r.x + s.view.query_x * r.w, r.y + s.view.query_y * r.h);
+        draw->AddLine(ImVec2(q.x - 9, q.y), ImVec2(q.x - 3, q.y), kQueryMarker, 2);
+        draw->AddLine(ImVec2(q.x + 3, q.y), ImVec2(q.x + 9, q.y), kQueryMarker, 2);
+        draw->AddLine(ImVec2(q.x, q.y - 9), ImVec2(q.x, q.y - 3), kQueryMarker, 2);
+        draw->AddLine(ImVec2(q.x, q.y + 3), ImVec2(q.x, q.y + 9), kQueryMarker, 2);
+        record_region(s, "query", ImVec2(q.x - 9, q.y - 9), ImVec2(q.x + 9, q.y + 9));
+    }
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("click: see where this pixel attends (self-attention)");
+    colorbar(ui, ImVec2(b.x + 8, a.y), r.h);
+
+    if (!s.maps.error.empty()) {
+        ImGui::PushStyleColor(ImGuiCol_Text, kErrorColor);
+        ImGui::TextUnformatted(s.maps.error.c_str());
+        ImGui::PopStyleColor();
+    } else {
+        ImGui::Text("%s   %s x0 of step %d", map_caption(s).c_str(),
+                    s.preview.full ? "VAE" : (s.snap.has_taesd ? "TAESD" : "VAE (no TAESD)"),
+                    s.preview.step + 1);
+    }
+    ImGui::BeginDisabled(s.snap.busy || !s.snap.session_ready);
+    if (ImGui::Button("Decode with VAE")) ui.worker.decode_full(shown_step(s));
+    ImGui::EndDisabled();
+    ImGui::SameLine();
+    if (ImGui::Button("Export map")) {
+        try {
+            export_map(s, ui.colormaps, s.export_path);
+            s.message = "wrote " + s.export_path;
+        } catch (const std::exception& e) {
+            s.message = e.what();
+        }
+    }
+    ImGui::SameLine();
+    ImGui::SetNextItemWidth(std::max(80.0f, ImGui::GetContentRegionAvail().x * 0.5f));
+    ImGui::InputText("##export", &s.export_path);
+    if (!s.message.empty()) {
+        ImGui::SameLine();
+        ImGui::TextDisabled("%s", s.message.c_str());
+    }
+}
+
+} // namespace attnscope::gui

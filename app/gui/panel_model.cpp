@@ -1,0 +1,85 @@
+#include "panels.h"
+
+#include <imgui_stdlib.h>
+
+namespace attnscope::gui {
+
+namespace {
+
+constexpr const char* kSchedulers[] = {"ddim", "euler", "euler_a", "dpmpp_2m_karras", "pndm"};
+
+void combo_of(const char* label, std::string& value, const std::vector<std::string>& names) {
+    if (ImGui::BeginCombo(label, value.c_str())) {
+        for (const auto& n : names)
+            if (ImGui::Selectable(n.c_str(), n == value)) value = n;
+        ImGui::EndCombo();
+    }
+}
+
+bool differs(const RunSettings& a, const RunSettings& b) {
+    return a.prompt != b.prompt || a.negative_prompt != b.negative_prompt || a.seed != b.seed ||
+           a.steps != b.steps || a.guidance_scale != b.guidance_scale || a.scheduler != b.scheduler ||
+           (a.width != 0 && a.width != b.width) || (a.height != 0 && a.height != b.height) ||
+           a.backend != b.backend;
+}
+
+} // namespace
+
+void panel_model(Ui& ui) {
+    auto& s = ui.state;
+    auto& r = s.settings;
+    ImGui::SetNextItemWidth(-60);
+    ImGui::InputText("##model", &s.model_path);
+    ImGui::SameLine();
+    if (ImGui::Button("Load")) ui.worker.load(s.model_path, r);
+    if (s.snap.model_loaded) {
+        ImGui::TextDisabled("%s, %s, %s", s.snap.model_source.c_str(), s.snap.device.c_str(),
+                            s.snap.dtype.c_str());
+        if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s", s.snap.model_description.c_str());
+    } else {
+        ImGui::TextDisabled("no model loaded");
+    }
+    ImGui::Separator();
+
+    ImGui::TextUnformatted("Prompt");
+    ImGui::InputTextMultiline("##prompt", &r.prompt, ImVec2(-1, ImGui::GetTextLineHeight() * 3.5f));
+    ImGui::TextUnformatted("Negative prompt");
+    ImGui::InputTextMultiline("##negative", &r.negative_prompt,
+                              ImVec2(-1, ImGui::GetTextLineHeight() * 2.5f));
+    ImGui::PushItemWidth(ImGui::GetContentRegionAvail().x * 0.55f);
+    ImGui::InputScalar("seed", ImGuiDataType_U64, &r.seed);
+    ImGui::InputInt("steps", &r.steps);
+    ImGui::InputDouble("CFG", &r.guidance_scale, 0.5, 1.0, "%.2f");
+    std::vector<std::string> schedulers(std::begin(kSchedulers), std::end(kSchedulers));
+    combo_of("scheduler", r.scheduler, schedulers);
+    int size[2] = {r.width, r.height};
+    if (ImGui::InputInt2("size (0: model's)", size)) {
+        r.width = std::max(0, size[0]);
+        r.height = std::max(0, size[1]);
+    }
+    const std::vector<std::string> fallback = {"auto", "math", "sdpa"};
+    combo_of("backend", r.backend, s.snap.backends.empty() ? fallback : s.snap.backends);
+    ImGui::PopItemWidth();
+    r.steps = std::max(1, r.steps);
+
+    const bool changed = s.snap.session_ready && differs(r, s.snap.session_settings);
+    if (ImGui::Button(changed ? "New session (apply changes)" : "New session")) ui.worker.start_session(r);
+    if (changed) {
+        ImGui::SameLine();
+        ImGui::TextDisabled("(settings changed)");
+    }
+
+    if (!s.snap.error.empty()) {
+        ImGui::Separator();
+        ImGui::PushStyleColor(ImGuiCol_Text, kErrorColor);
+        ImGui::TextWrapped("%s", s.snap.error.c_str());
+        ImGui::PopStyleColor();
+    }
+    // Empty panel background below the controls: tests check its colour.
+    const ImVec2 at = ImGui::GetCursorScreenPos();
+    const ImVec2 end(ImGui::GetWindowPos().x + ImGui::GetWindowWidth() - 8,
+                     ImGui::GetWindowPos().y + ImGui::GetWindowHeight() - 8);
+    if (end.y - at.y > 24) record_region(s, "background", ImVec2(at.x + 8, at.y + 8), end);
+}
+
+} // namespace attnscope::gui

@@ -1,0 +1,42 @@
+#include "panels.h"
+
+#include <map>
+#include <string>
+
+namespace attnscope::gui {
+
+void panel_status(Ui& ui) {
+    const auto& s = ui.state.snap;
+    if (!s.model_loaded) {
+        ImGui::TextDisabled("no model");
+    } else {
+        ImGui::Text("%s %s", s.device.c_str(), s.dtype.c_str());
+    }
+    // Which backend ran how many sites in the last step.
+    std::map<std::string, int> counts;
+    for (const auto& [site, name] : s.last_used) ++counts[name];
+    std::string backends;
+    for (const auto& [name, n] : counts)
+        backends += (backends.empty() ? "" : ", ") + name + " x" + std::to_string(n);
+    ImGui::SameLine(0, 24);
+    ImGui::Text("attention: %s", backends.empty() ? "-" : backends.c_str());
+    ImGui::SameLine(0, 24);
+    if (!s.history.empty())
+        ImGui::Text("last step %.1f ms (U-Net %.1f ms)", s.history.back().step_ms, s.history.back().unet_ms);
+    else
+        ImGui::TextDisabled("no step yet");
+    ImGui::SameLine(0, 24);
+    ImGui::Text("capture %.2f MiB / %.0f MiB, %zu evictions", s.capture_bytes / 1048576.0,
+                s.capture_budget / 1048576.0, s.evictions);
+    if (!s.last_eviction.empty() && ImGui::IsItemHovered()) ImGui::SetTooltip("%s", s.last_eviction.c_str());
+    ImGui::SameLine(0, 24);
+    ImGui::TextDisabled("%.0f fps", ImGui::GetIO().Framerate);
+    if (!s.error.empty()) {
+        ImGui::SameLine(0, 24);
+        ImGui::PushStyleColor(ImGuiCol_Text, kErrorColor);
+        ImGui::TextUnformatted(s.error.c_str());
+        ImGui::PopStyleColor();
+    }
+}
+
+} // namespace attnscope::gui

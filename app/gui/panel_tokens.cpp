@@ -1,0 +1,111 @@
+#include "panels.h"
+
+#include <algorithm>
+
+namespace attnscope::gui {
+
+namespace {
+
+ImVec4 chip_color(TokenRole role) {
+    switch (role) {
+    case TokenRole::Start:
+        return ImVec4(0.20f, 0.45f, 0.30f, 1);
+    case TokenRole::End:
+        return ImVec4(0.55f, 0.25f, 0.25f, 1);
+    case TokenRole::Padding:
+        return ImVec4(0.28f, 0.28f, 0.30f, 1);
+    case TokenRole::Prompt:
+        break;
+    }
+    return ImVec4(0.22f, 0.33f, 0.55f, 1);
+}
+
+// One chip, true when clicked; chips flow onto new lines.
+bool chip(const char* label, TokenRole role, bool selected, int id) {
+    const ImVec2 size = ImGui::CalcTextSize(label);
+    const float w = size.x + ImGui::GetStyle().FramePadding.x * 2;
+    const float right = ImGui::GetWindowPos().x + ImGui::GetWindowContentRegionMax().x;
+    if (id > 0 && ImGui::GetItemRectMax().x + ImGui::GetStyle().ItemSpacing.x + w < right) ImGui::SameLine();
+    ImGui::PushID(id);
+    ImGui::PushStyleColor(ImGuiCol_Button, chip_color(role));
+    if (selected) ImGui::PushStyleColor(ImGuiCol_Border, ImGui::ColorConvertU32ToFloat4(kSelectedOutline));
+    ImGui::PushStyleVar(ImGuiStyleVar_FrameBorderSize, selected ? 2.0f : 0.0f);
+    const bool clicked = ImGui::Button(label);
+    ImGui::PopStyleVar();
+    ImGui::PopStyleColor(selected ? 2 : 1);
+    ImGui::PopID();
+    return clicked;
+}
+
+void apply_click(UiState& s, const std::vector<int>& positions) {
+    auto& sel = s.view.tokens;
+    if (ImGui::GetIO().KeyCtrl) {
+        for (const int p : positions) {
+            const auto it = std::find(sel.begin(), sel.end(), p);
+            if (it == sel.end())
+                sel.push_back(p);
+            else
+                sel.erase(it);
+        }
+        std::sort(sel.begin(), sel.end());
+    } else {
+        sel = positions;
+    }
+    s.view.self = false;
+}
+
+bool all_selected(const UiState& s, const std::vector<int>& positions) {
+    return std::all_of(positions.begin(), positions.end(), [&](int p) {
+        return std::find(s.view.tokens.begin(), s.view.tokens.end(), p) != s.view.tokens.end();
+    });
+}
+
+} // namespace
+
+void panel_tokens(Ui& ui) {
+    auto& s = ui.state;
+    const auto& tokens = s.snap.tokens;
+    ImGui::Checkbox("join sub-words", &s.join_words);
+    ImGui::SameLine();
+    ImGui::TextDisabled("click: select, ctrl+click: add; hover: every site's map of that token");
+    if (tokens.empty()) return;
+    std::vector<int> hovered;
+    // Chips: each token, or each word's tokens together; the padding after the end token as one chip.
+    std::vector<std::pair<std::string, std::vector<int>>> chips;
+    const int n = static_cast<int>(tokens.size());
+    for (int i = 0; i < n; ++i) {
+        const auto& t = tokens[i];
+        if (t.role == TokenRole::Padding) {
+            std::vector<int> rest;
+            for (int j = i; j < n; ++j) rest.push_back(j);
+            chips.push_back({"padding x" + std::to_string(rest.size()), rest});
+            break;
+        }
+        if (s.join_words && t.word >= 0) {
+            std::vector<int> same;
+            while (i < n && tokens[i].word == t.word) same.push_back(i++);
+            --i;
+            chips.push_back({s.snap.words.at(t.word), same});
+        } else {
+            chips.push_back({t.role == TokenRole::Start ? "<start>"
+                             : t.role == TokenRole::End ? "<end>"
+                                                        : t.text,
+                             {i}});
+        }
+    }
+    for (size_t c = 0; c < chips.size(); ++c) {
+        const auto& [label, positions] = chips[c];
+        const auto role = tokens[positions.front()].role;
+        if (chip(label.c_str(), role, all_selected(s, positions), static_cast<int>(c)))
+            apply_click(s, positions);
+        record_region(s, "token" + std::to_string(positions.front()));
+        if (ImGui::IsItemHovered()) {
+            hovered = positions;
+            ImGui::SetTooltip("position %d%s", positions.front(),
+                              positions.size() > 1 ? (".." + std::to_string(positions.back())).c_str() : "");
+        }
+    }
+    s.view.thumb_tokens = s.view.self ? std::vector<int>{} : hovered;
+}
+
+} // namespace attnscope::gui

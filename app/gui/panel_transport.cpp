@@ -1,0 +1,116 @@
+#include "panels.h"
+
+#include <algorithm>
+#include <cstdio>
+
+namespace attnscope::gui {
+
+namespace {
+
+// One cell per step: dark until run, lighter once run, green where its attention is captured; the
+// shown step is outlined. Clicking or dragging selects a step.
+void timeline(Ui& ui) {
+    auto& s = ui.state;
+    const int n = std::max(1, s.snap.total_steps);
+    const ImVec2 at = ImGui::GetCursorScreenPos();
+    const float width = ImGui::GetContentRegionAvail().x;
+    const float height = 22;
+    ImGui::InvisibleButton("timeline", ImVec2(width, height));
+    record_region(s, "timeline");
+    auto* draw = ImGui::GetWindowDrawList();
+    const float cell = width / n;
+    const int shown = shown_step(s);
+    for (int k = 0; k < n; ++k) {
+        const bool run = k < s.snap.current_step;
+        const bool captured =
+            std::binary_search(s.snap.captured_steps.begin(), s.snap.captured_steps.end(), k);
+        const ImU32 color = captured ? IM_COL32(70, 160, 90, 255)
+                            : run    ? IM_COL32(95, 100, 110, 255)
+                                     : IM_COL32(45, 48, 54, 255);
+        const ImVec2 a(at.x + k * cell + 1, at.y);
+        const ImVec2 b(at.x + (k + 1) * cell - 1, at.y + height);
+        draw->AddRectFilled(a, b, color);
+        if (k == shown) draw->AddRect(a, b, kSelectedOutline, 0, 0, 2);
+    }
+    if (ImGui::IsItemActive() && s.snap.current_step > 0) {
+        const int k = std::clamp(static_cast<int>((ImGui::GetIO().MousePos.x - at.x) / cell), 0,
+                                 s.snap.current_step - 1);
+        // Picking the latest step goes back to following the run.
+        s.view.step = k == s.snap.current_step - 1 ? -1 : k;
+    }
+    if (ImGui::IsItemHovered()) {
+        const int k = std::clamp(static_cast<int>((ImGui::GetIO().MousePos.x - at.x) / cell), 0, n - 1);
+        if (k < static_cast<int>(s.snap.history.size()))
+            ImGui::SetTooltip("step %d: t=%.0f, U-Net %.1f ms", k + 1, s.snap.history[k].timestep,
+                              s.snap.history[k].unet_ms);
+        else
+            ImGui::SetTooltip("step %d: not run yet", k + 1);
+    }
+}
+
+} // namespace
+
+void panel_transport(Ui& ui) {
+    auto& s = ui.state;
+    auto& w = ui.worker;
+    const bool ready = s.snap.session_ready;
+    const bool busy = s.snap.busy;
+    ImGui::BeginDisabled(!ready || s.snap.current_step >= s.snap.total_steps || busy);
+    if (ImGui::Button("Step")) {
+        s.view.step = -1;
+        w.step();
+    }
+    ImGui::SameLine();
+    ImGui::EndDisabled();
+    if (s.snap.playing) {
+        if (ImGui::Button("Pause")) w.cancel();
+    } else {
+        ImGui::BeginDisabled(!ready || s.snap.current_step >= s.snap.total_steps || busy);
+        if (ImGui::Button("Play")) {
+            s.view.step = -1;
+            w.play();
+        }
+        ImGui::SameLine();
+        if (ImGui::Button("Run to end")) {
+            s.view.step = -1;
+            w.run_to_end();
+        }
+        ImGui::EndDisabled();
+    }
+    ImGui::SameLine();
+    ImGui::BeginDisabled(!ready || s.snap.current_step == 0 || busy);
+    if (ImGui::Button("Reset")) {
+        s.view.step = -1;
+        w.rewind(0);
+    }
+    ImGui::SameLine();
+    const int shown = shown_step(s);
+    ImGui::BeginDisabled(shown < 0 || shown + 1 >= s.snap.current_step);
+    if (ImGui::Button("Rewind here")) {
+        s.view.step = -1;
+        w.rewind(shown + 1);
+    }
+    if (ImGui::IsItemHovered(ImGuiHoveredFlags_AllowWhenDisabled))
+        ImGui::SetTooltip("drop the steps after the shown one and run on from there");
+    ImGui::EndDisabled();
+    ImGui::EndDisabled();
+    ImGui::SameLine();
+    ImGui::BeginDisabled(!s.snap.busy);
+    if (ImGui::Button("Cancel")) w.cancel();
+    ImGui::EndDisabled();
+    ImGui::SameLine();
+    char progress[160];
+    std::snprintf(progress, sizeof progress, "%s", s.snap.task.empty() ? "idle" : s.snap.task.c_str());
+    ImGui::ProgressBar(s.snap.busy ? s.snap.progress : 0.0f, ImVec2(-1, 0), progress);
+
+    timeline(ui);
+    if (shown >= 0 && shown < static_cast<int>(s.snap.history.size())) {
+        const auto& h = s.snap.history[shown];
+        ImGui::Text("step %d/%d%s   t=%.0f   U-Net %.1f ms   step %.1f ms", shown + 1, s.snap.total_steps,
+                    s.view.step < 0 ? " (latest)" : "", h.timestep, h.unet_ms, h.step_ms);
+    } else {
+        ImGui::Text("step 0/%d: press Step or Play", s.snap.total_steps);
+    }
+}
+
+} // namespace attnscope::gui

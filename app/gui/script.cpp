@@ -1,0 +1,239 @@
+#include "script.h"
+
+#include "export_map.h"
+
+#include <GLFW/glfw3.h>
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <fstream>
+#include <set>
+#include <stdexcept>
+#include <utility>
+
+namespace attnscope::gui {
+
+namespace {
+
+const std::set<std::string> kCommands = {
+    "load",        "prompt",     "negative",    "seed",         "steps",        "cfg",
+    "scheduler",   "size",       "backend",     "session",      "step",         "play",
+    "run",         "rewind",     "decode-full", "select-step",  "select-token", "select-index",
+    "select-head", "mode",       "aggregate",   "click",        "colormap",     "opacity",
+    "normalize",   "screenshot", "export-map",  "expect-error", "wait-frames",  "quit"};
+
+// How long a script waits for the worker before giving up.
+constexpr double kTimeoutSeconds = 300;
+
+std::vector<std::string> split(const std::string& text, const std::string& where) {
+    std::vector<std::string> words;
+    size_t i = 0;
+    while (i < text.size()) {
+        if (std::isspace(static_cast<unsigned char>(text[i]))) {
+            ++i;
+        } else if (text[i] == '#') {
+            break;
+        } else if (text[i] == '"') {
+            const auto end = text.find('"', i + 1);
+            if (end == std::string::npos) throw std::runtime_error(where + ": unterminated quote");
+            words.push_back(text.substr(i + 1, end - i - 1));
+            i = end + 1;
+        } else {
+            size_t end = i;
+            while (end < text.size() && !std::isspace(static_cast<unsigned char>(text[end]))) ++end;
+            words.push_back(text.substr(i, end - i));
+            i = end;
+        }
+    }
+    return words;
+}
+
+int to_int(const ScriptLine& line, size_t arg) {
+    try {
+        return std::stoi(line.words.at(arg));
+    } catch (const std::exception&) {
+        throw std::invalid_argument("expected a whole number as argument " + std::to_string(arg));
+    }
+}
+
+float to_float(const ScriptLine& line, size_t arg) {
+    try {
+        return std::stof(line.words.at(arg));
+    } catch (const std::exception&) {
+        throw std::invalid_argument("expected a number as argument " + std::to_string(arg));
+    }
+}
+
+const std::string& arg(const ScriptLine& line, size_t i) {
+    if (i >= line.words.size()) throw std::invalid_argument("missing argument " + std::to_string(i));
+    return line.words[i];
+}
+
+} // namespace
+
+std::vector<ScriptLine> read_script(const std::string& path) {
+    std::ifstream in(path);
+    if (!in) throw std::runtime_error(path + ": cannot read the script");
+    std::vector<ScriptLine> lines;
+    std::string text;
+    for (int number = 1; std::getline(in, text); ++number) {
+        const std::string where = path + ":" + std::to_string(number);
+        auto words = split(text, where);
+        if (words.empty()) continue;
+        if (!kCommands.count(words[0]))
+            throw std::runtime_error(where + ": unknown command '" + words[0] + "'");
+        lines.push_back({number, std::move(words)});
+    }
+    return lines;
+}
+
+ScriptRunner::ScriptRunner(std::string name, std::vector<ScriptLine> lines)
+    : name_(std::move(name)), lines_(std::move(lines)) {}
+
+void ScriptRunner::fail(const ScriptLine& line, const std::string& what) const {
+    throw std::runtime_error(name_ + ":" + std::to_string(line.number) + " (" + line.words[0] + "): " + what);
+}
+
+// The worker has nothing to do and the panels have shown its latest results for a few frames.
+bool ScriptRunner::settled(Ui& ui) {
+    const bool idle = ui.worker.idle() && !ui.state.snap.busy;
+    idle_frames_ = idle ? idle_frames_ + 1 : 0;
+    return idle_frames_ >= 3;
+}
+
+std::optional<int> ScriptRunner::tick(Ui& ui) {
+    if (quit_) return 0;
+    if (wait_frames_ > 0) {
+        --wait_frames_;
+        return std::nullopt;
+    }
+    if (!settled(ui)) {
+        if (waiting_since_ < 0) waiting_since_ = glfwGetTime();
+        if (glfwGetTime() - waiting_since_ > kTimeoutSeconds && next_ > 0)
+            fail(lines_[next_ - 1], "timed out waiting for the worker");
+        return std::nullopt;
+    }
+    waiting_since_ = -1;
+    if (next_ == lines_.size()) return 0;
+    const auto& line = lines_[next_++];
+    // An error the previous command left must be expected by this one.
+    const auto& error = ui.state.snap.error;
+    if (error.empty()) acknowledged_.clear();
+    if (!error.empty() && error != acknowledged_ && line.words[0] != "expect-error") {
+        const auto& previous = next_ >= 2 ? lines_[next_ - 2] : line;
+        fail(previous, ui.state.snap.error);
+    }
+    try {
+        run(ui, line);
+    } catch (const std::invalid_argument& e) {
+        fail(line, e.what());
+    }
+    idle_frames_ = 0;
+    return std::nullopt;
+}
+
+std::optional<std::string> ScriptRunner::take_screenshot() {
+    return std::exchange(screenshot_, std::nullopt);
+}
+
+void ScriptRunner::run(Ui& ui, const ScriptLine& line) {
+    auto& s = ui.state;
+    auto& r = s.settings;
+    auto& w = ui.worker;
+    const std::string& c = line.words[0];
+    if (c == "load") {
+        s.model_path = arg(line, 1);
+        w.load(s.model_path, r);
+    } else if (c == "prompt") {
+        r.prompt = arg(line, 1);
+    } else if (c == "negative") {
+        r.negative_prompt = arg(line, 1);
+    } else if (c == "seed") {
+        r.seed = static_cast<uint64_t>(to_int(line, 1));
+    } else if (c == "steps") {
+        r.steps = to_int(line, 1);
+    } else if (c == "cfg") {
+        r.guidance_scale = to_float(line, 1);
+    } else if (c == "scheduler") {
+        r.scheduler = arg(line, 1);
+    } else if (c == "size") {
+        if (std::sscanf(arg(line, 1).c_str(), "%dx%d", &r.width, &r.height) != 2)
+            throw std::invalid_argument("expected WxH");
+    } else if (c == "backend") {
+        r.backend = arg(line, 1);
+    } else if (c == "session") {
+        w.start_session(r);
+    } else if (c == "step") {
+        const int n = line.words.size() > 1 ? to_int(line, 1) : 1;
+        s.view.step = -1;
+        for (int i = 0; i < n; ++i) w.step();
+    } else if (c == "play") {
+        s.view.step = -1;
+        w.play();
+    } else if (c == "run") {
+        s.view.step = -1;
+        w.run_to_end();
+    } else if (c == "rewind") {
+        s.view.step = -1;
+        w.rewind(to_int(line, 1) - 1);
+    } else if (c == "decode-full") {
+        w.decode_full(shown_step(s));
+    } else if (c == "select-step") {
+        s.view.step = arg(line, 1) == "latest" ? -1 : to_int(line, 1) - 1;
+    } else if (c == "select-token") {
+        s.view.tokens.clear();
+        for (size_t i = 1; i < line.words.size(); ++i) s.view.tokens.push_back(to_int(line, i));
+        if (s.view.tokens.empty()) throw std::invalid_argument("name at least one token position");
+        std::sort(s.view.tokens.begin(), s.view.tokens.end());
+        s.view.self = false;
+    } else if (c == "select-index") {
+        s.view.index = std::clamp(to_int(line, 1), 1, 16);
+    } else if (c == "select-head") {
+        const auto& h = arg(line, 1);
+        s.view.head_mode = h == "mean" ? HeadMode::Mean : h == "max" ? HeadMode::Max : HeadMode::Single;
+        if (s.view.head_mode == HeadMode::Single) s.view.head = to_int(line, 1);
+    } else if (c == "mode") {
+        s.view.self = arg(line, 1) == "self";
+    } else if (c == "aggregate") {
+        s.view.aggregate = arg(line, 1) == "on";
+    } else if (c == "click") {
+        s.view.query_x = std::clamp(to_float(line, 1), 0.0f, 0.999f);
+        s.view.query_y = std::clamp(to_float(line, 2), 0.0f, 0.999f);
+        s.view.self = true;
+    } else if (c == "colormap") {
+        const auto it = std::find_if(kColormaps.begin(), kColormaps.end(),
+                                     [&](Colormap m) { return arg(line, 1) == colormap_name(m); });
+        if (it == kColormaps.end())
+            throw std::invalid_argument("unknown colormap (viridis, magma, jet, gray)");
+        s.display.colormap = *it;
+    } else if (c == "opacity") {
+        s.opacity = std::clamp(to_float(line, 1), 0.0f, 1.0f);
+    } else if (c == "normalize") {
+        const auto& n = arg(line, 1);
+        s.display.normalization = n == "global"  ? Normalization::Global
+                                  : n == "fixed" ? Normalization::Fixed
+                                                 : Normalization::PerMap;
+        if (s.display.normalization == Normalization::Fixed) {
+            s.display.fixed_lo = to_float(line, 2);
+            s.display.fixed_hi = to_float(line, 3);
+        }
+    } else if (c == "screenshot") {
+        screenshot_ = arg(line, 1);
+    } else if (c == "export-map") {
+        try {
+            export_map(s, ui.colormaps, arg(line, 1));
+        } catch (const std::runtime_error& e) {
+            fail(line, e.what());
+        }
+    } else if (c == "expect-error") {
+        if (s.snap.error.find(arg(line, 1)) == std::string::npos)
+            fail(line, "expected an error containing '" + arg(line, 1) + "', got '" + s.snap.error + "'");
+        acknowledged_ = s.snap.error;
+    } else if (c == "wait-frames") {
+        wait_frames_ = to_int(line, 1);
+    } else if (c == "quit") {
+        quit_ = true;
+    }
+}
+
+} // namespace attnscope::gui

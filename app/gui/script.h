@@ -1,0 +1,56 @@
+#pragma once
+// The scripted mode the tests drive the real program with: one command a line, each run once the worker
+// is idle and the views show its results.
+//
+//   load PATH                 prompt "TEXT"        negative "TEXT"      seed N      steps N
+//   cfg X                     scheduler NAME       size WxH             backend NAME
+//   session                   (a new session with the settings above)
+//   step [N]   play   run     rewind K (back to before step K, 1-based)  decode-full
+//   select-step K|latest      select-token P [P...] (positions, 0 = start)   select-index N
+//   select-head N|mean|max    mode self|cross      aggregate on|off     click X Y (image fractions)
+//   colormap NAME             opacity X            normalize per-map|global|fixed [LO HI]
+//   screenshot PATH           export-map PATH      expect-error TEXT    wait-frames N      quit
+//
+// '#' starts a comment. A worker error that no expect-error names ends the script with exit code 1.
+#include "ui.h"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace attnscope::gui {
+
+struct ScriptLine {
+    int number = 0;
+    std::vector<std::string> words; // the command and its arguments, quotes removed
+};
+
+// Throws std::runtime_error naming the file and line of a malformed line or unknown command.
+std::vector<ScriptLine> read_script(const std::string& path);
+
+class ScriptRunner {
+  public:
+    ScriptRunner(std::string name, std::vector<ScriptLine> lines);
+
+    // Once a frame, before the panels are drawn. Returns the exit code when the script has ended.
+    std::optional<int> tick(Ui& ui);
+    // Where this frame's picture is to be saved, once rendered.
+    std::optional<std::string> take_screenshot();
+
+  private:
+    bool settled(Ui& ui);
+    void run(Ui& ui, const ScriptLine& line);
+    [[noreturn]] void fail(const ScriptLine& line, const std::string& what) const;
+
+    std::string name_;
+    std::vector<ScriptLine> lines_;
+    size_t next_ = 0;
+    int idle_frames_ = 0;
+    int wait_frames_ = 0;
+    double waiting_since_ = -1;
+    std::optional<std::string> screenshot_;
+    std::string acknowledged_; // the worker error an expect-error accepted
+    bool quit_ = false;
+};
+
+} // namespace attnscope::gui

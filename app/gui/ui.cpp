@@ -1,0 +1,35 @@
+#include "ui.h"
+
+#include <algorithm>
+
+namespace attnscope::gui {
+
+int shown_step(const UiState& s) {
+    if (s.snap.current_step == 0) return -1;
+    if (s.view.step < 0 || s.view.step >= s.snap.current_step) return s.snap.current_step - 1;
+    return s.view.step;
+}
+
+const SiteRow* selected_site(const UiState& s) {
+    for (const auto& site : s.snap.sites)
+        if (site.index == s.view.index && site.self == s.view.self) return &site;
+    return nullptr;
+}
+
+void record_region(UiState& s, const std::string& name) {
+    record_region(s, name, ImGui::GetItemRectMin(), ImGui::GetItemRectMax());
+}
+
+void record_region(UiState& s, const std::string& name, ImVec2 min, ImVec2 max) {
+    s.regions[name] = {min.x, min.y, max.x - min.x, max.y - min.y};
+}
+
+Rect fit_image(const Texture& texture, ImVec2 size, float aspect) {
+    const float w = std::max(1.0f, std::min(size.x, size.y * aspect));
+    const float h = std::max(1.0f, w / aspect);
+    const ImVec2 at = ImGui::GetCursorScreenPos();
+    ImGui::Image(texture.imgui_id(), ImVec2(w, h));
+    return {at.x, at.y, w, h};
+}
+
+} // namespace attnscope::gui

@@ -1,0 +1,87 @@
+#pragma once
+// What the panels share: the user's choices, the latest copies of the worker's results, and the textures
+// they are drawn from.
+#include "colormap.h"
+#include "texture.h"
+#include "view_data.h"
+#include "worker.h"
+
+#include <imgui.h>
+#include <map>
+#include <string>
+
+namespace attnscope::gui {
+
+enum class Normalization { PerMap, Global, Fixed };
+
+// How values become colours.
+struct MapDisplay {
+    Colormap colormap = Colormap::Viridis;
+    Normalization normalization = Normalization::PerMap;
+    float fixed_lo = 0, fixed_hi = 0.1f;
+    bool operator==(const MapDisplay& o) const {
+        return colormap == o.colormap && normalization == o.normalization && fixed_lo == o.fixed_lo &&
+               fixed_hi == o.fixed_hi;
+    }
+    bool operator!=(const MapDisplay& o) const { return !(*this == o); }
+};
+
+// Screen rectangles of the views, recorded while drawing (scripted screenshots save them for the tests).
+struct Rect {
+    float x = 0, y = 0, w = 0, h = 0;
+};
+
+// Panel proportions, adjusted by resizing the panels and remembered in imgui.ini.
+struct Layout {
+    float left = 0.24f;        // left column's share of the width
+    float right = 0.26f;       // right column's share
+    float model_split = 0.55f; // model panel's share of the left column
+    float grid_split = 0.58f;  // index grid's share of the right column
+    float tokens = 0.16f;      // token strip's share of the centre column
+};
+
+struct UiState {
+    std::string model_path;
+    RunSettings settings;
+    Layout layout;
+
+    // Selection; `view.step` < 0 follows the latest step.
+    ViewRequest view;
+    int hover_token = -1; // set while a token chip is hovered
+    bool join_words = false;
+
+    MapDisplay display;
+    MapDisplay drawn_display; // what the textures were made with
+    float opacity = 0.6f;
+    ValueRange main_range; // what the colour bar shows
+    std::string export_path = "attnscope-map.png";
+    std::string message; // the outcome of the last export
+
+    WorkerSnapshot snap;
+    MapResults maps;
+    uint64_t maps_version = 0;
+    RgbImage preview;
+    uint64_t preview_version = 0;
+    bool textures_dirty = true;
+
+    std::map<std::string, Rect> regions;
+};
+
+struct Ui {
+    UiState state;
+    Worker& worker;
+    const Colormaps& colormaps;
+    TexturePool textures;
+};
+
+// The step the views show: the selected one, or the latest when following the run (-1: none yet).
+int shown_step(const UiState& s);
+// The site row of the selected index and kind, or nullptr before a session exists.
+const SiteRow* selected_site(const UiState& s);
+// Records a view's rectangle: the last item's, or the given one.
+void record_region(UiState& s, const std::string& name);
+void record_region(UiState& s, const std::string& name, ImVec2 min, ImVec2 max);
+// Draws a texture fitted into `size` keeping its aspect ratio; returns the rectangle it took.
+Rect fit_image(const Texture& texture, ImVec2 size, float aspect);
+
+} // namespace attnscope::gui

@@ -1,0 +1,118 @@
+#pragma once
+// What the worker thread hands the UI: plain values only, so the UI files need no LibTorch headers.
+#include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace attnscope::gui {
+
+// The generation the model panel describes.
+struct RunSettings {
+    std::string prompt = "a photo of a cat sitting on a red chair";
+    std::string negative_prompt;
+    uint64_t seed = 1234;
+    int steps = 20;
+    double guidance_scale = 7.5;
+    std::string scheduler = "ddim";
+    int width = 0, height = 0; // 0: the model's own size
+    std::string backend = "auto";
+};
+
+enum class HeadMode { Single, Mean, Max };
+
+// What the views show; the worker recomputes the maps whenever it changes.
+struct ViewRequest {
+    int step = -1;                 // a step done (0-based); -1: the latest, following the run
+    int index = 1;                 // site 1..16 for the main map, the head grid and the teaching panel
+    bool aggregate = false;        // main map: sum of all sites on the latent grid (DAAM) instead of `index`
+    bool self = false;             // self-attention of the query pixel instead of cross-attention of tokens
+    std::vector<int> tokens;       // selected token positions (cross)
+    std::vector<int> thumb_tokens; // what the index thumbnails show: the hovered token, else `tokens`
+    HeadMode head_mode = HeadMode::Mean;
+    int head = 0;
+    float query_x = 0.5f, query_y = 0.5f; // [0, 1) of the image
+    bool operator==(const ViewRequest& o) const {
+        return step == o.step && index == o.index && aggregate == o.aggregate && self == o.self &&
+               tokens == o.tokens && thumb_tokens == o.thumb_tokens && head_mode == o.head_mode &&
+               head == o.head && query_x == o.query_x && query_y == o.query_y;
+    }
+    bool operator!=(const ViewRequest& o) const { return !(*this == o); }
+};
+
+struct MapImage {
+    int width = 0, height = 0;
+    std::vector<float> values; // row-major
+    bool empty() const { return values.empty(); }
+};
+
+struct MapResults {
+    ViewRequest request;
+    MapImage main;
+    std::vector<MapImage> index_maps; // 16, site 1..16 (empty where not captured)
+    std::vector<MapImage> head_maps;  // every head of the selected index, then the mean and the max
+    std::string error;                // why a map could not be made (shown instead of it)
+};
+
+struct RgbImage {
+    int width = 0, height = 0;
+    std::vector<uint8_t> rgb;
+    int step = -1;     // whose x0 it is; -1: the current latents
+    bool full = false; // decoded by the VAE (else TAESD, or the VAE when there is no TAESD)
+};
+
+// One attention site of the loaded model at the chosen size (the teaching table).
+struct SiteRow {
+    int index = 0;
+    bool self = true;
+    int height = 0, width = 0, heads = 0, head_dim = 0;
+    int64_t batch = 0, seq_q = 0, seq_k = 0;
+    std::string module;
+    double scale = 0;
+};
+
+enum class TokenRole { Start, Prompt, End, Padding };
+
+struct TokenChip {
+    std::string text;
+    int word = -1; // index into words; -1 for start, end and padding
+    TokenRole role = TokenRole::Prompt;
+};
+
+struct StepRow {
+    double timestep = 0, unet_ms = 0, step_ms = 0;
+};
+
+// The worker's state, copied for the UI once a frame.
+struct WorkerSnapshot {
+    bool busy = false;
+    std::string task; // what runs now
+    float progress = 0;
+    bool playing = false;
+    std::string error; // the last failure, until the next command succeeds
+
+    bool model_loaded = false;
+    std::string model_source, model_description, device, dtype;
+    int element_bytes = 4;
+    bool has_taesd = false;
+    bool session_ready = false;
+    RunSettings session_settings; // what the session runs (sizes resolved)
+    int latent_width = 0, latent_height = 0;
+    int current_step = 0, total_steps = 0;
+    std::vector<int> captured_steps;
+    std::vector<StepRow> history;
+    std::vector<TokenChip> tokens; // 77
+    std::vector<std::string> words;
+    int prompt_length = 0;
+    std::vector<SiteRow> sites;
+    std::vector<std::string> backends;                        // registered names, "auto" first
+    std::map<std::pair<int, bool>, std::string> last_used;    // (index, self) -> backend
+    std::map<std::pair<int, bool>, std::string> site_backend; // overrides set from the UI
+    int64_t capture_bytes = 0, capture_budget = 0;
+    size_t evictions = 0;
+    std::string last_eviction;
+    uint64_t preview_version = 0, maps_version = 0;
+};
+
+} // namespace attnscope::gui

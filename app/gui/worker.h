@@ -1,0 +1,53 @@
+#pragma once
+// The thread that owns the model, the session and its capture. The UI thread only queues commands and reads
+// copies of the results, so LibTorch never runs on it and the window stays responsive while the model runs.
+#include "view_data.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace attnscope::gui {
+
+struct WorkerOptions {
+    std::string device = "cpu"; // "cpu", "cuda", "cuda:N"
+    std::string dtype;          // f32, f16, bf16; empty: f16 on CUDA, f32 on the CPU
+};
+
+class Worker {
+  public:
+    explicit Worker(const WorkerOptions& options);
+    ~Worker(); // cancels what runs and joins the thread
+    Worker(const Worker&) = delete;
+    Worker& operator=(const Worker&) = delete;
+
+    // Commands run in order on the worker thread. A failure is reported in the snapshot's `error` and
+    // leaves the previous model and session in place.
+    void load(const std::string& path, const RunSettings& settings); // then starts a session
+    void start_session(const RunSettings& settings);                 // on the loaded model, from step 0
+    void step();
+    void play();                // steps to the end, refreshing the preview and maps after every step
+    void run_to_end();          // steps to the end, refreshing them at the end only
+    void rewind(int step);      // back to just before `step`; its capture and later ones are dropped
+    void decode_full(int step); // the VAE's decoding of that step's x0 (-1: the current latents)
+    void set_site_backend(int index, bool self, const std::string& name);
+    // Stops the running command at its next step (or a load at its next progress report) and drops the
+    // queued ones.
+    void cancel();
+
+    // The views to keep up to date; recomputed between commands and between the steps of play().
+    void request_view(const ViewRequest& view);
+
+    WorkerSnapshot snapshot() const;
+    // The latest results when newer than `version` (which is updated).
+    bool take_maps(MapResults& out, uint64_t& version) const;
+    bool take_preview(RgbImage& out, uint64_t& version) const;
+    // Nothing queued or running and every view computed for the last request (scripts wait for this).
+    bool idle() const;
+
+  private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+} // namespace attnscope::gui
