@@ -1,0 +1,18 @@
+#pragma once
+// The embedded default model's shape: SD v1's U-Net topology (4 levels, 2 layers per block, 16
+// transformer blocks, 8 heads, conv projections, 77-token cross-attention) in pixel space at 64x64 with
+// few channels, and a small CLIP text encoder over the scene grammar's vocabulary.
+#include "model/unet_config.h"
+#include "text/clip_text_model.h"
+
+namespace attnscope::tiny {
+
+// The training recipes of docs/tiny-model.md, written into the asset's model_index.json. r2 differs from
+// r1 only in the attention localization loss (LocalizationLoss::Match instead of Inside).
+inline constexpr const char* kRecipeId = "attnscope-tiny-sd-r1";
+inline constexpr const char* kRecipeIdMatch = "attnscope-tiny-sd-r2";
+
+UNetConfig tiny_unet_config();
+ClipTextConfig tiny_text_config(int vocab_size);
+
+} // namespace attnscope::tiny

@@ -1,0 +1,404 @@
+// Trains the embedded default model (docs/tiny-model.md) and exports it as assets/tiny-sd.
+//   train_tiny [--out DIR] [--resume] [--steps N] [--batch N] [--minutes M] [--device cuda|cpu]
+//              [--dtype bf16|f32] [--export DIR] ...   (--help lists everything)
+// A run is a pure function of its settings and seed: data, noise and timesteps of step s come from
+// (seed, s), so a run cut into several calls (--minutes, --resume) trains as one uninterrupted run would
+// (up to GPU reduction order and the checkpoint's bf16 moments).
+#include "attention_eval.h"
+#include "batch.h"
+#include "cross_attention_maps.h"
+#include "export.h"
+#include "flat_params.h"
+#include "image_check.h"
+#include "sampler.h"
+#include "sched/scheduler.h"
+#include "tiny_model.h"
+#include "train_state.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Parallel.h>
+#include <c10/core/GradMode.h>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace {
+
+using namespace attnscope;
+using namespace attnscope::tiny;
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+struct Settings {
+    std::string init_from; // a checkpoint folder whose weights a fine-tune starts from
+    std::string out = ".tiny-ckpt", tokenizer = "assets/tiny-sd/tokenizer", export_dir, device = "cuda",
+                dtype = "bf16";
+    bool resume = false, export_only = false;
+    uint64_t seed = 1;
+    int64_t steps = 6000;
+    int batch = 128, warmup = 300, log_every = 50, eval_every = 1000, ckpt_every = 500, eval_scenes = 64,
+        eval_images = 32, threads = 0;
+    double lr = 6e-4, lr_final = 0.1, ema = 0.999, clip = 1.0, drop_caption = 0.1, attn_loss = 0.1,
+           minutes = 0, offset_noise = 0;
+    int attn_max_t = 800;
+    std::string attn_loss_kind = "inside";
+
+    // What must match when resuming: everything that changes the trajectory.
+    nlohmann::json recipe() const {
+        nlohmann::json r = {{"recipe", attn_loss_kind == "match" ? kRecipeIdMatch : kRecipeId},
+                            {"seed", seed},
+                            {"steps", steps},
+                            {"batch", batch},
+                            {"lr", lr},
+                            {"lr_final", lr_final},
+                            {"warmup", warmup},
+                            {"ema", ema},
+                            {"clip", clip},
+                            {"drop_caption", drop_caption},
+                            {"attn_loss", attn_loss},
+                            {"attn_max_t", attn_max_t},
+                            {"dtype", dtype}};
+        // r1 checkpoints predate these choices: "inside", from scratch.
+        if (attn_loss_kind != "inside") r["attn_loss_kind"] = attn_loss_kind;
+        if (!init_from.empty()) r["init_from"] = init_from;
+        if (offset_noise > 0) r["offset_noise"] = offset_noise;
+        return r;
+    }
+    LocalizationLoss localization() const {
+        return attn_loss_kind == "match" ? LocalizationLoss::Match : LocalizationLoss::Inside;
+    }
+};
+
+const char* kUsage =
+    "usage: train_tiny [options]\n"
+    "  --out DIR            checkpoint folder (.tiny-ckpt): state.json, tensors, loss.csv, eval.csv\n"
+    "  --resume             continue from --out when it holds a checkpoint\n"
+    "  --steps N            total optimizer steps of the run (6000)\n"
+    "  --batch N            scenes per step (128)\n"
+    "  --minutes M          stop this call cleanly after M minutes (checkpoint written); 0: no limit\n"
+    "  --device cuda|cpu    (cuda)     --dtype bf16|f32 compute precision (bf16; master weights fp32)\n"
+    "  --seed N             (1)        --lr X (6e-4), --lr-final F (0.1 of lr, cosine), --warmup N (300)\n"
+    "  --ema X              (0.999)    --clip X gradient norm (1.0), --drop-caption P (0.1)\n"
+    "  --attn-loss W        weight of the attention localization loss (0.1); --attn-max-t T (800)\n"
+    "  --offset-noise X     per-image, per-channel constant added to the noise (0; r2: 0.1), so that\n"
+    "                       samples from pure noise reach the captioned background colour\n"
+    "  --attn-loss-kind K   inside (r1: attention mass on the object) or match (r2: attention spread\n"
+    "                       evenly over the object; the maps then cover it)\n"
+    "  --log-every N (50), --ckpt-every N (500), --eval-every N (1000)\n"
+    "  --eval-scenes N      held-out scenes for the attention score (64); --eval-images N samples (32)\n"
+    "  --init-from DIR      start from the weights (master and EMA) of the checkpoint in DIR: a fine-tune\n"
+    "                       with fresh optimizer state and its own step count\n"
+    "  --tokenizer DIR      (assets/tiny-sd/tokenizer)\n"
+    "  --export DIR         write the EMA model as a diffusers-style folder at the end\n"
+    "  --export-only        with --export: load the checkpoint from --out and export it, nothing else\n"
+    "  --threads N          CPU threads (default: ATen's)\n";
+
+Settings parse(int argc, char** argv) {
+    Settings s;
+    std::map<std::string, std::string> v;
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        if (a == "--help" || a == "-h") {
+            std::fputs(kUsage, stdout);
+            std::exit(0);
+        }
+        if (a == "--resume") {
+            s.resume = true;
+            continue;
+        }
+        if (a == "--export-only") {
+            s.resume = s.export_only = true;
+            continue;
+        }
+        if (a.rfind("--", 0) != 0 || i + 1 >= argc)
+            throw std::invalid_argument("bad argument '" + a + "' (see --help)");
+        v[a.substr(2)] = argv[++i];
+    }
+    const auto take = [&](const char* key, auto& field) {
+        const auto it = v.find(key);
+        if (it == v.end()) return;
+        std::istringstream in(it->second);
+        in >> field;
+        if (!in || !in.eof())
+            throw std::invalid_argument(std::string("--") + key + ": bad value '" + it->second + "'");
+        v.erase(it);
+    };
+    take("out", s.out), take("tokenizer", s.tokenizer), take("export", s.export_dir),
+        take("device", s.device);
+    take("dtype", s.dtype), take("seed", s.seed), take("steps", s.steps), take("batch", s.batch);
+    take("warmup", s.warmup), take("log-every", s.log_every), take("eval-every", s.eval_every);
+    take("ckpt-every", s.ckpt_every), take("eval-scenes", s.eval_scenes), take("eval-images", s.eval_images);
+    take("threads", s.threads), take("lr", s.lr), take("lr-final", s.lr_final), take("ema", s.ema);
+    take("clip", s.clip), take("drop-caption", s.drop_caption), take("attn-loss", s.attn_loss);
+    take("attn-max-t", s.attn_max_t), take("minutes", s.minutes), take("attn-loss-kind", s.attn_loss_kind);
+    take("init-from", s.init_from), take("offset-noise", s.offset_noise);
+    if (!v.empty()) throw std::invalid_argument("unknown option --" + v.begin()->first + " (see --help)");
+    if (s.dtype != "bf16" && s.dtype != "f32") throw std::invalid_argument("--dtype must be bf16 or f32");
+    if (s.attn_loss_kind != "inside" && s.attn_loss_kind != "match")
+        throw std::invalid_argument("--attn-loss-kind must be inside (r1) or match (r2)");
+    if (s.batch < 1 || s.steps < 0) throw std::invalid_argument("--batch must be positive and --steps >= 0");
+    return s;
+}
+
+double learning_rate(const Settings& s, int64_t step) {
+    if (step < s.warmup) return s.lr * (step + 1) / s.warmup;
+    const double p =
+        std::min(1.0, static_cast<double>(step - s.warmup) / std::max<int64_t>(1, s.steps - s.warmup));
+    return s.lr * (s.lr_final + (1 - s.lr_final) * 0.5 * (1 + std::cos(3.14159265358979323846 * p)));
+}
+
+// Everything random about one step, made on the CPU from (seed, step) alone.
+struct StepInputs {
+    SceneBatch batch;
+    at::Tensor noise, timesteps;
+};
+
+StepInputs make_inputs(const Settings& s, const ClipTokenizer& tokenizer, int64_t step) {
+    StepInputs in;
+    in.batch = make_batch(s.seed, static_cast<uint64_t>(step) * s.batch, s.batch, Split::Train, tokenizer,
+                          s.drop_caption);
+    auto gen = at::make_generator<at::CPUGeneratorImpl>(s.seed * 1000003ULL + static_cast<uint64_t>(step));
+    in.timesteps = at::randint(0, kTrainTimesteps, {s.batch}, gen, at::kLong);
+    in.noise = at::randn(in.batch.images.sizes(), gen);
+    // Offset noise: a random constant per image and channel on top of the i.i.d. noise. SD's schedule
+    // leaves ~7% of the image at t = 999, so without it the model learns that an image's mean colour
+    // survives all noising and, sampling from pure noise, paints every background a middle grey.
+    if (s.offset_noise > 0) in.noise += at::randn({s.batch, 3, 1, 1}, gen) * s.offset_noise;
+    return in;
+}
+
+void append_line(const fs::path& file, const std::string& header, const std::string& line) {
+    const bool fresh = !fs::exists(file);
+    std::ofstream out(file, std::ios::app);
+    if (fresh) out << header << "\n";
+    out << line << "\n";
+    if (!out) throw std::runtime_error(file.string() + ": cannot be written");
+}
+
+// After a resume, rows past the checkpoint's step were written by a call that did not get to save.
+void truncate_log(const fs::path& file, int64_t step) {
+    if (!fs::exists(file)) return;
+    std::ifstream in(file);
+    std::string header, line, kept;
+    std::getline(in, header);
+    while (std::getline(in, line))
+        if (!line.empty() && std::stoll(line.substr(0, line.find(','))) <= step) kept += line + "\n";
+    in.close();
+    std::ofstream out(file, std::ios::trunc);
+    out << header << "\n" << kept;
+}
+
+struct Evaluation {
+    AttentionEvalResult attention;
+    int images = 0, recognisable = 0, colors = 0, shapes = 0, relations = 0, backgrounds = 0;
+};
+
+Evaluation evaluate(const Settings& s, const FlatParams& flat, const at::Tensor& weights,
+                    const ClipTokenizer& tokenizer, at::Device device) {
+    const auto unet = flat.unet(weights);
+    const auto text = flat.text(weights);
+    std::vector<Scene> scenes;
+    for (int i = 0; i < std::max(s.eval_scenes, s.eval_images); ++i)
+        scenes.push_back(sample_scene(s.seed, static_cast<uint64_t>(i), Split::HeldOut));
+    Evaluation e;
+    AttentionEvalOptions ao;
+    ao.self_backend = device.is_cuda() ? "sdpa" : "math";
+    ao.batch = device.is_cuda() ? 16 : 2;
+    e.attention = evaluate_attention(unet, text, tokenizer,
+                                     std::vector<Scene>(scenes.begin(), scenes.begin() + s.eval_scenes), ao);
+    if (s.eval_images > 0) {
+        std::vector<std::string> captions;
+        for (int i = 0; i < s.eval_images; ++i) captions.push_back(scenes[i].caption());
+        AttentionRouter router;
+        const auto images = sample_images(unet, text, tokenizer, captions, router);
+        for (int i = 0; i < s.eval_images; ++i) {
+            const auto c = check_image(to_rgb_bytes(images[i]), scenes[i]);
+            ++e.images;
+            e.recognisable += c.recognisable(), e.colors += c.colors, e.shapes += c.shapes;
+            e.relations += c.relation, e.backgrounds += c.background;
+        }
+    }
+    return e;
+}
+
+int export_ema(const Settings& s, const FlatParams& flat, const TrainState& state) {
+    const nlohmann::json training = {
+        {"recipe_id", s.recipe().at("recipe")}, {"steps_done", state.step()}, {"settings", s.recipe()}};
+    const auto ema = state.ema().to(at::kCPU);
+    export_model(s.export_dir, flat.unet(ema), flat.text(ema), s.tokenizer, training);
+    std::printf("exported the EMA weights of step %lld to %s\n", static_cast<long long>(state.step()),
+                s.export_dir.c_str());
+    return 0;
+}
+
+int run(const Settings& s) {
+    if (s.threads > 0) at::set_num_threads(s.threads);
+    const at::Device device(s.device);
+    // Fixed shapes every step: let cuDNN pick its fastest convolutions once.
+    if (device.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);
+    const auto dtype = s.dtype == "bf16" ? at::kBFloat16 : at::kFloat;
+    const ClipTokenizer tokenizer(s.tokenizer);
+    const FlatParams flat(tiny_unet_config(), tiny_text_config(static_cast<int>(tokenizer.vocab_size())));
+    std::printf("tiny model: U-Net %.3fM + text %.3fM parameters; %s; %s\n", flat.unet_size() / 1e6,
+                flat.text_size() / 1e6, flat.unet_config().describe().c_str(),
+                flat.text_config().describe().c_str());
+
+    TrainState state(flat.initial(s.seed).to(device), flat.decay_mask());
+    const fs::path out = s.out;
+    if (s.resume && TrainState::exists(s.out)) {
+        const auto info = state.load(s.out);
+        if (info.at("recipe") != s.recipe())
+            throw std::runtime_error(s.out + "/state.json: the checkpoint was trained with other settings (" +
+                                     info.at("recipe").dump() + "); pass the same ones or another --out");
+        truncate_log(out / "loss.csv", state.step());
+        truncate_log(out / "eval.csv", state.step());
+        std::printf("resumed at step %lld from %s\n", static_cast<long long>(state.step()), s.out.c_str());
+    } else if (TrainState::exists(s.out)) {
+        throw std::runtime_error(s.out + " already holds a checkpoint: pass --resume, or another --out");
+    } else if (!s.init_from.empty()) {
+        const auto from = state.load_weights(s.init_from);
+        std::printf("fine-tuning the weights of %s (step %lld)\n", s.init_from.c_str(),
+                    static_cast<long long>(from.at("step").get<int64_t>()));
+    }
+    if (s.export_only) {
+        if (s.export_dir.empty() || !TrainState::exists(s.out))
+            throw std::runtime_error("--export-only needs --export DIR and a checkpoint in --out");
+        return export_ema(s, flat, state);
+    }
+    fs::create_directories(out);
+    nlohmann::json info = {{"recipe", s.recipe()}};
+
+    // The models compute with views into `work`, a copy of the fp32 master in the compute dtype.
+    auto work = at::empty({flat.size()}, at::TensorOptions().dtype(dtype).device(device));
+    const auto unet = flat.unet(work, true);
+    const auto text = flat.text(work, true);
+    AttentionRouter router;
+    router.set_default_backend(device.is_cuda() ? "sdpa" : "math");
+    CrossAttentionCollector collector;
+    if (s.attn_loss > 0) {
+        for (int i = 1; i <= 16; ++i) router.set_site_backend(i, AttentionKind::Cross, "math");
+        router.add_observer(&collector);
+    }
+    const auto alphas = at::tensor(sd_alphas_cumprod(), at::kFloat).to(device);
+    const AdamWOptions adam;
+
+    const auto start = Clock::now();
+    const auto minutes = [&] { return std::chrono::duration<double>(Clock::now() - start).count() / 60; };
+    auto next = std::async(std::launch::async, make_inputs, std::cref(s), std::cref(tokenizer), state.step());
+    at::Tensor sum_mse = at::zeros({}, alphas.options()), sum_attn = at::zeros_like(sum_mse),
+               sum_gnorm = at::zeros_like(sum_mse);
+    int since_log = 0;
+    double data_wait = 0; // seconds the loop waited for the CPU to make a batch, since the last log
+    auto log_time = Clock::now();
+    const auto save = [&] {
+        state.save(s.out, info);
+        std::printf("checkpoint: step %lld -> %s (%.1f min)\n", static_cast<long long>(state.step()),
+                    s.out.c_str(), minutes());
+    };
+    const auto run_eval = [&] {
+        const auto e = evaluate(s, flat, state.ema(), tokenizer, device);
+        char line[400];
+        std::snprintf(
+            line, sizeof line, "%lld,%.4f,%.4f,%.4f,%d,%.4f,%.4f,%.4f,%.4f",
+            static_cast<long long>(state.step()), e.attention.mean_iou, e.attention.hit_rate,
+            e.attention.background_iou, e.images, e.images ? double(e.recognisable) / e.images : 0.0,
+            e.images ? double(e.colors) / e.images : 0.0, e.images ? double(e.shapes) / e.images : 0.0,
+            e.images ? double(e.relations) / e.images : 0.0);
+        append_line(out / "eval.csv",
+                    "step,mean_iou,pointing,background_iou,images,recognisable,colors,shapes,relations",
+                    line);
+        std::printf("eval step %lld: %s; images %d: recognisable %d, colours %d, shapes %d, relations %d, "
+                    "backgrounds %d\n",
+                    static_cast<long long>(state.step()), e.attention.summary().c_str(), e.images,
+                    e.recognisable, e.colors, e.shapes, e.relations, e.backgrounds);
+        std::fflush(stdout);
+    };
+
+    while (state.step() < s.steps) {
+        if (s.minutes > 0 && minutes() > s.minutes) break;
+        const int64_t step = state.step();
+        const auto wait_start = Clock::now();
+        const auto inputs = next.get();
+        data_wait += std::chrono::duration<double>(Clock::now() - wait_start).count();
+        if (step + 1 < s.steps)
+            next = std::async(std::launch::async, make_inputs, std::cref(s), std::cref(tokenizer), step + 1);
+        const auto b = inputs.batch.to(device);
+        const auto noise = inputs.noise.to(device);
+        const auto t = inputs.timesteps.to(device);
+        {
+            const c10::NoGradGuard no_grad;
+            work.copy_(state.master());
+        }
+        const auto a = alphas.index_select(0, t).view({-1, 1, 1, 1});
+        const auto noisy = b.images * a.sqrt() + noise * (1 - a).sqrt();
+        collector.clear();
+        const auto context = text.forward(b.ids);
+        const auto pred = unet.forward(noisy, t.to(at::kFloat), context, router);
+        const auto mse = (pred.to(at::kFloat) - noise).pow(2).mean();
+        auto loss = mse;
+        at::Tensor attn = at::zeros({}, mse.options());
+        if (s.attn_loss > 0) {
+            const auto weight = b.dropped.logical_not().logical_and(t.le(s.attn_max_t)).to(at::kFloat);
+            attn = attention_localization_loss(collector.maps(), b.token_labels, b.coverage, weight,
+                                               s.localization());
+            loss = loss + attn * s.attn_loss;
+        }
+        loss.backward();
+        collector.clear(); // the maps hold the graph's activations
+
+        auto grad = flat.take_grads(unet, text);
+        const auto gnorm = grad.norm();
+        grad.mul_((s.clip / (gnorm + 1e-6)).clamp_max(1.0));
+        {
+            const c10::NoGradGuard no_grad;
+            state.adamw_step(grad, learning_rate(s, step), adam);
+            state.update_ema(std::min(s.ema, (1.0 + state.step()) / (10.0 + state.step())));
+        }
+        sum_mse += mse.detach(), sum_attn += attn.detach(), sum_gnorm += gnorm;
+        ++since_log;
+
+        if (state.step() % s.log_every == 0 || state.step() == s.steps) {
+            const double secs = std::chrono::duration<double>(Clock::now() - log_time).count();
+            const double m = sum_mse.item<double>() / since_log, at_l = sum_attn.item<double>() / since_log,
+                         g = sum_gnorm.item<double>() / since_log;
+            char line[300];
+            std::snprintf(line, sizeof line, "%lld,%.6f,%.6f,%.6f,%.3e,%.4f,%.2f,%.1f",
+                          static_cast<long long>(state.step()), m + s.attn_loss * at_l, m, at_l,
+                          learning_rate(s, step), g, minutes() * 60, since_log * s.batch / secs);
+            append_line(out / "loss.csv",
+                        "step,loss,mse,attn_loss,lr,grad_norm,seconds_this_call,images_per_s", line);
+            std::printf("step %lld  loss %.5f  mse %.5f  attn %.4f  lr %.2e  |g| %.3f  %.0f img/s (%.0f%% "
+                        "waiting for data)  %.1f min\n",
+                        static_cast<long long>(state.step()), m + s.attn_loss * at_l, m, at_l,
+                        learning_rate(s, step), g, since_log * s.batch / secs, 100 * data_wait / secs,
+                        minutes());
+            data_wait = 0;
+            std::fflush(stdout);
+            sum_mse.zero_(), sum_attn.zero_(), sum_gnorm.zero_();
+            since_log = 0;
+            log_time = Clock::now();
+        }
+        if (state.step() % s.ckpt_every == 0) save();
+        if (s.eval_every > 0 && state.step() % s.eval_every == 0 && state.step() < s.steps) run_eval();
+    }
+    if (next.valid()) next.wait();
+    save();
+    if (s.eval_scenes > 0 || s.eval_images > 0) run_eval();
+    return s.export_dir.empty() ? 0 : export_ema(s, flat, state);
+}
+
+} // namespace
+
+int main(int argc, char** argv) try { return run(parse(argc, argv)); } catch (const std::exception& e) {
+    std::fprintf(stderr, "train_tiny: %s\n", e.what());
+    return 1;
+}
