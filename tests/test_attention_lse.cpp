@@ -10,20 +10,6 @@
 namespace attnscope {
 namespace {
 
-AttentionSite site_of(const at::Tensor& q, const at::Tensor& k) {
-    AttentionSite s;
-    s.index = 2;
-    s.kind = AttentionKind::Cross;
-    s.batch = q.size(0);
-    s.heads = static_cast<int>(q.size(1));
-    s.head_dim = static_cast<int>(q.size(3));
-    s.seq_q = q.size(2);
-    s.seq_k = k.size(2);
-    s.height = 1;
-    s.width = static_cast<int>(q.size(2));
-    return s;
-}
-
 struct Keep final : AttentionObserver {
     AttentionTensors seen;
     void on_attention(const AttentionSite&, const AttentionTensors& t) override { seen = t; }
@@ -38,7 +24,7 @@ TEST(AttentionLse, MathLseEqualsFloat64LogSumExp) {
     router.set_default_backend("math");
     Keep keep;
     router.add_observer(&keep);
-    router.attention_forward(q, k, v, site_of(q, k));
+    router.attention_forward(q, k, v, test::site_for(2, AttentionKind::Cross, q, k));
     const auto scores = at::matmul(q.to(at::kDouble), k.to(at::kDouble).transpose(-1, -2)) / std::sqrt(8.0);
     const auto expected = at::logsumexp(scores, -1).flatten(0, 1);
     ASSERT_TRUE(keep.seen.lse.defined());
@@ -54,7 +40,7 @@ TEST(AttentionProbe, CpuMapsFromMathLseEqualMathsP) {
     router.set_default_backend("math");
     Keep keep;
     router.add_observer(&keep);
-    router.attention_forward(q, k, v, site_of(q, k));
+    router.attention_forward(q, k, v, test::site_for(2, AttentionKind::Cross, q, k));
     const auto& t = keep.seen;
     const ProbeInputs in{t.q, t.k, t.lse, 4, 1.0 / std::sqrt(16.0)};
     const auto p = t.probs.view({2, 4, 12, 12}); // (batch, head, query, key)
@@ -93,13 +79,14 @@ TEST(AttentionRouter, OurKernelsOnTheCpuSayWhyNot) {
     const auto q = at::randn({1, 2, 8, 40});
     for (const char* name : {"flash", "int8"}) {
         router.set_default_backend(name);
-        ATTNSCOPE_EXPECT_THROW_WITH(router.attention_forward(q, q, q, site_of(q, q)), std::invalid_argument,
-                                    std::string("'") + name +
-                                        "' cannot run index 2 cross 1x8: needs a CUDA tensor");
+        ATTNSCOPE_EXPECT_THROW_WITH(
+            router.attention_forward(q, q, q, test::site_for(2, AttentionKind::Cross, q, q)),
+            std::invalid_argument,
+            std::string("'") + name + "' cannot run index 2 cross 1x8: needs a CUDA tensor");
     }
     // Automatic choice on the CPU never reaches them.
     router.set_default_backend("auto");
-    router.attention_forward(q, q, q, site_of(q, q));
+    router.attention_forward(q, q, q, test::site_for(2, AttentionKind::Cross, q, q));
     EXPECT_EQ(router.last_used().at({2, AttentionKind::Cross}), "math");
 #else
     EXPECT_FALSE(listed);

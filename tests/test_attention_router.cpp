@@ -7,20 +7,6 @@
 namespace attnscope {
 namespace {
 
-AttentionSite site(int index, AttentionKind kind, const at::Tensor& q, const at::Tensor& k) {
-    AttentionSite s;
-    s.index = index;
-    s.kind = kind;
-    s.batch = q.size(0);
-    s.heads = static_cast<int>(q.size(1));
-    s.head_dim = static_cast<int>(q.size(3));
-    s.seq_q = q.size(2);
-    s.seq_k = k.size(2);
-    s.height = 1;
-    s.width = static_cast<int>(q.size(2));
-    return s;
-}
-
 // softmax(QK^T / sqrt(d)) V with explicit loops in float64.
 at::Tensor reference_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v) {
     const auto Q = q.to(at::kDouble).contiguous(), K = k.to(at::kDouble).contiguous(),
@@ -65,7 +51,7 @@ TEST(AttentionMath, HandComputedCase) {
     router.set_default_backend("math");
     Recorder rec;
     router.add_observer(&rec);
-    const auto o = router.attention_forward(q, k, v, site(1, AttentionKind::Cross, q, k));
+    const auto o = router.attention_forward(q, k, v, test::site_for(1, AttentionKind::Cross, q, k));
     EXPECT_NEAR(o.item<float>(), 7.0f, 1e-5);
     ASSERT_EQ(rec.calls.size(), 1u);
     EXPECT_NEAR(rec.calls[0].second.probs[0][0][0].item<float>(), 0.25f, 1e-6);
@@ -79,7 +65,7 @@ TEST(AttentionMath, MatchesFloat64LoopsAndRowsSumToOne) {
     router.set_default_backend("math");
     Recorder rec;
     router.add_observer(&rec);
-    const auto o = router.attention_forward(q, k, v, site(5, AttentionKind::Cross, q, k));
+    const auto o = router.attention_forward(q, k, v, test::site_for(5, AttentionKind::Cross, q, k));
     EXPECT_LT(test::rel_l2(o, reference_attention(q, k, v)), 1e-6);
     const auto& p = rec.calls.at(0).second.probs;
     EXPECT_EQ(p.sizes(), (at::IntArrayRef{6, 17, 11})); // batch-major (B*heads, Sq, Sk)
@@ -96,7 +82,7 @@ TEST(AttentionMath, UpcastKeepsBf16ScoresInFloat32) {
                v = at::randn({1, 2, 33, 16});
     AttentionRouter router;
     router.set_default_backend("math");
-    auto s = site(1, AttentionKind::Self, q, k);
+    auto s = test::site_for(1, AttentionKind::Self, q, k);
     const auto ref = reference_attention(q.to(at::kBFloat16), k.to(at::kBFloat16), v.to(at::kBFloat16));
     s.upcast = true;
     const auto up =
@@ -109,7 +95,7 @@ TEST(AttentionRouter, SdpaAgreesWithMath) {
     at::manual_seed(3);
     const auto q = at::randn({2, 4, 64, 40}), k = at::randn({2, 4, 77, 40}), v = at::randn({2, 4, 77, 40});
     AttentionRouter router;
-    const auto s = site(2, AttentionKind::Cross, q, k);
+    const auto s = test::site_for(2, AttentionKind::Cross, q, k);
     router.set_default_backend("math");
     const auto a = router.attention_forward(q, k, v, s);
     router.set_default_backend("sdpa");
@@ -140,12 +126,12 @@ TEST(AttentionRouter, PerSiteOverrideAndAutomaticChoice) {
     const auto q = at::randn({1, 1, 4, 8}), k = at::randn({1, 1, 4, 8}), v = at::randn({1, 1, 4, 8});
     AttentionRouter router;
     router.set_site_backend(3, AttentionKind::Self, "sdpa");
-    router.attention_forward(q, k, v, site(3, AttentionKind::Self, q, k));
-    router.attention_forward(q, k, v, site(4, AttentionKind::Self, q, k));
+    router.attention_forward(q, k, v, test::site_for(3, AttentionKind::Self, q, k));
+    router.attention_forward(q, k, v, test::site_for(4, AttentionKind::Self, q, k));
     EXPECT_EQ(router.last_used().at({3, AttentionKind::Self}), "sdpa");
     EXPECT_EQ(router.last_used().at({4, AttentionKind::Self}), "math"); // auto on the CPU is the reference
     router.set_site_backend(3, AttentionKind::Self, "auto");
-    router.attention_forward(q, k, v, site(3, AttentionKind::Self, q, k));
+    router.attention_forward(q, k, v, test::site_for(3, AttentionKind::Self, q, k));
     EXPECT_EQ(router.last_used().at({3, AttentionKind::Self}), "math");
 }
 
@@ -153,8 +139,9 @@ TEST(AttentionRouter, ExplicitBackendThatCannotRunSaysWhy) {
     const auto q = at::randn({1, 1, 4, 8}).to(at::kHalf);
     AttentionRouter router;
     router.set_default_backend("sdpa");
-    ATTNSCOPE_EXPECT_THROW_WITH(router.attention_forward(q, q, q, site(9, AttentionKind::Self, q, q)),
-                                std::invalid_argument, "'sdpa' cannot run index 9 self");
+    ATTNSCOPE_EXPECT_THROW_WITH(
+        router.attention_forward(q, q, q, test::site_for(9, AttentionKind::Self, q, q)),
+        std::invalid_argument, "'sdpa' cannot run index 9 self");
 }
 
 TEST(AttentionRouter, ObserversWithoutProbsGetNoneFromFusedBackends) {
@@ -164,12 +151,12 @@ TEST(AttentionRouter, ObserversWithoutProbsGetNoneFromFusedBackends) {
     Recorder rec;
     rec.want = false;
     router.add_observer(&rec);
-    router.attention_forward(q, q, q, site(1, AttentionKind::Self, q, q));
+    router.attention_forward(q, q, q, test::site_for(1, AttentionKind::Self, q, q));
     ASSERT_EQ(rec.calls.size(), 1u);
     EXPECT_FALSE(rec.calls[0].second.probs.defined());
     EXPECT_EQ(rec.calls[0].second.out.sizes(), (at::IntArrayRef{2, 4, 8}));
     router.remove_observer(&rec);
-    router.attention_forward(q, q, q, site(1, AttentionKind::Self, q, q));
+    router.attention_forward(q, q, q, test::site_for(1, AttentionKind::Self, q, q));
     EXPECT_EQ(rec.calls.size(), 1u);
 }
 

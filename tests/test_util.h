@@ -1,4 +1,6 @@
 #pragma once
+#include "attention/attention_site.h"
+
 #include <ATen/ATen.h>
 #include <cstdio>
 #include <filesystem>
@@ -53,6 +55,22 @@ inline std::string read_bytes(const std::string& path) {
 inline double rel_l2(const at::Tensor& a, const at::Tensor& b) {
     const auto x = a.to(at::kCPU, at::kDouble), y = b.to(at::kCPU, at::kDouble);
     return (x - y).norm().item<double>() / y.norm().item<double>();
+}
+
+// A site description for attention calls made directly in tests: q and k are (B, heads, S, d), the queries
+// one row of Sq pixels.
+inline AttentionSite site_for(int index, AttentionKind kind, const at::Tensor& q, const at::Tensor& k) {
+    AttentionSite s;
+    s.index = index;
+    s.kind = kind;
+    s.batch = q.size(0);
+    s.heads = static_cast<int>(q.size(1));
+    s.head_dim = static_cast<int>(q.size(3));
+    s.seq_q = q.size(2);
+    s.seq_k = k.size(2);
+    s.height = 1;
+    s.width = static_cast<int>(q.size(2));
+    return s;
 }
 
 inline bool has_cuda() {

@@ -212,28 +212,18 @@ TEST_F(GuiScript, AFailedLoadKeepsThePreviousModel) {
 TEST(GuiScriptErrors, UnknownCommandNamesTheLine) {
     TempDir dir;
     std::ofstream(dir.file("bad.txt")) << "# a comment\nstep\nfrobnicate 3\n";
-    const std::string command = std::string(ATTNSCOPE_CLI) + " gui --script " + dir.file("bad.txt") + " > " +
-                                dir.file("log.txt") + " 2>&1";
-    const int status = std::system(command.c_str());
-    ASSERT_TRUE(WIFEXITED(status));
-    EXPECT_EQ(WEXITSTATUS(status), 1);
-    std::ifstream log(dir.file("log.txt"));
-    const std::string text(std::istreambuf_iterator<char>(log), {});
-    EXPECT_NE(text.find("bad.txt:3: unknown command 'frobnicate'"), std::string::npos) << text;
+    const auto r = run_cli("gui --script " + dir.file("bad.txt"));
+    EXPECT_EQ(r.rc, 1);
+    EXPECT_NE(r.output.find("bad.txt:3: unknown command 'frobnicate'"), std::string::npos) << r.output;
 }
 
 TEST(GuiScriptErrors, AWorkerErrorEndsTheScript) {
     TempDir dir;
     std::ofstream(dir.file("fail.txt")) << "load /nonexistent/model\nstep\n";
-    const std::string command = std::string(ATTNSCOPE_CLI) + " gui --script " + dir.file("fail.txt") + " > " +
-                                dir.file("log.txt") + " 2>&1";
-    const int status = std::system(command.c_str());
-    ASSERT_TRUE(WIFEXITED(status));
-    EXPECT_EQ(WEXITSTATUS(status), 1);
-    std::ifstream log(dir.file("log.txt"));
-    const std::string text(std::istreambuf_iterator<char>(log), {});
-    EXPECT_NE(text.find("fail.txt:1 (load)"), std::string::npos) << text;
-    EXPECT_NE(text.find("does not exist"), std::string::npos) << text;
+    const auto r = run_cli("gui --script " + dir.file("fail.txt"));
+    EXPECT_EQ(r.rc, 1);
+    EXPECT_NE(r.output.find("fail.txt:1 (load)"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("does not exist"), std::string::npos) << r.output;
 }
 
 } // namespace
