@@ -254,16 +254,13 @@ VaeConfig vae_config_from_json(const std::string& json_text, const std::string& 
             if (cls != "AutoencoderKL")
                 fail(label, "describes a '" + cls + "' model, not an AutoencoderKL VAE");
         }
-        const auto get_int = [&](const char* key, int& field) {
-            if (j.contains(key)) field = j[key].get<int>();
-        };
-        get_int("latent_channels", c.latent_channels);
-        get_int("out_channels", c.out_channels);
-        get_int("layers_per_block", c.layers_per_block);
-        get_int("norm_num_groups", c.norm_num_groups);
+        read_if_present(j, "latent_channels", c.latent_channels);
+        read_if_present(j, "out_channels", c.out_channels);
+        read_if_present(j, "layers_per_block", c.layers_per_block);
+        read_if_present(j, "norm_num_groups", c.norm_num_groups);
         if (j.contains("block_out_channels"))
             c.block_out_channels = j["block_out_channels"].get<std::vector<int>>();
-        if (j.contains("scaling_factor")) c.scaling_factor = j["scaling_factor"].get<double>();
+        read_if_present(j, "scaling_factor", c.scaling_factor);
 
         if (j.contains("act_fn") && j["act_fn"] != "silu")
             unsupported("act_fn '" + j["act_fn"].get<std::string>() + "'", "the SD VAE decoder uses silu");

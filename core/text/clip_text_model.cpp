@@ -204,16 +204,13 @@ ClipTextConfig clip_text_config_from_json(const std::string& json_text, const st
     c.num_heads = 8;
     c.intermediate_size = 2048;
     try {
-        const auto get_int = [&](const char* key, int& field) {
-            if (j.contains(key)) field = j[key].get<int>();
-        };
-        get_int("vocab_size", c.vocab_size);
-        get_int("hidden_size", c.hidden_size);
-        get_int("num_hidden_layers", c.num_layers);
-        get_int("num_attention_heads", c.num_heads);
-        get_int("intermediate_size", c.intermediate_size);
-        get_int("max_position_embeddings", c.max_positions);
-        if (j.contains("layer_norm_eps")) c.layer_norm_eps = j["layer_norm_eps"].get<double>();
+        read_if_present(j, "vocab_size", c.vocab_size);
+        read_if_present(j, "hidden_size", c.hidden_size);
+        read_if_present(j, "num_hidden_layers", c.num_layers);
+        read_if_present(j, "num_attention_heads", c.num_heads);
+        read_if_present(j, "intermediate_size", c.intermediate_size);
+        read_if_present(j, "max_position_embeddings", c.max_positions);
+        read_if_present(j, "layer_norm_eps", c.layer_norm_eps);
         if (j.contains("hidden_act")) c.act = parse_clip_activation(j["hidden_act"].get<std::string>());
         c.validate();
     } catch (const nlohmann::json::exception& e) {
