@@ -65,7 +65,9 @@ TEST(CliGenerate, WritesACaptureThatReadsBack) {
     EXPECT_EQ(capture.description["settings"]["prompt"], "a red circle");
     const auto* cross = capture.store.find(1, 16, AttentionKind::Cross);
     ASSERT_NE(cross, nullptr);
-    EXPECT_EQ(cross->probs.sizes(), (at::IntArrayRef{2 * 8, 48, 77})); // CFG halves x 8 heads, 8x6 latent
+    EXPECT_EQ(cross->lse.sizes(), (at::IntArrayRef{2 * 8, 48})); // CFG halves x 8 heads, 8x6 latent
+    EXPECT_EQ(cross->k.size(1), 77);
+    EXPECT_FALSE(cross->probs.defined()); // recomputed from Q, K and the LSE when a map asks
     EXPECT_EQ(read_json(dir.file("run/summary.json"))["capture"]["bytes"].get<int64_t>(),
               capture.store.bytes());
 }

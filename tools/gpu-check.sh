@@ -4,6 +4,7 @@
 #   tools/gpu-check.sh            build + test + bench
 #   REGEN_FIXTURES=1 tools/gpu-check.sh   also regenerate tests/data with diffusers (needs .ref/diffusers)
 #   GPU_CHECK_ONLY=attention tools/gpu-check.sh   only the attention kernels' tests and benchmark (needs .debs)
+#   GPU_CHECK_ONLY=capture tools/gpu-check.sh     only the capture tests and benchmark (SD v1.5 512, 50 steps)
 # The full-size shape tables are CPU tests that CI runs; they are skipped here to save device time.
 # Carry: .ref (diffusers source and the CLIP vocabulary from ../shared, never committed) and .debs
 # (Debian googletest + nlohmann-json, made by tools/fetch-gpu-debs.sh), which that machine lacks.
@@ -18,6 +19,10 @@ prefix=/tmp/attnscope-deps
 mkdir -p "$prefix"
 for deb in .debs/*.deb; do [ -f "$deb" ] && dpkg -x "$deb" "$prefix"; done
 torch_prefix=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
+# Where LibTorch ships its own nlohmann-json, every translation unit must see that one version (its
+# inline ABI namespace differs from the Debian package's): the package's headers give way to it.
+torch_json=$(python3 -c 'import torch, os; print(os.path.join(os.path.dirname(torch.__file__), "include", "nlohmann"))')
+[ -f "$torch_json/json.hpp" ] && cp -r "$torch_json"/. "$prefix/usr/include/nlohmann/"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$OUT/machine.txt"
 python3 -c 'import torch; print("torch", torch.__version__)' | tee -a "$OUT/machine.txt"
 
@@ -66,6 +71,7 @@ cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release \
 only=${GPU_CHECK_ONLY:-}
 targets=()
 [ "$only" = attention ] && targets=(--target attnscope_tests bench_attention)
+[ "$only" = capture ] && targets=(--target attnscope_tests bench_capture)
 cmake --build build-gpu -j 16 "${targets[@]}" > "$OUT/build.log" 2>&1 || { grep -E "error|Error" "$OUT/build.log" | head -40; exit 1; }
 grep -c "warning" "$OUT/build.log" | sed 's/^/build warnings: /'
 if [ "$only" = attention ]; then
@@ -75,6 +81,19 @@ if [ "$only" = attention ]; then
   grep -vE "^\[ +(RUN|OK) +\]" "$OUT/attention_tests.txt" | tail -60
   step "attention benchmark"
   build-gpu/bench/bench_attention --iters 30 2>&1 | tee "$OUT/bench_attention.txt" || status=1
+  exit $status
+fi
+
+if [ "$only" = capture ]; then
+  step "capture tests"
+  build-gpu/tests/attnscope_tests --gtest_filter='*Capture*:*AttentionMap*:*Lockstep*:*Branch*' \
+    > "$OUT/capture_tests.txt" 2>&1 || status=1
+  grep -vE "^\[ +(RUN|OK) +\]" "$OUT/capture_tests.txt" | tail -30
+  step "capture benchmark: SD v1.5 topology (random weights), 512x512, 50 steps, CFG, fp16"
+  build-gpu/bench/bench_capture --preset sd15 --steps 50 2>&1 | tee "$OUT/bench_capture.txt" || status=1
+  step "the same with LibTorch's expandable allocator segments"
+  PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True build-gpu/bench/bench_capture --preset sd15 --steps 50 \
+    --modes off,all 2>&1 | tee -a "$OUT/bench_capture.txt" || status=1
   exit $status
 fi
 
