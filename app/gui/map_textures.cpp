@@ -1,62 +1,52 @@
 #include "map_textures.h"
 
+#include "colormap_shader.h"
+#include "map_slots.h"
+#include "map_writer.h"
+
+#include <iostream>
+#include <stdexcept>
+
 namespace attnscope::gui {
 
 namespace {
 
-// Index thumbnails and head tiles share the main map's scale under global normalization, so their colours
-// compare across sites.
-ValueRange range_for(const UiState& s, const MapImage& map, ValueRange global) {
-    switch (s.display.normalization) {
-    case Normalization::PerMap:
-        return value_range(map);
-    case Normalization::Global:
-        return global;
-    case Normalization::Fixed:
-        return {s.display.fixed_lo, s.display.fixed_hi};
-    }
-    return value_range(map);
-}
-
-void upload_map(Ui& ui, const std::string& name, const MapImage& map, ValueRange global) {
-    if (map.empty()) return;
-    const auto rgba =
-        colorize(map, range_for(ui.state, map, global), ui.colormaps.lut(ui.state.display.colormap));
-    ui.textures.get(name).upload_rgba(map.width, map.height, rgba.data(), true);
+// Chooses how maps reach their textures, once the session's device is known, and tells the worker whether
+// to leave them on the GPU.
+void start_pipeline(Ui& ui) {
+    auto choice = choose_map_writer(ui.state.snap.device);
+    if (!choice.reason.empty() && ui.state.snap.device.rfind("cuda", 0) == 0)
+        std::cerr << "attnscope gui: maps reach OpenGL by host upload: " << choice.reason << "\n";
+    ui.worker.set_device_maps(choice.writer->takes_device_maps());
+    ui.textures.set_pipeline(std::make_unique<ColormapShader>(), std::move(choice.writer),
+                             std::move(choice.reason));
+    write_maps(ui.textures, ui.state.maps);
+    ui.state.textures_dirty = true;
 }
 
 } // namespace
 
 void update_textures(Ui& ui) {
     auto& s = ui.state;
+    auto& pool = ui.textures;
     if (ui.worker.take_preview(s.preview, s.preview_version) && s.preview.width > 0)
-        ui.textures.get(kPreviewTexture)
-            .upload_rgb(s.preview.width, s.preview.height, s.preview.rgb.data(), true);
-    if (ui.worker.take_maps(s.maps, s.maps_version)) s.textures_dirty = true;
-
-    if (s.display != s.drawn_display) s.textures_dirty = true;
-    if (!s.textures_dirty) return;
+        pool.preview().upload_rgb(s.preview.width, s.preview.height, s.preview.rgb.data());
+    // There are maps only once a model has loaded, and its device decides how they are written.
+    if (!pool.writer()) {
+        if (!s.snap.model_loaded) return;
+        start_pipeline(ui);
+    }
+    const bool new_maps = ui.worker.take_maps(s.maps, s.maps_version);
+    if (!new_maps && !s.textures_dirty && s.display == s.drawn_display) return;
     s.textures_dirty = false;
     s.drawn_display = s.display;
-
-    ValueRange global = value_range(s.maps.main);
-    for (const auto& m : s.maps.index_maps)
-        if (!m.empty()) global = s.maps.main.empty() ? value_range(m) : merge(global, value_range(m));
-    s.main_range = range_for(s, s.maps.main, global);
-    upload_map(ui, kMainTexture, s.maps.main, global);
-    for (size_t i = 0; i < s.maps.index_maps.size(); ++i)
-        upload_map(ui, index_texture(static_cast<int>(i) + 1), s.maps.index_maps[i], global);
-    ValueRange heads_global = s.maps.head_maps.empty() ? ValueRange{} : value_range(s.maps.head_maps[0]);
-    for (const auto& m : s.maps.head_maps) heads_global = merge(heads_global, value_range(m));
-    for (size_t i = 0; i < s.maps.head_maps.size(); ++i)
-        upload_map(ui, head_texture(i), s.maps.head_maps[i], heads_global);
-
-    MapImage ramp;
-    ramp.width = 256;
-    ramp.height = 1;
-    for (int i = 0; i < 256; ++i) ramp.values.push_back(static_cast<float>(i));
-    const auto rgba = colorize(ramp, {0, 255}, ui.colormaps.lut(s.display.colormap));
-    ui.textures.get(kColorbarTexture).upload_rgba(256, 1, rgba.data(), true);
+    try {
+        if (new_maps) write_maps(pool, s.maps);
+        s.main_range = paint_maps(pool, s.maps, s.display, ui.colormaps.lut(s.display.colormap));
+    } catch (const std::runtime_error& e) {
+        // A CUDA or GL failure: shown where the map would be.
+        s.maps.error = e.what();
+    }
 }
 
 } // namespace attnscope::gui

@@ -51,7 +51,8 @@ void panel_heads(Ui& ui) {
         }
         ImGui::PopID();
         record_region(s, "head" + std::to_string(i), a, b);
-        if (const auto* tex = ui.textures.find(head_texture(i))) draw->AddImage(tex->imgui_id(), a, b);
+        if (const auto* tex = ui.textures.find(head_slot(static_cast<size_t>(i))))
+            draw->AddImage(tex->imgui_id(), a, b);
         const bool selected =
             i < heads ? (s.view.head_mode == HeadMode::Single && s.view.head == i)
                       : (i == heads ? s.view.head_mode == HeadMode::Mean : s.view.head_mode == HeadMode::Max);

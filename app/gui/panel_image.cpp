@@ -42,7 +42,7 @@ void display_controls(UiState& s) {
 }
 
 void colorbar(Ui& ui, ImVec2 at, float height) {
-    const auto* bar = ui.textures.find(kColorbarTexture);
+    const auto* bar = ui.textures.find(kColorbarSlot);
     if (!bar) return;
     auto* draw = ImGui::GetWindowDrawList();
     const float w = 14;
@@ -87,7 +87,7 @@ void panel_image(Ui& ui) {
     auto& s = ui.state;
     display_controls(s);
 
-    const auto* preview = ui.textures.find(kPreviewTexture);
+    const auto* preview = ui.textures.find_preview();
     const float bar_w = 70;
     ImVec2 avail = ImGui::GetContentRegionAvail();
     avail.x -= bar_w;
@@ -102,7 +102,7 @@ void panel_image(Ui& ui) {
     record_region(s, "image");
     const ImVec2 a(r.x, r.y), b(r.x + r.w, r.y + r.h);
     auto* draw = ImGui::GetWindowDrawList();
-    if (const auto* map = ui.textures.find(kMainTexture); map && !s.maps.main.empty()) {
+    if (const auto* map = ui.textures.find(kMainSlot); map && !s.maps.main.empty()) {
         draw->AddImage(map->imgui_id(), a, b, ImVec2(0, 0), ImVec2(1, 1),
                        IM_COL32(255, 255, 255, static_cast<int>(s.opacity * 255)));
     }

@@ -58,7 +58,7 @@ void panel_index_grid(Ui& ui) {
         if (ImGui::InvisibleButton("tile", ImVec2(tile, tile_h))) s.view.index = slot.index;
         ImGui::PopID();
         record_region(s, "index" + std::to_string(slot.index), a, b);
-        const auto* tex = ui.textures.find(index_texture(slot.index));
+        const auto* tex = ui.textures.find(index_slot(slot.index));
         if (tex && !s.maps.index_maps.at(slot.index - 1).empty())
             draw->AddImage(tex->imgui_id(), a, b);
         else

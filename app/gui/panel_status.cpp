@@ -1,3 +1,4 @@
+#include "map_writer.h"
 #include "panels.h"
 
 #include <map>
@@ -29,6 +30,14 @@ void panel_status(Ui& ui) {
     ImGui::Text("capture %.2f MiB / %.0f MiB, %zu evictions", s.capture_bytes / 1048576.0,
                 s.capture_budget / 1048576.0, s.evictions);
     if (!s.last_eviction.empty() && ImGui::IsItemHovered()) ImGui::SetTooltip("%s", s.last_eviction.c_str());
+    ImGui::SameLine(0, 24);
+    if (const auto* writer = ui.textures.writer()) {
+        ImGui::Text("maps: %s", writer->describe().c_str());
+        if (!ui.textures.writer_reason().empty() && ImGui::IsItemHovered())
+            ImGui::SetTooltip("not CUDA-GL interop: %s", ui.textures.writer_reason().c_str());
+    } else {
+        ImGui::TextDisabled("maps: -");
+    }
     ImGui::SameLine(0, 24);
     ImGui::TextDisabled("%.0f fps", ImGui::GetIO().Framerate);
     if (!s.error.empty()) {

@@ -2,6 +2,7 @@
 // What the worker thread hands the UI: plain values only, so the UI files need no LibTorch headers.
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -47,12 +48,28 @@ struct MapImage {
     bool empty() const { return values.empty(); }
 };
 
+// A map's values left in CUDA memory (fp32, row-major, contiguous) for CUDA-GL interop. `owner` keeps the
+// memory alive (it holds the worker's tensor), so the UI files still need no LibTorch headers.
+struct DeviceValues {
+    std::shared_ptr<const void> owner;
+    const float* data = nullptr;
+    int device = 0; // CUDA device index
+};
+
+// A map as the views get it: host values (the MapImage part), CUDA memory, or both, and its extremes.
+struct ViewMap : MapImage {
+    DeviceValues device;
+    float min_value = 0, max_value = 0; // over all values, computed by the worker
+    bool empty() const { return MapImage::empty() && !device.data; }
+    bool on_device() const { return device.data != nullptr; }
+};
+
 struct MapResults {
     ViewRequest request;
-    MapImage main;
-    std::vector<MapImage> index_maps; // 16, site 1..16 (empty where not captured)
-    std::vector<MapImage> head_maps;  // every head of the selected index, then the mean and the max
-    std::string error;                // why a map could not be made (shown instead of it)
+    ViewMap main;                    // always has host values (Export map writes them)
+    std::vector<ViewMap> index_maps; // 16, site 1..16 (empty where not captured)
+    std::vector<ViewMap> head_maps;  // every head of the selected index, then the mean and the max
+    std::string error;               // why a map could not be made (shown instead of it)
 };
 
 struct RgbImage {

@@ -6,6 +6,7 @@
 #include "session/pipeline.h"
 #include "session/session.h"
 
+#include <algorithm>
 #include <atomic>
 #include <c10/util/Exception.h>
 #include <condition_variable>
@@ -30,13 +31,49 @@ at::ScalarType parse_dtype(const std::string& name, const at::Device& device) {
     throw std::invalid_argument("unknown dtype '" + name + "' (use f32, f16 or bf16)");
 }
 
-MapImage to_map(const at::Tensor& map) {
+// The UI's copy of a map. With `on_device`, a CUDA map stays in CUDA memory for CUDA-GL interop (its
+// extremes are filled in by fill_device_extremes); `host` asks for host values as well.
+ViewMap to_map(const at::Tensor& map, bool on_device, bool host) {
+    ViewMap out;
+    out.height = static_cast<int>(map.size(0));
+    out.width = static_cast<int>(map.size(1));
+    if (on_device && map.is_cuda()) {
+        auto held = std::make_shared<const at::Tensor>(map.to(at::kFloat).contiguous());
+        out.device.data = held->data_ptr<float>();
+        out.device.device = held->get_device();
+        out.device.owner = std::move(held);
+        if (!host) return out;
+    }
     const auto m = map.to(at::kCPU, at::kFloat).contiguous();
-    MapImage out;
-    out.height = static_cast<int>(m.size(0));
-    out.width = static_cast<int>(m.size(1));
     out.values.assign(m.data_ptr<float>(), m.data_ptr<float>() + m.numel());
+    const auto [lo, hi] = std::minmax_element(out.values.begin(), out.values.end());
+    out.min_value = *lo;
+    out.max_value = *hi;
     return out;
+}
+
+// The extremes of the maps left only on the GPU, in one copy to the host. That copy also waits for every
+// map queued before it, so their memory is ready when the UI thread writes it into its textures.
+void fill_device_extremes(MapResults& r) {
+    std::vector<ViewMap*> maps;
+    std::vector<at::Tensor> extremes;
+    const auto add = [&](ViewMap& m) {
+        if (!m.on_device() || !m.values.empty()) return;
+        const auto& t = *static_cast<const at::Tensor*>(m.device.owner.get());
+        extremes.push_back(t.min());
+        extremes.push_back(t.max());
+        maps.push_back(&m);
+    };
+    add(r.main);
+    for (auto& m : r.index_maps) add(m);
+    for (auto& m : r.head_maps) add(m);
+    if (maps.empty()) return;
+    const auto host = at::stack(extremes).to(at::kCPU, at::kFloat);
+    const float* v = host.data_ptr<float>();
+    for (size_t i = 0; i < maps.size(); ++i) {
+        maps[i]->min_value = v[2 * i];
+        maps[i]->max_value = v[2 * i + 1];
+    }
 }
 
 RgbImage to_rgb(const at::Tensor& image, int step, bool full) {
@@ -76,6 +113,7 @@ struct Worker::Impl {
     bool stopping = false;
     WorkerSnapshot snap;
     ViewRequest view;         // the last request
+    bool device_maps = false; // leave CUDA maps on the GPU (the UI writes them into GL by interop)
     bool views_valid = false; // maps and preview computed for `view` and the current session state
     MapResults maps;
     RgbImage preview;
@@ -281,9 +319,11 @@ struct Worker::Impl {
     void refresh_views() {
         if (!session) return;
         ViewRequest v;
+        bool on_device = false;
         {
             const std::lock_guard<std::mutex> lock(mutex);
             v = view;
+            on_device = device_maps;
             views_valid = true;
         }
         const int step = resolve_step(v);
@@ -297,7 +337,7 @@ struct Worker::Impl {
             ++snap.preview_version;
         }
         set_task("computing maps", 0);
-        auto results = compute_maps(v);
+        auto results = compute_maps(v, on_device);
         const std::lock_guard<std::mutex> lock(mutex);
         maps = std::move(results);
         ++snap.maps_version;
@@ -317,7 +357,7 @@ struct Worker::Impl {
         return r;
     }
 
-    MapResults compute_maps(const ViewRequest& v) const {
+    MapResults compute_maps(const ViewRequest& v, bool on_device) const {
         MapResults out;
         out.request = v;
         out.index_maps.resize(16);
@@ -351,28 +391,30 @@ struct Worker::Impl {
                 r.indices = captured;
                 r.out_width = static_cast<int>(session->latents().size(3));
                 r.out_height = static_cast<int>(session->latents().size(2));
-                out.main = to_map(attention_map(*store, r));
+                out.main = to_map(attention_map(*store, r), on_device, true);
             } else if (store->find(v.step, v.index, kind)) {
-                out.main = to_map(attention_map(*store, for_site(v.index, v.tokens)));
+                out.main = to_map(attention_map(*store, for_site(v.index, v.tokens)), on_device, true);
             } else {
                 out.error = "index " + std::to_string(v.index) + " was not captured at this step";
             }
             const auto& thumb_tokens = v.thumb_tokens.empty() ? v.tokens : v.thumb_tokens;
             for (const int i : captured)
-                out.index_maps[i - 1] = to_map(attention_map(*store, for_site(i, thumb_tokens)));
+                out.index_maps[i - 1] =
+                    to_map(attention_map(*store, for_site(i, thumb_tokens)), on_device, false);
             if (store->find(v.step, v.index, kind)) {
                 auto r = base_request(v, v.tokens);
                 r.indices = {v.index};
                 r.heads = HeadReduction::Single;
                 for (int h = 0; h < heads_of(v.index); ++h) {
                     r.head = h;
-                    out.head_maps.push_back(to_map(attention_map(*store, r)));
+                    out.head_maps.push_back(to_map(attention_map(*store, r), on_device, false));
                 }
                 r.heads = HeadReduction::Mean;
-                out.head_maps.push_back(to_map(attention_map(*store, r)));
+                out.head_maps.push_back(to_map(attention_map(*store, r), on_device, false));
                 r.heads = HeadReduction::Max;
-                out.head_maps.push_back(to_map(attention_map(*store, r)));
+                out.head_maps.push_back(to_map(attention_map(*store, r), on_device, false));
             }
+            fill_device_extremes(out);
         } catch (const std::exception& e) {
             out.error = e.what();
         }
@@ -476,6 +518,16 @@ void Worker::cancel() {
     const std::lock_guard<std::mutex> lock(impl_->mutex);
     impl_->jobs.clear();
     impl_->cancel = true;
+}
+
+void Worker::set_device_maps(bool on) {
+    {
+        const std::lock_guard<std::mutex> lock(impl_->mutex);
+        if (impl_->device_maps == on) return;
+        impl_->device_maps = on;
+        impl_->views_valid = false;
+    }
+    impl_->wake.notify_one();
 }
 
 void Worker::request_view(const ViewRequest& view) {

@@ -37,6 +37,9 @@ class Worker {
 
     // The views to keep up to date; recomputed between commands and between the steps of play().
     void request_view(const ViewRequest& view);
+    // Whether a CUDA session's maps stay in CUDA memory (the UI writes them into GL textures by CUDA-GL
+    // interop) instead of coming to the host; the main map comes to the host either way. Off by default.
+    void set_device_maps(bool on);
 
     WorkerSnapshot snapshot() const;
     // The latest results when newer than `version` (which is updated).

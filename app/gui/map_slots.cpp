@@ -1,0 +1,95 @@
+#include "map_slots.h"
+
+#include "colormap_shader.h"
+#include "map_writer.h"
+
+#include <algorithm>
+#include <optional>
+
+namespace attnscope::gui {
+
+namespace {
+
+// 0..255 over 256 texels: through the shader with the range [0, 255], the colormap itself.
+const ViewMap& colorbar_ramp() {
+    static const ViewMap ramp = [] {
+        ViewMap m;
+        m.width = 256;
+        m.height = 1;
+        for (int i = 0; i < 256; ++i) m.values.push_back(static_cast<float>(i));
+        m.min_value = 0;
+        m.max_value = 255;
+        return m;
+    }();
+    return ramp;
+}
+
+ValueRange range_of(const ViewMap& map) {
+    return map.empty() ? ValueRange{} : ValueRange{map.min_value, map.max_value};
+}
+
+void widen(std::optional<ValueRange>& range, const ViewMap& map) {
+    if (map.empty()) return;
+    range = range ? ValueRange{std::min(range->lo, map.min_value), std::max(range->hi, map.max_value)}
+                  : range_of(map);
+}
+
+// Index thumbnails and head tiles share the main map's scale under global normalization, so their colours
+// compare across sites.
+ValueRange range_for(const MapDisplay& d, const ViewMap& map, const std::optional<ValueRange>& global) {
+    switch (d.normalization) {
+    case Normalization::PerMap:
+        return range_of(map);
+    case Normalization::Global:
+        return global.value_or(range_of(map));
+    case Normalization::Fixed:
+        return {d.fixed_lo, d.fixed_hi};
+    }
+    return range_of(map);
+}
+
+size_t index_maps_shown(const MapResults& maps) {
+    return std::min<size_t>(maps.index_maps.size(), 16);
+}
+
+size_t head_maps_shown(const MapResults& maps) {
+    return std::min(maps.head_maps.size(), kMaxHeadTiles);
+}
+
+} // namespace
+
+void write_maps(TexturePool& pool, const MapResults& maps) {
+    auto& writer = *pool.writer();
+    pool.release_slots();
+    const auto put = [&](size_t slot, const ViewMap& map) {
+        if (!map.empty()) writer.write(map, pool.take(slot, map.width, map.height).values);
+    };
+    put(kColorbarSlot, colorbar_ramp());
+    put(kMainSlot, maps.main);
+    for (size_t i = 0; i < index_maps_shown(maps); ++i)
+        put(index_slot(static_cast<int>(i) + 1), maps.index_maps[i]);
+    for (size_t i = 0; i < head_maps_shown(maps); ++i) put(head_slot(i), maps.head_maps[i]);
+}
+
+ValueRange paint_maps(TexturePool& pool, const MapResults& maps, const MapDisplay& display, const Lut& lut) {
+    auto& shader = *pool.shader();
+    shader.set_lut(lut);
+    std::optional<ValueRange> global, heads;
+    widen(global, maps.main);
+    for (const auto& m : maps.index_maps) widen(global, m);
+    for (const auto& m : maps.head_maps) widen(heads, m);
+    const auto paint = [&](size_t slot, const ViewMap& map, const std::optional<ValueRange>& shared) {
+        if (auto* textures = pool.slot(slot)) {
+            const auto r = range_for(display, map, shared);
+            shader.paint(*textures, r.lo, r.hi);
+        }
+    };
+    if (auto* bar = pool.slot(kColorbarSlot)) shader.paint(*bar, 0, 255);
+    paint(kMainSlot, maps.main, global);
+    for (size_t i = 0; i < index_maps_shown(maps); ++i)
+        paint(index_slot(static_cast<int>(i) + 1), maps.index_maps[i], global);
+    for (size_t i = 0; i < head_maps_shown(maps); ++i) paint(head_slot(i), maps.head_maps[i], heads);
+    return range_for(display, maps.main, global);
+}
+
+} // namespace attnscope::gui

@@ -1,0 +1,16 @@
+#pragma once
+// Which map goes into which slot of the texture pool, written and coloured: the part of update_textures
+// that needs no worker, so the GL tests drive it directly.
+#include "ui.h"
+
+namespace attnscope::gui {
+
+// Gives every map of `maps`, and the colour bar's ramp, a slot of `pool` and writes its values with the
+// pool's writer.
+void write_maps(TexturePool& pool, const MapResults& maps);
+
+// Colours every slot that holds a map, as `display` says, with `lut`; returns the main map's range (the
+// colour bar's labels). `maps` must be what write_maps last wrote.
+ValueRange paint_maps(TexturePool& pool, const MapResults& maps, const MapDisplay& display, const Lut& lut);
+
+} // namespace attnscope::gui
