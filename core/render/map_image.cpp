@@ -1,0 +1,35 @@
+#include "map_image.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace attnscope {
+
+ValueRange value_range(const MapImage& map) {
+    if (map.empty()) return {};
+    const auto [lo, hi] = std::minmax_element(map.values.begin(), map.values.end());
+    return {*lo, *hi};
+}
+
+ValueRange merge(ValueRange a, ValueRange b) {
+    return {std::min(a.lo, b.lo), std::max(a.hi, b.hi)};
+}
+
+float normalized(float value, ValueRange range) {
+    const float span = range.hi - range.lo;
+    return span > 0 ? std::clamp((value - range.lo) / span, 0.0f, 1.0f) : 0.5f;
+}
+
+std::vector<uint16_t> to_gray16(const MapImage& map, ValueRange range) {
+    std::vector<uint16_t> out(map.values.size());
+    // In double: float has 24 bits of mantissa, enough, but the rounding then matches the documented formula
+    // exactly for a reader who recomputes it.
+    const double lo = range.lo, span = static_cast<double>(range.hi) - range.lo;
+    for (std::size_t i = 0; i < out.size(); ++i) {
+        const double t = span > 0 ? std::clamp((map.values[i] - lo) / span, 0.0, 1.0) : 0.5;
+        out[i] = static_cast<uint16_t>(std::lround(t * 65535.0));
+    }
+    return out;
+}
+
+} // namespace attnscope
