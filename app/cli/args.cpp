@@ -44,6 +44,13 @@ std::string Args::get(const std::string& name, const std::string& fallback) cons
     return get(name).value_or(fallback);
 }
 
+std::vector<std::string> Args::get_all(const std::string& name) const {
+    std::vector<std::string> out;
+    for (const auto& [n, v] : values_)
+        if (n == name) out.push_back(v);
+    return out;
+}
+
 int Args::get_int(const std::string& name, int fallback) const {
     const auto v = get(name);
     if (!v) return fallback;

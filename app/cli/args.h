@@ -19,6 +19,7 @@ class Args {
 
     std::optional<std::string> get(const std::string& name) const;
     std::string get(const std::string& name, const std::string& fallback) const;
+    std::vector<std::string> get_all(const std::string& name) const; // a repeatable option, in order
     int get_int(const std::string& name, int fallback) const;
     bool flag(const std::string& name) const { return flags_.count(name) != 0; }
     const std::vector<std::string>& positional() const { return positional_; }

@@ -2,7 +2,7 @@
 #include "args.h"
 #include "capture/capture_file.h"
 #include "commands.h"
-#include "io/mapped_file.h"
+#include "generation_options.h"
 #include "io/png_file.h"
 #include "options.h"
 #include "progress_bar.h"
@@ -15,87 +15,30 @@
 namespace attnscope::cli {
 namespace fs = std::filesystem;
 
-namespace {
-
-void write_text(const std::string& path, const std::string& text) {
-    AtomicFileWriter out(path);
-    out.write(text.data(), text.size());
-    out.commit();
-}
-
-PipelineOptions pipeline_options(const Args& args, at::Device device) {
-    PipelineOptions o;
-    o.device = device;
-    o.dtype = parse_dtype(args.get("dtype", device.is_cuda() ? "f16" : "f32"));
-    o.tokenizer = args.get("tokenizer");
-    o.vae = args.get("vae");
-    o.taesd = args.get("taesd");
-    if (const auto p = args.get("prediction")) o.unet.prediction = parse_prediction(*p);
-    if (const auto c = args.get("config")) o.unet.config = read_unet_config(*c);
-    if (args.get("heads")) o.text.num_heads = args.get_int("heads", 0);
-    return o;
-}
-
-GenerationSettings settings_from(const Args& args) {
-    GenerationSettings s;
-    s.prompt = *args.get("prompt");
-    s.negative_prompt = args.get("negative", "");
-    s.steps = args.get_int("steps", s.steps);
-    s.seed = static_cast<uint64_t>(std::stoull(args.get("seed", "0")));
-    s.scheduler = parse_scheduler(args.get("scheduler", to_string(s.scheduler)));
-    if (const auto cfg = args.get("cfg")) {
-        try {
-            s.guidance_scale = std::stod(*cfg);
-        } catch (const std::exception&) {
-            throw UsageError("bad --cfg '" + *cfg + "': expected a number such as 7.5");
-        }
-    }
-    if (const auto size = args.get("size")) std::tie(s.width, s.height) = parse_size(*size);
-    return s;
-}
-
-} // namespace
-
 int cmd_generate(const std::vector<std::string>& argv) {
-    const Args args(argv, {"model",           "prompt", "negative", "steps",      "cfg",    "seed",
-                           "scheduler",       "size",   "out",      "dtype",      "device", "backend",
-                           "tokenizer",       "vae",    "taesd",    "prediction", "config", "heads",
-                           "preview-decoder", "preset", "capture"},
+    const Args args(argv, generation_options({"dtype", "backend", "preview-decoder", "capture"}),
                     {"previews"});
+    require_generation_args(args, "generate");
     const auto out_dir = args.get("out");
-    if (!args.get("prompt") || !out_dir)
-        throw UsageError(
-            "generate needs --prompt \"...\" and --out DIR (and --model PATH unless the embedded "
-            "model will do)");
-    const auto seed_text = args.get("seed", "0");
-    if (seed_text.empty() || seed_text.find_first_not_of("0123456789") != std::string::npos ||
-        seed_text.size() > 19)
-        throw UsageError("bad --seed '" + seed_text + "': expected a whole number from 0");
-    const auto settings = settings_from(args);
+    const auto settings = generation_settings(args);
     const auto device = parse_device(args.get("device", "cpu"));
-    const auto options = pipeline_options(args, device);
+    const auto dtype = args.get("dtype") ? parse_dtype(*args.get("dtype")) : default_dtype(device);
+    const auto options = pipeline_options(args, device, dtype);
     const std::string preview_decoder = args.get("preview-decoder", "fast");
     if (preview_decoder != "fast" && preview_decoder != "full")
         throw UsageError("bad --preview-decoder '" + preview_decoder + "' (use fast or full)");
     const bool previews = args.flag("previews");
     const Decoder preview_with = preview_decoder == "fast" ? Decoder::Fast : Decoder::Full;
-    const auto preset = args.get("preset");
-    if (preset && args.get("model")) throw UsageError("give either --model or --preset, not both");
 
     fs::create_directories(*out_dir);
     if (previews) fs::create_directories(fs::path(*out_dir) / "previews");
 
     ProgressBar bar;
     const auto loading = [&](double f, const std::string& what) { bar.update(0.1 * f, what); };
-    const auto pipeline = preset ? random_pipeline(*preset, settings.seed, options.dtype, device, loading)
-                                 : load_pipeline(args.get("model", default_model_path()), options, loading);
+    const auto pipeline = load_generation_pipeline(args, options, settings.seed, loading);
     Session session(pipeline, settings);
     if (const auto backend = args.get("backend")) session.router().set_default_backend(*backend);
-    for (const auto* tokens : {&session.prompt_tokens(), &session.negative_tokens()})
-        if (tokens->truncated)
-            std::fprintf(stderr,
-                         "attnscope generate: warning: %d prompt tokens past CLIP's 77 were dropped\n",
-                         tokens->dropped_tokens);
+    warn_if_truncated(session, "generate");
 
     // --capture keeps every step's Q, K and LSE (and cross P) and writes them for later exploration.
     const auto capture_path = args.get("capture");

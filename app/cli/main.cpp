@@ -26,6 +26,20 @@ void usage(std::ostream& o) {
          "            [--dtype f32|f16|bf16|f64] [--backend NAME] [--previews] [--preview-decoder "
          "fast|full]\n"
          "            [--vae PATH] [--taesd PATH] [--tokenizer DIR] [--capture FILE.safetensors]\n"
+         "  compare   one generation on two backends or precisions in lockstep: attention output errors per\n"
+         "            step and site, latents, images: --a BACKEND[:DTYPE] --b BACKEND[:DTYPE]\n"
+         "            [--mode same-inputs|free] [--from-step K]\n"
+         "            [--map token=WORD|pixel=X,Y[@sites=LIST][@steps=LIST][@head=H|mean|max]]\n"
+         "            and generate's options (--prompt, --out, --model, --steps, --seed, ...)\n"
+         "  edit      attention surgery, re-denoised from a step: --edit SPEC (repeatable), SPEC one of\n"
+         "            token=WORD:scale=S[:renorm] | head=H | backend=NAME, then [@sites=1-16][@steps=0-19]\n"
+         "            [@attn=self|cross]; [--branch-from K] [--dtype T] [--backend NAME]\n"
+         "            and generate's options\n"
+         "  maps      attention maps from a capture, as PNG (colour and 16-bit), .safetensors and JSON\n"
+         "            --capture FILE --out DIR [--kind cross|self] [--token WORD | --token-index N[,M]]\n"
+         "            [--pixel X,Y] [--index N|LIST|all] [--step N|A:B|all] [--head N|mean|max]\n"
+         "            [--batch cond|uncond] [--size WxH] [--colormap viridis|magma|jet|gray]\n"
+         "            [--range auto|tile|LO,HI] [--grid indices|heads|tokens]\n"
          "  shapes    one forward pass; every attention site's Q/K/V/P shapes\n"
          "            [--model PATH | --preset sd15|sd21|sd21-base] [--size WxH] [--batch N] [--context N]\n"
          "            [--device cpu|cuda] [--dtype f32|f16|bf16|f64] [--backend NAME] [--seed N]\n"
@@ -69,6 +83,9 @@ int main(int argc, char** argv) {
         if (command == "tokenize") return attnscope::cli::cmd_tokenize(args);
         if (command == "text") return attnscope::cli::cmd_text(args);
         if (command == "generate") return attnscope::cli::cmd_generate(args);
+        if (command == "compare") return attnscope::cli::cmd_compare(args);
+        if (command == "edit") return attnscope::cli::cmd_edit(args);
+        if (command == "maps") return attnscope::cli::cmd_maps(args);
         if (command == "gui") {
 #ifdef ATTNSCOPE_GUI
             return attnscope::gui::gui_command(args);

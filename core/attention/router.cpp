@@ -98,7 +98,7 @@ at::Tensor AttentionRouter::attention_forward(const at::Tensor& q, const at::Ten
     const AttentionRequest request{q, k, v, site.scale(), site.upcast, want_probs};
     const auto& b = resolve(site, request);
     last_used_[{site.index, site.kind}] = b.name();
-    auto result = b.run(request);
+    auto result = edit_ ? edit_->run(site, request, b) : b.run(request);
     if (!observers_.empty()) {
         const auto flat = [](const at::Tensor& t) { return t.defined() ? t.flatten(0, 1) : t; };
         const AttentionTensors seen{flat(q),          flat(k),         flat(v), flat(result.probs),

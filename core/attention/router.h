@@ -15,6 +15,15 @@ namespace attnscope {
 inline constexpr const char* kAutoBackend = "auto";
 inline constexpr const char* kBackendEnvVar = "ATTNSCOPE_ATTENTION";
 
+// An intervention in attention (core/intervene): the router hands it every call together with the backend
+// it chose, and it computes the call in that backend's place. Calls it leaves alone it passes to `routed`.
+class AttentionEdit {
+  public:
+    virtual ~AttentionEdit() = default;
+    virtual AttentionResult run(const AttentionSite& site, const AttentionRequest& request,
+                                const AttentionBackend& routed) const = 0;
+};
+
 class AttentionRouter {
   public:
     // Registers the built-in backends; the default comes from ATTNSCOPE_ATTENTION (or "auto").
@@ -33,6 +42,8 @@ class AttentionRouter {
     // Observers are not owned; remove them before they are destroyed.
     void add_observer(AttentionObserver* observer);
     void remove_observer(AttentionObserver* observer);
+    // At most one edit, not owned: set nullptr before it is destroyed. Observers see the edited call.
+    void set_edit(const AttentionEdit* edit) { edit_ = edit; }
 
     // q, k, v: (B, heads, S, d). Returns O in the same layout.
     at::Tensor attention_forward(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
@@ -42,6 +53,9 @@ class AttentionRouter {
     const AttentionBackend& resolve(const AttentionSite& site, const AttentionRequest& request) const;
     // Backends used by the last forward pass, per site (for status displays and tests).
     const std::map<std::pair<int, AttentionKind>, std::string>& last_used() const { return last_used_; }
+    const std::map<std::pair<int, AttentionKind>, std::string>& site_backends() const {
+        return site_backends_;
+    }
 
   private:
     std::string names_list() const;
@@ -50,6 +64,7 @@ class AttentionRouter {
     std::map<std::pair<int, AttentionKind>, std::string> site_backends_;
     std::map<std::pair<int, AttentionKind>, std::string> last_used_;
     std::vector<AttentionObserver*> observers_;
+    const AttentionEdit* edit_ = nullptr;
 };
 
 } // namespace attnscope

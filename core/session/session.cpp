@@ -43,6 +43,59 @@ Session::Session(std::shared_ptr<const Pipeline> pipeline, GenerationSettings se
     : pipeline_(std::move(pipeline)), settings_(checked(std::move(settings), *pipeline_)),
       scheduler_(make_scheduler(settings_.scheduler, pipeline_->unet.config().prediction, settings_.steps)),
       generator_(settings_.seed) {
+    encode_prompts();
+    // As diffusers' prepare_latents: CPU noise in the model's dtype, scaled to the first step's noise level.
+    const int f = pipeline_->downscale();
+    const auto& unet = pipeline_->unet;
+    const auto noise = generator_.randn(
+        {1, pipeline_->latent_channels(), settings_.height / f, settings_.width / f}, unet.dtype());
+    latents_.push_back(noise.to(unet.device()) * scheduler_->init_noise_sigma());
+    generator_before_.push_back(generator_);
+}
+
+Session::Session(const Session& from, int step, std::shared_ptr<const Pipeline> pipeline)
+    : pipeline_(pipeline ? std::move(pipeline) : from.pipeline_), settings_(from.settings_),
+      scheduler_(make_scheduler(settings_.scheduler, pipeline_->unet.config().prediction, settings_.steps)),
+      generator_(from.generator_before_.at(step)) {
+    if (pipeline_->latent_channels() != from.pipeline_->latent_channels() ||
+        pipeline_->downscale() != from.pipeline_->downscale())
+        throw std::invalid_argument("a branch must run the same model: " + pipeline_->source +
+                                    " has other latents than " + from.pipeline_->source);
+    if (pipeline_ == from.pipeline_) {
+        prompt_tokens_ = from.prompt_tokens_;
+        negative_tokens_ = from.negative_tokens_;
+        context_ = from.context_;
+    } else {
+        encode_prompts();
+    }
+    // Kept tensors are never written in place, so a branch on the same pipeline shares them.
+    const auto& unet = pipeline_->unet;
+    const auto here = [&](const at::Tensor& t) {
+        return t.defined() ? t.to(unet.device(), unet.dtype()) : t;
+    };
+    for (int i = 0; i <= step; ++i) latents_.push_back(here(from.latents_[i]));
+    for (int i = 0; i < step; ++i) {
+        x0_.push_back(here(from.x0_[i]));
+        model_output_.push_back(here(from.model_output_[i]));
+        noise_.push_back(here(from.noise_[i]));
+    }
+    generator_before_.assign(from.generator_before_.begin(), from.generator_before_.begin() + step + 1);
+    info_.assign(from.info_.begin(), from.info_.begin() + step);
+    router_.set_default_backend(from.router_.default_backend());
+    for (const auto& [site, name] : from.router_.site_backends())
+        router_.set_site_backend(site.first, site.second, name);
+    current_ = step;
+    replay_scheduler();
+}
+
+Session Session::branch(int step, std::shared_ptr<const Pipeline> pipeline) const {
+    if (step < 0 || step > current_)
+        throw std::out_of_range("cannot branch at step " + std::to_string(step) + ": steps 0.." +
+                                std::to_string(current_) + " are available");
+    return Session(*this, step, std::move(pipeline));
+}
+
+void Session::encode_prompts() {
     auto [prompt_tokens, prompt_embedding] = encode(*pipeline_, settings_.prompt, "prompt");
     prompt_tokens_ = std::move(prompt_tokens);
     if (guided()) {
@@ -53,13 +106,6 @@ Session::Session(std::shared_ptr<const Pipeline> pipeline, GenerationSettings se
     } else {
         context_ = prompt_embedding;
     }
-    // As diffusers' prepare_latents: CPU noise in the model's dtype, scaled to the first step's noise level.
-    const int f = pipeline_->downscale();
-    const auto& unet = pipeline_->unet;
-    const auto noise = generator_.randn(
-        {1, pipeline_->latent_channels(), settings_.height / f, settings_.width / f}, unet.dtype());
-    latents_.push_back(noise.to(unet.device()) * scheduler_->init_noise_sigma());
-    generator_before_.push_back(generator_);
 }
 
 at::Tensor Session::predict_noise(const at::Tensor& sample, int step_index, double& unet_ms) {
@@ -124,15 +170,19 @@ void Session::rewind(int step) {
     info_.resize(step);
     generator_before_.resize(step + 1);
     generator_ = generator_before_.back();
+    current_ = step;
+    replay_scheduler();
+}
+
+void Session::replay_scheduler() {
     // Multistep schedulers remember earlier outputs: replay the kept ones (no U-Net call) to rebuild that.
     scheduler_->reset();
-    for (int i = 0; i < step; ++i) {
+    for (int i = 0; i < current_; ++i) {
         if (noise_[i].defined())
             scheduler_->step_with_noise(model_output_[i], i, latents_[i], noise_[i]);
         else
             scheduler_->step(model_output_[i], i, latents_[i]);
     }
-    current_ = step;
 }
 
 at::Tensor Session::image(Decoder decoder) const {

@@ -57,6 +57,12 @@ class Session {
     // Goes back to just before step `step` (0..current_step()); later steps are dropped and run anew by
     // step().
     void rewind(int step);
+    // A new session that starts where this one was just before step `step` (0..current_step()): the same
+    // settings, latents, scheduler history and noise generator, so stepping it unchanged repeats this
+    // session's steps exactly. It has its own router with this one's backend choices and no observers or
+    // edits. `pipeline` runs it on another precision or device of the same model (the prompts are encoded
+    // anew there and the kept tensors converted); null keeps this session's.
+    Session branch(int step, std::shared_ptr<const Pipeline> pipeline = nullptr) const;
 
     const at::Tensor& latents() const { return latents_.at(current_); }
     const at::Tensor& latents_before(int step) const { return latents_.at(step); } // 0..current_step()
@@ -69,6 +75,9 @@ class Session {
     at::Tensor preview(int step, Decoder decoder = Decoder::Fast) const;
 
   private:
+    Session(const Session& from, int step, std::shared_ptr<const Pipeline> pipeline);
+    void encode_prompts();
+    void replay_scheduler(); // rebuilds a multistep scheduler's memory from the kept steps
     at::Tensor predict_noise(const at::Tensor& sample, int step_index, double& unet_ms);
 
     std::shared_ptr<const Pipeline> pipeline_;

@@ -1,0 +1,121 @@
+// `attnscope compare` as a user runs it on the small pipeline: the files it writes, what compare.json says
+// for math against sdpa, fp32 against fp64 and a backend against itself, and its answers to bad input.
+#include "io/png_file.h"
+#include "test_util.h"
+
+#include <nlohmann/json.hpp>
+
+namespace attnscope {
+namespace {
+
+const std::string kModel = " --model " + std::string(ATTNSCOPE_TEST_DATA) + "/pipeline_v1_small";
+const std::string kRun = kModel + " --prompt 'a red circle left of a blue square' --steps 2 --size 64x64";
+
+nlohmann::json read_json(const std::string& path) {
+    return nlohmann::json::parse(test::read_bytes(path));
+}
+
+TEST(CliCompare, MathAgainstSdpaOnTheSameInputs) {
+    test::TempDir dir;
+    const auto r = test::run_cli("compare --a math --b sdpa --map token=red@sites=1,16" + kRun + " --out " +
+                                 dir.file("run"));
+    ASSERT_EQ(r.rc, 0) << r.output;
+    EXPECT_NE(r.output.find("math vs sdpa (same-inputs), worst attention output error rel L2"),
+              std::string::npos)
+        << r.output;
+    const auto j = read_json(dir.file("run/compare.json"));
+    EXPECT_EQ(j["mode"], "same-inputs");
+    EXPECT_EQ(j["a"]["backend"], "math");
+    EXPECT_EQ(j["b"]["backend"], "sdpa");
+    EXPECT_EQ(j["b"]["backends_used"]["1.self"], "sdpa");
+    EXPECT_EQ(j["steps"], (std::vector<int>{0, 1}));
+    EXPECT_EQ(j["sites"].size(), 16u);
+    for (const char* kind : {"self", "cross"})
+        for (const char* measure : {"max_abs", "mean_abs", "rel_l2"}) {
+            const auto& grid = j["output_error"][kind][measure];
+            ASSERT_EQ(grid.size(), 2u);
+            for (const auto& row : grid) {
+                ASSERT_EQ(row.size(), 16u);
+                for (const auto& e : row) {
+                    ASSERT_TRUE(e.is_number()) << kind << " " << measure;
+                    EXPECT_LT(e.get<double>(), 1e-5) << kind << " " << measure;
+                }
+            }
+        }
+    EXPECT_LT(j["worst"]["rel_l2"].get<double>(), 1e-5);
+    EXPECT_EQ(j["latents"].size(), 2u);
+    EXPECT_GT(j["image"]["psnr_db"].get<double>(), 60);
+    EXPECT_GT(j["image"]["ssim"].get<double>(), 0.999);
+    for (const char* f : {"image_a.png", "image_b.png", "diff.png"}) {
+        const auto image = read_png(dir.file(std::string("run/") + f));
+        EXPECT_EQ(image.width, 64);
+        EXPECT_EQ(image.height, 64);
+    }
+    // 2 steps x 16 sites of 12-pixel cells, self above cross, 4 pixels apart.
+    const auto grid = read_png(dir.file("run/divergence.png"));
+    EXPECT_EQ(grid.width, 4 + 2 * 12 + 4);
+    EXPECT_EQ(grid.height, 4 + 2 * (16 * 12 + 4));
+    EXPECT_EQ(j["map"]["tokens"], (std::vector<int>{2}));
+    EXPECT_EQ(j["map"]["steps"], (std::vector<int>{1}));
+    EXPECT_GT(j["map"]["a"]["max"].get<double>(), 0.0);
+    EXPECT_LT(j["map"]["abs_diff"]["max"].get<double>(), 1e-5);
+    EXPECT_EQ(read_png(dir.file("run/map_diff.png")).width, 64);
+}
+
+TEST(CliCompare, Float32AgainstFloat64FreeRunning) {
+    test::TempDir dir;
+    const auto r =
+        test::run_cli("compare --a math:f32 --b math:f64 --mode free --from-step 1 --scheduler euler_a" +
+                      kRun + " --out " + dir.file("run"));
+    ASSERT_EQ(r.rc, 0) << r.output;
+    const auto j = read_json(dir.file("run/compare.json"));
+    EXPECT_EQ(j["mode"], "free");
+    EXPECT_EQ(j["from_step"], 1);
+    EXPECT_EQ(j["a"]["dtype"], "Float");
+    EXPECT_EQ(j["b"]["dtype"], "Double");
+    EXPECT_EQ(j["steps"], (std::vector<int>{1}));
+    const double worst = j["worst"]["rel_l2"].get<double>();
+    EXPECT_GT(worst, 0.0);
+    EXPECT_LT(worst, 1e-5);
+}
+
+TEST(CliCompare, ABackendAgainstItselfGivesIdenticalImages) {
+    test::TempDir dir;
+    const auto r =
+        test::run_cli("compare --a math --b math --mode free" + kRun + " --out " + dir.file("run"));
+    ASSERT_EQ(r.rc, 0) << r.output;
+    EXPECT_NE(r.output.find("identical (PSNR inf)"), std::string::npos) << r.output;
+    const auto j = read_json(dir.file("run/compare.json"));
+    EXPECT_EQ(j["image"]["psnr_db"], "inf");
+    EXPECT_EQ(j["image"]["ssim"], 1.0);
+    EXPECT_EQ(j["worst"]["max_abs"], 0.0);
+}
+
+TEST(CliCompare, ExplainsBadInputInOneLine) {
+    test::TempDir dir;
+    const std::string out = " --out " + dir.file("run");
+    auto r = test::run_cli("compare --a math" + kRun + out);
+    EXPECT_EQ(r.rc, 2);
+    EXPECT_NE(r.output.find("compare needs --a BACKEND[:DTYPE] and --b BACKEND[:DTYPE]"), std::string::npos)
+        << r.output;
+    r = test::run_cli("compare --a math --b sdpa --mode lockstep" + kRun + out);
+    EXPECT_EQ(r.rc, 2);
+    EXPECT_NE(r.output.find("bad --mode 'lockstep' (use same-inputs or free)"), std::string::npos)
+        << r.output;
+    r = test::run_cli("compare --a math --b sdpa:f8" + kRun + out);
+    EXPECT_EQ(r.rc, 2);
+    EXPECT_NE(r.output.find("unknown dtype 'f8'"), std::string::npos) << r.output;
+    r = test::run_cli("compare --a math --b sdpa --from-step 2" + kRun + out);
+    EXPECT_EQ(r.rc, 2);
+    EXPECT_NE(r.output.find("--from-step 2 is outside 0..1"), std::string::npos) << r.output;
+    r = test::run_cli("compare --a math --b sdpa --map token=red@head=all" + kRun + out);
+    EXPECT_EQ(r.rc, 2);
+    EXPECT_NE(r.output.find("bad @head 'all'"), std::string::npos) << r.output;
+    r = test::run_cli("compare --a math --b flash2" + kRun + out);
+    EXPECT_EQ(r.rc, 1);
+    EXPECT_NE(r.output.find("unknown attention backend 'flash2'"), std::string::npos) << r.output;
+    EXPECT_FALSE(std::filesystem::exists(dir.file("run/compare.json")));
+}
+
+} // namespace
+} // namespace attnscope
