@@ -1,4 +1,5 @@
 #include "attention/router.h"
+#include "reference_attention.h"
 #include "test_util.h"
 
 #include <cmath>
@@ -6,32 +7,6 @@
 
 namespace attnscope {
 namespace {
-
-// softmax(QK^T / sqrt(d)) V with explicit loops in float64.
-at::Tensor reference_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v) {
-    const auto Q = q.to(at::kDouble).contiguous(), K = k.to(at::kDouble).contiguous(),
-               V = v.to(at::kDouble).contiguous();
-    const int64_t B = Q.size(0), H = Q.size(1), S = Q.size(2), T = K.size(2), D = Q.size(3), E = V.size(3);
-    auto out = at::zeros({B, H, S, E}, at::kDouble);
-    auto q_ = Q.accessor<double, 4>(), k_ = K.accessor<double, 4>(), v_ = V.accessor<double, 4>();
-    auto o_ = out.accessor<double, 4>();
-    std::vector<double> p(T);
-    for (int64_t b = 0; b < B; ++b)
-        for (int64_t h = 0; h < H; ++h)
-            for (int64_t i = 0; i < S; ++i) {
-                double mx = -INFINITY, sum = 0;
-                for (int64_t j = 0; j < T; ++j) {
-                    double dot = 0;
-                    for (int64_t d = 0; d < D; ++d) dot += q_[b][h][i][d] * k_[b][h][j][d];
-                    p[j] = dot / std::sqrt(static_cast<double>(D));
-                    mx = std::max(mx, p[j]);
-                }
-                for (int64_t j = 0; j < T; ++j) sum += (p[j] = std::exp(p[j] - mx));
-                for (int64_t j = 0; j < T; ++j)
-                    for (int64_t e = 0; e < E; ++e) o_[b][h][i][e] += p[j] / sum * v_[b][h][j][e];
-            }
-    return out;
-}
 
 struct Recorder final : AttentionObserver {
     bool want = true;
@@ -66,7 +41,7 @@ TEST(AttentionMath, MatchesFloat64LoopsAndRowsSumToOne) {
     Recorder rec;
     router.add_observer(&rec);
     const auto o = router.attention_forward(q, k, v, test::site_for(5, AttentionKind::Cross, q, k));
-    EXPECT_LT(test::rel_l2(o, reference_attention(q, k, v)), 1e-6);
+    EXPECT_LT(test::rel_l2(o, test::reference_attention(q, k, v)), 1e-6);
     const auto& p = rec.calls.at(0).second.probs;
     EXPECT_EQ(p.sizes(), (at::IntArrayRef{6, 17, 11})); // batch-major (B*heads, Sq, Sk)
     EXPECT_LT((p.sum(-1) - 1).abs().max().item<float>(), 1e-5);
@@ -83,7 +58,7 @@ TEST(AttentionMath, UpcastKeepsBf16ScoresInFloat32) {
     AttentionRouter router;
     router.set_default_backend("math");
     auto s = test::site_for(1, AttentionKind::Self, q, k);
-    const auto ref = reference_attention(q.to(at::kBFloat16), k.to(at::kBFloat16), v.to(at::kBFloat16));
+    const auto ref = test::reference_attention(q.to(at::kBFloat16), k.to(at::kBFloat16), v.to(at::kBFloat16));
     s.upcast = true;
     const auto up =
         router.attention_forward(q.to(at::kBFloat16), k.to(at::kBFloat16), v.to(at::kBFloat16), s);

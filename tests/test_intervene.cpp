@@ -3,46 +3,13 @@
 // session on the small pipeline: unedited they repeat the original exactly, edited they part from it at the
 // first edited step and not before.
 #include "intervene/branch.h"
+#include "reference_attention.h"
 #include "test_compare_fixtures.h"
 
 #include <cmath>
 
 namespace attnscope {
 namespace {
-
-// O of softmax(QK^T / sqrt(d)) V with the prompt half's (the last batch item's) token columns scaled by
-// `factor`, then divided by the new row sum if `renormalize`: explicit loops in float64.
-at::Tensor scaled_reference(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
-                            const std::vector<int64_t>& tokens, double factor, bool renormalize) {
-    const auto Q = q.to(at::kDouble).contiguous(), K = k.to(at::kDouble).contiguous(),
-               V = v.to(at::kDouble).contiguous();
-    const int64_t B = Q.size(0), H = Q.size(1), S = Q.size(2), T = K.size(2), D = Q.size(3);
-    auto out = at::zeros({B, H, S, D}, at::kDouble);
-    auto q_ = Q.accessor<double, 4>(), k_ = K.accessor<double, 4>(), v_ = V.accessor<double, 4>();
-    auto o_ = out.accessor<double, 4>();
-    std::vector<double> p(T);
-    for (int64_t b = 0; b < B; ++b)
-        for (int64_t h = 0; h < H; ++h)
-            for (int64_t i = 0; i < S; ++i) {
-                double sum = 0;
-                for (int64_t j = 0; j < T; ++j) {
-                    double dot = 0;
-                    for (int64_t d = 0; d < D; ++d) dot += q_[b][h][i][d] * k_[b][h][j][d];
-                    sum += p[j] = std::exp(dot / std::sqrt(static_cast<double>(D)));
-                }
-                for (auto& x : p) x /= sum;
-                double kept = 1;
-                if (b == B - 1)
-                    for (const auto t : tokens) {
-                        kept += (factor - 1) * p[t];
-                        p[t] *= factor;
-                    }
-                for (int64_t j = 0; j < T; ++j)
-                    for (int64_t e = 0; e < D; ++e)
-                        o_[b][h][i][e] += p[j] / (renormalize ? kept : 1) * v_[b][h][j][e];
-            }
-    return out;
-}
 
 struct Recorder final : AttentionObserver {
     std::vector<at::Tensor> probs;
@@ -84,7 +51,7 @@ TEST_F(EditedAttention, ScalingByOneIsNoEditExactly) {
 
 TEST_F(EditedAttention, ZeroingATokenWithoutRenormalizingDropsItsShare) {
     const auto o = edited({{TokenScale{{2}, 0.0, false}, {}}});
-    EXPECT_LT(test::rel_l2(o, scaled_reference(q, k, v, {2}, 0.0, false)), 1e-6);
+    EXPECT_LT(test::rel_l2(o, test::reference_attention(q, k, v, {2}, 0.0, false)), 1e-6);
     // O = sum over the other tokens of P V, for the prompt's half; the negative prompt's half is untouched.
     EXPECT_TRUE(at::equal(o[0], unedited[0]));
     EXPECT_GT((o[1] - unedited[1]).abs().max().item<float>(), 1e-3f);
@@ -93,7 +60,7 @@ TEST_F(EditedAttention, ZeroingATokenWithoutRenormalizingDropsItsShare) {
 TEST_F(EditedAttention, ScalingAndRenormalizingIsTheSoftmaxWithTheTokensLogitsShifted) {
     for (const double factor : {0.0, 0.5, 3.0}) {
         const auto o = edited({{TokenScale{{1, 6}, factor, true}, {}}});
-        EXPECT_LT(test::rel_l2(o, scaled_reference(q, k, v, {1, 6}, factor, true)), 1e-6) << factor;
+        EXPECT_LT(test::rel_l2(o, test::reference_attention(q, k, v, {1, 6}, factor, true)), 1e-6) << factor;
     }
     // Zeroed and renormalized: attention over the other tokens alone.
     const auto keep = at::tensor({0, 2, 3, 4, 5}, at::kLong);

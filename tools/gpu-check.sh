@@ -14,6 +14,11 @@ OUT=${OUT:-$PWD/out}
 mkdir -p "$OUT"
 status=0
 step() { echo; echo "=== $*"; }
+# The tests matching a GoogleTest filter, into $OUT/NAME.txt; shows what did not simply pass.
+run_tests() {
+  build-gpu/tests/attnscope_tests --gtest_filter="$2" > "$OUT/$1.txt" 2>&1 || status=1
+  grep -vE "^\[ +(RUN|OK) +\]" "$OUT/$1.txt" | tail -60
+}
 
 prefix=/tmp/attnscope-deps
 mkdir -p "$prefix"
@@ -76,9 +81,7 @@ cmake --build build-gpu -j 16 "${targets[@]}" > "$OUT/build.log" 2>&1 || { grep 
 grep -c "warning" "$OUT/build.log" | sed 's/^/build warnings: /'
 if [ "$only" = attention ]; then
   step "attention kernel tests"
-  build-gpu/tests/attnscope_tests --gtest_filter='*Flash*:*Probe*:*Int8*:*AttentionLse*:AttentionRouter*:AttentionMath*' \
-    > "$OUT/attention_tests.txt" 2>&1 || status=1
-  grep -vE "^\[ +(RUN|OK) +\]" "$OUT/attention_tests.txt" | tail -60
+  run_tests attention_tests '*Flash*:*Probe*:*Int8*:*AttentionLse*:AttentionRouter*:AttentionMath*'
   step "attention benchmark"
   build-gpu/bench/bench_attention --iters 30 2>&1 | tee "$OUT/bench_attention.txt" || status=1
   exit $status
@@ -86,9 +89,7 @@ fi
 
 if [ "$only" = capture ]; then
   step "capture tests"
-  build-gpu/tests/attnscope_tests --gtest_filter='*Capture*:*AttentionMap*:*Lockstep*:*Branch*' \
-    > "$OUT/capture_tests.txt" 2>&1 || status=1
-  grep -vE "^\[ +(RUN|OK) +\]" "$OUT/capture_tests.txt" | tail -30
+  run_tests capture_tests '*Capture*:*AttentionMap*:*Lockstep*:*Branch*'
   step "capture benchmark: SD v1.5 topology (random weights), 512x512, 50 steps, CFG, fp16"
   build-gpu/bench/bench_capture --preset sd15 --steps 50 2>&1 | tee "$OUT/bench_capture.txt" || status=1
   step "the same with LibTorch's expandable allocator segments"
