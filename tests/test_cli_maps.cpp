@@ -9,6 +9,7 @@
 #include "io/safetensors_file.h"
 #include "render/colormap.h"
 #include "render/grid.h"
+#include "test_capture_fixtures.h"
 #include "test_util.h"
 
 #include <algorithm>
@@ -20,8 +21,7 @@
 namespace attnscope {
 namespace {
 
-const std::string kData = ATTNSCOPE_TEST_DATA;
-constexpr int kWidth = 64, kHeight = 48, kHeads = 8;
+constexpr int kWidth = test::CliCapture::kWidth, kHeight = test::CliCapture::kHeight, kHeads = 8;
 
 nlohmann::json read_json(const std::string& path) {
     return nlohmann::json::parse(test::read_bytes(path));
@@ -38,24 +38,17 @@ std::vector<uint16_t> read_png16(const std::string& path, int& width, int& heigh
     return {pixels.get(), pixels.get() + static_cast<std::size_t>(width) * height};
 }
 
-// One capture for the whole suite: 2 steps with a negative prompt, so both guidance halves are there.
+// The shared capture (test_capture_fixtures.h): 2 steps with a negative prompt, both guidance halves.
 class CliMaps : public ::testing::Test {
   protected:
     static void SetUpTestSuite() {
         dir_ = std::make_unique<test::TempDir>();
-        const auto r = test::run_cli("generate --model " + kData +
-                                     "/pipeline_v1_small --prompt 'a red circle left of a blue square' "
-                                     "--negative blurry --steps 2 --seed 5 --size 64x48 --capture " +
-                                     capture() + " --out " + dir_->file("run"));
-        ASSERT_EQ(r.rc, 0) << r.output;
-        loaded_ = std::make_unique<LoadedCapture>(load_capture(capture()));
+        test::cli_capture();
     }
-    static void TearDownTestSuite() {
-        loaded_.reset();
-        dir_.reset();
-    }
-    static std::string capture() { return dir_->file("capture.safetensors"); }
-    static const CaptureStore& store() { return loaded_->store; }
+    static void TearDownTestSuite() { dir_.reset(); }
+    static std::string capture() { return test::cli_capture().path; }
+    static const CaptureStore& store() { return test::cli_capture().loaded.store; }
+    static nlohmann::json run_summary() { return read_json(test::cli_capture().summary); }
 
     // `attnscope maps --capture C --out DIR <args>`; DIR is returned.
     static std::string maps(const std::string& name, const std::string& args) {
@@ -94,10 +87,8 @@ class CliMaps : public ::testing::Test {
     }
 
     static std::unique_ptr<test::TempDir> dir_;
-    static std::unique_ptr<LoadedCapture> loaded_;
 };
 std::unique_ptr<test::TempDir> CliMaps::dir_;
-std::unique_ptr<LoadedCapture> CliMaps::loaded_;
 
 // The positions of a word's tokens, read from the summary generate wrote.
 std::vector<int64_t> positions_of(const nlohmann::json& summary, const std::string& word) {
@@ -151,7 +142,7 @@ void expect_colours_match(const Image8& png, const at::Tensor& map, double lo, d
 
 TEST_F(CliMaps, AWordsDaamMapIsTheRecomputedAttention) {
     const auto out = maps("word", "--token circle");
-    const auto summary = read_json(dir_->file("run/summary.json"));
+    const auto summary = run_summary();
     const auto tokens = positions_of(summary, "circle");
     ASSERT_FALSE(tokens.empty());
 
@@ -231,7 +222,7 @@ TEST_F(CliMaps, TheIndexGridPutsEachSiteWhereTheUNetHasIt) {
     EXPECT_EQ(png.height, layout.height());
     EXPECT_EQ(j["grid"]["width"], layout.width());
     ASSERT_EQ(j["maps"].size(), 17u); // the main map, then indices 1..16
-    const auto summary = read_json(dir_->file("run/summary.json"));
+    const auto summary = run_summary();
     const auto tokens = positions_of(summary, "red");
     const auto lut = Colormaps().lut(Colormap::Viridis);
     for (int index = 1; index <= 16; ++index) {
@@ -278,7 +269,7 @@ TEST_F(CliMaps, TheHeadGridShowsEveryHeadThenTheMeanAndMax) {
     EXPECT_EQ(png.width, layout.width());
     EXPECT_EQ(png.height, layout.height());
     ASSERT_EQ(j["maps"].size(), kHeads + 3u);
-    const auto tokens = positions_of(read_json(dir_->file("run/summary.json")), "square");
+    const auto tokens = positions_of(run_summary(), "square");
     std::vector<at::Tensor> per_head;
     for (int h = 0; h < kHeads; ++h) {
         at::Tensor m = at::zeros({site.height * site.width}, at::kDouble);
@@ -308,7 +299,7 @@ TEST_F(CliMaps, TheHeadGridShowsEveryHeadThenTheMeanAndMax) {
 TEST_F(CliMaps, TheTokenGridHasATilePerPromptToken) {
     const auto out = maps("tokens", "--grid tokens --index 1 --colormap gray");
     const auto j = read_json(out + "/maps.json");
-    const auto summary = read_json(dir_->file("run/summary.json"));
+    const auto summary = run_summary();
     std::vector<int64_t> prompt;
     for (const auto& t : summary["prompt"]["tokens"])
         if (t["word"].is_string()) prompt.push_back(t["position"].get<int64_t>());
@@ -382,7 +373,7 @@ TEST_F(CliMaps, ExplainsBadRequestsInOneLine) {
     r = run("--token circle --index 17");
     EXPECT_EQ(r.rc, 2);
     EXPECT_NE(r.output.find("bad --index '17'"), std::string::npos) << r.output;
-    r = test::run_cli("maps --capture " + dir_->file("run/summary.json") + " --token circle --out " +
+    r = test::run_cli("maps --capture " + test::cli_capture().summary + " --token circle --out " +
                       dir_->file("bad2"));
     EXPECT_EQ(r.rc, 1);
     EXPECT_NE(r.output.find("summary.json"), std::string::npos) << r.output;

@@ -1,11 +1,15 @@
 // attnscope maps: attention maps from a capture file (`generate --capture`) without the model: a colour PNG,
 // a 16-bit PNG of the raw values, the fp32 maps as .safetensors and a JSON description of each; with --grid,
-// small multiples of every index, head or prompt token.
+// small multiples of every index, head or prompt token. Maps of P, of the scores before the softmax or of
+// each query's entropy, of either guidance half or their difference; --token-mass adds the table of where
+// cross-attention goes (start, prompt, end, padding) at every captured step and site.
 #include "args.h"
 #include "capture/attention_maps.h"
 #include "capture/capture_file.h"
+#include "capture/token_mass_table.h"
+#include "capture_input.h"
 #include "commands.h"
-#include "io/mapped_file.h"
+#include "generation_options.h"
 #include "io/png16_file.h"
 #include "io/png_file.h"
 #include "io/safetensors_file.h"
@@ -32,6 +36,7 @@ const std::vector<uint8_t> kGridBackground{40, 42, 48}; // the visualizer's empt
 
 enum class GridKind { None, Indices, Heads, Tokens };
 enum class RangeMode { Auto, Tile, Fixed };
+enum class Half { Cond, Uncond, Diff }; // --batch: the prompt's, the negative prompt's, cond - uncond
 
 // What the user asked for, checked for form only; the capture decides what exists.
 struct Options {
@@ -44,7 +49,10 @@ struct Options {
     std::optional<std::pair<int, int>> steps; // 1-based, inclusive; none: every step captured
     HeadReduction heads = HeadReduction::Mean;
     int head = 0;
-    bool uncond = false;
+    Half half = Half::Cond;
+    MapQuantity quantity = MapQuantity::Probability;
+    bool map = true;                       // false: --token-mass alone, no map asked for
+    std::optional<std::string> token_mass; // the CSV file
     std::optional<std::pair<int, int>> size;
     Colormap colormap = Colormap::Viridis;
     RangeMode range = RangeMode::Auto;
@@ -95,7 +103,14 @@ std::pair<int, int> two_numbers(const std::string& option, const std::string& te
     return {static_cast<int>(n[0]), static_cast<int>(n[1])};
 }
 
-// --kind, --grid and what the map is of: tokens or a pixel.
+MapQuantity parse_quantity(const std::string& text) {
+    for (const auto q : {MapQuantity::Probability, MapQuantity::Score, MapQuantity::Entropy})
+        if (text == to_string(q)) return q;
+    throw UsageError("bad --quantity '" + text + "' (use probability, score or entropy)");
+}
+
+// --kind, --grid, --quantity and what the map is of: tokens, a pixel or (entropy) every query; or no map
+// but the token mass table.
 void parse_subject(const Args& args, Options& o) {
     const auto kind = args.get("kind", "cross");
     if (kind != "cross" && kind != "self") throw UsageError("bad --kind '" + kind + "' (use cross or self)");
@@ -127,11 +142,27 @@ void parse_subject(const Args& args, Options& o) {
     if (const auto pixel = args.get("pixel"))
         o.pixel = two_numbers("pixel", *pixel, ",", "X,Y in image pixels, e.g. 32,20");
 
+    o.quantity = parse_quantity(args.get("quantity", "probability"));
+    o.token_mass = args.get("token-mass");
+    if (o.token_mass && o.token_mass->empty()) throw UsageError("--token-mass needs a file name");
+    o.map = !o.token_mass || args.get("kind") || args.get("quantity") || token || token_index || o.pixel ||
+            o.grid != GridKind::None;
+    if (!o.map) return;
+    if (o.quantity == MapQuantity::Entropy) {
+        if (token || token_index || o.pixel)
+            throw UsageError(
+                "--quantity entropy maps every query of a site: leave out --token, --token-index "
+                "and --pixel");
+        if (o.grid == GridKind::Tokens)
+            throw UsageError("--grid tokens varies the token, and an entropy map has none");
+        return;
+    }
+
     if (o.kind == AttentionKind::Cross) {
         if (o.pixel) throw UsageError("--pixel chooses a self-attention query: add --kind self");
         if (o.words.empty() && o.token_indices.empty() && o.grid != GridKind::Tokens)
-            throw UsageError(
-                "a cross-attention map needs --token WORD or --token-index N (or --grid tokens)");
+            throw UsageError("a cross-attention map needs --token WORD or --token-index N (or --grid tokens; "
+                             "--quantity entropy needs neither)");
     } else {
         if (!o.pixel) throw UsageError("a self-attention map needs the query pixel: --pixel X,Y");
         if (token || token_index) throw UsageError("--token chooses cross-attention: leave out --kind self");
@@ -170,9 +201,9 @@ void parse_slice(const Args& args, Options& o) {
         throw UsageError("bad --head '" + head + "' (use a head number from 0, mean or max)");
 
     const auto batch = args.get("batch", "cond");
-    if (batch != "cond" && batch != "uncond")
-        throw UsageError("bad --batch '" + batch + "' (use cond or uncond)");
-    o.uncond = batch == "uncond";
+    if (batch != "cond" && batch != "uncond" && batch != "diff")
+        throw UsageError("bad --batch '" + batch + "' (use cond, uncond or diff)");
+    o.half = batch == "uncond" ? Half::Uncond : batch == "diff" ? Half::Diff : Half::Cond;
 }
 
 // --size, --colormap and --range: how the maps are drawn.
@@ -225,11 +256,7 @@ struct Capture {
 };
 
 Capture open_capture(const std::string& path) {
-    if (!fs::exists(path))
-        throw std::runtime_error(path +
-                                 ": does not exist (write one with attnscope generate --capture FILE)");
-    Capture c{path, load_capture(path), 0, 0, "settings"};
-    if (c.loaded.store.entries().empty()) throw std::runtime_error(path + ": the capture holds no attention");
+    Capture c{path, read_capture_file(path), 0, 0, "settings"};
     const auto& settings = c.loaded.description.value("settings", json::object());
     if (settings.value("width", 0) > 0 && settings.value("height", 0) > 0) {
         c.image_width = settings["width"].get<int>();
@@ -277,15 +304,15 @@ std::vector<int> captured_indices(const Capture& c, int step, AttentionKind kind
     return indices;
 }
 
-// The batch item attention_map() takes: the guidance batch is (uncond, cond), so cond is the last one.
+// The batch item attention_map() takes: the guidance batch is (uncond, cond), so cond is the last one (and
+// the minuend of the difference).
 int chosen_batch(const Capture& c, const Options& o, int step, int index) {
     const auto& site = any_site(c, step, index, o.kind);
     const int64_t batches = site.q.size(0) / site.site.heads;
-    if (!o.uncond) return static_cast<int>(batches - 1);
-    if (batches < 2)
+    if (o.half != Half::Cond && batches < 2)
         throw std::runtime_error(
             c.path + ": the capture has no unconditional half (made without classifier-free guidance)");
-    return 0;
+    return o.half == Half::Uncond ? 0 : static_cast<int>(batches - 1);
 }
 
 struct Token {
@@ -396,7 +423,10 @@ json describe(const Capture& c, const MapSpec& spec) {
     j["sites"] = sites;
     j["steps"] = steps;
     j["head"] = head_label(r);
-    j["aggregation"] = r.indices.size() > 1 ? "sum over sites, mean over steps" : "mean over steps";
+    j["quantity"] = to_string(r.quantity);
+    j["aggregation"] = r.indices.size() == 1                    ? "mean over steps"
+                       : r.quantity == MapQuantity::Probability ? "sum over sites, mean over steps"
+                                                                : "mean over sites and steps";
     return j;
 }
 
@@ -410,6 +440,8 @@ MapRequest base_request(const Capture& c, const Options& o, const std::vector<in
     r.heads = o.heads;
     r.head = o.head;
     r.batch = chosen_batch(c, o, steps.front(), indices.front());
+    r.batch_view = o.half == Half::Diff ? BatchView::CondMinusUncond : BatchView::Item;
+    r.quantity = o.quantity;
     if (o.pixel) {
         const auto [x, y] = *o.pixel;
         if (x >= c.image_width || y >= c.image_height)
@@ -437,12 +469,13 @@ MapSpec main_spec(const Capture& c, const Options& o, const std::vector<int>& st
     const auto indices = o.indices.empty() ? captured_indices(c, steps.front(), o.kind) : o.indices;
     MapSpec spec{"map", base_request(c, o, steps, indices), json::object()};
     set_size(spec.request, o, c, indices.size() > 1);
+    if (o.quantity == MapQuantity::Entropy) return spec;
     if (o.kind == AttentionKind::Self) {
         spec.about["pixel"] = {{"x", o.pixel->first}, {"y", o.pixel->second}};
         return spec;
     }
-    auto chosen =
-        !o.words.empty() ? tokens_of_words(c, tokens, o.words, o.uncond) : tokens_at(tokens, o.token_indices);
+    auto chosen = !o.words.empty() ? tokens_of_words(c, tokens, o.words, o.half == Half::Uncond)
+                                   : tokens_at(tokens, o.token_indices);
     if (chosen.empty()) chosen = prompt_words(tokens);
     if (chosen.empty())
         throw std::runtime_error(c.path +
@@ -537,12 +570,6 @@ void note_files(json& about, const char* colour, const char* gray, ValueRange ra
     about["png16"] = {{"file", gray}, {"range", r}};
 }
 
-void write_text(const std::string& path, const std::string& text) {
-    AtomicFileWriter out(path);
-    out.write(text.data(), text.size());
-    out.commit();
-}
-
 // grid.png and grid16.png; each tile's place and scaling go into its description.
 json write_grid(const fs::path& out, const Options& o, const GridLayout& l, std::vector<Made>& tiles,
                 const Lut& lut) {
@@ -565,43 +592,90 @@ json write_grid(const fs::path& out, const Options& o, const GridLayout& l, std:
             {"gap", l.gap},       {"background", kGridBackground}, {"files", {"grid.png", "grid16.png"}}};
 }
 
+// Every map asked for, computed before anything is written: the main map and a grid's tiles.
+struct Maps {
+    MapSpec main_spec;
+    Made main;
+    std::vector<MapSpec> tile_specs;
+    std::vector<Made> tiles;
+};
+
+Maps make_maps(const Capture& c, const Options& o) {
+    const auto steps = chosen_steps(c, o);
+    const auto tokens = prompt_tokens(c, o.half == Half::Uncond);
+    Maps m;
+    m.main_spec = main_spec(c, o, steps, tokens);
+    if (o.grid != GridKind::None) m.tile_specs = grid_tiles(c, o, m.main_spec, tokens);
+    m.main = make(c, m.main_spec);
+    if (!m.tile_specs.empty()) {
+        ProgressBar bar; // a grid is many maps
+        for (const auto& spec : m.tile_specs) {
+            bar.update(static_cast<double>(m.tiles.size()) / m.tile_specs.size(), "map " + spec.name);
+            m.tiles.push_back(make(c, spec));
+        }
+        bar.update(1.0, "writing");
+    }
+    return m;
+}
+
+// map.png, map16.png, the grid's images and maps.safetensors; what they hold goes into `description`.
+// Returns the summary line's part about them.
+std::string write_maps(const fs::path& out, const Options& o, const Capture& c, Maps& m, json& description) {
+    const Colormaps colormaps;
+    const auto& lut = colormaps.lut(o.colormap);
+    const auto range = range_for(o, m.main.image, std::nullopt);
+    write_png((out / "map.png").string(),
+              {m.main.image.width, m.main.image.height, 3, colorize_rgb(m.main.image, range, lut)});
+    write_png16((out / "map16.png").string(),
+                {m.main.image.width, m.main.image.height, to_gray16(m.main.image, range)});
+    note_files(m.main.about, "map.png", "map16.png", range);
+    if (!m.tiles.empty()) {
+        description["grid"] = write_grid(out, o, grid_layout(c, o, m.tile_specs), m.tiles, lut);
+        description["grid"]["layout"] = description["options"]["grid"];
+    }
+    TensorMap tensors{{m.main_spec.name, m.main.tensor}};
+    auto about = json::array({m.main.about});
+    for (std::size_t i = 0; i < m.tiles.size(); ++i) {
+        tensors[m.tile_specs[i].name] = m.tiles[i].tensor;
+        about.push_back(m.tiles[i].about);
+    }
+    description["maps"] = about;
+    write_safetensors((out / "maps.safetensors").string(), tensors, {{"attnscope.maps", description.dump()}});
+    char line[200];
+    std::snprintf(line, sizeof line,
+                  "map.png and map16.png (%dx%d, range %g..%g), %s%zu map(s) in maps.safetensors",
+                  m.main.image.width, m.main.image.height, range.lo, range.hi,
+                  m.tiles.empty() ? "" : "grid.png and grid16.png, ", tensors.size());
+    return line;
+}
+
+// The token mass table of every captured step and site, each half measured with its own prompt's length.
+std::vector<TokenMassRow> token_mass_of(const Capture& c) {
+    const auto prompt = prompt_tokens(c, false), negative = prompt_tokens(c, true);
+    if (prompt.empty())
+        throw std::runtime_error(c.path + ": the capture's description lists no prompt tokens, and the token "
+                                          "mass needs to know where the prompt ends");
+    return token_mass_table(c.loaded.store, static_cast<int>(prompt.size()),
+                            static_cast<int>(negative.size()));
+}
+
+const char* half_name(Half h) {
+    return h == Half::Uncond ? "uncond" : h == Half::Diff ? "diff" : "cond";
+}
+
 } // namespace
 
 int cmd_maps(const std::vector<std::string>& argv) {
-    const std::set<std::string> choices{"kind", "token", "token-index", "pixel",    "index", "step",
-                                        "head", "batch", "size",        "colormap", "range", "grid"};
+    const std::set<std::string> choices{"kind",     "token", "token-index", "pixel",     "index",
+                                        "step",     "head",  "batch",       "quantity",  "size",
+                                        "colormap", "range", "grid",        "token-mass"};
     auto value_options = choices;
     value_options.insert({"capture", "out"});
     const Args args(argv, value_options, {});
     const auto o = parse_options(args);
     const auto c = open_capture(o.capture);
-    const auto steps = chosen_steps(c, o);
-    const auto tokens = prompt_tokens(c, o.uncond);
-    const auto main_map = main_spec(c, o, steps, tokens);
-    const auto tile_specs =
-        o.grid == GridKind::None ? std::vector<MapSpec>{} : grid_tiles(c, o, main_map, tokens);
-
-    auto main = make(c, main_map);
-    std::vector<Made> tiles;
-    if (!tile_specs.empty()) {
-        ProgressBar bar; // a grid is many maps
-        for (const auto& spec : tile_specs) {
-            bar.update(static_cast<double>(tiles.size()) / tile_specs.size(), "map " + spec.name);
-            tiles.push_back(make(c, spec));
-        }
-        bar.update(1.0, "writing");
-    }
-
-    const fs::path out(o.out);
-    fs::create_directories(out);
-    const Colormaps colormaps;
-    const auto& lut = colormaps.lut(o.colormap);
-    const auto range = range_for(o, main.image, std::nullopt);
-    write_png((out / "map.png").string(),
-              {main.image.width, main.image.height, 3, colorize_rgb(main.image, range, lut)});
-    write_png16((out / "map16.png").string(),
-                {main.image.width, main.image.height, to_gray16(main.image, range)});
-    note_files(main.about, "map.png", "map16.png", range);
+    auto maps = o.map ? make_maps(c, o) : Maps{};
+    const auto mass = o.token_mass ? token_mass_of(c) : std::vector<TokenMassRow>{};
 
     json options = json::object();
     for (const auto& name : choices)
@@ -611,26 +685,25 @@ int cmd_maps(const std::vector<std::string>& argv) {
         {"prompt", c.loaded.description.value("settings", json::object()).value("prompt", "")},
         {"image", {{"width", c.image_width}, {"height", c.image_height}, {"from", c.image_size_source}}},
         {"options", options},
-        {"batch", o.uncond ? "uncond" : "cond"},
+        {"batch", half_name(o.half)},
+        {"quantity", to_string(o.quantity)},
         {"colormap", colormap_name(o.colormap)},
-        {"png16_scaling", "round(clamp((v - lo) / (hi - lo), 0, 1) * 65535); lo == hi gives 32768"}};
-    if (!tiles.empty()) {
-        description["grid"] = write_grid(out, o, grid_layout(c, o, tile_specs), tiles, lut);
-        description["grid"]["layout"] = *args.get("grid");
+        {"png16_scaling", "round(clamp((v - lo) / (hi - lo), 0, 1) * 65535); lo == hi gives 32768"},
+        {"maps", json::array()}};
+
+    const fs::path out(o.out);
+    fs::create_directories(out);
+    std::string wrote;
+    if (o.map) wrote = write_maps(out, o, c, maps, description) + ", ";
+    if (o.token_mass) {
+        write_text(*o.token_mass, token_mass_csv(mass));
+        description["token_mass"] = token_mass_json(mass);
+        description["token_mass"]["file"] = *o.token_mass;
+        wrote += "the token mass of " + std::to_string(mass.size()) + " cross-attention calls in " +
+                 *o.token_mass + ", ";
     }
-    TensorMap tensors{{main_map.name, main.tensor}};
-    auto maps = json::array({main.about});
-    for (std::size_t i = 0; i < tiles.size(); ++i) {
-        tensors[tile_specs[i].name] = tiles[i].tensor;
-        maps.push_back(tiles[i].about);
-    }
-    description["maps"] = maps;
-    write_safetensors((out / "maps.safetensors").string(), tensors, {{"attnscope.maps", description.dump()}});
     write_text((out / "maps.json").string(), description.dump(2) + "\n");
-    std::printf("wrote %s: map.png and map16.png (%dx%d, range %g..%g), %s%zu map(s) in maps.safetensors "
-                "and maps.json\n",
-                o.out.c_str(), main.image.width, main.image.height, range.lo, range.hi,
-                tiles.empty() ? "" : "grid.png and grid16.png, ", tensors.size());
+    std::printf("wrote %s: %smaps.json\n", o.out.c_str(), wrote.c_str());
     return 0;
 }
 

@@ -38,8 +38,12 @@ void usage(std::ostream& o) {
          "  maps      attention maps from a capture, as PNG (colour and 16-bit), .safetensors and JSON\n"
          "            --capture FILE --out DIR [--kind cross|self] [--token WORD | --token-index N[,M]]\n"
          "            [--pixel X,Y] [--index N|LIST|all] [--step N|A:B|all] [--head N|mean|max]\n"
-         "            [--batch cond|uncond] [--size WxH] [--colormap viridis|magma|jet|gray]\n"
-         "            [--range auto|tile|LO,HI] [--grid indices|heads|tokens]\n"
+         "            [--batch cond|uncond|diff] [--quantity probability|score|entropy] [--size WxH]\n"
+         "            [--colormap viridis|magma|jet|gray] [--range auto|tile|LO,HI]\n"
+         "            [--grid indices|heads|tokens] [--token-mass FILE.csv]\n"
+         "  inspect-int8  the int8 kernel's quantization of one captured call: block steps, saturation,\n"
+         "            score histograms, P error per head and key: --capture FILE --index N --step S\n"
+         "            [--kind cross|self] [--bins N] [--out DIR]\n"
          "  shapes    one forward pass; every attention site's Q/K/V/P shapes\n"
          "            [--model PATH | --preset sd15|sd21|sd21-base] [--size WxH] [--batch N] [--context N]\n"
          "            [--device cpu|cuda] [--dtype f32|f16|bf16|f64] [--backend NAME] [--seed N]\n"
@@ -86,6 +90,7 @@ int main(int argc, char** argv) {
         if (command == "compare") return attnscope::cli::cmd_compare(args);
         if (command == "edit") return attnscope::cli::cmd_edit(args);
         if (command == "maps") return attnscope::cli::cmd_maps(args);
+        if (command == "inspect-int8") return attnscope::cli::cmd_inspect_int8(args);
         if (command == "gui") {
 #ifdef ATTNSCOPE_GUI
             return attnscope::gui::gui_command(args);

@@ -1,13 +1,24 @@
 #include "attention_maps.h"
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace attnscope {
 namespace {
 
 ProbeInputs probe_inputs(const CapturedSite& c) {
     return {c.q, c.k, c.lse, c.site.heads, c.site.scale()};
+}
+
+at::ScalarType wide_type(const at::Tensor& t) {
+    return t.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
+}
+
+// One batch item's heads of a (B*heads, ...) tensor, widened for arithmetic.
+at::Tensor heads_of(const at::Tensor& t, const CapturedSite& c, int64_t batch) {
+    return t.narrow(0, batch * c.site.heads, c.site.heads).to(wide_type(c.q));
 }
 
 // The full P rows of one batch item's heads, (heads, Sq, Sk) fp32: kept cross P, else recomputed.
@@ -30,34 +41,70 @@ at::Tensor reduce_heads(const at::Tensor& per_head, const MapRequest& r) { // (h
     }
 }
 
-// One site's map at its own resolution, (height, width).
+// The token columns of a cross-attention site, summed: (heads, Sq).
+at::Tensor token_columns(const CapturedSite& c, const MapRequest& r, int64_t batch) {
+    if (r.tokens.empty()) throw std::invalid_argument("a cross-attention map needs at least one token");
+    for (const auto t : r.tokens)
+        if (t < 0 || t >= c.site.seq_k)
+            throw std::invalid_argument("token " + std::to_string(t) + " is outside the " +
+                                        std::to_string(c.site.seq_k) + "-token context");
+    const auto columns = at::tensor(r.tokens, at::kLong).to(c.q.device());
+    if (r.quantity == MapQuantity::Probability) return cross_probs(c, batch).index_select(2, columns).sum(2);
+    const auto keys = heads_of(c.k, c, batch).index_select(1, columns); // (heads, tokens, d)
+    return (at::matmul(heads_of(c.q, c, batch), keys.transpose(-1, -2)) * c.site.scale()).sum(2);
+}
+
+// The query row of the pixel the request names.
+int64_t query_row(const CapturedSite& c, const MapRequest& r) {
+    if (!(r.query_x >= 0 && r.query_x < 1 && r.query_y >= 0 && r.query_y < 1))
+        throw std::invalid_argument("the query pixel must lie inside the image: x and y in [0, 1)");
+    const auto& s = c.site;
+    return static_cast<int64_t>(r.query_y * s.height) * s.width + static_cast<int64_t>(r.query_x * s.width);
+}
+
+// One site's map of one batch item at its own resolution, (height, width).
 at::Tensor site_map(const CapturedSite& c, const MapRequest& r, int64_t batch) {
     const auto& s = c.site;
     if (r.heads == HeadReduction::Single && (r.head < 0 || r.head >= s.heads))
         throw std::invalid_argument("head " + std::to_string(r.head) + " does not exist at " + s.label() +
                                     " (" + std::to_string(s.heads) + " heads)");
-    std::vector<at::Tensor> per_head;
-    if (s.kind == AttentionKind::Cross) {
-        if (r.tokens.empty()) throw std::invalid_argument("a cross-attention map needs at least one token");
-        for (const auto t : r.tokens)
-            if (t < 0 || t >= s.seq_k)
-                throw std::invalid_argument("token " + std::to_string(t) + " is outside the " +
-                                            std::to_string(s.seq_k) + "-token context");
-        const auto p = cross_probs(c, batch); // (heads, Sq, Sk)
-        const auto columns = at::tensor(r.tokens, at::kLong).to(p.device());
-        return reduce_heads(p.index_select(2, columns).sum(2), r).reshape({s.height, s.width});
+    at::Tensor map;
+    if (r.quantity == MapQuantity::Entropy) {
+        map = reduce_heads(row_entropy(heads_of(c.q, c, batch), heads_of(c.k, c, batch),
+                                       heads_of(c.lse, c, batch), s.scale()),
+                           r);
+    } else if (s.kind == AttentionKind::Cross) {
+        map = reduce_heads(token_columns(c, r, batch), r);
+    } else if (r.quantity == MapQuantity::Score) {
+        const auto query = heads_of(c.q, c, batch).select(1, query_row(c, r)).unsqueeze(-1); // (heads, d, 1)
+        map = reduce_heads(at::matmul(heads_of(c.k, c, batch), query).squeeze(-1) * s.scale(), r);
+    } else {
+        ProbeSelection sel;
+        sel.axis = ProbeAxis::QueryRow;
+        sel.index = query_row(c, r);
+        sel.batch = batch;
+        sel.reduction = r.heads;
+        sel.head = r.head;
+        map = probe_map(probe_inputs(c), sel);
     }
-    if (!(r.query_x >= 0 && r.query_x < 1 && r.query_y >= 0 && r.query_y < 1))
-        throw std::invalid_argument("the query pixel must lie inside the image: x and y in [0, 1)");
-    const int64_t qx = static_cast<int64_t>(r.query_x * s.width),
-                  qy = static_cast<int64_t>(r.query_y * s.height);
-    ProbeSelection sel;
-    sel.axis = ProbeAxis::QueryRow;
-    sel.index = qy * s.width + qx;
-    sel.batch = batch;
-    sel.reduction = r.heads;
-    sel.head = r.head;
-    return probe_map(probe_inputs(c), sel).reshape({s.height, s.width});
+    return map.to(at::kFloat).reshape({s.height, s.width});
+}
+
+// The map of the batch item or guidance split the request names.
+at::Tensor batch_map(const CapturedSite& c, const MapRequest& r) {
+    const int64_t batches = c.q.size(0) / c.site.heads;
+    if (r.batch_view == BatchView::CondMinusUncond) {
+        const std::string why = "the guidance split (cond - uncond) needs both halves of a guided batch; ";
+        if (batches < 2)
+            throw std::invalid_argument(why + c.site.label() + " has " + std::to_string(batches) +
+                                        " batch item (made without classifier-free guidance)");
+        return site_map(c, r, batches - 1) - site_map(c, r, 0);
+    }
+    const int64_t batch = r.batch < 0 ? batches - 1 : r.batch;
+    if (batch >= batches)
+        throw std::invalid_argument("batch item " + std::to_string(batch) + " does not exist (" +
+                                    std::to_string(batches) + " captured)");
+    return site_map(c, r, batch);
 }
 
 at::Tensor resize(const at::Tensor& map, int64_t h, int64_t w, Upsampling mode) {
@@ -71,12 +118,23 @@ at::Tensor resize(const at::Tensor& map, int64_t h, int64_t w, Upsampling mode) 
 
 } // namespace
 
+const char* to_string(MapQuantity q) {
+    switch (q) {
+    case MapQuantity::Score:
+        return "score";
+    case MapQuantity::Entropy:
+        return "entropy";
+    default:
+        return "probability";
+    }
+}
+
 at::Tensor attention_map(const CaptureStore& store, const MapRequest& r) {
     if (r.steps.empty() || r.indices.empty())
         throw std::invalid_argument("an attention map needs at least one step and one site index");
     if (r.indices.size() > 1 && (r.out_width <= 0 || r.out_height <= 0))
         throw std::invalid_argument(
-            "maps of several sites are summed on a common grid: give its width and height");
+            "maps of several sites are combined on a common grid: give its width and height");
     at::Tensor sum;
     for (const int step : r.steps) {
         for (const int index : r.indices) {
@@ -86,17 +144,29 @@ at::Tensor attention_map(const CaptureStore& store, const MapRequest& r) {
                                         std::to_string(index) + " " + to_string(r.kind) +
                                         "-attention is not in the capture (not captured, or "
                                         "evicted to stay within its budget)");
-            const int64_t batches = c->q.size(0) / c->site.heads;
-            const int64_t batch = r.batch < 0 ? batches - 1 : r.batch;
-            if (batch >= batches)
-                throw std::invalid_argument("batch item " + std::to_string(batch) + " does not exist (" +
-                                            std::to_string(batches) + " captured)");
-            auto m = site_map(*c, r, batch);
+            auto m = batch_map(*c, r);
             if (r.out_width > 0 && r.out_height > 0) m = resize(m, r.out_height, r.out_width, r.upsampling);
             sum = sum.defined() ? sum + m : m;
         }
     }
-    return sum / static_cast<double>(r.steps.size());
+    const auto sites = r.quantity == MapQuantity::Probability ? 1.0 : static_cast<double>(r.indices.size());
+    return sum / (static_cast<double>(r.steps.size()) * sites);
+}
+
+at::Tensor row_entropy(const at::Tensor& q, const at::Tensor& k, const at::Tensor& lse, double scale) {
+    const auto wide = wide_type(q);
+    const auto kt = k.to(wide).transpose(-1, -2);
+    // About 16 Mi scores per block: 512 queries of a 64x64 site's 8 heads of self-attention.
+    const int64_t rows =
+        std::max<int64_t>(1, (int64_t{1} << 24) / std::max<int64_t>(1, q.size(0) * k.size(1)));
+    std::vector<at::Tensor> parts;
+    for (int64_t r = 0; r < q.size(1); r += rows) {
+        const int64_t n = std::min(rows, q.size(1) - r);
+        const auto s = at::matmul(q.narrow(1, r, n).to(wide), kt) * scale;
+        const auto l = lse.narrow(1, r, n).to(wide);
+        parts.push_back(l - (at::exp(s - l.unsqueeze(-1)) * s).sum(-1));
+    }
+    return at::cat(parts, 1);
 }
 
 MapStats map_stats(const at::Tensor& map) {

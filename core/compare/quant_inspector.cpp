@@ -1,0 +1,158 @@
+#include "quant_inspector.h"
+
+#include <algorithm>
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+namespace attnscope {
+namespace {
+
+void check(const at::Tensor& q, const at::Tensor& k) {
+    if (q.dim() != 3 || k.dim() != 3 || q.size(0) != k.size(0) || q.size(2) != k.size(2))
+        throw std::invalid_argument(
+            "int8 inspector: needs q (rows, Sq, d) and k (rows, Sk, d) of the same rows "
+            "and head dim; got q " +
+            std::string(c10::str(q.sizes())) + ", k " + c10::str(k.sizes()));
+    if (!at::isFloatingType(q.scalar_type()) || !at::isFloatingType(k.scalar_type()))
+        throw std::invalid_argument("int8 inspector: q and k must be floating point");
+    if (q.size(1) < 1 || k.size(1) < 1 || q.size(2) < 1)
+        throw std::invalid_argument("int8 inspector: q and k have no tokens");
+}
+
+// Divisions as tensor by tensor: ATen turns a division by a scalar into a multiplication by its reciprocal
+// on CUDA, which rounds differently from the kernel's true division.
+at::Tensor divide(const at::Tensor& a, double b) {
+    return at::div(a, at::full_like(a, b));
+}
+
+Int8Operand quantize_blocks(const at::Tensor& x) { // (rows, S, d) fp32
+    const int64_t rows = x.size(0), s = x.size(1), d = x.size(2);
+    const int64_t blocks = (s + kInt8QuantBlock - 1) / kInt8QuantBlock;
+    // Zero rows past the end change no block's max|x| and are dropped again below.
+    const auto padded = at::constant_pad_nd(x, {0, 0, 0, blocks * kInt8QuantBlock - s})
+                            .reshape({rows, blocks, kInt8QuantBlock * d});
+    const auto amax = padded.abs().amax(-1);
+    const auto steps = at::where(amax > 0, divide(amax, 127), at::ones_like(amax));
+    const auto inverse = at::div(at::ones_like(steps), steps); // the kernel multiplies by 1 / step
+    const auto q = at::round(padded * inverse.unsqueeze(-1));
+    return {q.reshape({rows, blocks * kInt8QuantBlock, d}).narrow(1, 0, s).to(at::kChar), steps,
+            (q.abs() == 127).sum(-1)};
+}
+
+// A row's per-token steps: each block's step repeated over its tokens, (S) fp32.
+at::Tensor token_steps(const Int8Operand& op, int64_t row) {
+    return op.steps[row].repeat_interleave(kInt8QuantBlock).narrow(0, 0, op.values.size(1));
+}
+
+// Running max and sum of |error| over many blocks.
+struct ErrorSum {
+    double max = 0, sum = 0;
+    int64_t count = 0;
+    void add(const at::Tensor& abs_error) {
+        max = std::max(max, abs_error.max().item<double>());
+        sum += abs_error.sum().item<double>();
+        count += abs_error.numel();
+    }
+    AbsError result() const { return {max, count > 0 ? sum / static_cast<double>(count) : 0.0}; }
+};
+
+// Walks every row's queries in blocks of whole key rows: f(row, first, exact scores, int8 scores).
+template <typename F>
+void for_each_score_block(const at::Tensor& q64, const at::Tensor& k64, const Int8Quantization& quant,
+                          double scale, F&& f) {
+    const int64_t sq = q64.size(1), sk = k64.size(1);
+    const int64_t block = std::max<int64_t>(1, (int64_t{1} << 22) / sk); // 4 Mi scores
+    for (int64_t row = 0; row < q64.size(0); ++row) {
+        const auto kt = k64[row].t();
+        for (int64_t first = 0; first < sq; first += block) {
+            const int64_t n = std::min(block, sq - first);
+            f(row, first, at::matmul(q64[row].narrow(0, first, n), kt) * scale,
+              int8_scores(quant, row, first, n));
+        }
+    }
+}
+
+} // namespace
+
+Int8Quantization quantize_like_int8(const at::Tensor& q, const at::Tensor& k, double scale) {
+    check(q, k);
+    const auto qf = q.to(at::kFloat), kf = k.to(at::kFloat);
+    Int8Quantization r;
+    r.scale = static_cast<float>(scale);
+    r.k_mean = divide(kf.sum(1), static_cast<double>(k.size(1)));
+    r.q = quantize_blocks(qf);
+    r.k = quantize_blocks(kf - r.k_mean.unsqueeze(1));
+    r.q_dot_mean = at::matmul(qf, r.k_mean.unsqueeze(-1)).squeeze(-1) * r.scale;
+    return r;
+}
+
+at::Tensor int8_scores(const Int8Quantization& quant, int64_t row, int64_t first, int64_t count) {
+    // Integer dot products are exact in fp64 (and the kernel's int32 ones never overflow: 127^2 d << 2^31).
+    const auto q8 = quant.q.values[row].narrow(0, first, count).to(at::kDouble);
+    const auto dots = at::matmul(q8, quant.k.values[row].to(at::kDouble).t());
+    // The kernel's fp32 arithmetic: step = step_q * step_k, then the int32 dot as float times it.
+    const auto steps = token_steps(quant.q, row).narrow(0, first, count).unsqueeze(1) *
+                       token_steps(quant.k, row).unsqueeze(0);
+    const auto offset = quant.q_dot_mean[row].narrow(0, first, count).to(at::kDouble).unsqueeze(1);
+    return (dots.to(at::kFloat) * steps).to(at::kDouble) * static_cast<double>(quant.scale) + offset;
+}
+
+Int8Inspection inspect_int8(const at::Tensor& q, const at::Tensor& k, double scale, int bins) {
+    if (bins < 1) throw std::invalid_argument("int8 inspector: needs at least one histogram bin");
+    Int8Inspection r;
+    r.quant = quantize_like_int8(q, k, scale);
+    const auto q64 = q.to(at::kDouble), k64 = k.to(at::kDouble);
+    const int64_t rows = q.size(0), sk = k.size(1);
+
+    double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+    for_each_score_block(q64, k64, r.quant, scale,
+                         [&](int64_t, int64_t, const at::Tensor& s, const at::Tensor& s8) {
+                             lo = std::min({lo, s.min().item<double>(), s8.min().item<double>()});
+                             hi = std::max({hi, s.max().item<double>(), s8.max().item<double>()});
+                         });
+    if (lo == hi) { // one value everywhere: a unit-wide range around it rather than an empty one
+        lo -= 0.5;
+        hi += 0.5;
+    }
+
+    const auto opts = q64.options();
+    auto counts = at::zeros({bins}, opts), counts8 = at::zeros({bins}, opts);
+    auto key_max = at::zeros({sk}, opts), key_sum = at::zeros({sk}, opts);
+    r.lse_exact = at::empty({rows, q.size(1)}, opts);
+    r.lse_int8 = at::empty_like(r.lse_exact);
+    ErrorSum scores, lses, probs;
+    std::vector<ErrorSum> by_row(rows);
+    for_each_score_block(q64, k64, r.quant, scale,
+                         [&](int64_t row, int64_t first, const at::Tensor& s, const at::Tensor& s8) {
+                             counts += at::histc(s, bins, lo, hi);
+                             counts8 += at::histc(s8, bins, lo, hi);
+                             const auto lse = at::logsumexp(s, 1, true), lse8 = at::logsumexp(s8, 1, true);
+                             r.lse_exact[row].narrow(0, first, s.size(0)).copy_(lse.squeeze(1));
+                             r.lse_int8[row].narrow(0, first, s.size(0)).copy_(lse8.squeeze(1));
+                             const auto p_error = (at::exp(s8 - lse8) - at::exp(s - lse)).abs();
+                             scores.add((s8 - s).abs());
+                             lses.add((lse8 - lse).abs());
+                             probs.add(p_error);
+                             by_row[row].add(p_error);
+                             key_max = at::maximum(key_max, p_error.amax(0));
+                             key_sum += p_error.sum(0);
+                         });
+
+    const auto as_counts = [](const at::Tensor& t) {
+        const auto c = t.to(at::kCPU, at::kLong).contiguous();
+        return std::vector<int64_t>(c.data_ptr<int64_t>(), c.data_ptr<int64_t>() + c.numel());
+    };
+    r.histogram = {lo, hi, as_counts(counts), as_counts(counts8)};
+    r.score_error = scores.result();
+    r.lse_error = lses.result();
+    r.p_error = probs.result();
+    for (const auto& e : by_row) r.p_error_by_row.push_back(e.result());
+    const auto key_mean = (key_sum / static_cast<double>(rows * q.size(1))).to(at::kCPU).contiguous();
+    const auto key_top = key_max.to(at::kCPU).contiguous();
+    for (int64_t j = 0; j < sk; ++j)
+        r.p_error_by_key.push_back({key_top.data_ptr<double>()[j], key_mean.data_ptr<double>()[j]});
+    return r;
+}
+
+} // namespace attnscope
