@@ -5,6 +5,7 @@
 #   REGEN_FIXTURES=1 tools/gpu-check.sh   also regenerate tests/data with diffusers (needs .ref/diffusers)
 #   GPU_CHECK_ONLY=attention tools/gpu-check.sh   only the attention kernels' tests and benchmark (needs .debs)
 #   GPU_CHECK_ONLY=capture tools/gpu-check.sh     only the capture tests and benchmark (SD v1.5 512, 50 steps)
+#   GPU_CHECK_ONLY=tests tools/gpu-check.sh       every test, then what compare/edit cost (no other benchmark)
 # The full-size shape tables are CPU tests that CI runs; they are skipped here to save device time.
 # Carry: .ref (diffusers source and the CLIP vocabulary from ../shared, never committed) and .debs
 # (Debian googletest + nlohmann-json, made by tools/fetch-gpu-debs.sh), which that machine lacks.
@@ -107,6 +108,25 @@ first_failed=$(grep -m1 -oE "Test +#[0-9]+: [^ ]+ \.+\*\*\*Failed" "$OUT/ctest.l
 if [ -n "$first_failed" ] && command -v cuda-gdb >/dev/null; then
   step "backtrace of $first_failed"
   cuda-gdb -batch -ex run -ex bt --args build-gpu/tests/attnscope_tests --gtest_filter="$first_failed" 2>&1 | tail -25
+fi
+
+if [ "$only" = tests ]; then
+  step "what comparing and editing cost: SD v1.5 topology (random weights), 512x512, 20 steps, CFG, fp16"
+  # Wall time of the whole command and the GPU's peak memory, against a plain generation of the same run.
+  common=(--preset sd15 --device cuda --dtype f16 --size 512x512 --steps 20 --prompt "a red circle left of a blue square")
+  for job in "generate" "compare --a flash --b int8 --mode same-inputs" "compare --a flash --b int8 --mode free" \
+             "edit --edit token=red:scale=0@steps=0-19" "generate --capture /tmp/c.safetensors"; do
+    nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 200 > /tmp/mem.log 2>&1 &
+    monitor=$!
+    start=$(date +%s.%N)
+    # shellcheck disable=SC2086
+    build-gpu/app/attnscope $job "${common[@]}" --out /tmp/job > /tmp/job.log 2>&1 || { status=1; tail -3 /tmp/job.log; }
+    end=$(date +%s.%N)
+    kill "$monitor" 2>/dev/null
+    printf '%-52s %6.2f s wall, peak GPU memory %s MiB\n' "$job" "$(python3 -c "print($end - $start)")" \
+      "$(sort -n /tmp/mem.log | tail -1)" | tee -a "$OUT/bench_compare.txt"
+  done
+  exit $status
 fi
 
 step "benchmarks"
