@@ -113,9 +113,10 @@ fi
 if [ "$only" = tests ]; then
   step "what comparing and editing cost: SD v1.5 topology (random weights), 512x512, 20 steps, CFG, fp16"
   # Wall time of the whole command and the GPU's peak memory, against a plain generation of the same run.
-  common=(--preset sd15 --device cuda --dtype f16 --size 512x512 --steps 20 --prompt "a red circle left of a blue square")
-  for job in "generate" "compare --a flash --b int8 --mode same-inputs" "compare --a flash --b int8 --mode free" \
-             "edit --edit token=red:scale=0@steps=0-19" "generate --capture /tmp/c.safetensors"; do
+  common=(--preset sd15 --device cuda --size 512x512 --steps 20 --prompt "a red circle left of a blue square")
+  for job in "generate --dtype f16" "compare --a flash:f16 --b int8:f16 --mode same-inputs" \
+             "compare --a flash:f16 --b int8:f16 --mode free" "edit --dtype f16 --edit token=red:scale=0@steps=0-19" \
+             "generate --dtype f16 --capture /tmp/c.safetensors"; do
     nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 200 > /tmp/mem.log 2>&1 &
     monitor=$!
     start=$(date +%s.%N)
