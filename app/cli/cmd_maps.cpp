@@ -16,6 +16,7 @@
 #include "progress_bar.h"
 #include "render/colormap.h"
 #include "render/grid.h"
+#include "render/map_png.h"
 
 #include <algorithm>
 #include <cmath>
@@ -565,9 +566,7 @@ ValueRange range_for(const Options& o, const MapImage& map, std::optional<ValueR
 }
 
 void note_files(json& about, const char* colour, const char* gray, ValueRange range) {
-    const json r{{"lo", range.lo}, {"hi", range.hi}};
-    about["png"] = {{"file", colour}, {"range", r}};
-    about["png16"] = {{"file", gray}, {"range", r}};
+    about.update(map_pngs_json(colour, gray, range));
 }
 
 // grid.png and grid16.png; each tile's place and scaling go into its description.
@@ -624,10 +623,7 @@ std::string write_maps(const fs::path& out, const Options& o, const Capture& c, 
     const Colormaps colormaps;
     const auto& lut = colormaps.lut(o.colormap);
     const auto range = range_for(o, m.main.image, std::nullopt);
-    write_png((out / "map.png").string(),
-              {m.main.image.width, m.main.image.height, 3, colorize_rgb(m.main.image, range, lut)});
-    write_png16((out / "map16.png").string(),
-                {m.main.image.width, m.main.image.height, to_gray16(m.main.image, range)});
+    write_map_pngs(m.main.image, range, lut, (out / "map.png").string(), (out / "map16.png").string());
     note_files(m.main.about, "map.png", "map16.png", range);
     if (!m.tiles.empty()) {
         description["grid"] = write_grid(out, o, grid_layout(c, o, m.tile_specs), m.tiles, lut);
@@ -688,7 +684,7 @@ int cmd_maps(const std::vector<std::string>& argv) {
         {"batch", half_name(o.half)},
         {"quantity", to_string(o.quantity)},
         {"colormap", colormap_name(o.colormap)},
-        {"png16_scaling", "round(clamp((v - lo) / (hi - lo), 0, 1) * 65535); lo == hi gives 32768"},
+        {"png16_scaling", kPng16Scaling},
         {"maps", json::array()}};
 
     const fs::path out(o.out);
