@@ -6,7 +6,6 @@
 #include "script.h"
 #include "session/pipeline.h"
 #include "settings.h"
-#include "util/assets.h"
 
 #include <GLFW/glfw3.h>
 #include <backends/imgui_impl_glfw.h>
@@ -15,6 +14,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <malloc.h>
 #include <memory>
 #include <optional>
 
@@ -112,7 +112,11 @@ int run_gui(const GuiOptions& options) {
     try {
         std::optional<ScriptRunner> runner;
         if (scripted) runner.emplace(options.script, read_script(options.script));
-        const Colormaps colormaps(assets_dir() / "colormaps");
+        const Colormaps colormaps;
+        // The worker allocates from the one arena whose freed memory the program keeps (app/cli/main.cpp's
+        // mallopt): an arena of its own would hand CPU attention's P of hundreds of MB back to the system and
+        // fault it in again at every call (3 tiny-model steps took 190 s instead of 60 s on 2 cores).
+        mallopt(M_ARENA_MAX, 1);
         Worker worker({options.device, options.dtype});
         Ui ui{{}, worker, colormaps, {}};
 
@@ -125,10 +129,12 @@ int run_gui(const GuiOptions& options) {
         bool started = false;
         int exit_code = 0;
         while (!glfwWindowShouldClose(window.get())) {
-            if (scripted)
+            // Scripts go as fast as the worker allows, but leave it the CPU while it works: without a GPU,
+            // Mesa renders every frame on the same cores.
+            if (scripted && !ui.state.snap.busy)
                 glfwPollEvents();
             else
-                glfwWaitEventsTimeout(ui.state.snap.busy ? 1.0 / 60 : 1.0 / 20);
+                glfwWaitEventsTimeout(ui.state.snap.busy ? 1.0 / (scripted ? 10 : 60) : 1.0 / 20);
             ui.state.snap = worker.snapshot();
             update_textures(ui);
             if (runner) {

@@ -3,7 +3,7 @@
 // through a 256x1 colour table and draws its RGBA8 texture (MapTexture::colors) through a framebuffer. The
 // range and the table are uniforms and a texture, so changing the colormap or the normalization re-paints
 // without writing the values again.
-#include "colormap.h"
+#include "render/colormap.h"
 #include "texture.h"
 
 namespace attnscope::gui {

@@ -1,23 +1,74 @@
 #include "export_map.h"
 
-#include "io/png_file.h"
+#include "io/mapped_file.h"
+#include "render/map_png.h"
 
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <numeric>
 #include <stdexcept>
 
 namespace attnscope::gui {
 
-void export_map(const UiState& state, const Colormaps& colormaps, const std::string& path) {
+namespace {
+
+// What the map is of, in maps.json's words.
+nlohmann::json describe(const UiState& s) {
+    const auto& v = s.maps.request;
+    nlohmann::json j;
+    j["model"] = s.snap.model_source;
+    j["prompt"] = s.snap.session_settings.prompt;
+    j["seed"] = s.snap.session_settings.seed;
+    j["kind"] = v.self ? "self" : "cross";
+    j["sites"] = s.maps.main_sites;
+    auto steps = nlohmann::json::array();
+    for (int k = v.steps_from < 0 ? v.step : v.steps_from; k <= v.step; ++k) steps.push_back(k + 1);
+    j["steps"] = steps;
+    j["aggregation"] = s.maps.main_sites.size() > 1 ? "sum over sites, mean over steps" : "mean over steps";
+    j["head"] = v.head_mode == HeadMode::Single ? nlohmann::json(v.head)
+                : v.head_mode == HeadMode::Max  ? nlohmann::json("max")
+                                                : nlohmann::json("mean");
+    if (v.self) {
+        j["query"] = {{"x", v.query_x}, {"y", v.query_y}};
+    } else {
+        auto tokens = nlohmann::json::array();
+        for (const int p : v.tokens)
+            tokens.push_back(
+                {{"position", p},
+                 {"text", p < static_cast<int>(s.snap.tokens.size()) ? s.snap.tokens[p].text : ""}});
+        j["tokens"] = tokens;
+    }
+    return j;
+}
+
+} // namespace
+
+std::vector<std::string> export_map(const UiState& state, const Colormaps& colormaps,
+                                    const std::string& path) {
     const auto& map = state.maps.main;
     if (map.empty())
         throw std::runtime_error("no map to export" +
                                  (state.maps.error.empty() ? "" : ": " + state.maps.error));
-    const auto rgba = colorize(map, state.main_range, colormaps.lut(state.display.colormap));
-    Image8 image;
-    image.width = map.width;
-    image.height = map.height;
-    image.channels = 4;
-    image.pixels = rgba;
-    write_png(path, image);
+    const std::filesystem::path colour(path);
+    const auto stem = colour.parent_path() / colour.stem();
+    const std::string gray = stem.string() + "16.png", json_path = stem.string() + ".json";
+    const auto range = state.ranges.main;
+    write_map_pngs(map, range, colormaps.lut(state.display.colormap), path, gray);
+
+    auto j = describe(state);
+    j.update(
+        map_pngs_json(colour.filename().string(), std::filesystem::path(gray).filename().string(), range));
+    j["png16_scaling"] = kPng16Scaling;
+    j["colormap"] = colormap_name(state.display.colormap);
+    j["width"] = map.width;
+    j["height"] = map.height;
+    const double sum = std::accumulate(map.values.begin(), map.values.end(), 0.0);
+    j["stats"] = {{"min", map.min_value}, {"max", map.max_value}, {"mean", sum / map.values.size()}};
+    const auto text = j.dump(2) + "\n";
+    AtomicFileWriter out(json_path);
+    out.write(text.data(), text.size());
+    out.commit();
+    return {path, gray, json_path};
 }
 
 } // namespace attnscope::gui

@@ -1,12 +1,16 @@
 #pragma once
-// Writes the main map as a PNG at its own resolution, coloured as shown.
+// Export map: the main map at its own resolution, written as `attnscope maps` writes its maps
+// (core/render/map_png.h): PATH coloured as shown, STEM16.png its raw values in 16 bits over the same range,
+// and STEM.json with that range, the scaling and what the map is of (sites, steps, head, tokens or query).
 #include "ui.h"
 
 #include <string>
+#include <vector>
 
 namespace attnscope::gui {
 
-// Throws std::runtime_error when there is no map or the file cannot be written.
-void export_map(const UiState& state, const Colormaps& colormaps, const std::string& path);
+// Returns the files written. Throws std::runtime_error when there is no map or a file cannot be written.
+std::vector<std::string> export_map(const UiState& state, const Colormaps& colormaps,
+                                    const std::string& path);
 
 } // namespace attnscope::gui

@@ -22,6 +22,29 @@ ImVec2 panel(Ui& ui, const char* title, ImVec2 pos, ImVec2 size, void (*contents
     return now;
 }
 
+// The centre panel's views as tabs; a script or a run just started may bring one to the front.
+void views(Ui& ui) {
+    auto& s = ui.state;
+    if (!ImGui::BeginTabBar("views")) return;
+    const struct {
+        CentreTab tab;
+        const char* name;
+        void (*contents)(Ui&);
+    } tabs[] = {{CentreTab::Image, "Image", panel_image},
+                {CentreTab::Compare, "Compare", panel_compare},
+                {CentreTab::Branches, "Branches", panel_branches}};
+    for (const auto& t : tabs) {
+        const ImGuiTabItemFlags flags = s.show_tab == t.tab ? ImGuiTabItemFlags_SetSelected : 0;
+        if (ImGui::BeginTabItem(t.name, nullptr, flags)) {
+            s.tab = t.tab;
+            t.contents(ui);
+            ImGui::EndTabItem();
+        }
+    }
+    s.show_tab.reset();
+    ImGui::EndTabBar();
+}
+
 float share(float part, float whole, float lo, float hi) {
     return std::clamp(part / whole, lo, hi);
 }
@@ -36,8 +59,8 @@ void draw_layout(Ui& ui) {
     const float status_h = ImGui::GetFrameHeight() + ImGui::GetStyle().WindowPadding.y * 2;
     const float height = std::max(100.0f, vp->WorkSize.y - status_h);
     const float left = l.left * width, right = l.right * width, centre = width - left - right;
-    const float transport_h = ImGui::GetFrameHeightWithSpacing() * 3 + ImGui::GetStyle().WindowPadding.y * 2 +
-                              ImGui::GetTextLineHeightWithSpacing();
+    // Buttons, the timeline, the step line (a checkbox) and the title bar.
+    const float transport_h = ImGui::GetFrameHeightWithSpacing() * 4 + ImGui::GetStyle().WindowPadding.y * 2;
     const float tokens_h = l.tokens * height;
 
     const ImVec2 model = panel(ui, "Model and prompt", o, ImVec2(left, l.model_split * height), panel_model);
@@ -49,7 +72,7 @@ void draw_layout(Ui& ui) {
     panel(ui, "Transport", ImVec2(o.x + left, o.y), ImVec2(centre, transport_h), panel_transport,
           kPanel | ImGuiWindowFlags_NoResize);
     panel(ui, "Image and attention", ImVec2(o.x + left, o.y + transport_h),
-          ImVec2(centre, height - transport_h - tokens_h), panel_image, kPanel | ImGuiWindowFlags_NoResize);
+          ImVec2(centre, height - transport_h - tokens_h), views, kPanel | ImGuiWindowFlags_NoResize);
     const ImVec2 tokens = panel(ui, "Tokens", ImVec2(o.x + left, o.y + height - tokens_h),
                                 ImVec2(centre, tokens_h), panel_tokens);
     l.tokens = share(tokens.y, height, 0.08f, 0.5f);

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <optional>
+#include <tuple>
+#include <utility>
 
 namespace attnscope::gui {
 
@@ -48,6 +50,16 @@ ValueRange range_for(const MapDisplay& d, const ViewMap& map, const std::optiona
     return range_of(map);
 }
 
+// A pair's a and b share one range, so their colours compare (under global normalization, the main map's
+// and the index maps' too); the difference has its own, from 0.
+ValueRange pair_range(const MapDisplay& d, const MapPair& p, const std::optional<ValueRange>& global) {
+    if (d.normalization == Normalization::Fixed) return {d.fixed_lo, d.fixed_hi};
+    auto both = d.normalization == Normalization::Global ? global : std::nullopt;
+    widen(both, p.a);
+    widen(both, p.b);
+    return both.value_or(ValueRange{});
+}
+
 size_t index_maps_shown(const MapResults& maps) {
     return std::min<size_t>(maps.index_maps.size(), 16);
 }
@@ -61,35 +73,56 @@ size_t head_maps_shown(const MapResults& maps) {
 void write_maps(TexturePool& pool, const MapResults& maps) {
     auto& writer = *pool.writer();
     pool.release_slots();
-    const auto put = [&](size_t slot, const ViewMap& map) {
-        if (!map.empty()) writer.write(map, pool.take(slot, map.width, map.height).values);
+    const auto put = [&](size_t slot, const ViewMap& map, bool cells = false) {
+        if (!map.empty()) writer.write(map, pool.take(slot, map.width, map.height, cells).values);
     };
     put(kColorbarSlot, colorbar_ramp());
     put(kMainSlot, maps.main);
     for (size_t i = 0; i < index_maps_shown(maps); ++i)
         put(index_slot(static_cast<int>(i) + 1), maps.index_maps[i]);
     for (size_t i = 0; i < head_maps_shown(maps); ++i) put(head_slot(i), maps.head_maps[i]);
+    for (const auto& [slot, pair] : {std::pair{kComparePair, &maps.compare}, {kBranchPair, &maps.branch}}) {
+        put(slot, pair->a);
+        put(slot + 1, pair->b);
+        put(slot + 2, pair->diff);
+    }
+    put(kDivergenceSlot, maps.divergence_self, true);
+    put(kDivergenceSlot + 1, maps.divergence_cross, true);
 }
 
-ValueRange paint_maps(TexturePool& pool, const MapResults& maps, const MapDisplay& display, const Lut& lut) {
+MapRanges paint_maps(TexturePool& pool, const MapResults& maps, const MapDisplay& display, const Lut& lut) {
     auto& shader = *pool.shader();
     shader.set_lut(lut);
     std::optional<ValueRange> global, heads;
     widen(global, maps.main);
     for (const auto& m : maps.index_maps) widen(global, m);
     for (const auto& m : maps.head_maps) widen(heads, m);
+    const auto paint_range = [&](size_t slot, ValueRange r) {
+        if (auto* textures = pool.slot(slot)) shader.paint(*textures, r.lo, r.hi);
+    };
     const auto paint = [&](size_t slot, const ViewMap& map, const std::optional<ValueRange>& shared) {
-        if (auto* textures = pool.slot(slot)) {
-            const auto r = range_for(display, map, shared);
-            shader.paint(*textures, r.lo, r.hi);
-        }
+        paint_range(slot, range_for(display, map, shared));
     };
     if (auto* bar = pool.slot(kColorbarSlot)) shader.paint(*bar, 0, 255);
     paint(kMainSlot, maps.main, global);
     for (size_t i = 0; i < index_maps_shown(maps); ++i)
         paint(index_slot(static_cast<int>(i) + 1), maps.index_maps[i], global);
     for (size_t i = 0; i < head_maps_shown(maps); ++i) paint(head_slot(i), maps.head_maps[i], heads);
-    return range_for(display, maps.main, global);
+    MapRanges ranges;
+    ranges.main = range_for(display, maps.main, global);
+    for (const auto& [slot, pair, both, diff] :
+         {std::tuple{kComparePair, &maps.compare, &ranges.compare, &ranges.compare_diff},
+          {kBranchPair, &maps.branch, &ranges.branch, &ranges.branch_diff}}) {
+        *both = pair_range(display, *pair, global);
+        // No difference at all shows as the bottom of the colormap, not its middle (a flat range).
+        *diff = {0, !pair->diff.empty() && pair->diff.max_value > 0 ? pair->diff.max_value : 1.0f};
+        paint_range(slot, *both);
+        paint_range(slot + 1, *both);
+        paint_range(slot + 2, *diff);
+    }
+    paint_range(kDivergenceSlot, maps.divergence_range);
+    paint_range(kDivergenceSlot + 1, maps.divergence_range);
+    return ranges;
 }
 
 } // namespace attnscope::gui

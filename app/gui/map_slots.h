@@ -9,8 +9,9 @@ namespace attnscope::gui {
 // pool's writer.
 void write_maps(TexturePool& pool, const MapResults& maps);
 
-// Colours every slot that holds a map, as `display` says, with `lut`; returns the main map's range (the
-// colour bar's labels). `maps` must be what write_maps last wrote.
-ValueRange paint_maps(TexturePool& pool, const MapResults& maps, const MapDisplay& display, const Lut& lut);
+// Colours every slot that holds a map, as `display` says, with `lut` (the divergence grids on their own
+// fixed scale); returns the ranges used, for the colour bars' labels. `maps` must be what write_maps last
+// wrote.
+MapRanges paint_maps(TexturePool& pool, const MapResults& maps, const MapDisplay& display, const Lut& lut);
 
 } // namespace attnscope::gui

@@ -6,6 +6,7 @@
 
 #include <iostream>
 #include <stdexcept>
+#include <utility>
 
 namespace attnscope::gui {
 
@@ -30,7 +31,17 @@ void update_textures(Ui& ui) {
     auto& s = ui.state;
     auto& pool = ui.textures;
     if (ui.worker.take_preview(s.preview, s.preview_version) && s.preview.width > 0)
-        pool.preview().upload_rgb(s.preview.width, s.preview.height, s.preview.rgb.data());
+        pool.image(kPreviewImage).upload_rgb(s.preview.width, s.preview.height, s.preview.rgb.data());
+    if (ui.worker.take_images(s.images, s.images_version)) {
+        for (const auto& [first, pair] :
+             {std::pair{kCompareImages, &s.images.compare}, {kBranchImages, &s.images.branch}}) {
+            const RgbImage* images[] = {&pair->a, &pair->b, &pair->diff};
+            for (size_t i = 0; i < 3; ++i)
+                if (images[i]->width > 0)
+                    pool.image(first + i).upload_rgb(images[i]->width, images[i]->height,
+                                                     images[i]->rgb.data());
+        }
+    }
     // There are maps only once a model has loaded, and its device decides how they are written.
     if (!pool.writer()) {
         if (!s.snap.model_loaded) return;
@@ -42,7 +53,7 @@ void update_textures(Ui& ui) {
     s.drawn_display = s.display;
     try {
         if (new_maps) write_maps(pool, s.maps);
-        s.main_range = paint_maps(pool, s.maps, s.display, ui.colormaps.lut(s.display.colormap));
+        s.ranges = paint_maps(pool, s.maps, s.display, ui.colormaps.lut(s.display.colormap));
     } catch (const std::runtime_error& e) {
         // A CUDA or GL failure: shown where the map would be.
         s.maps.error = e.what();

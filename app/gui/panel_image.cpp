@@ -1,9 +1,8 @@
 #include "export_map.h"
-#include "map_textures.h"
 #include "panels.h"
+#include "widgets.h"
 
 #include <algorithm>
-#include <cstdio>
 #include <imgui_stdlib.h>
 
 namespace attnscope::gui {
@@ -41,54 +40,14 @@ void display_controls(UiState& s) {
         ImGui::SetTooltip("every captured site up-sampled to the latent grid and summed");
 }
 
-void colorbar(Ui& ui, ImVec2 at, float height) {
-    const auto* bar = ui.textures.find(kColorbarSlot);
-    if (!bar) return;
-    auto* draw = ImGui::GetWindowDrawList();
-    const float w = 14;
-    // The 256x1 ramp drawn upright: high values at the top.
-    draw->AddImageQuad(bar->imgui_id(), at, ImVec2(at.x + w, at.y), ImVec2(at.x + w, at.y + height),
-                       ImVec2(at.x, at.y + height), ImVec2(1, 0.5f), ImVec2(1, 0.5f), ImVec2(0, 0.5f),
-                       ImVec2(0, 0.5f));
-    record_region(ui.state, "colorbar", at, ImVec2(at.x + w, at.y + height));
-    const auto r = ui.state.main_range;
-    char text[32];
-    const float label_h = ImGui::GetTextLineHeight();
-    for (int i = 0; i <= 4; ++i) {
-        const float f = i / 4.0f;
-        std::snprintf(text, sizeof text, "%.3g", r.hi - f * (r.hi - r.lo));
-        const float y = std::clamp(at.y + f * height - label_h / 2, at.y, at.y + height - label_h);
-        draw->AddLine(ImVec2(at.x + w, at.y + f * height), ImVec2(at.x + w + 4, at.y + f * height),
-                      IM_COL32(200, 200, 200, 255));
-        draw->AddText(ImVec2(at.x + w + 6, y), IM_COL32(220, 220, 220, 255), text);
-    }
-}
-
-std::string map_caption(const UiState& s) {
-    const auto& v = s.maps.request;
-    char text[200];
-    const char* heads = v.head_mode == HeadMode::Mean  ? "mean of heads"
-                        : v.head_mode == HeadMode::Max ? "max of heads"
-                                                       : "head";
-    if (v.head_mode == HeadMode::Single)
-        std::snprintf(text, sizeof text, "%s, %s, head %d, step %d",
-                      v.aggregate ? "all sites" : ("index " + std::to_string(v.index)).c_str(),
-                      v.self ? "self" : "cross", v.head, v.step + 1);
-    else
-        std::snprintf(text, sizeof text, "%s, %s, %s, step %d",
-                      v.aggregate ? "all sites" : ("index " + std::to_string(v.index)).c_str(),
-                      v.self ? "self" : "cross", heads, v.step + 1);
-    return text;
-}
-
 } // namespace
 
 void panel_image(Ui& ui) {
     auto& s = ui.state;
     display_controls(s);
 
-    const auto* preview = ui.textures.find_preview();
-    const float bar_w = 70;
+    const auto* preview = ui.textures.find_image(kPreviewImage);
+    const float bar_w = kColorbarWidth;
     ImVec2 avail = ImGui::GetContentRegionAvail();
     avail.x -= bar_w;
     avail.y -= ImGui::GetFrameHeightWithSpacing() * 2;
@@ -121,14 +80,12 @@ void panel_image(Ui& ui) {
         record_region(s, "query", ImVec2(q.x - 9, q.y - 9), ImVec2(q.x + 9, q.y + 9));
     }
     if (ImGui::IsItemHovered()) ImGui::SetTooltip("click: see where this pixel attends (self-attention)");
-    colorbar(ui, ImVec2(b.x + 8, a.y), r.h);
+    colorbar(ui, ImVec2(b.x + 8, a.y), r.h, s.ranges.main, "colorbar");
 
     if (!s.maps.error.empty()) {
-        ImGui::PushStyleColor(ImGuiCol_Text, kErrorColor);
-        ImGui::TextUnformatted(s.maps.error.c_str());
-        ImGui::PopStyleColor();
+        error_text(s.maps.error);
     } else {
-        ImGui::Text("%s   %s x0 of step %d", map_caption(s).c_str(),
+        ImGui::Text("%s   %s x0 of step %d", map_caption(s.maps).c_str(),
                     s.preview.full ? "VAE" : (s.snap.has_taesd ? "TAESD" : "VAE (no TAESD)"),
                     s.preview.step + 1);
     }
@@ -138,8 +95,8 @@ void panel_image(Ui& ui) {
     ImGui::SameLine();
     if (ImGui::Button("Export map")) {
         try {
-            export_map(s, ui.colormaps, s.export_path);
-            s.message = "wrote " + s.export_path;
+            const auto files = export_map(s, ui.colormaps, s.export_path);
+            s.message = "wrote " + files.front() + " (and 16-bit PNG, JSON)";
         } catch (const std::exception& e) {
             s.message = e.what();
         }

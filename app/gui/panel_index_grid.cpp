@@ -1,20 +1,11 @@
-#include "map_textures.h"
 #include "panels.h"
+#include "render/grid.h"
 
 #include <cstdio>
 
 namespace attnscope::gui {
 
 namespace {
-
-// Rows by scale, highest resolution first; columns: the down path (2 sites a level), the mid block, the
-// up path (3 a level), so the grid reads like the U of the U-Net.
-struct Slot {
-    int index, row, column;
-};
-constexpr Slot kSlots[] = {{1, 0, 0}, {2, 0, 1},  {14, 0, 3}, {15, 0, 4}, {16, 0, 5}, {3, 1, 0},
-                           {4, 1, 1}, {11, 1, 3}, {12, 1, 4}, {13, 1, 5}, {5, 2, 0},  {6, 2, 1},
-                           {8, 2, 3}, {9, 2, 4},  {10, 2, 5}, {7, 3, 2}};
 
 const SiteRow* site_of(const UiState& s, int index) {
     for (const auto& site : s.snap.sites)
@@ -43,30 +34,31 @@ void panel_index_grid(Ui& ui) {
         draw->AddText(ImVec2(origin.x, origin.y + row * (tile_h + caption + 4) + caption + tile_h / 2 - 6),
                       IM_COL32(170, 170, 170, 255), scale);
     }
-    for (const auto& slot : kSlots) {
-        const ImVec2 at(origin.x + label_w + slot.column * (tile + 4),
-                        origin.y + slot.row * (tile_h + caption + 4));
+    // Where `attnscope maps --grid indices` puts them: rows by scale, highest resolution first; the down path
+    // left, the mid block, the up path right, so the grid reads like the U of the U-Net.
+    static const auto cells = unet_grid(1, 1, 0).cells;
+    for (int index = 1; index <= 16; ++index) {
+        const auto& cell = cells[static_cast<size_t>(index - 1)];
+        const ImVec2 at(origin.x + label_w + cell.column * (tile + 4),
+                        origin.y + cell.row * (tile_h + caption + 4));
         char text[48];
-        std::snprintf(text, sizeof text, "%d %s", slot.index,
-                      slot.index == 7  ? "mid"
-                      : slot.index < 7 ? "down"
-                                       : "up");
+        std::snprintf(text, sizeof text, "%d %s", index, index == 7 ? "mid" : index < 7 ? "down" : "up");
         draw->AddText(at, IM_COL32(200, 200, 200, 255), text);
         const ImVec2 a(at.x, at.y + caption), b(at.x + tile, at.y + caption + tile_h);
         ImGui::SetCursorScreenPos(a);
-        ImGui::PushID(slot.index);
-        if (ImGui::InvisibleButton("tile", ImVec2(tile, tile_h))) s.view.index = slot.index;
+        ImGui::PushID(index);
+        if (ImGui::InvisibleButton("tile", ImVec2(tile, tile_h))) s.view.index = index;
         ImGui::PopID();
-        record_region(s, "index" + std::to_string(slot.index), a, b);
-        const auto* tex = ui.textures.find(index_slot(slot.index));
-        if (tex && !s.maps.index_maps.at(slot.index - 1).empty())
+        record_region(s, "index" + std::to_string(index), a, b);
+        const auto* tex = ui.textures.find(index_slot(index));
+        if (tex && !s.maps.index_maps.at(index - 1).empty())
             draw->AddImage(tex->imgui_id(), a, b);
         else
             draw->AddRectFilled(a, b, IM_COL32(40, 42, 48, 255));
-        if (slot.index == s.view.index) draw->AddRect(a, b, kSelectedOutline, 0, 0, 2);
+        if (index == s.view.index) draw->AddRect(a, b, kSelectedOutline, 0, 0, 2);
         if (ImGui::IsItemHovered()) {
-            if (const auto* site = site_of(s, slot.index))
-                ImGui::SetTooltip("index %d (%s)\n%dx%d, %d heads x %d\nQ (%lld, %lld, %d)", slot.index,
+            if (const auto* site = site_of(s, index))
+                ImGui::SetTooltip("index %d (%s)\n%dx%d, %d heads x %d\nQ (%lld, %lld, %d)", index,
                                   site->module.c_str(), site->width, site->height, site->heads,
                                   site->head_dim, static_cast<long long>(site->batch * site->heads),
                                   static_cast<long long>(site->seq_q), site->head_dim);

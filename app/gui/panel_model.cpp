@@ -1,4 +1,5 @@
 #include "panels.h"
+#include "widgets.h"
 
 #include <imgui_stdlib.h>
 
@@ -71,9 +72,7 @@ void panel_model(Ui& ui) {
 
     if (!s.snap.error.empty()) {
         ImGui::Separator();
-        ImGui::PushStyleColor(ImGuiCol_Text, kErrorColor);
-        ImGui::TextWrapped("%s", s.snap.error.c_str());
-        ImGui::PopStyleColor();
+        error_text(s.snap.error);
     }
     // Empty panel background below the controls: tests check its colour.
     const ImVec2 at = ImGui::GetCursorScreenPos();

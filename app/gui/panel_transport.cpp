@@ -8,7 +8,8 @@ namespace attnscope::gui {
 namespace {
 
 // One cell per step: dark until run, lighter once run, green where its attention is captured; the
-// shown step is outlined. Clicking or dragging selects a step.
+// shown step is outlined. Clicking or dragging selects a step; with "average steps" on, dragging selects the
+// range of steps whose maps are averaged, outlined as one.
 void timeline(Ui& ui) {
     auto& s = ui.state;
     const int n = std::max(1, s.snap.total_steps);
@@ -20,6 +21,7 @@ void timeline(Ui& ui) {
     auto* draw = ImGui::GetWindowDrawList();
     const float cell = width / n;
     const int shown = shown_step(s);
+    const int first = s.view.steps_from >= 0 && shown >= 0 ? std::min(s.view.steps_from, shown) : shown;
     for (int k = 0; k < n; ++k) {
         const bool run = k < s.snap.current_step;
         const bool captured =
@@ -30,13 +32,26 @@ void timeline(Ui& ui) {
         const ImVec2 a(at.x + k * cell + 1, at.y);
         const ImVec2 b(at.x + (k + 1) * cell - 1, at.y + height);
         draw->AddRectFilled(a, b, color);
-        if (k == shown) draw->AddRect(a, b, kSelectedOutline, 0, 0, 2);
+        // The averaged steps carry a band along their bottom.
+        if (first < shown && k >= first && k <= shown)
+            draw->AddRectFilled(ImVec2(a.x, b.y - 4), ImVec2(b.x + 2, b.y), kSelectedOutline);
     }
+    if (shown >= 0)
+        draw->AddRect(ImVec2(at.x + first * cell + 1, at.y),
+                      ImVec2(at.x + (shown + 1) * cell - 1, at.y + height), kSelectedOutline, 0, 0, 2);
     if (ImGui::IsItemActive() && s.snap.current_step > 0) {
         const int k = std::clamp(static_cast<int>((ImGui::GetIO().MousePos.x - at.x) / cell), 0,
                                  s.snap.current_step - 1);
+        // Where the drag started: one end of an averaged range.
+        auto* storage = ImGui::GetStateStorage();
+        const ImGuiID anchor = ImGui::GetID("anchor");
+        if (ImGui::IsItemActivated()) storage->SetInt(anchor, k);
+        const int from = std::min(k, storage->GetInt(anchor, k)),
+                  to = std::max(k, storage->GetInt(anchor, k));
+        if (s.view.steps_from >= 0) s.view.steps_from = from;
         // Picking the latest step goes back to following the run.
-        s.view.step = k == s.snap.current_step - 1 ? -1 : k;
+        const int last = s.view.steps_from >= 0 ? to : k;
+        s.view.step = last == s.snap.current_step - 1 ? -1 : last;
     }
     if (ImGui::IsItemHovered()) {
         const int k = std::clamp(static_cast<int>((ImGui::GetIO().MousePos.x - at.x) / cell), 0, n - 1);
@@ -104,10 +119,20 @@ void panel_transport(Ui& ui) {
     ImGui::ProgressBar(s.snap.busy ? s.snap.progress : 0.0f, ImVec2(-1, 0), progress);
 
     timeline(ui);
+    bool averaging = s.view.steps_from >= 0;
+    if (ImGui::Checkbox("average steps", &averaging)) s.view.steps_from = averaging ? std::max(0, shown) : -1;
+    if (ImGui::IsItemHovered())
+        ImGui::SetTooltip("drag along the timeline to choose the steps whose maps are averaged");
+    ImGui::SameLine();
     if (shown >= 0 && shown < static_cast<int>(s.snap.history.size())) {
         const auto& h = s.snap.history[shown];
-        ImGui::Text("step %d/%d%s   t=%.0f   U-Net %.1f ms   step %.1f ms", shown + 1, s.snap.total_steps,
-                    s.view.step < 0 ? " (latest)" : "", h.timestep, h.unet_ms, h.step_ms);
+        const int first = averaging ? std::min(s.view.steps_from, shown) : shown;
+        if (first < shown)
+            ImGui::Text("steps %d-%d of %d%s averaged   x0 of step %d", first + 1, shown + 1,
+                        s.snap.total_steps, s.view.step < 0 ? " (to the latest)" : "", shown + 1);
+        else
+            ImGui::Text("step %d/%d%s   t=%.0f   U-Net %.1f ms   step %.1f ms", shown + 1, s.snap.total_steps,
+                        s.view.step < 0 ? " (latest)" : "", h.timestep, h.unet_ms, h.step_ms);
     } else {
         ImGui::Text("step 0/%d: press Step or Play", s.snap.total_steps);
     }

@@ -16,13 +16,16 @@ namespace attnscope::gui {
 namespace {
 
 const std::set<std::string> kCommands = {
-    "load",        "prompt",     "negative",    "seed",         "steps",        "cfg",
-    "scheduler",   "size",       "backend",     "session",      "step",         "play",
-    "run",         "rewind",     "decode-full", "select-step",  "select-token", "select-index",
-    "select-head", "mode",       "aggregate",   "click",        "colormap",     "opacity",
-    "normalize",   "screenshot", "export-map",  "expect-error", "wait-frames",  "quit"};
+    "load",         "prompt",      "negative",    "seed",        "steps",        "cfg",
+    "scheduler",    "size",        "backend",     "session",     "step",         "play",
+    "run",          "rewind",      "decode-full", "select-step", "select-steps", "select-token",
+    "select-index", "select-head", "mode",        "aggregate",   "click",        "colormap",
+    "opacity",      "normalize",   "compare",     "edit",        "branch",       "select-branch",
+    "drop-branch",  "tab",         "screenshot",  "export-map",  "expect-error", "wait-frames",
+    "quit"};
 
-// How long a script waits for the worker before giving up.
+// How long a script waits for the worker to move on (a new task or progress) before giving up: long runs
+// (a comparison of many steps on a busy CPU) are fine while they progress.
 constexpr double kTimeoutSeconds = 300;
 
 std::vector<std::string> split(const std::string& text, const std::string& where) {
@@ -108,9 +111,15 @@ std::optional<int> ScriptRunner::tick(Ui& ui) {
         return std::nullopt;
     }
     if (!settled(ui)) {
-        if (waiting_since_ < 0) waiting_since_ = glfwGetTime();
+        const auto& snap = ui.state.snap;
+        if (waiting_since_ < 0 || snap.task != last_task_ || snap.progress != last_progress_) {
+            waiting_since_ = glfwGetTime();
+            last_task_ = snap.task;
+            last_progress_ = snap.progress;
+        }
         if (glfwGetTime() - waiting_since_ > kTimeoutSeconds && next_ > 0)
-            fail(lines_[next_ - 1], "timed out waiting for the worker");
+            fail(lines_[next_ - 1], "timed out waiting for the worker (no progress for " +
+                                        std::to_string(static_cast<int>(kTimeoutSeconds)) + " s)");
         return std::nullopt;
     }
     waiting_since_ = -1;
@@ -180,6 +189,13 @@ void ScriptRunner::run(Ui& ui, const ScriptLine& line) {
         w.decode_full(shown_step(s));
     } else if (c == "select-step") {
         s.view.step = arg(line, 1) == "latest" ? -1 : to_int(line, 1) - 1;
+        s.view.steps_from = -1;
+    } else if (c == "select-steps") {
+        const int first = to_int(line, 1), last = arg(line, 2) == "latest" ? -1 : to_int(line, 2);
+        if (first < 1 || (last >= 0 && last < first))
+            throw std::invalid_argument("expected steps A B with 1 <= A <= B (or B = latest)");
+        s.view.steps_from = first - 1;
+        s.view.step = last < 0 ? -1 : last - 1;
     } else if (c == "select-token") {
         s.view.tokens.clear();
         for (size_t i = 1; i < line.words.size(); ++i) s.view.tokens.push_back(to_int(line, i));
@@ -201,11 +217,9 @@ void ScriptRunner::run(Ui& ui, const ScriptLine& line) {
         s.view.query_y = std::clamp(to_float(line, 2), 0.0f, 0.999f);
         s.view.self = true;
     } else if (c == "colormap") {
-        const auto it = std::find_if(kColormaps.begin(), kColormaps.end(),
-                                     [&](Colormap m) { return arg(line, 1) == colormap_name(m); });
-        if (it == kColormaps.end())
-            throw std::invalid_argument("unknown colormap (viridis, magma, jet, gray)");
-        s.display.colormap = *it;
+        const auto c = parse_colormap(arg(line, 1));
+        if (!c) throw std::invalid_argument("unknown colormap (viridis, magma, jet, gray)");
+        s.display.colormap = *c;
     } else if (c == "opacity") {
         s.opacity = std::clamp(to_float(line, 1), 0.0f, 1.0f);
     } else if (c == "normalize") {
@@ -217,6 +231,34 @@ void ScriptRunner::run(Ui& ui, const ScriptLine& line) {
             s.display.fixed_lo = to_float(line, 2);
             s.display.fixed_hi = to_float(line, 3);
         }
+    } else if (c == "compare") {
+        s.compare.backend = arg(line, 1);
+        s.compare.dtype = line.words.size() > 2 && line.words[2] != "as-a" ? line.words[2] : "";
+        const auto mode = line.words.size() > 3 ? line.words[3] : "same-inputs";
+        if (mode != "same-inputs" && mode != "free") throw std::invalid_argument("mode: same-inputs or free");
+        s.compare.same_inputs = mode == "same-inputs";
+        w.compare(s.compare);
+        s.show_tab = CentreTab::Compare;
+    } else if (c == "edit") {
+        if (arg(line, 1) == "clear")
+            s.edits.clear();
+        else
+            s.edits.push_back(arg(line, 1));
+    } else if (c == "branch") {
+        w.branch(to_int(line, 1) - 1, s.edits);
+        s.view.branch = -1;
+        s.show_tab = CentreTab::Branches;
+    } else if (c == "select-branch") {
+        s.view.branch = arg(line, 1) == "latest" ? -1 : to_int(line, 1);
+    } else if (c == "drop-branch") {
+        w.drop_branch(to_int(line, 1));
+    } else if (c == "tab") {
+        const auto& t = arg(line, 1);
+        if (t != "image" && t != "compare" && t != "branches")
+            throw std::invalid_argument("tab: image, compare or branches");
+        s.show_tab = t == "image"     ? CentreTab::Image
+                     : t == "compare" ? CentreTab::Compare
+                                      : CentreTab::Branches;
     } else if (c == "screenshot") {
         screenshot_ = arg(line, 1);
     } else if (c == "export-map") {

@@ -6,9 +6,14 @@
 //   cfg X                     scheduler NAME       size WxH             backend NAME
 //   session                   (a new session with the settings above)
 //   step [N]   play   run     rewind K (back to before step K, 1-based)  decode-full
-//   select-step K|latest      select-token P [P...] (positions, 0 = start)   select-index N
-//   select-head N|mean|max    mode self|cross      aggregate on|off     click X Y (image fractions)
+//   select-step K|latest      select-steps A B|latest (maps average steps A..B, 1-based)
+//   select-token P [P...] (positions, 0 = start)   select-index N    select-head N|mean|max
+//   mode self|cross           aggregate on|off     click X Y (image fractions)
 //   colormap NAME             opacity X            normalize per-map|global|fixed [LO HI]
+//   compare BACKEND [DTYPE|as-a] [same-inputs|free]   (B against the session's settings; shows Compare)
+//   edit SPEC|clear           (the next branch's edits, attnscope edit's --edit grammar)
+//   branch K                  (re-run from step K with the edits; shows Branches)
+//   select-branch ID|latest   drop-branch ID       tab image|compare|branches
 //   screenshot PATH           export-map PATH      expect-error TEXT    wait-frames N      quit
 //
 // '#' starts a comment. A worker error that no expect-error names ends the script with exit code 1.
@@ -47,7 +52,9 @@ class ScriptRunner {
     size_t next_ = 0;
     int idle_frames_ = 0;
     int wait_frames_ = 0;
-    double waiting_since_ = -1;
+    double waiting_since_ = -1; // when the worker's task or progress last changed
+    std::string last_task_;
+    float last_progress_ = 0;
     std::optional<std::string> screenshot_;
     std::string acknowledged_; // the worker error an expect-error accepted
     bool quit_ = false;

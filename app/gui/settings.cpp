@@ -74,8 +74,7 @@ void read_line(ImGuiContext*, ImGuiSettingsHandler*, void* entry, const char* li
     else if (key == "backend")
         r.backend = value;
     else if (key == "colormap") {
-        for (const auto c : kColormaps)
-            if (value == colormap_name(c)) s.display.colormap = c;
+        if (const auto c = parse_colormap(value)) s.display.colormap = *c;
     } else if (key == "normalization")
         s.display.normalization = static_cast<Normalization>(std::clamp(std::atoi(value.c_str()), 0, 2));
     else if (key == "fixed_lo")

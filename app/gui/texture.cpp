@@ -48,10 +48,7 @@ void Texture::release() {
 bool Texture::reserve(int width, int height, TextureFormat format) {
     if (id_ && width == width_ && height == height_ && format == format_) return false;
     if (!id_) glGenTextures(1, &id_);
-    glBindTexture(GL_TEXTURE_2D, id_);
-    const GLint filter = format == TextureFormat::Rgba8 ? GL_LINEAR : GL_NEAREST;
-    glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, filter);
-    glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, filter);
+    set_nearest(format == TextureFormat::R32f); // binds it
     glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_S, GL_CLAMP_TO_EDGE);
     glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_WRAP_T, GL_CLAMP_TO_EDGE);
     if (format == TextureFormat::Rgba8)
@@ -71,6 +68,13 @@ void Texture::upload_rgb(int width, int height, const uint8_t* rgb) {
     // Rows of RGB images of odd widths are not 4-byte aligned.
     glPixelStorei(GL_UNPACK_ALIGNMENT, 1);
     glTexSubImage2D(GL_TEXTURE_2D, 0, 0, 0, width, height, GL_RGB, GL_UNSIGNED_BYTE, rgb);
+}
+
+void Texture::set_nearest(bool nearest) {
+    glBindTexture(GL_TEXTURE_2D, id_);
+    const GLint filter = nearest ? GL_NEAREST : GL_LINEAR;
+    glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MIN_FILTER, filter);
+    glTexParameteri(GL_TEXTURE_2D, GL_TEXTURE_MAG_FILTER, filter);
 }
 
 unsigned Texture::framebuffer() {
@@ -101,7 +105,7 @@ TexturePool::TexturePool() {
 
 TexturePool::~TexturePool() = default;
 
-MapTexture& TexturePool::take(size_t slot, int width, int height) {
+MapTexture& TexturePool::take(size_t slot, int width, int height, bool cells) {
     int free_other = -1;
     int chosen = -1;
     for (size_t i = 0; i < entries_.size() && chosen < 0; ++i) {
@@ -121,6 +125,7 @@ MapTexture& TexturePool::take(size_t slot, int width, int height) {
     auto& e = entries_[static_cast<size_t>(chosen)];
     allocations_ += e.textures.values.reserve(width, height, TextureFormat::R32f);
     allocations_ += e.textures.colors.reserve(width, height, TextureFormat::Rgba8);
+    e.textures.colors.set_nearest(cells);
     e.taken = true;
     slots_.at(slot) = chosen;
     return e.textures;

@@ -35,6 +35,9 @@ class Texture {
     bool reserve(int width, int height, TextureFormat format);
     // RGB pixels (the x0 preview, a colour table) into RGBA8 storage of their size.
     void upload_rgb(int width, int height, const uint8_t* rgb);
+    // How it is sampled when drawn larger: linear (smooth maps, the default for colours) or nearest (grids
+    // of cells).
+    void set_nearest(bool nearest);
     // A framebuffer that draws into this texture, made on first use.
     unsigned framebuffer();
 
@@ -71,9 +74,21 @@ inline constexpr size_t kMaxHeadTiles = 66;
 inline constexpr size_t head_slot(size_t tile) {
     return 18 + tile;
 }
-inline constexpr size_t kMapSlots = head_slot(kMaxHeadTiles);
+// Then the selection's map in two runs and their difference (a MapPair: a, b, diff) for the compare panel
+// and for the branch view, and the compare panel's divergence grids (self, then cross).
+inline constexpr size_t kComparePair = head_slot(kMaxHeadTiles);
+inline constexpr size_t kBranchPair = kComparePair + 3;
+inline constexpr size_t kDivergenceSlot = kBranchPair + 3;
+inline constexpr size_t kMapSlots = kDivergenceSlot + 2;
 
-// Every GL object behind the views, kept across frames: the x0 preview, the map textures by slot, and how
+// RGB images: the x0 preview, then the final images (a, b, difference) of the compare panel and of the
+// branch view.
+inline constexpr size_t kPreviewImage = 0;
+inline constexpr size_t kCompareImages = 1;
+inline constexpr size_t kBranchImages = 4;
+inline constexpr size_t kImageSlots = 7;
+
+// Every GL object behind the views, kept across frames: the RGB images, the map textures by slot, and how
 // maps are written (MapWriter) and coloured (ColormapShader). Map textures come from a pool of fixed
 // capacity: a slot takes a free pair of its map's size, and a pair is made only when none is free, so once
 // each size of the model has been seen, going through indices, heads and tokens allocates nothing. A pair
@@ -87,12 +102,15 @@ class TexturePool {
     TexturePool(const TexturePool&) = delete;
     TexturePool& operator=(const TexturePool&) = delete;
 
-    Texture& preview() { return preview_; }
-    const Texture* find_preview() const { return preview_.valid() ? &preview_ : nullptr; }
+    Texture& image(size_t slot) { return images_.at(slot); }
+    // nullptr before an image has been uploaded.
+    const Texture* find_image(size_t slot) const {
+        return images_.at(slot).valid() ? &images_[slot] : nullptr;
+    }
 
     // Gives `slot` a pair of this size not taken since the last release_slots() (a pair of another size
-    // is resized when the pool is full).
-    MapTexture& take(size_t slot, int width, int height);
+    // is resized when the pool is full); `cells` draws its colours texel by texel.
+    MapTexture& take(size_t slot, int width, int height, bool cells = false);
     // Frees every slot's pair for the next take(); the textures keep their contents until then.
     void release_slots();
     // The slot's colours for the panels; nullptr when the slot holds no map.
@@ -114,7 +132,7 @@ class TexturePool {
         MapTexture textures;
         bool taken = false;
     };
-    Texture preview_;
+    std::array<Texture, kImageSlots> images_;
     std::vector<Entry> entries_; // capacity reserved up front: references stay valid
     std::array<int, kMapSlots> slots_;
     size_t allocations_ = 0;

@@ -16,6 +16,19 @@ const SiteRow* selected_site(const UiState& s) {
     return nullptr;
 }
 
+std::string map_caption(const MapResults& maps) {
+    const auto& v = maps.request;
+    const std::string where = v.aggregate ? "all sites" : "index " + std::to_string(v.index);
+    const std::string heads = v.head_mode == HeadMode::Single ? "head " + std::to_string(v.head)
+                              : v.head_mode == HeadMode::Max  ? "max of heads"
+                                                              : "mean of heads";
+    const std::string steps =
+        v.steps_from >= 0 && v.steps_from < v.step
+            ? "steps " + std::to_string(v.steps_from + 1) + "-" + std::to_string(v.step + 1)
+            : "step " + std::to_string(v.step + 1);
+    return where + ", " + (v.self ? "self" : "cross") + ", " + heads + ", " + steps;
+}
+
 void record_region(UiState& s, const std::string& name) {
     record_region(s, name, ImGui::GetItemRectMin(), ImGui::GetItemRectMax());
 }

@@ -1,14 +1,16 @@
 #pragma once
 // What the panels share: the user's choices, the latest copies of the worker's results, and the textures
 // they are drawn from.
-#include "colormap.h"
+#include "render/colormap.h"
 #include "texture.h"
 #include "view_data.h"
 #include "worker.h"
 
 #include <imgui.h>
 #include <map>
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace attnscope::gui {
 
@@ -24,6 +26,31 @@ struct MapDisplay {
                fixed_hi == o.fixed_hi;
     }
     bool operator!=(const MapDisplay& o) const { return !(*this == o); }
+};
+
+// The ranges the maps were coloured with: the colour bars' and captions' numbers, Export map's scaling.
+struct MapRanges {
+    ValueRange main;
+    ValueRange compare, compare_diff; // P_A and P_B share one; |P_A - P_B| from 0
+    ValueRange branch, branch_diff;   // the same for the original and the shown branch
+};
+
+// The centre panel's views.
+enum class CentreTab { Image, Compare, Branches };
+
+// The branch view's edit builder, composed into attnscope edit's --edit grammar when added.
+struct EditDraft {
+    enum class Change { ScaleTokens, ZeroHead, SwapBackend } change = Change::ScaleTokens;
+    enum class Where { All, Selected, List };
+    float factor = 0;
+    bool renormalize = true;
+    int head = 0;
+    std::string backend = "sdpa";
+    Where sites = Where::All; // Selected: the selected index
+    std::string site_list = "1-4";
+    Where steps = Where::All; // Selected: from the shown step on
+    std::string step_list = "0-4";
+    int attn = 0; // 0: self and cross, 1: self, 2: cross
 };
 
 // Screen rectangles of the views, recorded while drawing (scripted screenshots save them for the tests).
@@ -53,7 +80,7 @@ struct UiState {
     MapDisplay display;
     MapDisplay drawn_display; // what the textures were made with
     float opacity = 0.6f;
-    ValueRange main_range; // what the colour bar shows
+    MapRanges ranges; // what the colour bars show
     std::string export_path = "attnscope-map.png";
     std::string message; // the outcome of the last export
 
@@ -62,7 +89,15 @@ struct UiState {
     uint64_t maps_version = 0;
     RgbImage preview;
     uint64_t preview_version = 0;
+    PairImages images;
+    uint64_t images_version = 0;
     bool textures_dirty = true;
+
+    CentreTab tab = CentreTab::Image;
+    std::optional<CentreTab> show_tab; // brought to the front at the next frame (a script, a run started)
+    CompareChoice compare;
+    EditDraft draft;
+    std::vector<std::string> edits; // what the next branch gets, in attnscope edit's --edit grammar
 
     std::map<std::string, Rect> regions;
 };
@@ -78,6 +113,8 @@ struct Ui {
 int shown_step(const UiState& s);
 // The site row of the selected index and kind, or nullptr before a session exists.
 const SiteRow* selected_site(const UiState& s);
+// What a map of these results is of: "index 4, cross, mean of heads, steps 2-5".
+std::string map_caption(const MapResults& maps);
 // Records a view's rectangle: the last item's, or the given one.
 void record_region(UiState& s, const std::string& name);
 void record_region(UiState& s, const std::string& name, ImVec2 min, ImVec2 max);

@@ -1,8 +1,11 @@
 #pragma once
 // What the worker thread hands the UI: plain values only, so the UI files need no LibTorch headers.
+#include "render/map_image.h"
+
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -26,6 +29,7 @@ enum class HeadMode { Single, Mean, Max };
 // What the views show; the worker recomputes the maps whenever it changes.
 struct ViewRequest {
     int step = -1;                 // a step done (0-based); -1: the latest, following the run
+    int steps_from = -1;           // >= 0: the maps average the steps from this one to `step`
     int index = 1;                 // site 1..16 for the main map, the head grid and the teaching panel
     bool aggregate = false;        // main map: sum of all sites on the latent grid (DAAM) instead of `index`
     bool self = false;             // self-attention of the query pixel instead of cross-attention of tokens
@@ -34,18 +38,14 @@ struct ViewRequest {
     HeadMode head_mode = HeadMode::Mean;
     int head = 0;
     float query_x = 0.5f, query_y = 0.5f; // [0, 1) of the image
+    int branch = -1;                      // the kept branch shown beside the original (its id); -1: newest
     bool operator==(const ViewRequest& o) const {
-        return step == o.step && index == o.index && aggregate == o.aggregate && self == o.self &&
-               tokens == o.tokens && thumb_tokens == o.thumb_tokens && head_mode == o.head_mode &&
-               head == o.head && query_x == o.query_x && query_y == o.query_y;
+        return step == o.step && steps_from == o.steps_from && index == o.index && aggregate == o.aggregate &&
+               self == o.self && tokens == o.tokens && thumb_tokens == o.thumb_tokens &&
+               head_mode == o.head_mode && head == o.head && query_x == o.query_x && query_y == o.query_y &&
+               branch == o.branch;
     }
     bool operator!=(const ViewRequest& o) const { return !(*this == o); }
-};
-
-struct MapImage {
-    int width = 0, height = 0;
-    std::vector<float> values; // row-major
-    bool empty() const { return values.empty(); }
 };
 
 // A map's values left in CUDA memory (fp32, row-major, contiguous) for CUDA-GL interop. `owner` keeps the
@@ -64,12 +64,27 @@ struct ViewMap : MapImage {
     bool on_device() const { return device.data != nullptr; }
 };
 
+// The selection's map in two runs and |a - b|: the compare panel's P_A and P_B, or the original and a
+// branch.
+struct MapPair {
+    ViewMap a, b, diff;
+    std::string error; // why there is none (shown instead)
+};
+
 struct MapResults {
-    ViewRequest request;
+    ViewRequest request;             // resolved: `step` is a step done, `steps_from` <= it or -1
     ViewMap main;                    // always has host values (Export map writes them)
+    std::vector<int> main_sites;     // the sites the main map sums (one unless aggregated)
     std::vector<ViewMap> index_maps; // 16, site 1..16 (empty where not captured)
     std::vector<ViewMap> head_maps;  // every head of the selected index, then the mean and the max
     std::string error;               // why a map could not be made (shown instead of it)
+    MapPair compare;                 // when a comparison has run
+    // The comparison's divergence grids, self and cross: a row per site (index 1 first), a column per
+    // compared step, log10 of B's relative L2 error in the attention output (core/compare/divergence_grid.h's
+    // scale).
+    ViewMap divergence_self, divergence_cross;
+    ValueRange divergence_range; // their colour scale
+    MapPair branch;              // when a branch is kept
 };
 
 struct RgbImage {
@@ -77,6 +92,46 @@ struct RgbImage {
     std::vector<uint8_t> rgb;
     int step = -1;     // whose x0 it is; -1: the current latents
     bool full = false; // decoded by the VAE (else TAESD, or the VAE when there is no TAESD)
+};
+
+// Two final images and their difference, with the numbers core/compare/image_metrics.h gives.
+struct ImagePair {
+    RgbImage a, b;
+    RgbImage diff;              // |a - b| amplified so that the largest difference is white
+    double psnr_db = 0;         // +infinity for identical images
+    std::optional<double> ssim; // none for images smaller than its window
+    double max_abs = 0;
+};
+
+// The image pairs the compare panel and the branch view show; `branch_id` is whose the second one is.
+struct PairImages {
+    ImagePair compare, branch;
+    int branch_id = -1;
+};
+
+// What the compare panel asks for: B of the comparison (A is the loaded session).
+struct CompareChoice {
+    std::string backend = "sdpa"; // the router's default for B
+    std::string dtype;            // f32, f16, bf16, f64; empty: A's
+    bool same_inputs = true;      // else free-running
+};
+
+// A comparison that has run, for the compare panel's captions.
+struct ComparisonSummary {
+    std::string a, b; // "math f32"
+    std::string mode; // "same-inputs", "free"
+    int from_step = 0, steps = 0;
+    std::string worst; // the call with the largest error, in words
+};
+
+// A kept branch: a session of its own re-run from `from_step` with attention edits.
+struct BranchSummary {
+    int id = 0;
+    int from_step = 0;
+    std::vector<std::string> edits;     // as given (attnscope edit's --edit grammar)
+    std::vector<std::string> applied;   // what each became: token positions, sites, steps
+    std::vector<double> latents_rel_l2; // per re-run step: its latents against the original's
+    double psnr_db = 0;                 // of its final image against the original's
 };
 
 // One attention site of the loaded model at the chosen size (the teaching table).
@@ -129,7 +184,9 @@ struct WorkerSnapshot {
     int64_t capture_bytes = 0, capture_budget = 0;
     size_t evictions = 0;
     std::string last_eviction;
-    uint64_t preview_version = 0, maps_version = 0;
+    std::optional<ComparisonSummary> comparison;
+    std::vector<BranchSummary> branches; // oldest first
+    uint64_t preview_version = 0, maps_version = 0, images_version = 0;
 };
 
 } // namespace attnscope::gui

@@ -1,10 +1,11 @@
 #include "worker.h"
 
-#include "capture/attention_maps.h"
-#include "capture/capture_store.h"
-#include "io/png_file.h"
+#include "branch_run.h"
+#include "comparison_run.h"
 #include "session/pipeline.h"
 #include "session/session.h"
+#include "tensor_views.h"
+#include "view_maps.h"
 
 #include <algorithm>
 #include <atomic>
@@ -28,66 +29,23 @@ at::ScalarType parse_dtype(const std::string& name, const at::Device& device) {
     if (name == "f32") return at::kFloat;
     if (name == "f16") return at::kHalf;
     if (name == "bf16") return at::kBFloat16;
-    throw std::invalid_argument("unknown dtype '" + name + "' (use f32, f16 or bf16)");
+    if (name == "f64") return at::kDouble;
+    throw std::invalid_argument("unknown dtype '" + name + "' (use f32, f16, bf16 or f64)");
 }
 
-// The UI's copy of a map. With `on_device`, a CUDA map stays in CUDA memory for CUDA-GL interop (its
-// extremes are filled in by fill_device_extremes); `host` asks for host values as well.
-ViewMap to_map(const at::Tensor& map, bool on_device, bool host) {
-    ViewMap out;
-    out.height = static_cast<int>(map.size(0));
-    out.width = static_cast<int>(map.size(1));
-    if (on_device && map.is_cuda()) {
-        auto held = std::make_shared<const at::Tensor>(map.to(at::kFloat).contiguous());
-        out.device.data = held->data_ptr<float>();
-        out.device.device = held->get_device();
-        out.device.owner = std::move(held);
-        if (!host) return out;
+std::string dtype_name(at::ScalarType t) {
+    switch (t) {
+    case at::kFloat:
+        return "f32";
+    case at::kHalf:
+        return "f16";
+    case at::kBFloat16:
+        return "bf16";
+    case at::kDouble:
+        return "f64";
+    default:
+        return c10::toString(t);
     }
-    const auto m = map.to(at::kCPU, at::kFloat).contiguous();
-    out.values.assign(m.data_ptr<float>(), m.data_ptr<float>() + m.numel());
-    const auto [lo, hi] = std::minmax_element(out.values.begin(), out.values.end());
-    out.min_value = *lo;
-    out.max_value = *hi;
-    return out;
-}
-
-// The extremes of the maps left only on the GPU, in one copy to the host. That copy also waits for every
-// map queued before it, so their memory is ready when the UI thread writes it into its textures.
-void fill_device_extremes(MapResults& r) {
-    std::vector<ViewMap*> maps;
-    std::vector<at::Tensor> extremes;
-    const auto add = [&](ViewMap& m) {
-        if (!m.on_device() || !m.values.empty()) return;
-        const auto& t = *static_cast<const at::Tensor*>(m.device.owner.get());
-        extremes.push_back(t.min());
-        extremes.push_back(t.max());
-        maps.push_back(&m);
-    };
-    add(r.main);
-    for (auto& m : r.index_maps) add(m);
-    for (auto& m : r.head_maps) add(m);
-    if (maps.empty()) return;
-    const auto host = at::stack(extremes).to(at::kCPU, at::kFloat);
-    const float* v = host.data_ptr<float>();
-    for (size_t i = 0; i < maps.size(); ++i) {
-        maps[i]->min_value = v[2 * i];
-        maps[i]->max_value = v[2 * i + 1];
-    }
-}
-
-RgbImage to_rgb(const at::Tensor& image, int step, bool full) {
-    const auto img = to_image8(image);
-    RgbImage out;
-    out.width = img.width;
-    out.height = img.height;
-    out.step = step;
-    out.full = full;
-    out.rgb.resize(static_cast<size_t>(img.width) * img.height * 3);
-    for (size_t p = 0; p < static_cast<size_t>(img.width) * img.height; ++p)
-        for (int c = 0; c < 3; ++c)
-            out.rgb[p * 3 + c] = img.pixels[p * img.channels + (img.channels >= 3 ? c : 0)];
-    return out;
 }
 
 TokenRole role_of(const ClipEncoding& e, int position) {
@@ -101,10 +59,16 @@ TokenRole role_of(const ClipEncoding& e, int position) {
 
 struct Worker::Impl {
     WorkerOptions options;
+    std::string model_path;           // what `pipeline` was loaded from
+    PipelineOptions pipeline_options; // and how
     std::shared_ptr<const Pipeline> pipeline;
-    std::unique_ptr<CaptureStore> store; // observes `session`; destroyed after it
+    std::shared_ptr<const Pipeline> other_dtype; // the model in B's dtype, when a comparison needed one
+    std::unique_ptr<CaptureStore> store;         // observes `session`; destroyed after it
     std::unique_ptr<Session> session;
     std::map<std::pair<int, bool>, std::string> site_backends;
+    std::unique_ptr<ComparisonRun> comparison;
+    std::vector<std::unique_ptr<BranchRun>> branches; // oldest first
+    int next_branch_id = 1;
 
     mutable std::mutex mutex; // guards everything below
     std::condition_variable wake;
@@ -117,6 +81,7 @@ struct Worker::Impl {
     bool views_valid = false; // maps and preview computed for `view` and the current session state
     MapResults maps;
     RgbImage preview;
+    PairImages images;
     std::atomic<bool> cancel{false};
     std::thread thread;
 
@@ -135,10 +100,11 @@ struct Worker::Impl {
                 std::unique_lock<std::mutex> lock(mutex);
                 wake.wait(lock, [&] { return stopping || !jobs.empty() || needs_views(); });
                 if (stopping) return;
+                // A view refresh runs too (idle() says so), but the UI does not show it as busy.
+                running = true;
                 if (!jobs.empty()) {
                     job = std::move(jobs.front());
                     jobs.pop_front();
-                    running = true;
                     snap.busy = true;
                     snap.error.clear();
                     cancel = false;
@@ -241,6 +207,8 @@ struct Worker::Impl {
             s.evictions = store->evictions().size();
             if (!store->evictions().empty()) s.last_eviction = store->evictions().back();
         }
+        if (comparison) s.comparison = comparison->summary();
+        for (const auto& b : branches) s.branches.push_back(b->summary());
         const std::lock_guard<std::mutex> lock(mutex);
         s.busy = snap.busy;
         s.task = snap.task;
@@ -249,6 +217,7 @@ struct Worker::Impl {
         s.error = snap.error;
         s.preview_version = snap.preview_version;
         s.maps_version = snap.maps_version;
+        s.images_version = snap.images_version;
         snap = std::move(s);
     }
 
@@ -272,18 +241,23 @@ struct Worker::Impl {
         for (const auto& [key, name] : site_backends)
             fresh->router().set_site_backend(key.first,
                                              key.second ? AttentionKind::Self : AttentionKind::Cross, name);
+        // A comparison and branches are of the previous generation.
+        comparison.reset();
+        branches.clear();
         session.reset();
         store = std::make_unique<CaptureStore>();
         session = std::move(fresh);
         session->router().add_observer(store.get());
         const std::lock_guard<std::mutex> lock(mutex);
         preview = {};
+        images = {};
+        ++snap.images_version;
         views_valid = false;
     }
 
-    void do_step() {
+    void do_step(const std::string& what = "step") {
         const int n = session->total_steps();
-        set_task("step " + std::to_string(session->current_step() + 1) + "/" + std::to_string(n),
+        set_task(what + " " + std::to_string(session->current_step() + 1) + "/" + std::to_string(n),
                  static_cast<float>(session->current_step()) / n);
         store->begin_step(session->current_step());
         session->step();
@@ -309,6 +283,86 @@ struct Worker::Impl {
         }
     }
 
+    // The model in `dtype`: the loaded one, or the same files loaded again in that dtype (kept for the next
+    // comparison).
+    std::shared_ptr<const Pipeline> pipeline_in(at::ScalarType dtype) {
+        if (pipeline->unet.dtype() == dtype) return pipeline;
+        if (!other_dtype || other_dtype->unet.dtype() != dtype) {
+            auto o = pipeline_options;
+            o.dtype = dtype;
+            other_dtype.reset();
+            other_dtype = load_pipeline(model_path, o, [this, dtype](double f, const std::string& what) {
+                check_cancel();
+                set_task("loading the model in " + dtype_name(dtype) + ": " + what, static_cast<float>(f));
+            });
+        }
+        return other_dtype;
+    }
+
+    void run_comparison(const CompareChoice& choice) {
+        auto& s = need_session();
+        const auto b_dtype = choice.dtype.empty() ? pipeline->unet.dtype()
+                                                  : parse_dtype(choice.dtype, pipeline->unet.device());
+        const auto b_pipeline = pipeline_in(b_dtype);
+        ComparisonSummary labels;
+        labels.a = s.router().default_backend() + (site_backends.empty() ? "" : " (+ site choices)") + " " +
+                   dtype_name(pipeline->unet.dtype());
+        labels.b = choice.backend + " " + dtype_name(b_dtype);
+        const auto mode = choice.same_inputs ? CompareMode::SameInputs : CompareMode::FreeRunning;
+        labels.mode = to_string(mode);
+        auto run = std::make_unique<ComparisonRun>(
+            s, CompareSide{b_pipeline == pipeline ? nullptr : b_pipeline, choice.backend}, mode, labels);
+        while (!run->done()) {
+            check_cancel();
+            const int k = run->current_step(), n = run->total_steps();
+            set_task("comparing " + labels.a + " with " + labels.b + ": step " + std::to_string(k + 1) + "/" +
+                         std::to_string(n),
+                     static_cast<float>(k) / n);
+            run->step();
+        }
+        set_task("decoding the compared images", 1);
+        auto pair = run->images();
+        comparison = std::move(run);
+        const std::lock_guard<std::mutex> lock(mutex);
+        images.compare = std::move(pair);
+        ++snap.images_version;
+        views_valid = false;
+    }
+
+    void run_branch(int from_step, const std::vector<std::string>& texts) {
+        auto& s = need_session();
+        if (from_step < 0 || from_step >= s.total_steps())
+            throw std::invalid_argument("a branch starts at a step from 1 to " +
+                                        std::to_string(s.total_steps()));
+        // Read before the original runs on, so a bad edit is told at once.
+        auto edits = parse_edits(texts, s);
+        while (!s.done()) {
+            check_cancel();
+            do_step("the original to its end: step");
+        }
+        auto run = std::make_unique<BranchRun>(next_branch_id, s, from_step, std::move(edits), texts);
+        while (!run->done()) {
+            check_cancel();
+            const int k = run->current_step(), n = run->total_steps();
+            set_task("branch " + std::to_string(next_branch_id) + ": step " + std::to_string(k + 1) + "/" +
+                         std::to_string(n),
+                     static_cast<float>(k - from_step) / (n - from_step));
+            run->step();
+        }
+        set_task("decoding the branch", 1);
+        run->finish(s);
+        branches.push_back(std::move(run));
+        ++next_branch_id;
+        invalidate_views();
+    }
+
+    // The branch a request shows: the one with its id, else the newest; nullptr when none is kept.
+    const BranchRun* shown_branch(const ViewRequest& v) const {
+        for (const auto& b : branches)
+            if (b->summary().id == v.branch) return b.get();
+        return branches.empty() ? nullptr : branches.back().get();
+    }
+
     // The step a request resolves to: the latest step done when it follows the run.
     int resolve_step(const ViewRequest& v) const {
         if (!session || session->current_step() == 0) return -1;
@@ -326,99 +380,31 @@ struct Worker::Impl {
             on_device = device_maps;
             views_valid = true;
         }
-        const int step = resolve_step(v);
-        v.step = step;
-        if (preview.step != step || preview.width == 0) {
+        v.step = resolve_step(v);
+        v.steps_from = v.steps_from < 0 || v.step < 0 ? -1 : std::min(v.steps_from, v.step);
+        if (preview.step != v.step || preview.width == 0) {
             set_task("decoding the preview", 0);
-            auto image = step < 0 ? session->image(Decoder::Fast) : session->preview(step, Decoder::Fast);
-            auto rgb = to_rgb(image, step, !pipeline->taesd);
+            auto image = v.step < 0 ? session->image(Decoder::Fast) : session->preview(v.step, Decoder::Fast);
+            auto rgb = to_rgb(image, v.step, !pipeline->taesd);
             const std::lock_guard<std::mutex> lock(mutex);
             preview = std::move(rgb);
             ++snap.preview_version;
         }
+        const auto* branch = shown_branch(v);
+        const int branch_id = branch ? branch->summary().id : -1;
+        {
+            const std::lock_guard<std::mutex> lock(mutex);
+            if (images.branch_id != branch_id) {
+                images.branch = branch ? branch->images() : ImagePair{};
+                images.branch_id = branch_id;
+                ++snap.images_version;
+            }
+        }
         set_task("computing maps", 0);
-        auto results = compute_maps(v, on_device);
+        auto results = compute_maps({*session, *store, comparison.get(), branch}, v, on_device);
         const std::lock_guard<std::mutex> lock(mutex);
         maps = std::move(results);
         ++snap.maps_version;
-    }
-
-    MapRequest base_request(const ViewRequest& v, const std::vector<int>& tokens) const {
-        MapRequest r;
-        r.steps = {v.step};
-        r.kind = v.self ? AttentionKind::Self : AttentionKind::Cross;
-        r.heads = v.head_mode == HeadMode::Single ? HeadReduction::Single
-                  : v.head_mode == HeadMode::Max  ? HeadReduction::Max
-                                                  : HeadReduction::Mean;
-        r.head = v.head;
-        r.tokens.assign(tokens.begin(), tokens.end());
-        r.query_x = v.query_x;
-        r.query_y = v.query_y;
-        return r;
-    }
-
-    MapResults compute_maps(const ViewRequest& v, bool on_device) const {
-        MapResults out;
-        out.request = v;
-        out.index_maps.resize(16);
-        if (v.step < 0) {
-            out.error = "no step has run yet";
-            return out;
-        }
-        if (!v.self && v.tokens.empty()) {
-            out.error = "select a token";
-            return out;
-        }
-        const auto kind = v.self ? AttentionKind::Self : AttentionKind::Cross;
-        std::vector<int> captured;
-        for (int i = 1; i <= 16; ++i)
-            if (store->find(v.step, i, kind)) captured.push_back(i);
-        if (captured.empty()) {
-            out.error = "step " + std::to_string(v.step + 1) + " has no " + to_string(kind) +
-                        "-attention capture (evicted?)";
-            return out;
-        }
-        const auto heads_of = [&](int index) { return store->find(v.step, index, kind)->site.heads; };
-        const auto for_site = [&](int index, const std::vector<int>& tokens) {
-            auto r = base_request(v, tokens);
-            r.indices = {index};
-            if (r.heads == HeadReduction::Single && r.head >= heads_of(index)) r.heads = HeadReduction::Mean;
-            return r;
-        };
-        try {
-            if (v.aggregate) {
-                auto r = base_request(v, v.tokens);
-                r.indices = captured;
-                r.out_width = static_cast<int>(session->latents().size(3));
-                r.out_height = static_cast<int>(session->latents().size(2));
-                out.main = to_map(attention_map(*store, r), on_device, true);
-            } else if (store->find(v.step, v.index, kind)) {
-                out.main = to_map(attention_map(*store, for_site(v.index, v.tokens)), on_device, true);
-            } else {
-                out.error = "index " + std::to_string(v.index) + " was not captured at this step";
-            }
-            const auto& thumb_tokens = v.thumb_tokens.empty() ? v.tokens : v.thumb_tokens;
-            for (const int i : captured)
-                out.index_maps[i - 1] =
-                    to_map(attention_map(*store, for_site(i, thumb_tokens)), on_device, false);
-            if (store->find(v.step, v.index, kind)) {
-                auto r = base_request(v, v.tokens);
-                r.indices = {v.index};
-                r.heads = HeadReduction::Single;
-                for (int h = 0; h < heads_of(v.index); ++h) {
-                    r.head = h;
-                    out.head_maps.push_back(to_map(attention_map(*store, r), on_device, false));
-                }
-                r.heads = HeadReduction::Mean;
-                out.head_maps.push_back(to_map(attention_map(*store, r), on_device, false));
-                r.heads = HeadReduction::Max;
-                out.head_maps.push_back(to_map(attention_map(*store, r), on_device, false));
-            }
-            fill_device_extremes(out);
-        } catch (const std::exception& e) {
-            out.error = e.what();
-        }
-        return out;
     }
 };
 
@@ -450,9 +436,14 @@ void Worker::load(const std::string& path, const RunSettings& settings) {
             w.set_task(what, static_cast<float>(f));
         });
         // Only a model that loaded replaces the previous one.
+        w.comparison.reset();
+        w.branches.clear();
         w.session.reset();
         w.store.reset();
+        w.other_dtype.reset();
         w.pipeline = std::move(loaded);
+        w.model_path = path;
+        w.pipeline_options = o;
         w.publish();
         w.new_session(settings);
     });
@@ -514,6 +505,34 @@ void Worker::set_site_backend(int index, bool self, const std::string& name) {
     });
 }
 
+void Worker::compare(const CompareChoice& b) {
+    impl_->enqueue([this, b] { impl_->run_comparison(b); });
+}
+
+void Worker::drop_comparison() {
+    impl_->enqueue([this] {
+        auto& w = *impl_;
+        w.comparison.reset();
+        const std::lock_guard<std::mutex> lock(w.mutex);
+        w.images.compare = {};
+        ++w.snap.images_version;
+        w.views_valid = false;
+    });
+}
+
+void Worker::branch(int from_step, const std::vector<std::string>& edits) {
+    impl_->enqueue([this, from_step, edits] { impl_->run_branch(from_step, edits); });
+}
+
+void Worker::drop_branch(int id) {
+    impl_->enqueue([this, id] {
+        auto& b = impl_->branches;
+        b.erase(std::remove_if(b.begin(), b.end(), [id](const auto& r) { return r->summary().id == id; }),
+                b.end());
+        impl_->invalidate_views();
+    });
+}
+
 void Worker::cancel() {
     const std::lock_guard<std::mutex> lock(impl_->mutex);
     impl_->jobs.clear();
@@ -558,6 +577,14 @@ bool Worker::take_preview(RgbImage& out, uint64_t& version) const {
     if (impl_->snap.preview_version == version) return false;
     version = impl_->snap.preview_version;
     out = impl_->preview;
+    return true;
+}
+
+bool Worker::take_images(PairImages& out, uint64_t& version) const {
+    const std::lock_guard<std::mutex> lock(impl_->mutex);
+    if (impl_->snap.images_version == version) return false;
+    version = impl_->snap.images_version;
+    out = impl_->images;
     return true;
 }
 

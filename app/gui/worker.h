@@ -6,12 +6,13 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace attnscope::gui {
 
 struct WorkerOptions {
     std::string device = "cpu"; // "cpu", "cuda", "cuda:N"
-    std::string dtype;          // f32, f16, bf16; empty: f16 on CUDA, f32 on the CPU
+    std::string dtype;          // f32, f16, bf16, f64; empty: f16 on CUDA, f32 on the CPU
 };
 
 class Worker {
@@ -31,6 +32,17 @@ class Worker {
     void rewind(int step);      // back to just before `step`; its capture and later ones are dropped
     void decode_full(int step); // the VAE's decoding of that step's x0 (-1: the current latents)
     void set_site_backend(int index, bool self, const std::string& name);
+    // Runs the session's settings anew from step 0 on A (the session's backends and dtype) and on `b` in
+    // lockstep, both captured, and keeps the result: the maps then include P_A, P_B and their difference and
+    // the divergence grids, the images A and B. The session itself is left as it is. A comparison replaces
+    // the previous one once it has run to the end; a new session drops it.
+    void compare(const CompareChoice& b);
+    void drop_comparison();
+    // Runs the session to its end if it is not there, then a branch of it from just before `from_step` with
+    // `edits` (attnscope edit's --edit grammar, words of the prompt looked up), kept until dropped or a new
+    // session starts.
+    void branch(int from_step, const std::vector<std::string>& edits);
+    void drop_branch(int id);
     // Stops the running command at its next step (or a load at its next progress report) and drops the
     // queued ones.
     void cancel();
@@ -45,6 +57,7 @@ class Worker {
     // The latest results when newer than `version` (which is updated).
     bool take_maps(MapResults& out, uint64_t& version) const;
     bool take_preview(RgbImage& out, uint64_t& version) const;
+    bool take_images(PairImages& out, uint64_t& version) const;
     // Nothing queued or running and every view computed for the last request (scripts wait for this).
     bool idle() const;
 

@@ -3,13 +3,16 @@
 #include "io/png_file.h"
 #include "test_util.h"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
 #include <gtest/gtest.h>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <stb/stb_image.h>
 #include <string>
 
 namespace attnscope::test {
@@ -52,6 +55,12 @@ struct Shot {
                 f(&image.pixels[(static_cast<size_t>(y) * image.width + x) * image.channels]);
     }
     bool has(const std::string& region) const { return regions.at("regions").contains(region); }
+    // The largest channel value in a region.
+    int brightest(const std::string& region) const {
+        int most = 0;
+        for_each(region, [&](const uint8_t* p) { most = std::max({most, int(p[0]), int(p[1]), int(p[2])}); });
+        return most;
+    }
 };
 
 Shot load_shot(const std::string& path) {
@@ -61,12 +70,14 @@ Shot load_shot(const std::string& path) {
     return s;
 }
 
-double mean_abs_difference(const Shot& a, const Shot& b, const std::string& region) {
+// Between two regions of one size, pixel by pixel.
+double mean_abs_difference(const Shot& a, const std::string& region_a, const Shot& b,
+                           const std::string& region_b) {
     double acc = 0;
     size_t n = 0;
     std::vector<const uint8_t*> pa;
-    a.for_each(region, [&](const uint8_t* p) { pa.push_back(p); });
-    b.for_each(region, [&](const uint8_t* p) {
+    a.for_each(region_a, [&](const uint8_t* p) { pa.push_back(p); });
+    b.for_each(region_b, [&](const uint8_t* p) {
         if (n < pa.size())
             for (int c = 0; c < 3; ++c) acc += std::abs(p[c] - pa[n][c]);
         ++n;
@@ -74,34 +85,86 @@ double mean_abs_difference(const Shot& a, const Shot& b, const std::string& regi
     return acc / std::max<size_t>(1, n * 3);
 }
 
+double mean_abs_difference(const Shot& a, const Shot& b, const std::string& region) {
+    return mean_abs_difference(a, region, b, region);
+}
+
+// Runs `script` in the real program in a 1280x800 window; returns the exit code, the output in `log`.
+int run_script(const TempDir& dir, const std::string& script, std::string& log) {
+    const auto path = dir.file("script.txt");
+    std::ofstream(path) << script;
+    const std::string command = std::string(ATTNSCOPE_CLI) + " gui --window 1280x800 --script " + path +
+                                " > " + dir.file("log.txt") + " 2>&1";
+    const int status = std::system(command.c_str());
+    std::ifstream in(dir.file("log.txt"));
+    log.assign(std::istreambuf_iterator<char>(in), {});
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// An exported map's raw values, from its 16-bit PNG and the range its JSON gives.
+struct RawMap {
+    int width = 0, height = 0;
+    std::vector<double> values;
+    double step = 0; // one 16-bit level
+    nlohmann::json about;
+};
+
+RawMap read_exported(const TempDir& dir, const std::string& stem) {
+    RawMap m;
+    std::ifstream(dir.file(stem + ".json")) >> m.about;
+    const auto bytes = read_bytes(dir.file(stem + "16.png"));
+    int channels = 0;
+    const std::unique_ptr<stbi_us, void (*)(void*)> gray(
+        stbi_load_16_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()),
+                                 static_cast<int>(bytes.size()), &m.width, &m.height, &channels, 0),
+        stbi_image_free);
+    if (!gray || channels != 1) {
+        ADD_FAILURE() << stem << "16.png is not a one-channel 16-bit PNG";
+        return m;
+    }
+    const auto& range = m.about.at("png16").at("range");
+    const double lo = range.at("lo"), hi = range.at("hi");
+    m.step = (hi - lo) / 65535;
+    for (int i = 0; i < m.width * m.height; ++i) m.values.push_back(lo + gray.get()[i] * m.step);
+    return m;
+}
+
 class GuiScript : public ::testing::Test {
   protected:
     static void SetUpTestSuite() {
         dir_ = new TempDir();
-        const auto script = dir_->file("script.txt");
-        std::ofstream(script) << "load " ATTNSCOPE_TEST_DATA "/pipeline_v1_small\n"
-                                 "prompt \"a photo of a cat sitting on a red chair\"\n"
-                                 "size 64x48\nsteps 3\nseed 7\nsession\n"
-                                 "step 2\n"
-                                 "select-token 2\nselect-index 4\n"
-                              << "screenshot " << dir_->file("cross_photo.png") << "\n"
-                              << "select-token 5\n"
-                              << "screenshot " << dir_->file("cross_cat.png") << "\n"
-                              << "export-map " << dir_->file("map.png") << "\n"
-                              << "click 0.7 0.2\nselect-head 3\n"
-                              << "screenshot " << dir_->file("self.png") << "\n"
-                              << "colormap gray\n"
-                              << "screenshot " << dir_->file("gray.png") << "\n"
-                              << "load /nonexistent/model\nexpect-error \"does not exist\"\n"
-                              << "step\n"
-                              << "screenshot " << dir_->file("after_failed_load.png") << "\n"
-                              << "quit\n";
-        const std::string command = std::string(ATTNSCOPE_CLI) + " gui --window 1280x800 --script " + script +
-                                    " > " + dir_->file("log.txt") + " 2>&1";
-        const int status = std::system(command.c_str());
-        exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-        std::ifstream log(dir_->file("log.txt"));
-        log_.assign(std::istreambuf_iterator<char>(log), {});
+        const auto& d = *dir_;
+        exit_code_ = run_script(d,
+                                "load " ATTNSCOPE_TEST_DATA "/pipeline_v1_small\n"
+                                "prompt \"a photo of a cat sitting on a red chair\"\n"
+                                "size 64x48\nsteps 3\nseed 7\nsession\n"
+                                "step 2\n"
+                                "select-token 2\nselect-index 4\n"
+                                "screenshot " +
+                                    d.file("cross_photo.png") +
+                                    "\n"
+                                    "select-token 5\n"
+                                    "screenshot " +
+                                    d.file("cross_cat.png") +
+                                    "\n"
+                                    "export-map " +
+                                    d.file("map.png") +
+                                    "\n"
+                                    "click 0.7 0.2\nselect-head 3\n"
+                                    "screenshot " +
+                                    d.file("self.png") +
+                                    "\n"
+                                    "colormap gray\n"
+                                    "screenshot " +
+                                    d.file("gray.png") +
+                                    "\n"
+                                    "load /nonexistent/model\nexpect-error \"does not exist\"\n"
+                                    "step\n"
+                                    "screenshot " +
+                                    d.file("after_failed_load.png") +
+                                    "\n"
+                                    "quit\n",
+                                log_);
     }
     static void TearDownTestSuite() { delete dir_; }
     static Shot shot(const std::string& name) { return load_shot(dir_->file(name)); }
@@ -201,12 +264,200 @@ TEST_F(GuiScript, ExportsTheMapAtTheSiteResolution) {
         colors.insert(c[0] << 16 | c[1] << 8 | c[2]);
     }
     EXPECT_GT(colors.size(), 3u);
+    // Beside it, the raw values in 16 bits and a JSON description, as attnscope maps writes them.
+    const auto raw = read_exported(*dir_, "map");
+    EXPECT_EQ(raw.width, 4);
+    EXPECT_EQ(raw.height, 3);
+    EXPECT_EQ(raw.about["png"]["range"], raw.about["png16"]["range"]);
+    EXPECT_EQ(raw.about["png"]["file"], "map.png");
+    EXPECT_EQ(raw.about["png16"]["file"], "map16.png");
+    EXPECT_EQ(raw.about["kind"], "cross");
+    EXPECT_EQ(raw.about["sites"], nlohmann::json::array({4}));
+    EXPECT_EQ(raw.about["steps"], nlohmann::json::array({2}));
+    EXPECT_EQ(raw.about["tokens"][0]["position"], 5);
+    EXPECT_EQ(raw.about["tokens"][0]["text"], "cat");
+    // The extremes of the map reach both ends of the 16 bits (per-map normalization).
+    const auto [lo, hi] = std::minmax_element(raw.values.begin(), raw.values.end());
+    EXPECT_NEAR(*lo, raw.about["stats"]["min"].get<double>(), raw.step);
+    EXPECT_NEAR(*hi, raw.about["stats"]["max"].get<double>(), raw.step);
 }
 
 TEST_F(GuiScript, AFailedLoadKeepsThePreviousModel) {
     // The script expects the load error, then steps the previous model's session once more.
     ASSERT_EQ(exit_code_, 0) << log_;
     EXPECT_TRUE(shot("after_failed_load.png").has("image"));
+}
+
+// Step averaging, a comparison and branches on the small test pipeline (3 steps): the maps the worker makes
+// for them, and what the compare and branch views draw.
+class GuiCompareAndBranch : public ::testing::Test {
+  protected:
+    static void SetUpTestSuite() {
+        dir_ = new TempDir();
+        const auto& d = *dir_;
+        exit_code_ = run_script(d,
+                                "load " ATTNSCOPE_TEST_DATA "/pipeline_v1_small\n"
+                                "prompt \"a photo of a cat sitting on a red chair\"\n"
+                                "size 64x48\nsteps 3\nseed 7\nsession\nrun\n"
+                                "select-token 5\nselect-index 4\n"
+                                "select-step 1\nexport-map " +
+                                    d.file("step1.png") +
+                                    "\n"
+                                    "select-step 2\nexport-map " +
+                                    d.file("step2.png") +
+                                    "\n"
+                                    "select-step 3\nexport-map " +
+                                    d.file("step3.png") +
+                                    "\n"
+                                    "select-steps 1 3\nexport-map " +
+                                    d.file("steps1-3.png") +
+                                    "\n"
+                                    "screenshot " +
+                                    d.file("averaged.png") +
+                                    "\n"
+                                    "select-step latest\n"
+                                    "compare math bf16\n"
+                                    "screenshot " +
+                                    d.file("compare.png") +
+                                    "\n"
+                                    "branch 2\n"
+                                    "screenshot " +
+                                    d.file("identity.png") +
+                                    "\n"
+                                    "edit \"token=5:scale=0:renorm\"\n"
+                                    "branch 1\n"
+                                    "screenshot " +
+                                    d.file("edited.png") +
+                                    "\n"
+                                    "select-branch 1\n"
+                                    "screenshot " +
+                                    d.file("identity_again.png") +
+                                    "\n"
+                                    "drop-branch 1\n"
+                                    "screenshot " +
+                                    d.file("dropped.png") +
+                                    "\n"
+                                    // A word the prompt does not have: the error names it, nothing runs.
+                                    "edit clear\nedit \"token=dog:scale=0\"\nbranch 1\n"
+                                    "expect-error \"'dog' is not a word of the prompt\"\n"
+                                    "quit\n",
+                                log_);
+    }
+    static void TearDownTestSuite() { delete dir_; }
+    static Shot shot(const std::string& name) { return load_shot(dir_->file(name)); }
+
+    static TempDir* dir_;
+    static int exit_code_;
+    static std::string log_;
+};
+TempDir* GuiCompareAndBranch::dir_ = nullptr;
+int GuiCompareAndBranch::exit_code_ = -1;
+std::string GuiCompareAndBranch::log_;
+
+TEST_F(GuiCompareAndBranch, AveragedStepsAreTheMeanOfTheStepsMaps) {
+    ASSERT_EQ(exit_code_, 0) << log_;
+    const auto s1 = read_exported(*dir_, "step1"), s2 = read_exported(*dir_, "step2"),
+               s3 = read_exported(*dir_, "step3"), mean = read_exported(*dir_, "steps1-3");
+    EXPECT_EQ(mean.about["steps"], nlohmann::json::array({1, 2, 3}));
+    EXPECT_EQ(s2.about["steps"], nlohmann::json::array({2}));
+    ASSERT_EQ(mean.values.size(), 12u); // index 4 of a 64x48 image: 4x3
+    ASSERT_EQ(s1.values.size(), mean.values.size());
+    double spread = 0;
+    for (size_t i = 0; i < mean.values.size(); ++i) {
+        const double expected = (s1.values[i] + s2.values[i] + s3.values[i]) / 3;
+        EXPECT_NEAR(mean.values[i], expected, mean.step + (s1.step + s2.step + s3.step) / 3) << "pixel " << i;
+        spread = std::max(spread, std::abs(s1.values[i] - s3.values[i]));
+    }
+    // The steps differ, so the mean is not any one of them.
+    EXPECT_GT(spread, 100 * mean.step);
+}
+
+TEST_F(GuiCompareAndBranch, TheTimelineOutlinesTheAveragedRange) {
+    ASSERT_EQ(exit_code_, 0) << log_;
+    // The selection colour on the timeline: an outline around the shown step, and with averaging, around the
+    // three averaged steps with a band along their bottom.
+    const auto selection = [](const Shot& s) {
+        int n = 0;
+        s.for_each("timeline",
+                   [&](const uint8_t* p) { n += p[0] > 230 && p[1] > 190 && p[1] < 230 && p[2] < 30; });
+        return n;
+    };
+    const int averaged = selection(shot("averaged.png")), single = selection(shot("compare.png"));
+    // (The region is shrunk by 2 pixels: the outlines' top and bottom edges fall outside it.)
+    EXPECT_GT(single, 0);
+    EXPECT_LT(single, 200);
+    EXPECT_GT(averaged, 1000); // the band: 4 pixels along three cells
+}
+
+TEST_F(GuiCompareAndBranch, DivergenceGridsShowEachSitesError) {
+    ASSERT_EQ(exit_code_, 0) << log_;
+    const auto s = shot("compare.png");
+    ASSERT_TRUE(s.has("divergence_self"));
+    ASSERT_TRUE(s.has("divergence_cross"));
+    EXPECT_TRUE(s.has("divergence_colorbar"));
+    // bf16 against f32: sites and steps err by different amounts, so the cells differ.
+    EXPECT_GT(s.stddev("divergence_self"), 4.0);
+    EXPECT_GT(s.stddev("divergence_cross"), 4.0);
+    // Drawn as cells (texel by texel), not blurred between them: down a column, neighbours within a site's
+    // row of cells are equal (8 of 9 pixels, the rows being 9 pixels tall here), while a blur would change
+    // colour all the way from one site's cell to the next.
+    const auto& r = s.regions["regions"]["divergence_self"];
+    const int x0 = static_cast<int>(r[0].get<double>()), y0 = static_cast<int>(r[1].get<double>());
+    const int w = static_cast<int>(r[2].get<double>()), h = static_cast<int>(r[3].get<double>());
+    int pairs = 0, equal = 0;
+    for (int x = x0 + 2; x < x0 + w - 2; x += 7)
+        for (int y = y0 + 1; y < y0 + h - 2; ++y) {
+            const auto* p = &s.image.pixels[(static_cast<size_t>(y) * s.image.width + x) * s.image.channels];
+            ++pairs;
+            equal += std::equal(p, p + 3, p + static_cast<size_t>(s.image.width) * s.image.channels);
+        }
+    EXPECT_GT(pairs, 500);
+    EXPECT_GT(equal, pairs * 3 / 4) << equal << " of " << pairs;
+}
+
+TEST_F(GuiCompareAndBranch, CompareShowsBothRunsAndTheirDifference) {
+    ASSERT_EQ(exit_code_, 0) << log_;
+    const auto s = shot("compare.png");
+    for (const auto* name : {"compare_image_a", "compare_image_b", "compare_image_diff", "compare_map_a",
+                             "compare_map_b", "compare_map_diff"})
+        ASSERT_TRUE(s.has(name)) << name;
+    // The images are close (bf16 rounding), their difference amplified so the largest is white.
+    EXPECT_GT(s.stddev("compare_image_a"), 5.0);
+    EXPECT_LT(mean_abs_difference(s, "compare_image_a", s, "compare_image_b"),
+              0.2 * s.stddev("compare_image_a"));
+    EXPECT_GT(s.brightest("compare_image_diff"), 150);
+    // P_A and P_B look alike (one shared range); |P_A - P_B| has a range of its own, so it is not flat.
+    EXPECT_GT(s.stddev("compare_map_a"), 5.0);
+    EXPECT_LT(mean_abs_difference(s, "compare_map_a", s, "compare_map_b"), 0.25 * s.stddev("compare_map_a"));
+    EXPECT_GT(s.stddev("compare_map_diff"), 5.0);
+}
+
+TEST_F(GuiCompareAndBranch, ABranchWithoutEditsRepeatsTheOriginalExactly) {
+    ASSERT_EQ(exit_code_, 0) << log_;
+    for (const auto* name : {"identity.png", "identity_again.png"}) {
+        SCOPED_TRACE(name);
+        const auto s = shot(name);
+        ASSERT_TRUE(s.has("branch_image_diff"));
+        ASSERT_TRUE(s.has("branch_map_diff"));
+        EXPECT_GT(s.stddev("branch_image_a"), 5.0);
+        EXPECT_LT(s.brightest("branch_image_diff"), 3);
+        // No difference at all: the bottom of the colormap everywhere.
+        EXPECT_LT(s.stddev("branch_map_diff"), 1.0);
+        EXPECT_GT(s.stddev("branch_map_a"), 5.0);
+    }
+}
+
+TEST_F(GuiCompareAndBranch, AnEditedBranchDiffersFromTheOriginal) {
+    ASSERT_EQ(exit_code_, 0) << log_;
+    const auto s = shot("edited.png");
+    EXPECT_TRUE(s.has("branch_row1"));
+    EXPECT_TRUE(s.has("branch_row2"));
+    EXPECT_GT(s.brightest("branch_image_diff"), 150);
+    EXPECT_GT(s.stddev("branch_map_diff"), 5.0);
+    const auto dropped = shot("dropped.png");
+    EXPECT_FALSE(dropped.has("branch_row1"));
+    EXPECT_TRUE(dropped.has("branch_row2"));
+    EXPECT_GT(dropped.brightest("branch_image_diff"), 150);
 }
 
 TEST(GuiScriptErrors, UnknownCommandNamesTheLine) {

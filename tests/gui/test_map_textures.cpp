@@ -262,7 +262,7 @@ TEST_F(MapTextures, NormalizationPicksTheRangeEachSlotIsPaintedWith) {
     write_maps(*pool_, maps);
     MapDisplay display;
     display.normalization = Normalization::PerMap;
-    auto main_range = paint_maps(*pool_, maps, display, lut);
+    auto main_range = paint_maps(*pool_, maps, display, lut).main;
     EXPECT_EQ(main_range.lo, maps.main.min_value);
     expect_colored(pool_->slot(index_slot(7))->colors, maps.index_maps[6], maps.index_maps[6].min_value,
                    maps.index_maps[6].max_value, lut);
@@ -270,12 +270,12 @@ TEST_F(MapTextures, NormalizationPicksTheRangeEachSlotIsPaintedWith) {
     display.normalization = Normalization::Fixed;
     display.fixed_lo = 0.2f;
     display.fixed_hi = 0.7f;
-    main_range = paint_maps(*pool_, maps, display, lut);
+    main_range = paint_maps(*pool_, maps, display, lut).main;
     EXPECT_EQ(main_range.hi, 0.7f);
     expect_colored(pool_->slot(head_slot(4))->colors, maps.head_maps[4], 0.2f, 0.7f, lut);
 
     display.normalization = Normalization::Global;
-    main_range = paint_maps(*pool_, maps, display, lut);
+    main_range = paint_maps(*pool_, maps, display, lut).main;
     float lo = maps.main.min_value, hi = maps.main.max_value;
     for (const auto& m : maps.index_maps) {
         lo = std::min(lo, m.min_value);
@@ -291,6 +291,42 @@ TEST_F(MapTextures, NormalizationPicksTheRangeEachSlotIsPaintedWith) {
     ASSERT_EQ(bar.size(), 256u * 4);
     for (size_t i = 0; i < 256; ++i)
         EXPECT_TRUE(std::equal(lut[i].begin(), lut[i].end(), bar.begin() + i * 4)) << i;
+}
+
+TEST_F(MapTextures, PairsShareOneRangeAndTheirDifferenceHasItsOwn) {
+    const auto lut = test_lut();
+    auto maps = selection(4, 1, 3);
+    maps.compare.a = test_map(8, 6, 0.3f);
+    maps.compare.b = test_map(8, 6, 0.9f);
+    maps.compare.b.values[5] = maps.compare.b.max_value = 2.5f; // B reaches higher: the shared range is B's
+    maps.compare.diff = test_map(8, 6, 1.7f);
+    maps.branch.a = test_map(8, 6, 0.1f);
+    maps.branch.b = maps.branch.a;
+    maps.branch.diff = test_map(8, 6, 0);
+    std::fill(maps.branch.diff.values.begin(), maps.branch.diff.values.end(), 0.0f);
+    maps.branch.diff.min_value = maps.branch.diff.max_value = 0;
+    maps.divergence_self = test_map(3, 16, 0.5f);
+    maps.divergence_range = {-8, 0};
+    write_maps(*pool_, maps);
+    MapDisplay display;
+    const auto ranges = paint_maps(*pool_, maps, display, lut);
+
+    const ValueRange both{std::min(maps.compare.a.min_value, maps.compare.b.min_value), 2.5f};
+    EXPECT_EQ(ranges.compare.lo, both.lo);
+    EXPECT_EQ(ranges.compare.hi, both.hi);
+    expect_colored(pool_->slot(kComparePair)->colors, maps.compare.a, both.lo, both.hi, lut);
+    expect_colored(pool_->slot(kComparePair + 1)->colors, maps.compare.b, both.lo, both.hi, lut);
+    expect_colored(pool_->slot(kComparePair + 2)->colors, maps.compare.diff, 0, maps.compare.diff.max_value,
+                   lut);
+    // No difference at all is the bottom of the table, not the middle a flat range would give.
+    EXPECT_EQ(ranges.branch_diff.lo, 0);
+    EXPECT_EQ(ranges.branch_diff.hi, 1);
+    expect_colored(pool_->slot(kBranchPair + 2)->colors, maps.branch.diff, 0, 1, lut);
+    // The divergence grid keeps its own scale whatever the normalization, and no cross grid was sent.
+    display.normalization = Normalization::Fixed;
+    paint_maps(*pool_, maps, display, lut);
+    expect_colored(pool_->slot(kDivergenceSlot)->colors, maps.divergence_self, -8, 0, lut);
+    EXPECT_EQ(pool_->slot(kDivergenceSlot + 1), nullptr);
 }
 
 TEST_F(MapTextures, ScrollingThroughIndicesHeadsAndTokensAllocatesNothingAfterWarmUp) {

@@ -1,0 +1,109 @@
+#include "view_maps.h"
+
+#include "compare/divergence_grid.h"
+#include "tensor_views.h"
+
+#include <c10/util/Exception.h>
+
+namespace attnscope::gui {
+
+namespace {
+
+// The steps, kind, heads, tokens and query of the selection; sites and size are the caller's.
+MapRequest base_request(const ViewRequest& v, const std::vector<int>& tokens) {
+    MapRequest r;
+    for (int k = v.steps_from < 0 ? v.step : v.steps_from; k <= v.step; ++k) r.steps.push_back(k);
+    r.kind = v.self ? AttentionKind::Self : AttentionKind::Cross;
+    r.heads = v.head_mode == HeadMode::Single ? HeadReduction::Single
+              : v.head_mode == HeadMode::Max  ? HeadReduction::Max
+                                              : HeadReduction::Mean;
+    r.head = v.head;
+    r.tokens.assign(tokens.begin(), tokens.end());
+    r.query_x = v.query_x;
+    r.query_y = v.query_y;
+    return r;
+}
+
+} // namespace
+
+MapResults compute_maps(const MapSources& src, const ViewRequest& v, bool on_device) {
+    MapResults out;
+    out.request = v;
+    out.index_maps.resize(16);
+    if (src.comparison) {
+        std::tie(out.divergence_self, out.divergence_cross) = src.comparison->divergence();
+        out.divergence_range = kGridLog10Range;
+    }
+    if (v.step < 0) {
+        out.error = "no step has run yet";
+        return out;
+    }
+    if (!v.self && v.tokens.empty()) {
+        out.error = "select a token";
+        return out;
+    }
+    const auto& store = src.capture;
+    const auto kind = v.self ? AttentionKind::Self : AttentionKind::Cross;
+    std::vector<int> captured;
+    for (int i = 1; i <= 16; ++i)
+        if (store.find(v.step, i, kind)) captured.push_back(i);
+    if (captured.empty()) {
+        out.error = "step " + std::to_string(v.step + 1) + " has no " + to_string(kind) +
+                    "-attention capture (evicted?)";
+        return out;
+    }
+    const auto heads_of = [&](int index) { return store.find(v.step, index, kind)->site.heads; };
+    const auto for_site = [&](int index, const std::vector<int>& tokens) {
+        auto r = base_request(v, tokens);
+        r.indices = {index};
+        if (r.heads == HeadReduction::Single && r.head >= heads_of(index)) r.heads = HeadReduction::Mean;
+        return r;
+    };
+    try {
+        std::optional<MapRequest> main;
+        if (v.aggregate) {
+            main = base_request(v, v.tokens);
+            main->indices = captured;
+            main->out_width = static_cast<int>(src.session.latents().size(3));
+            main->out_height = static_cast<int>(src.session.latents().size(2));
+        } else if (store.find(v.step, v.index, kind)) {
+            main = for_site(v.index, v.tokens);
+        } else {
+            out.error = "index " + std::to_string(v.index) + " was not captured at this step";
+        }
+        if (main) {
+            out.main = to_map(attention_map(store, *main), on_device, true);
+            out.main_sites = main->indices;
+            if (src.comparison) out.compare = src.comparison->maps(*main, on_device);
+            if (src.branch) out.branch = src.branch->maps(store, *main, on_device);
+        }
+        const auto& thumb_tokens = v.thumb_tokens.empty() ? v.tokens : v.thumb_tokens;
+        for (const int i : captured)
+            out.index_maps[i - 1] = to_map(attention_map(store, for_site(i, thumb_tokens)), on_device, false);
+        if (store.find(v.step, v.index, kind)) {
+            auto r = base_request(v, v.tokens);
+            r.indices = {v.index};
+            r.heads = HeadReduction::Single;
+            for (int h = 0; h < heads_of(v.index); ++h) {
+                r.head = h;
+                out.head_maps.push_back(to_map(attention_map(store, r), on_device, false));
+            }
+            r.heads = HeadReduction::Mean;
+            out.head_maps.push_back(to_map(attention_map(store, r), on_device, false));
+            r.heads = HeadReduction::Max;
+            out.head_maps.push_back(to_map(attention_map(store, r), on_device, false));
+        }
+        std::vector<ViewMap*> all = {&out.main,     &out.compare.a, &out.compare.b,  &out.compare.diff,
+                                     &out.branch.a, &out.branch.b,  &out.branch.diff};
+        for (auto& m : out.index_maps) all.push_back(&m);
+        for (auto& m : out.head_maps) all.push_back(&m);
+        fill_device_extremes(all);
+    } catch (const c10::Error& e) {
+        out.error = e.what_without_backtrace();
+    } catch (const std::exception& e) {
+        out.error = e.what();
+    }
+    return out;
+}
+
+} // namespace attnscope::gui
