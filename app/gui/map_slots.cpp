@@ -71,10 +71,10 @@ size_t head_maps_shown(const MapResults& maps) {
 } // namespace
 
 void write_maps(TexturePool& pool, const MapResults& maps) {
-    auto& writer = *pool.writer();
     pool.release_slots();
+    std::vector<MapWrite> writes;
     const auto put = [&](size_t slot, const ViewMap& map, bool cells = false) {
-        if (!map.empty()) writer.write(map, pool.take(slot, map.width, map.height, cells).values);
+        if (!map.empty()) writes.push_back({&map, &pool.take(slot, map.width, map.height, cells).values});
     };
     put(kColorbarSlot, colorbar_ramp());
     put(kMainSlot, maps.main);
@@ -88,6 +88,7 @@ void write_maps(TexturePool& pool, const MapResults& maps) {
     }
     put(kDivergenceSlot, maps.divergence_self, true);
     put(kDivergenceSlot + 1, maps.divergence_cross, true);
+    pool.writer()->write(writes);
 }
 
 MapRanges paint_maps(TexturePool& pool, const MapResults& maps, const MapDisplay& display, const Lut& lut) {

@@ -9,11 +9,14 @@
 
 namespace attnscope::gui {
 
-void HostUpload::write(const ViewMap& map, const Texture& values) {
-    if (map.values.size() != static_cast<size_t>(map.width) * map.height)
-        throw std::logic_error("host upload: the map has no host values");
-    glBindTexture(GL_TEXTURE_2D, values.id());
-    glTexSubImage2D(GL_TEXTURE_2D, 0, 0, 0, map.width, map.height, GL_RED, GL_FLOAT, map.values.data());
+void HostUpload::write(const std::vector<MapWrite>& writes) {
+    for (const auto& [map, values] : writes) {
+        if (map->values.size() != static_cast<size_t>(map->width) * map->height)
+            throw std::logic_error("host upload: the map has no host values");
+        glBindTexture(GL_TEXTURE_2D, values->id());
+        glTexSubImage2D(GL_TEXTURE_2D, 0, 0, 0, map->width, map->height, GL_RED, GL_FLOAT,
+                        map->values.data());
+    }
 }
 
 WriterChoice choose_map_writer(const std::string& device) {

@@ -8,14 +8,22 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace attnscope::gui {
+
+// One map's values and the texture they go to.
+struct MapWrite {
+    const ViewMap* map;
+    const Texture* values;
+};
 
 class MapWriter {
   public:
     virtual ~MapWriter() = default;
-    // Writes the map's values into `values` (GL context current).
-    virtual void write(const ViewMap& map, const Texture& values) = 0;
+    // Writes each map's values into its texture (GL context current). All of a frame's maps come in one call:
+    // interop then maps every texture for CUDA at once, and each mapping waits for the GPU.
+    virtual void write(const std::vector<MapWrite>& writes) = 0;
     // Whether maps may come in CUDA memory only (the worker then leaves them on the GPU).
     virtual bool takes_device_maps() const = 0;
     virtual const std::string& describe() const = 0; // for the status bar
@@ -24,7 +32,7 @@ class MapWriter {
 // glTexSubImage2D of the map's host values.
 class HostUpload final : public MapWriter {
   public:
-    void write(const ViewMap& map, const Texture& values) override;
+    void write(const std::vector<MapWrite>& writes) override;
     bool takes_device_maps() const override { return false; }
     const std::string& describe() const override { return description_; }
 

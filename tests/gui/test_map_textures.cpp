@@ -207,7 +207,7 @@ TEST_F(MapTextures, HostUploadKeepsTheValuesAndTheShaderColoursThemLikeTheCpu) {
     // An odd width: rows of 13 floats, and row 0 must stay row 0.
     const auto map = test_map(13, 7, 0.2f);
     auto& t = pool_->take(kMainSlot, map.width, map.height);
-    pool_->writer()->write(map, t.values);
+    pool_->writer()->write({{&map, &t.values}});
     EXPECT_EQ(read_values(t.values), map.values);
     for (const auto& [lo, hi] : {std::pair{map.min_value, map.max_value}, std::pair{0.1f, 0.9f},
                                  std::pair{-2.0f, 3.0f}, std::pair{0.5f, 0.5f}}) {
@@ -220,7 +220,7 @@ TEST_F(MapTextures, HostUploadKeepsTheValuesAndTheShaderColoursThemLikeTheCpu) {
 TEST_F(MapTextures, PaintingLeavesTheGlStateAsItWas) {
     const auto map = test_map(5, 4, 0);
     auto& t = pool_->take(kMainSlot, map.width, map.height);
-    pool_->writer()->write(map, t.values);
+    pool_->writer()->write({{&map, &t.values}});
     pool_->shader()->set_lut(test_lut());
     glViewport(1, 2, 30, 40);
     glEnable(GL_BLEND);
