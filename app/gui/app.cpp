@@ -1,4 +1,6 @@
-// The window and its frame loop: GLFW + OpenGL 3.3 core + Dear ImGui.
+// The frame loop: a surface (window or offscreen), OpenGL 3.3 core, Dear ImGui, the worker and a script.
+#include "frame_clock.h"
+#include "gl_api.h"
 #include "gui.h"
 #include "layout.h"
 #include "map_textures.h"
@@ -6,9 +8,8 @@
 #include "script.h"
 #include "session/pipeline.h"
 #include "settings.h"
+#include "surface.h"
 
-#include <GLFW/glfw3.h>
-#include <backends/imgui_impl_glfw.h>
 #include <backends/imgui_impl_opengl3.h>
 #include <cfloat>
 #include <cstdlib>
@@ -22,46 +23,22 @@ namespace attnscope::gui {
 
 namespace {
 
-std::string& glfw_error() {
-    static std::string last;
-    return last;
-}
-
-void on_glfw_error(int, const char* description) {
-    glfw_error() = description;
-}
-
-struct GlfwLibrary {
-    GlfwLibrary() {
-        glfwSetErrorCallback(on_glfw_error);
-        ok = glfwInit() == GLFW_TRUE;
-    }
-    ~GlfwLibrary() { glfwTerminate(); }
-    GlfwLibrary(const GlfwLibrary&) = delete;
-    GlfwLibrary& operator=(const GlfwLibrary&) = delete;
-    bool ok = false;
-};
-
-struct WindowDeleter {
-    void operator()(GLFWwindow* w) const { glfwDestroyWindow(w); }
-};
-using WindowPtr = std::unique_ptr<GLFWwindow, WindowDeleter>;
-
-// Dear ImGui's context and its GLFW/OpenGL backends, torn down in reverse order.
+// Dear ImGui's context with its platform (the surface's) and OpenGL backends, torn down in reverse order.
 struct ImGuiRuntime {
-    explicit ImGuiRuntime(GLFWwindow* window) {
+    explicit ImGuiRuntime(Surface& surface) : surface(surface) {
         IMGUI_CHECKVERSION();
         ImGui::CreateContext();
-        ImGui_ImplGlfw_InitForOpenGL(window, true);
+        surface.start_imgui();
         ImGui_ImplOpenGL3_Init("#version 330 core");
     }
     ~ImGuiRuntime() {
         ImGui_ImplOpenGL3_Shutdown();
-        ImGui_ImplGlfw_Shutdown();
+        surface.stop_imgui();
         ImGui::DestroyContext();
     }
     ImGuiRuntime(const ImGuiRuntime&) = delete;
     ImGuiRuntime& operator=(const ImGuiRuntime&) = delete;
+    Surface& surface;
 };
 
 // Under $XDG_CONFIG_HOME (or ~/.config)/attnscope; empty when neither is known.
@@ -90,28 +67,15 @@ void apply_style() {
 } // namespace
 
 int run_gui(const GuiOptions& options) {
-    GlfwLibrary glfw;
-    if (!glfw.ok) {
-        std::cerr << "attnscope gui: cannot open a window: " << glfw_error()
-                  << "\n(no display? set DISPLAY, or run the headless job: attnscope shapes)\n";
-        return 1;
-    }
-    glfwWindowHint(GLFW_CONTEXT_VERSION_MAJOR, 3);
-    glfwWindowHint(GLFW_CONTEXT_VERSION_MINOR, 3);
-    glfwWindowHint(GLFW_OPENGL_PROFILE, GLFW_OPENGL_CORE_PROFILE);
-    glfwWindowHint(GLFW_OPENGL_FORWARD_COMPAT, GLFW_TRUE);
-    WindowPtr window(glfwCreateWindow(options.width, options.height, "attnscope", nullptr, nullptr));
-    if (!window) {
-        std::cerr << "attnscope gui: cannot open an OpenGL 3.3 window: " << glfw_error() << "\n";
-        return 1;
-    }
-    glfwMakeContextCurrent(window.get());
     const bool scripted = !options.script.empty();
-    glfwSwapInterval(scripted ? 0 : 1);
-
     try {
+        // A malformed script is reported before anything opens.
+        const auto script = scripted ? read_script(options.script) : std::vector<ScriptLine>();
+        const auto surface = options.offscreen ? open_offscreen(options.width, options.height)
+                                               : open_window(options.width, options.height, !scripted);
+        FrameClock clock;
         std::optional<ScriptRunner> runner;
-        if (scripted) runner.emplace(options.script, read_script(options.script));
+        if (scripted) runner.emplace(options.script, script, clock, surface->describe());
         const Colormaps colormaps;
         // The worker allocates from the one arena whose freed memory the program keeps (app/cli/main.cpp's
         // mallopt): an arena of its own would hand CPU attention's P of hundreds of MB back to the system and
@@ -120,7 +84,7 @@ int run_gui(const GuiOptions& options) {
         Worker worker({options.device, options.dtype});
         Ui ui{{}, worker, colormaps, {}};
 
-        ImGuiRuntime imgui(window.get());
+        ImGuiRuntime imgui(*surface);
         const std::string ini = options.remember ? ini_path() : std::string();
         ImGui::GetIO().IniFilename = ini.empty() ? nullptr : ini.c_str();
         register_settings(ui.state);
@@ -128,13 +92,10 @@ int run_gui(const GuiOptions& options) {
 
         bool started = false;
         int exit_code = 0;
-        while (!glfwWindowShouldClose(window.get())) {
-            // Scripts go as fast as the worker allows, but leave it the CPU while it works: without a GPU,
-            // Mesa renders every frame on the same cores.
-            if (scripted && !ui.state.snap.busy)
-                glfwPollEvents();
-            else
-                glfwWaitEventsTimeout(ui.state.snap.busy ? 1.0 / (scripted ? 10 : 60) : 1.0 / 20);
+        while (!surface->closed()) {
+            const bool busy = ui.state.snap.busy;
+            surface->wait(runner ? runner->frame_wait(busy) : busy ? 1.0 / 60 : 1.0 / 20);
+            clock.frame_started();
             ui.state.snap = worker.snapshot();
             update_textures(ui);
             if (runner) {
@@ -145,7 +106,7 @@ int run_gui(const GuiOptions& options) {
             }
 
             ImGui_ImplOpenGL3_NewFrame();
-            ImGui_ImplGlfw_NewFrame();
+            surface->new_frame();
             // Scripts do not use the pointer; where Xvfb leaves it would show tooltips and hover maps.
             if (scripted) ImGui::GetIO().MousePos = ImVec2(-FLT_MAX, -FLT_MAX);
             ImGui::NewFrame();
@@ -160,8 +121,7 @@ int run_gui(const GuiOptions& options) {
             draw_layout(ui);
             ImGui::Render();
 
-            int fb_w = 0, fb_h = 0;
-            glfwGetFramebufferSize(window.get(), &fb_w, &fb_h);
+            const int fb_w = surface->width(), fb_h = surface->height();
             glViewport(0, 0, fb_w, fb_h);
             glClearColor(0.06f, 0.06f, 0.07f, 1.0f);
             glClear(GL_COLOR_BUFFER_BIT);
@@ -169,7 +129,8 @@ int run_gui(const GuiOptions& options) {
             if (runner)
                 if (const auto path = runner->take_screenshot())
                     save_screenshot(*path, fb_w, fb_h, ui.state.regions);
-            glfwSwapBuffers(window.get());
+            surface->present();
+            clock.frame_finished();
 
             // A new prompt starts with its first token selected, so the maps show something at once.
             auto& view = ui.state.view;

@@ -25,18 +25,23 @@ GuiOptions parse(const std::vector<std::string>& args) {
             o.remember = false;
         } else if (a == "--window") {
             const auto& v = value();
-            if (std::sscanf(v.c_str(), "%dx%d", &o.width, &o.height) != 2 || o.width < 320 || o.height < 240)
-                throw std::invalid_argument("bad --window '" + v + "': expected WxH, at least 320x240");
+            if (std::sscanf(v.c_str(), "%dx%d", &o.width, &o.height) != 2 || o.width < 320 ||
+                o.height < 240 || o.width > 8192 || o.height > 8192)
+                throw std::invalid_argument("bad --window '" + v + "': expected WxH, 320x240 to 8192x8192");
         } else if (a == "--device") {
             o.device = value();
         } else if (a == "--dtype") {
             o.dtype = value();
+        } else if (a == "--offscreen") {
+            o.offscreen = true;
         } else if (a == "--no-remember") {
             o.remember = false;
         } else {
             throw std::invalid_argument("unknown option " + a);
         }
     }
+    // Offscreen nobody can click: only a script can drive it.
+    if (o.offscreen && o.script.empty()) throw std::invalid_argument("--offscreen needs --script FILE");
     return o;
 }
 

@@ -18,7 +18,8 @@ void save_screenshot(const std::string& path, int width, int height,
     image.pixels.resize(static_cast<size_t>(width) * height * 3);
     std::vector<uint8_t> rows(image.pixels.size());
     glPixelStorei(GL_PACK_ALIGNMENT, 1);
-    glReadBuffer(GL_BACK);
+    // From what the frame was drawn into: the window's back buffer (its default read buffer) or the offscreen
+    // framebuffer (bound for the frame).
     glReadPixels(0, 0, width, height, GL_RGB, GL_UNSIGNED_BYTE, rows.data());
     // GL's first row is the bottom one.
     const size_t stride = static_cast<size_t>(width) * 3;

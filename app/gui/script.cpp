@@ -1,10 +1,11 @@
 #include "script.h"
 
 #include "export_map.h"
+#include "map_writer.h"
 
-#include <GLFW/glfw3.h>
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <set>
@@ -22,7 +23,7 @@ const std::set<std::string> kCommands = {
     "select-index", "select-head", "mode",        "aggregate",   "click",        "colormap",
     "opacity",      "normalize",   "compare",     "edit",        "branch",       "select-branch",
     "drop-branch",  "tab",         "screenshot",  "export-map",  "expect-error", "wait-frames",
-    "quit"};
+    "frame-rate",   "frame-stats", "quit"};
 
 // How long a script waits for the worker to move on (a new task or progress) before giving up: long runs
 // (a comparison of many steps on a busy CPU) are fine while they progress.
@@ -67,6 +68,10 @@ float to_float(const ScriptLine& line, size_t arg) {
     }
 }
 
+double seconds_now() {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
 const std::string& arg(const ScriptLine& line, size_t i) {
     if (i >= line.words.size()) throw std::invalid_argument("missing argument " + std::to_string(i));
     return line.words[i];
@@ -90,8 +95,9 @@ std::vector<ScriptLine> read_script(const std::string& path) {
     return lines;
 }
 
-ScriptRunner::ScriptRunner(std::string name, std::vector<ScriptLine> lines)
-    : name_(std::move(name)), lines_(std::move(lines)) {}
+ScriptRunner::ScriptRunner(std::string name, std::vector<ScriptLine> lines, FrameClock& clock,
+                           std::string surface)
+    : name_(std::move(name)), lines_(std::move(lines)), clock_(clock), surface_(std::move(surface)) {}
 
 void ScriptRunner::fail(const ScriptLine& line, const std::string& what) const {
     throw std::runtime_error(name_ + ":" + std::to_string(line.number) + " (" + line.words[0] + "): " + what);
@@ -113,11 +119,11 @@ std::optional<int> ScriptRunner::tick(Ui& ui) {
     if (!settled(ui)) {
         const auto& snap = ui.state.snap;
         if (waiting_since_ < 0 || snap.task != last_task_ || snap.progress != last_progress_) {
-            waiting_since_ = glfwGetTime();
+            waiting_since_ = seconds_now();
             last_task_ = snap.task;
             last_progress_ = snap.progress;
         }
-        if (glfwGetTime() - waiting_since_ > kTimeoutSeconds && next_ > 0)
+        if (seconds_now() - waiting_since_ > kTimeoutSeconds && next_ > 0)
             fail(lines_[next_ - 1], "timed out waiting for the worker (no progress for " +
                                         std::to_string(static_cast<int>(kTimeoutSeconds)) + " s)");
         return std::nullopt;
@@ -139,6 +145,11 @@ std::optional<int> ScriptRunner::tick(Ui& ui) {
     }
     idle_frames_ = 0;
     return std::nullopt;
+}
+
+double ScriptRunner::frame_wait(bool busy) const {
+    if (frame_rate_ > 0) return 1.0 / frame_rate_;
+    return busy ? 0.1 : 0.0;
 }
 
 std::optional<std::string> ScriptRunner::take_screenshot() {
@@ -273,9 +284,35 @@ void ScriptRunner::run(Ui& ui, const ScriptLine& line) {
         acknowledged_ = s.snap.error;
     } else if (c == "wait-frames") {
         wait_frames_ = to_int(line, 1);
+    } else if (c == "frame-rate") {
+        frame_rate_ = to_float(line, 1);
+        if (!(frame_rate_ >= 1 && frame_rate_ <= 1000)) throw std::invalid_argument("frame-rate: 1 to 1000");
+    } else if (c == "frame-stats") {
+        write_frame_stats(ui, line);
     } else if (c == "quit") {
         quit_ = true;
     }
+}
+
+// The frames since the last frame-stats and the steps the session ran meanwhile: what the UI thread paid
+// while the model ran.
+void ScriptRunner::write_frame_stats(const Ui& ui, const ScriptLine& line) {
+    const auto& snap = ui.state.snap;
+    auto stats = clock_.take_summary();
+    stats["surface"] = surface_;
+    stats["frame_rate"] = frame_rate_;
+    stats["device"] = snap.device + " " + snap.dtype;
+    stats["maps"] = ui.textures.writer() ? ui.textures.writer()->describe() : "-";
+    if (!ui.textures.writer_reason().empty()) stats["maps_not_interop"] = ui.textures.writer_reason();
+    std::vector<double> step_ms;
+    for (size_t i = std::min(steps_seen_, snap.history.size()); i < snap.history.size(); ++i)
+        step_ms.push_back(snap.history[i].step_ms);
+    steps_seen_ = snap.history.size();
+    stats["steps"] = step_ms.size();
+    stats["step_ms"] = step_ms;
+    std::ofstream out(arg(line, 1));
+    out << stats.dump(2) << "\n";
+    if (!out) fail(line, arg(line, 1) + ": cannot write");
 }
 
 } // namespace attnscope::gui

@@ -15,8 +15,11 @@
 //   branch K                  (re-run from step K with the edits; shows Branches)
 //   select-branch ID|latest   drop-branch ID       tab image|compare|branches
 //   screenshot PATH           export-map PATH      expect-error TEXT    wait-frames N      quit
+//   frame-rate HZ             (pace every frame at this rate, as the interactive window does at 60)
+//   frame-stats PATH          (JSON: how long frames took since the last frame-stats, and the steps' times)
 //
 // '#' starts a comment. A worker error that no expect-error names ends the script with exit code 1.
+#include "frame_clock.h"
 #include "ui.h"
 
 #include <optional>
@@ -35,20 +38,30 @@ std::vector<ScriptLine> read_script(const std::string& path);
 
 class ScriptRunner {
   public:
-    ScriptRunner(std::string name, std::vector<ScriptLine> lines);
+    // `surface` says where frames are drawn, for frame-stats.
+    ScriptRunner(std::string name, std::vector<ScriptLine> lines, FrameClock& clock, std::string surface);
 
     // Once a frame, before the panels are drawn. Returns the exit code when the script has ended.
     std::optional<int> tick(Ui& ui);
     // Where this frame's picture is to be saved, once rendered.
     std::optional<std::string> take_screenshot();
+    // How long to wait for input before the next frame: by default none while the worker is idle (scripts go
+    // as fast as it allows) and 1/10 s while it works (leaving a CPU-only machine's cores to the model);
+    // after frame-rate, always the interval of that rate, like the interactive window's 60 fps.
+    double frame_wait(bool busy) const;
 
   private:
     bool settled(Ui& ui);
     void run(Ui& ui, const ScriptLine& line);
+    void write_frame_stats(const Ui& ui, const ScriptLine& line);
     [[noreturn]] void fail(const ScriptLine& line, const std::string& what) const;
 
     std::string name_;
     std::vector<ScriptLine> lines_;
+    FrameClock& clock_;
+    std::string surface_;
+    double frame_rate_ = 0; // 0: not set
+    size_t steps_seen_ = 0; // the session's steps before the last frame-stats
     size_t next_ = 0;
     int idle_frames_ = 0;
     int wait_frames_ = 0;

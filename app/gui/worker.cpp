@@ -431,10 +431,17 @@ void Worker::load(const std::string& path, const RunSettings& settings) {
         o.device = at::Device(w.options.device);
         o.dtype = parse_dtype(w.options.dtype, o.device);
         w.set_task("loading " + path, 0);
-        auto loaded = load_pipeline(path, o, [&w](double f, const std::string& what) {
+        const auto progress = [&w](double f, const std::string& what) {
             w.check_cancel();
             w.set_task(what, static_cast<float>(f));
-        });
+        };
+        // "preset:sd15" and the like: SD's full-size topology with random weights, to see the speed and
+        // memory of a real-size model where no weights are at hand (its maps mean nothing).
+        const std::string preset_prefix = "preset:";
+        auto loaded = path.rfind(preset_prefix, 0) == 0
+                          ? random_pipeline(path.substr(preset_prefix.size()), settings.seed, o.dtype,
+                                            o.device, progress)
+                          : load_pipeline(path, o, progress);
         // Only a model that loaded replaces the previous one.
         w.comparison.reset();
         w.branches.clear();

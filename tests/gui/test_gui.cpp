@@ -89,12 +89,22 @@ double mean_abs_difference(const Shot& a, const Shot& b, const std::string& regi
     return mean_abs_difference(a, region, b, region);
 }
 
-// Runs `script` in the real program in a 1280x800 window; returns the exit code, the output in `log`.
-int run_script(const TempDir& dir, const std::string& script, std::string& log) {
+// ATTNSCOPE_GUI_TEST_ARGS adds options to every run: "--offscreen --device cuda" runs these tests on the GPU
+// machine, which has no display, with CUDA-GL interop.
+std::string extra_gui_options() {
+    const char* extra = std::getenv("ATTNSCOPE_GUI_TEST_ARGS");
+    return extra ? std::string(" ") + extra : std::string();
+}
+
+// Runs `script` in the real program in a 1280x800 window (or offscreen, with no display named); returns the
+// exit code, the output in `log`.
+int run_script(const TempDir& dir, const std::string& script, std::string& log, bool offscreen = false) {
     const auto path = dir.file("script.txt");
     std::ofstream(path) << script;
-    const std::string command = std::string(ATTNSCOPE_CLI) + " gui --window 1280x800 --script " + path +
-                                " > " + dir.file("log.txt") + " 2>&1";
+    const std::string command = std::string(offscreen ? "env -u DISPLAY -u WAYLAND_DISPLAY " : "") +
+                                ATTNSCOPE_CLI + " gui --window 1280x800 --script " + path +
+                                (offscreen ? " --offscreen" : "") + extra_gui_options() + " > " +
+                                dir.file("log.txt") + " 2>&1";
     const int status = std::system(command.c_str());
     std::ifstream in(dir.file("log.txt"));
     log.assign(std::istreambuf_iterator<char>(in), {});
@@ -127,6 +137,45 @@ RawMap read_exported(const TempDir& dir, const std::string& stem) {
     m.step = (hi - lo) / 65535;
     for (int i = 0; i < m.width * m.height; ++i) m.values.push_back(lo + gray.get()[i] * m.step);
     return m;
+}
+
+// Without a display (the GPU machine has none) the same program draws into a headless EGL context, and a
+// script can ask how long frames took while the model stepped.
+TEST(GuiOffscreen, RunsAScriptWithoutADisplayAndReportsFrameTimes) {
+    const TempDir d;
+    std::string log;
+    const int code =
+        run_script(d,
+                   "load " ATTNSCOPE_TEST_DATA "/pipeline_v1_small\n"
+                   "prompt \"a photo of a cat\"\nsize 64x48\nsteps 3\nseed 7\nsession\n"
+                   "frame-stats " +
+                       d.file("before.json") + "\nframe-rate 60\nstep 2\nselect-token 2\n" + "frame-stats " +
+                       d.file("frames.json") + "\nscreenshot " + d.file("offscreen.png") + "\nquit\n",
+                   log, true);
+    ASSERT_EQ(code, 0) << log;
+    const auto s = load_shot(d.file("offscreen.png"));
+    EXPECT_EQ(s.image.width, 1280);
+    EXPECT_EQ(s.image.height, 800);
+    const auto background = s.mean("background");
+    EXPECT_NEAR(background[0], 28, 3);
+    EXPECT_NEAR(background[2], 36, 3);
+    EXPECT_GT(s.stddev("image"), 5.0);
+
+    nlohmann::json frames;
+    std::ifstream(d.file("frames.json")) >> frames;
+    EXPECT_EQ(frames.at("surface").get<std::string>().rfind("offscreen (EGL", 0), 0u) << frames.dump();
+    EXPECT_EQ(frames.at("frame_rate"), 60.0);
+    // The two steps since the first frame-stats, and frames drawn while they ran.
+    EXPECT_EQ(frames.at("steps"), 2);
+    ASSERT_EQ(frames.at("step_ms").size(), 2u);
+    for (const auto& ms : frames.at("step_ms")) EXPECT_GT(ms.get<double>(), 0);
+    EXPECT_GE(frames.at("frames").get<int>(), 3);
+    // Paced at 60 frames a second: frame to frame at least 1/60 s.
+    EXPECT_GE(frames.at("interval_ms").at("median").get<double>(), 16.0);
+    const auto& work = frames.at("work_ms");
+    EXPECT_GT(work.at("median").get<double>(), 0);
+    EXPECT_LE(work.at("median").get<double>(), work.at("max").get<double>());
+    EXPECT_LE(work.at("p95").get<double>(), work.at("max").get<double>());
 }
 
 class GuiScript : public ::testing::Test {
@@ -395,9 +444,10 @@ TEST_F(GuiCompareAndBranch, DivergenceGridsShowEachSitesError) {
     ASSERT_TRUE(s.has("divergence_self"));
     ASSERT_TRUE(s.has("divergence_cross"));
     EXPECT_TRUE(s.has("divergence_colorbar"));
-    // bf16 against f32: sites and steps err by different amounts, so the cells differ.
-    EXPECT_GT(s.stddev("divergence_self"), 4.0);
-    EXPECT_GT(s.stddev("divergence_cross"), 4.0);
+    // bf16 against f32: sites and steps err by different amounts, so the cells differ (a uniform grid has
+    // 0; the CPU run gives above 4, CUDA's 3.3 for self-attention).
+    EXPECT_GT(s.stddev("divergence_self"), 2.0);
+    EXPECT_GT(s.stddev("divergence_cross"), 2.0);
     // Drawn as cells (texel by texel), not blurred between them: down a column, neighbours within a site's
     // row of cells are equal (8 of 9 pixels, the rows being 9 pixels tall here), while a blur would change
     // colour all the way from one site's cell to the next.
@@ -463,7 +513,7 @@ TEST_F(GuiCompareAndBranch, AnEditedBranchDiffersFromTheOriginal) {
 TEST(GuiScriptErrors, UnknownCommandNamesTheLine) {
     TempDir dir;
     std::ofstream(dir.file("bad.txt")) << "# a comment\nstep\nfrobnicate 3\n";
-    const auto r = run_cli("gui --script " + dir.file("bad.txt"));
+    const auto r = run_cli("gui --script " + dir.file("bad.txt") + extra_gui_options());
     EXPECT_EQ(r.rc, 1);
     EXPECT_NE(r.output.find("bad.txt:3: unknown command 'frobnicate'"), std::string::npos) << r.output;
 }
@@ -471,7 +521,7 @@ TEST(GuiScriptErrors, UnknownCommandNamesTheLine) {
 TEST(GuiScriptErrors, AWorkerErrorEndsTheScript) {
     TempDir dir;
     std::ofstream(dir.file("fail.txt")) << "load /nonexistent/model\nstep\n";
-    const auto r = run_cli("gui --script " + dir.file("fail.txt"));
+    const auto r = run_cli("gui --script " + dir.file("fail.txt") + extra_gui_options());
     EXPECT_EQ(r.rc, 1);
     EXPECT_NE(r.output.find("fail.txt:1 (load)"), std::string::npos) << r.output;
     EXPECT_NE(r.output.find("does not exist"), std::string::npos) << r.output;

@@ -2,6 +2,7 @@
 // interop can be tried; else Mesa's software renderer), maps written by each MapWriter, coloured by the
 // shader, read back and compared with a computation on the CPU and with each other.
 #include "gui/colormap_shader.h"
+#include "gui/egl_context.h"
 #include "gui/gl_api.h"
 #include "gui/map_slots.h"
 #include "gui/map_writer.h"
@@ -11,11 +12,8 @@
 #include <cuda_runtime_api.h>
 #endif
 
-#include <EGL/egl.h>
-#include <EGL/eglext.h>
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <gtest/gtest.h>
 #include <memory>
 #include <string>
@@ -23,89 +21,6 @@
 
 namespace attnscope::gui {
 namespace {
-
-// An OpenGL 3.3 core context with no surface, on an EGL device: the first NVIDIA one (it names its CUDA
-// device), else the first there is.
-class HeadlessGl {
-  public:
-    HeadlessGl() {
-        const auto query_devices =
-            reinterpret_cast<PFNEGLQUERYDEVICESEXTPROC>(eglGetProcAddress("eglQueryDevicesEXT"));
-        const auto device_string =
-            reinterpret_cast<PFNEGLQUERYDEVICESTRINGEXTPROC>(eglGetProcAddress("eglQueryDeviceStringEXT"));
-        const auto device_attrib =
-            reinterpret_cast<PFNEGLQUERYDEVICEATTRIBEXTPROC>(eglGetProcAddress("eglQueryDeviceAttribEXT"));
-        const auto platform_display =
-            reinterpret_cast<PFNEGLGETPLATFORMDISPLAYEXTPROC>(eglGetProcAddress("eglGetPlatformDisplayEXT"));
-        EGLDeviceEXT devices[16];
-        EGLint count = 0;
-        if (!query_devices || !device_string || !platform_display || !query_devices(16, devices, &count) ||
-            count == 0) {
-            error_ = "no EGL device (EGL_EXT_device_enumeration)";
-            return;
-        }
-        EGLDeviceEXT device = devices[0];
-        for (EGLint i = 0; i < count; ++i) {
-            const char* extensions = device_string(devices[i], EGL_EXTENSIONS);
-            EGLAttrib cuda = -1;
-            if (extensions && std::strstr(extensions, "EGL_NV_device_cuda") && device_attrib &&
-                device_attrib(devices[i], EGL_CUDA_DEVICE_NV, &cuda)) {
-                device = devices[i];
-                cuda_device_ = static_cast<int>(cuda);
-                break;
-            }
-        }
-        display_ = platform_display(EGL_PLATFORM_DEVICE_EXT, device, nullptr);
-        if (display_ == EGL_NO_DISPLAY || !eglInitialize(display_, nullptr, nullptr)) {
-            error_ = "eglInitialize failed";
-            return;
-        }
-        const EGLint config_attributes[] = {EGL_SURFACE_TYPE, EGL_PBUFFER_BIT, EGL_RENDERABLE_TYPE,
-                                            EGL_OPENGL_BIT, EGL_NONE};
-        EGLConfig config = nullptr;
-        EGLint configs = 0;
-        const EGLint context_attributes[] = {EGL_CONTEXT_MAJOR_VERSION,
-                                             3,
-                                             EGL_CONTEXT_MINOR_VERSION,
-                                             3,
-                                             EGL_CONTEXT_OPENGL_PROFILE_MASK,
-                                             EGL_CONTEXT_OPENGL_CORE_PROFILE_BIT,
-                                             EGL_NONE};
-        if (!eglBindAPI(EGL_OPENGL_API) ||
-            !eglChooseConfig(display_, config_attributes, &config, 1, &configs) || configs == 0) {
-            error_ = "no EGL config for desktop OpenGL";
-            return;
-        }
-        context_ = eglCreateContext(display_, config, EGL_NO_CONTEXT, context_attributes);
-        // Maps are drawn into framebuffers only: no surface (EGL_KHR_surfaceless_context).
-        if (context_ == EGL_NO_CONTEXT ||
-            !eglMakeCurrent(display_, EGL_NO_SURFACE, EGL_NO_SURFACE, context_)) {
-            error_ =
-                "no surfaceless OpenGL 3.3 core context (EGL error " + std::to_string(eglGetError()) + ")";
-            return;
-        }
-        renderer_ = reinterpret_cast<const char*>(glGetString(GL_RENDERER));
-    }
-    ~HeadlessGl() {
-        if (context_ != EGL_NO_CONTEXT) {
-            eglMakeCurrent(display_, EGL_NO_SURFACE, EGL_NO_SURFACE, EGL_NO_CONTEXT);
-            eglDestroyContext(display_, context_);
-        }
-        if (display_ != EGL_NO_DISPLAY) eglTerminate(display_);
-    }
-    HeadlessGl(const HeadlessGl&) = delete;
-    HeadlessGl& operator=(const HeadlessGl&) = delete;
-
-    const std::string& error() const { return error_; } // why there is no context; empty when there is
-    const std::string& renderer() const { return renderer_; }
-    int cuda_device() const { return cuda_device_; } // -1: not an NVIDIA EGL device
-
-  private:
-    EGLDisplay display_ = EGL_NO_DISPLAY;
-    EGLContext context_ = EGL_NO_CONTEXT;
-    std::string error_, renderer_;
-    int cuda_device_ = -1;
-};
 
 // Every entry different in every channel, so an entry off by more than one shows.
 Lut test_lut() {
@@ -179,11 +94,8 @@ void expect_colored(const Texture& colors, const ViewMap& map, float lo, float h
 
 class MapTextures : public ::testing::Test {
   protected:
-    static void SetUpTestSuite() { gl_ = new HeadlessGl(); }
-    static void TearDownTestSuite() {
-        delete gl_;
-        gl_ = nullptr;
-    }
+    static void SetUpTestSuite() { gl_ = std::make_unique<EglContext>(); }
+    static void TearDownTestSuite() { gl_.reset(); }
     void SetUp() override {
         ASSERT_TRUE(gl_->error().empty()) << "no headless OpenGL: " << gl_->error();
         pool_ = std::make_unique<TexturePool>();
@@ -196,10 +108,9 @@ class MapTextures : public ::testing::Test {
         }
     }
 
-    static HeadlessGl* gl_;
+    static inline std::unique_ptr<EglContext> gl_;
     std::unique_ptr<TexturePool> pool_;
 };
-HeadlessGl* MapTextures::gl_ = nullptr;
 
 TEST_F(MapTextures, HostUploadKeepsTheValuesAndTheShaderColoursThemLikeTheCpu) {
     const auto lut = test_lut();
