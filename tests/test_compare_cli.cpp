@@ -3,6 +3,7 @@
 #include "io/png_file.h"
 #include "test_util.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 namespace attnscope {
@@ -29,6 +30,12 @@ TEST(CliCompare, MathAgainstSdpaOnTheSameInputs) {
     EXPECT_EQ(j["b"]["backend"], "sdpa");
     EXPECT_EQ(j["b"]["backends_used"]["1.self"], "sdpa");
     EXPECT_EQ(j["steps"], (std::vector<int>{0, 1}));
+    // Each compared step's time: both runs, so more than nothing.
+    ASSERT_EQ(j["step_ms"].size(), 2u);
+    for (const auto& ms : j["step_ms"]) EXPECT_GT(ms.get<double>(), 0.0);
+    // Of two, the median taken is the upper one.
+    EXPECT_EQ(j["step_ms_median"].get<double>(),
+              std::max(j["step_ms"][0].get<double>(), j["step_ms"][1].get<double>()));
     EXPECT_EQ(j["sites"].size(), 16u);
     for (const char* kind : {"self", "cross"})
         for (const char* measure : {"max_abs", "mean_abs", "rel_l2"}) {

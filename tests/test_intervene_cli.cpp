@@ -26,6 +26,10 @@ TEST(CliEdit, ScalesATokenAndZeroesAHeadFromAStep) {
     EXPECT_NE(r.output.find("2 edit(s) from step 1; images PSNR"), std::string::npos) << r.output;
     const auto j = read_json(dir.file("run/edit.json"));
     EXPECT_EQ(j["branch_from"], 1);
+    // Every step's time: 3 of the original, 2 re-run from step 1 with the edits.
+    EXPECT_EQ(j["step_ms"]["original"].size(), 3u);
+    ASSERT_EQ(j["step_ms"]["edited"].size(), 2u);
+    for (const auto& ms : j["step_ms"]["edited"]) EXPECT_GT(ms.get<double>(), 0.0);
     ASSERT_EQ(j["edits"].size(), 2u);
     EXPECT_EQ(j["edits"][0]["spec"], "token=red:scale=0:renorm@steps=1-2");
     EXPECT_EQ(j["edits"][0]["applied"], "token 2 x0 renormalized at sites all, steps 1-2, cross-attention");

@@ -6,6 +6,8 @@
 #   GPU_CHECK_ONLY=attention tools/gpu-check.sh   only the attention kernels' tests and benchmark (needs .debs)
 #   GPU_CHECK_ONLY=capture tools/gpu-check.sh     only the capture tests and benchmark (SD v1.5 512, 50 steps)
 #   GPU_CHECK_ONLY=tests tools/gpu-check.sh       every test, then what compare/edit cost (no other benchmark)
+#   GPU_CHECK_ONLY=gui tools/gpu-check.sh         the visualizer offscreen on the GPU (EGL, CUDA-GL interop):
+#                                                 GL and scripted tests, frame times while stepping, screenshots
 # The full-size shape tables are CPU tests that CI runs; they are skipped here to save device time.
 # Carry: .ref (diffusers source and the CLIP vocabulary from ../shared, never committed) and .debs
 # (Debian googletest + nlohmann-json, made by tools/fetch-gpu-debs.sh), which that machine lacks.
@@ -24,6 +26,12 @@ run_tests() {
 prefix=/tmp/attnscope-deps
 mkdir -p "$prefix"
 for deb in .debs/*.deb; do [ -f "$deb" ] && dpkg -x "$deb" "$prefix"; done
+# The unpacked shared libraries (GLFW, GLVND's OpenGL and EGL, X client libraries) for the linker and at run
+# time; NVIDIA's EGL driver is found through its vendor file.
+export LD_LIBRARY_PATH="$prefix/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+for vendor in /usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json /usr/share/glvnd/egl_vendor.d/10_nvidia.json; do
+  [ -f "$vendor" ] && { export __EGL_VENDOR_LIBRARY_FILENAMES=$vendor; break; }
+done
 torch_prefix=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
 # Where LibTorch ships its own nlohmann-json, every translation unit must see that one version (its
 # inline ABI namespace differs from the Debian package's): the package's headers give way to it.
@@ -68,6 +76,34 @@ if [ -f tools/make_pipeline_fixtures.py ] && [ -d .ref/diffusers/src ] && [ -d .
 fi
 [ "${#made[@]}" -gt 0 ] && tar czf - "${made[@]}" | split -b 15M - "$OUT/fixtures.tgz."
 
+# What comparing and editing cost: wall time of each whole command and the GPU's peak memory, against a plain
+# generation of the same run.
+cost_runs() {
+  step "what comparing and editing cost: SD v1.5 topology (random weights), 512x512, 20 steps, CFG, fp16"
+  common=(--preset sd15 --device cuda --size 512x512 --steps 20 --prompt "a red circle left of a blue square")
+  for job in "generate --dtype f16" "compare --a flash:f16 --b int8:f16 --mode same-inputs" \
+             "compare --a flash:f16 --b int8:f16 --mode free" "edit --dtype f16 --edit token=red:scale=0@steps=0-19" \
+             "generate --dtype f16 --capture /tmp/c.safetensors"; do
+    nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 200 > /tmp/mem.log 2>&1 &
+    monitor=$!
+    rm -rf /tmp/job
+    start=$(date +%s.%N)
+    # shellcheck disable=SC2086
+    build-gpu/app/attnscope $job "${common[@]}" --out /tmp/job > /tmp/job.log 2>&1 || { status=1; tail -3 /tmp/job.log; }
+    end=$(date +%s.%N)
+    kill "$monitor" 2>/dev/null
+    # The median step: a plain one (generate), a compared one (both runs and the errors), an edited one.
+    per_step=$(python3 -c 'import json,os,statistics as st
+d="/tmp/job"
+if os.path.exists(d+"/compare.json"): print("compared step %.1f ms" % json.load(open(d+"/compare.json"))["step_ms_median"])
+elif os.path.exists(d+"/edit.json"):
+    t=json.load(open(d+"/edit.json"))["step_ms"]; print("step %.1f ms, edited %.1f ms" % (st.median(t["original"]), st.median(t["edited"])))
+else: print("step %.1f ms" % st.median(s["step_ms"] for s in json.load(open(d+"/summary.json"))["steps"]))' 2>&1)
+    printf '%-52s %6.2f s wall, peak GPU memory %s MiB, %s\n' "$job" "$(python3 -c "print($end - $start)")" \
+      "$(sort -n /tmp/mem.log | tail -1)" "$per_step" | tee -a "$OUT/bench_compare.txt"
+  done
+}
+
 step "configure + build"
 export TORCH_CUDA_ARCH_LIST=9.0
 cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release \
@@ -78,6 +114,7 @@ only=${GPU_CHECK_ONLY:-}
 targets=()
 [ "$only" = attention ] && targets=(--target attnscope_tests bench_attention)
 [ "$only" = capture ] && targets=(--target attnscope_tests bench_capture)
+[ "$only" = gui ] && targets=(--target attnscope attnscope_gl_tests attnscope_gui_tests)
 cmake --build build-gpu -j 16 "${targets[@]}" > "$OUT/build.log" 2>&1 || { grep -E "error|Error" "$OUT/build.log" | head -40; exit 1; }
 grep -c "warning" "$OUT/build.log" | sed 's/^/build warnings: /'
 if [ "$only" = attention ]; then
@@ -99,6 +136,68 @@ if [ "$only" = capture ]; then
   exit $status
 fi
 
+if [ "$only" = gui ]; then
+  grep -E "attnscope: (GUI|CUDA)" /tmp/configure.log
+  step "GL tests (EGL): textures, shader, CUDA-GL interop against host upload"
+  build-gpu/tests/attnscope_gl_tests > "$OUT/gl_tests.txt" 2>&1 || status=1
+  grep -E "^\[  (PASSED|FAILED|SKIPPED) |Skipped|no CUDA-GL|Failure" "$OUT/gl_tests.txt" | head -20
+  step "the scripted GUI tests, offscreen, on CUDA (small test model, f32)"
+  ATTNSCOPE_GUI_TEST_ARGS="--offscreen --device cuda" build-gpu/tests/attnscope_gui_tests > "$OUT/gui_tests.txt" 2>&1 ||
+    status=1
+  grep -E "^\[  (PASSED|FAILED) |Failure|Expected|Which is" "$OUT/gui_tests.txt" | head -30
+  step "frame times while stepping: tiny model and SD v1.5's topology (random weights) at 512x512, fp16"
+  # run: 20 steps, maps refreshed at the end; play: the clicked pixel's self-attention map after every step.
+  shots=$OUT/gui
+  mkdir -p "$shots"
+  # Frames are asked for at 60 per second, as the interactive program draws them while the model runs.
+  for model in assets/tiny-sd preset:sd15; do
+    name=${model#preset:}
+    name=${name#assets/}
+    size=0x0
+    [ "$name" = sd15 ] && size=512x512
+    cat > "/tmp/frames-$name.txt" <<SCRIPT
+load $model
+prompt "a red circle left of a blue square on a black background"
+size $size
+steps 20
+seed 2
+frame-rate 60
+session
+frame-stats /tmp/ignored.json
+run
+frame-stats $shots/frames-$name-run.json
+select-token 2
+aggregate on
+screenshot $shots/$name-cross.png
+select-index 1
+aggregate off
+click 0.3 0.3
+screenshot $shots/$name-self.png
+rewind 1
+frame-stats /tmp/ignored.json
+play
+frame-stats $shots/frames-$name-play-self-map.json
+quit
+SCRIPT
+    build-gpu/app/attnscope gui --offscreen --device cuda --dtype f16 --window 1600x1000 --script "/tmp/frames-$name.txt" \
+      > "$shots/log-$name.txt" 2>&1 || { status=1; tail -5 "$shots/log-$name.txt"; }
+    for f in "$shots"/frames-"$name"-*.json; do
+      [ -f "$f" ] && python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); w=j["work_ms"] or {}; i=j["interval_ms"] or {}; s=sorted(j["step_ms"])
+print("%-34s %s | %s | %d frames: work median %.2f p95 %.2f max %.2f ms, interval median %.2f ms | %d steps, median %.1f ms"
+      % (sys.argv[1].split("/")[-1], j["device"], j["maps"], j["frames"], w.get("median", 0), w.get("p95", 0),
+         w.get("max", 0), i.get("median", 0), j["steps"], s[len(s)//2] if s else 0))' "$f" | tee -a "$OUT/bench_gui.txt"
+    done
+  done
+  step "screenshots for docs/ (tiny model, offscreen, CUDA)"
+  SHOTS_ARGS="--offscreen --device cuda" bash tools/make-screenshots.sh build-gpu > "$OUT/shots.txt" 2>&1 || status=1
+  tail -6 "$OUT/shots.txt"
+  # At most 8 files come back: the screenshots and the runs' files in two archives.
+  tar czf "$OUT/docs-screenshots.tgz" docs/screenshot-*.png
+  tar czf "$OUT/gui-runs.tgz" -C "$shots" . && rm -rf "$shots"
+  cost_runs
+  exit $status
+fi
+
 step "tests"
 # Two OpenMP threads per test: eight tests at once on 16 cores would otherwise oversubscribe.
 OMP_NUM_THREADS=2 ctest --test-dir build-gpu --output-on-failure -j 8 -E "fuzz|ShapeTables" > "$OUT/ctest.log" 2>&1 || status=1
@@ -111,22 +210,7 @@ if [ -n "$first_failed" ] && command -v cuda-gdb >/dev/null; then
 fi
 
 if [ "$only" = tests ]; then
-  step "what comparing and editing cost: SD v1.5 topology (random weights), 512x512, 20 steps, CFG, fp16"
-  # Wall time of the whole command and the GPU's peak memory, against a plain generation of the same run.
-  common=(--preset sd15 --device cuda --size 512x512 --steps 20 --prompt "a red circle left of a blue square")
-  for job in "generate --dtype f16" "compare --a flash:f16 --b int8:f16 --mode same-inputs" \
-             "compare --a flash:f16 --b int8:f16 --mode free" "edit --dtype f16 --edit token=red:scale=0@steps=0-19" \
-             "generate --dtype f16 --capture /tmp/c.safetensors"; do
-    nvidia-smi --query-gpu=memory.used --format=csv,noheader,nounits -lms 200 > /tmp/mem.log 2>&1 &
-    monitor=$!
-    start=$(date +%s.%N)
-    # shellcheck disable=SC2086
-    build-gpu/app/attnscope $job "${common[@]}" --out /tmp/job > /tmp/job.log 2>&1 || { status=1; tail -3 /tmp/job.log; }
-    end=$(date +%s.%N)
-    kill "$monitor" 2>/dev/null
-    printf '%-52s %6.2f s wall, peak GPU memory %s MiB\n' "$job" "$(python3 -c "print($end - $start)")" \
-      "$(sort -n /tmp/mem.log | tail -1)" | tee -a "$OUT/bench_compare.txt"
-  done
+  cost_runs
   exit $status
 fi
 

@@ -12,9 +12,12 @@
 #include "options.h"
 #include "progress_bar.h"
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <optional>
+#include <vector>
 
 namespace attnscope::cli {
 namespace fs = std::filesystem;
@@ -146,11 +149,18 @@ int cmd_compare(const std::vector<std::string>& argv) {
     }
     LockstepComparison comparison(a, {pipeline_b, side_b.backend}, mode);
     if (map) comparison.b().router().add_observer(&capture_b);
+    // Wall time of each compared step (both runs and the error of every site, which reads back to the host):
+    // what comparing costs against a plain step's time.
+    std::vector<double> step_ms;
     while (!comparison.done()) {
         const int k = a.current_step();
         capture_a.begin_step(k);
         capture_b.begin_step(k);
-        stepped(k, comparison.step().second);
+        const auto started = std::chrono::steady_clock::now();
+        const auto info = comparison.step().second;
+        step_ms.push_back(
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
+        stepped(k, info);
     }
 
     bar.update(0.95, "decoding");
@@ -160,6 +170,10 @@ int cmd_compare(const std::vector<std::string>& argv) {
     const auto& viridis = colormaps.lut(Colormap::Viridis);
     write_png((out / "divergence.png").string(), divergence_grid_image(comparison.output_errors(), viridis));
     auto summary = comparison_summary(comparison, images);
+    auto sorted = step_ms;
+    std::sort(sorted.begin(), sorted.end());
+    summary["step_ms"] = step_ms;
+    if (!sorted.empty()) summary["step_ms_median"] = sorted[sorted.size() / 2];
     summary["files"] = {{"image_a", "image_a.png"},
                         {"image_b", "image_b.png"},
                         {"diff", "diff.png"},

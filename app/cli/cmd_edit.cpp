@@ -14,6 +14,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <vector>
 
 namespace attnscope::cli {
 namespace fs = std::filesystem;
@@ -59,13 +60,17 @@ int cmd_edit(const std::vector<std::string>& argv) {
                       info.timestep, info.unet_ms);
         bar.update(0.1 + 0.85 * done / total, what);
     };
+    // Each step's time, the original's and the edited branch's: what an edit costs.
+    std::vector<double> original_ms, branch_ms;
     while (!original.done()) {
         const auto info = original.step();
+        original_ms.push_back(info.step_ms);
         stepped("original", info.index + 1, info);
     }
     Branch branch(original, from_step, edits);
     while (!branch.session().done()) {
         const auto info = branch.step();
+        branch_ms.push_back(info.step_ms);
         stepped("edited", n + info.index + 1 - from_step, info);
     }
 
@@ -90,6 +95,7 @@ int cmd_edit(const std::vector<std::string>& argv) {
         latents.push_back(entry);
     }
     report["latents"] = latents;
+    report["step_ms"] = {{"original", original_ms}, {"edited", branch_ms}};
     report["image"] = to_json(images);
     report["files"] = {{"original", "original.png"}, {"edited", "edited.png"}, {"diff", "diff.png"}};
     write_text((out / "edit.json").string(), report.dump(2) + "\n");
