@@ -183,9 +183,10 @@ SCRIPT
       > "$shots/log-$name.txt" 2>&1 || { status=1; tail -5 "$shots/log-$name.txt"; }
     for f in "$shots"/frames-"$name"-*.json; do
       [ -f "$f" ] && python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); w=j["work_ms"] or {}; i=j["interval_ms"] or {}; s=sorted(j["step_ms"])
-print("%-34s %s | %s | %d frames: work median %.2f p95 %.2f max %.2f ms, interval median %.2f ms | %d steps, median %.1f ms"
+c=j["cpu_ms"] or {}
+print("%-34s %s | %s | %d frames: work median %.2f p95 %.2f max %.2f ms (CPU median %.2f p95 %.2f), interval median %.2f ms | %d steps, median %.1f ms"
       % (sys.argv[1].split("/")[-1], j["device"], j["maps"], j["frames"], w.get("median", 0), w.get("p95", 0),
-         w.get("max", 0), i.get("median", 0), j["steps"], s[len(s)//2] if s else 0))' "$f" | tee -a "$OUT/bench_gui.txt"
+         w.get("max", 0), c.get("median", 0), c.get("p95", 0), i.get("median", 0), j["steps"], s[len(s)//2] if s else 0))' "$f" | tee -a "$OUT/bench_gui.txt"
     done
   done
   step "screenshots for docs/ (tiny model, offscreen, CUDA)"

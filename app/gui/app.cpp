@@ -129,6 +129,7 @@ int run_gui(const GuiOptions& options) {
             if (runner)
                 if (const auto path = runner->take_screenshot())
                     save_screenshot(*path, fb_w, fb_h, ui.state.regions);
+            clock.frame_drawn();
             surface->present();
             clock.frame_finished();
 

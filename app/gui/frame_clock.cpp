@@ -32,14 +32,21 @@ void FrameClock::frame_started() {
     have_previous_ = true;
 }
 
+void FrameClock::frame_drawn() {
+    drawn_ = Clock::now();
+}
+
 void FrameClock::frame_finished() {
     work_ms_.push_back(ms(Clock::now() - started_));
+    cpu_ms_.push_back(ms(drawn_ - started_));
 }
 
 nlohmann::json FrameClock::take_summary() {
     nlohmann::json j{{"frames", work_ms_.size()},
                      {"work_ms", summarize(work_ms_)},
+                     {"cpu_ms", summarize(cpu_ms_)},
                      {"interval_ms", summarize(interval_ms_)}};
+    cpu_ms_.clear();
     work_ms_.clear();
     interval_ms_.clear();
     return j;

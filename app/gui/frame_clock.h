@@ -14,15 +14,17 @@ class FrameClock {
     using Clock = std::chrono::steady_clock;
 
     void frame_started();  // after waiting, before the frame's work
+    void frame_drawn();    // its commands issued, before presenting it
     void frame_finished(); // after presenting it
-    // {"frames", "work_ms": {median, p95, max, mean}, "interval_ms": {...}} since the last reset; then
-    // resets.
+    // {"frames", "work_ms": {median, p95, max, mean}, "cpu_ms": {...}, "interval_ms": {...}} since the last
+    // reset (cpu_ms: the work up to presenting, which offscreen then waits for the GPU); then resets.
     nlohmann::json take_summary();
 
   private:
     Clock::time_point started_{}, previous_start_{};
     bool have_previous_ = false;
-    std::vector<double> work_ms_, interval_ms_;
+    Clock::time_point drawn_{};
+    std::vector<double> work_ms_, cpu_ms_, interval_ms_;
 };
 
 } // namespace attnscope::gui

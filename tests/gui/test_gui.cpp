@@ -176,6 +176,9 @@ TEST(GuiOffscreen, RunsAScriptWithoutADisplayAndReportsFrameTimes) {
     EXPECT_GT(work.at("median").get<double>(), 0);
     EXPECT_LE(work.at("median").get<double>(), work.at("max").get<double>());
     EXPECT_LE(work.at("p95").get<double>(), work.at("max").get<double>());
+    // The CPU's part comes before presenting, within the whole.
+    EXPECT_LE(frames.at("cpu_ms").at("median").get<double>(), work.at("max").get<double>());
+    EXPECT_GT(frames.at("cpu_ms").at("max").get<double>(), 0);
 }
 
 class GuiScript : public ::testing::Test {
