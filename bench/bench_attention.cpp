@@ -3,16 +3,20 @@
 //   bench_attention [--iters 50] [--sets 4] [--dtypes f16,bf16]
 // Each figure is the median of --iters calls timed with CUDA events after 5 warm-up calls; the calls
 // rotate over --sets input sets so that K and V do not stay in L2 between calls. TFLOP/s counts
-// 4*B*heads*Sq*Sk*d (the two matrix products), the same for every backend.
+// 4*B*heads*Sq*Sk*d (the two matrix products), the same for every backend. On an sm_90 GPU that can run
+// flash's wgmma path, two more columns time our flash kernel with its path pinned (=off: mma.sync,
+// =force: wgmma), which is what its automatic choice between them rests on.
 #include "attention/backend.h"
 #include "attention/probe.h"
 #include "attention/router.h"
+#include "flash_attention_sm90.h"
 #include "model/unet_config.h"
 #include "model/unet_layout.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cuda_runtime.h>
 #include <functional>
 #include <map>
@@ -96,13 +100,20 @@ int main(int argc, char** argv) try {
     std::vector<Shape> shapes = shapes_of("sd15", "v1", 64);
     for (auto& s : shapes_of("sd21", "v2", 96)) shapes.push_back(std::move(s));
 
+    const char* sm90_env = std::getenv("ATTNSCOPE_FLASH_SM90");
+    const std::string sm90_policy = sm90_env ? sm90_env : "auto";
+    const std::string sm90_why = kernels::flash_sm90_unavailable_reason();
+    const bool sm90 = sm90_why.empty();
+    if (!sm90) std::printf("flash's wgmma path: %s\n", sm90_why.c_str());
     std::stringstream dtypes(arg(argc, argv, "dtypes", "f16,bf16"));
     for (std::string dt; std::getline(dtypes, dt, ',');) {
         const auto dtype = dt == "bf16" ? at::kBFloat16 : at::kHalf;
         std::printf("\n%s, batch 2, median of %d calls over %d rotating input sets (ms, TFLOP/s)\n",
                     dt.c_str(), iters, sets);
-        std::printf("%-28s %-20s %15s %15s %15s %15s %9s\n", "sites", "B x h x Sq x Sk x d", "flash", "sdpa",
+        std::printf("%-28s %-20s %15s %15s %15s %15s %9s", "sites", "B x h x Sq x Sk x d", "flash", "sdpa",
                     "math", "int8", "sdpa/flash");
+        if (sm90) std::printf(" %15s %15s", "flash mma.sync", "flash wgmma");
+        std::printf("\n");
         for (const auto& s : shapes) {
             const auto opts = at::TensorOptions().device(at::kCUDA).dtype(dtype);
             std::vector<Inputs> in;
@@ -125,7 +136,19 @@ int main(int argc, char** argv) try {
                           static_cast<long long>(s.seq_k), s.head_dim);
             std::printf("%-28s %-20s", s.sites.c_str(), shape);
             for (const char* name : backends) std::printf(" %7.4f %6.1f", ms[name], flops / ms[name] * 1e-9);
-            std::printf(" %8.2fx\n", ms["sdpa"] / ms["flash"]);
+            std::printf(" %8.2fx", ms["sdpa"] / ms["flash"]);
+            if (sm90) {
+                for (const char* path : {"off", "force"}) {
+                    ::setenv("ATTNSCOPE_FLASH_SM90", path, 1);
+                    const double t = median_ms(iters, [&](int i) {
+                        const auto& x = in[i % sets];
+                        router.backend("flash").run({x.q, x.k, x.v, scale, false, false});
+                    });
+                    std::printf(" %7.4f %6.1f", t, flops / t * 1e-9);
+                }
+                ::setenv("ATTNSCOPE_FLASH_SM90", sm90_policy.c_str(), 1);
+            }
+            std::printf("\n");
         }
     }
 

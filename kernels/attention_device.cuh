@@ -18,14 +18,32 @@ namespace attnscope::kernels::device {
 inline constexpr int kWarp = 32;
 inline constexpr int kKeyBlock = 64; // keys per pipeline stage
 
+// What a flash kernel (mma.sync or wgmma) reads and writes; the scale in log2 units, for exp2.
+struct FlashLaunch {
+    const void *q, *k, *v;
+    void* o;
+    float* lse;
+    RowStrides qs, ks, vs, os;
+    int64_t seq_q, seq_k;
+    float scale_log2;
+};
+
+inline FlashLaunch flash_launch(const AttentionArgs& a) {
+    return {a.q,         a.k,         a.v,         a.o,     a.lse,   a.q_strides,
+            a.k_strides, a.v_strides, a.o_strides, a.seq_q, a.seq_k, a.scale * 1.4426950408889634f};
+}
+
 __device__ __forceinline__ uint32_t smem_u32(const void* p) {
     return static_cast<uint32_t>(__cvta_generic_to_shared(p));
 }
 
-// 16 bytes global -> shared, asynchronously; zero-filled when !valid (rows past the end of a sequence).
+// 16 bytes global -> shared (at a shared-space address), asynchronously; zero-filled when !valid (rows past
+// the end of a sequence).
+__device__ __forceinline__ void cp_async_16(uint32_t dst, const void* src, bool valid) {
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(valid ? 16 : 0));
+}
 __device__ __forceinline__ void cp_async_16(void* dst, const void* src, bool valid) {
-    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(smem_u32(dst)), "l"(src),
-                 "r"(valid ? 16 : 0));
+    cp_async_16(smem_u32(dst), src, valid);
 }
 __device__ __forceinline__ void cp_async_commit() {
     asm volatile("cp.async.commit_group;\n" ::);

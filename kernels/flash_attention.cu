@@ -4,6 +4,7 @@
 #include "attention_device.cuh"
 #include "attention_kernels.h"
 #include "cuda_check.h"
+#include "flash_attention_sm90.h"
 
 #include <stdexcept>
 #include <string>
@@ -24,15 +25,6 @@ template <typename T, int D> struct FlashTile {
     static std::size_t smem_bytes(int rows) {
         return static_cast<std::size_t>(rows + 4 * kKeyBlock) * kPitch * sizeof(T);
     }
-};
-
-struct FlashLaunch {
-    const void *q, *k, *v;
-    void* o;
-    float* lse;
-    RowStrides qs, ks, vs, os;
-    int64_t seq_q, seq_k;
-    float scale_log2;
 };
 
 // MT m16 tiles (16*MT query rows) per warp, blockDim.x / 32 warps per CTA. At head dim 40 two m-tiles fit
@@ -155,9 +147,7 @@ template <typename T, int D, int MT> void launch(const AttentionArgs& a, int war
         return true;
     }();
     (void)configured;
-    const FlashLaunch p{a.q,         a.k,         a.v,         a.o,
-                        a.lse,       a.q_strides, a.k_strides, a.v_strides,
-                        a.o_strides, a.seq_q,     a.seq_k,     a.scale * 1.4426950408889634f};
+    const auto p = flash_launch(a);
     const int rows = 16 * MT * warps;
     const dim3 grid(static_cast<unsigned>((a.seq_q + rows - 1) / rows), static_cast<unsigned>(a.batch_heads));
     kernel<<<grid, warps * kWarp, FlashTile<T, D>::smem_bytes(rows), static_cast<cudaStream_t>(a.stream)>>>(
@@ -195,6 +185,7 @@ template <typename T> void dispatch_dim(const AttentionArgs& a) {
 void flash_attention_forward(const AttentionArgs& a) {
     if (const auto why = attention_unsupported_reason(a); !why.empty())
         throw std::invalid_argument("flash attention: " + why);
+    if (flash_attention_forward_sm90(a)) return;
     if (a.dtype == ElementType::F16)
         dispatch_dim<__half>(a);
     else

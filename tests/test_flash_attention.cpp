@@ -4,6 +4,7 @@
 #include "attention/kernel_bridge.h"
 #include "attention/probe.h"
 #include "attention/router.h"
+#include "flash_attention_sm90.h"
 #include "model/unet_config.h"
 #include "model/unet_layout.h"
 #include "test_util.h"
@@ -11,6 +12,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <tuple>
 #ifdef ATTNSCOPE_HAVE_CUDA
@@ -282,6 +284,88 @@ TEST(AttentionProbe, WritesSurfaces) {
         cudaDestroySurfaceObject(surface);
         cudaFreeArray(array);
     }
+}
+
+// Sets an environment variable for one scope (the kernels read their policy from it on every call).
+class ScopedEnv {
+  public:
+    ScopedEnv(const char* name, const char* value) : name_(name) {
+        if (const char* old = std::getenv(name)) old_ = old, had_ = true;
+        ::setenv(name, value, 1);
+    }
+    ~ScopedEnv() { had_ ? ::setenv(name_, old_.c_str(), 1) : ::unsetenv(name_); }
+    ScopedEnv(const ScopedEnv&) = delete;
+    ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+  private:
+    const char* name_;
+    std::string old_;
+    bool had_ = false;
+};
+
+// The wgmma (sm_90a) path (ATTNSCOPE_FLASH_SM90=force runs the other flash tests on it too, wherever it
+// covers the shape; by default they take it from 512 keys on). Forced onto lengths that
+// are no multiple of its tiles (128 queries, 96 or 128 keys), single rows and keys, padded row strides, in
+// both element types. Each case prints its errors; a failing one also prints which query rows are wrong,
+// so that one device run tells a tail bug (last rows or last key block) from a layout bug (every row, or
+// rows of one warp).
+TEST(FlashAttentionSm90, ForcedWgmmaPathMatchesFloat64) {
+    ATTNSCOPE_REQUIRE_CUDA();
+    if (const auto why = kernels::flash_sm90_unavailable_reason(); !why.empty())
+        GTEST_SKIP() << "the wgmma path cannot run here: " << why;
+    ScopedEnv force("ATTNSCOPE_FLASH_SM90", "force");
+    at::manual_seed(90);
+    std::printf("%-5s %3s %6s %6s %6s %9s %9s %9s\n", "type", "d", "Sq", "Sk", "pitch", "rel L2", "lse err",
+                "vs mma");
+    for (const auto dtype : {at::kHalf, at::kBFloat16})
+        for (const int d : {40, 64, 80})
+            for (const auto& [sq, sk, pad] : std::vector<std::tuple<int64_t, int64_t, int>>{
+                     {64, 77, 0}, {1, 1, 0}, {130, 200, 8}, {128, 96, 0}, {257, 1029, 0}, {1000, 4099, 16}}) {
+                const auto opts = at::TensorOptions().device(at::kCUDA).dtype(dtype);
+                const auto make = [&](int64_t rows) {
+                    return at::randn({1, 3, rows, d + pad}, opts).narrow(3, 0, d);
+                };
+                const auto q = make(sq), k = make(sk), v = make(sk);
+                const auto exact = reference(q, k, v, 1.0 / std::sqrt(double(d)));
+                const auto flash = run_poisoned(Kernel::Flash, q, k, v, 1.0 / std::sqrt(double(d)));
+                at::Tensor mma;
+                {
+                    ScopedEnv off("ATTNSCOPE_FLASH_SM90", "off");
+                    mma = run_poisoned(Kernel::Flash, q, k, v, 1.0 / std::sqrt(double(d))).out;
+                }
+                const double l2 = test::rel_l2(flash.out, exact.out), lse = max_abs(flash.lse, exact.lse),
+                             vs_mma = test::rel_l2(flash.out, mma);
+                const bool bf = dtype == at::kBFloat16;
+                std::printf("%-5s %3d %6lld %6lld %6d %9.2e %9.2e %9.2e\n", bf ? "bf16" : "f16", d,
+                            static_cast<long long>(sq), static_cast<long long>(sk), d + pad, l2, lse, vs_mma);
+                const bool finite = all_finite(flash.out) && all_finite(flash.lse);
+                EXPECT_TRUE(finite) << "NaN/Inf or unwritten: d " << d << " " << sq << "x" << sk;
+                EXPECT_LT(l2, 5e-3) << "d " << d << " " << sq << "x" << sk;
+                EXPECT_LT(lse, 1e-3) << "d " << d << " " << sq << "x" << sk;
+                if (finite && l2 < 5e-3 && lse < 1e-3) continue;
+                const auto diff = flash.out.to(at::kDouble) - exact.out;
+                const auto row_err = (diff.norm(2, {-1}) / exact.out.norm(2, {-1})).flatten().cpu();
+                const auto lse_err = (flash.lse.to(at::kDouble) - exact.lse).abs().flatten().cpu();
+                const auto bad =
+                    at::nonzero((row_err.isnan() | (row_err > 1e-2)) | (lse_err.isnan() | (lse_err > 1e-3)))
+                        .flatten();
+                std::printf("    %lld of %lld rows wrong; first (bh, row: O err, lse err):",
+                            static_cast<long long>(bad.numel()), static_cast<long long>(row_err.numel()));
+                for (int64_t i = 0; i < std::min<int64_t>(bad.numel(), 12); ++i) {
+                    const int64_t r = bad[i].item<int64_t>();
+                    std::printf(" (%lld, %lld: %.2e, %.2e)", static_cast<long long>(r / sq),
+                                static_cast<long long>(r % sq), row_err[r].item<double>(),
+                                lse_err[r].item<double>());
+                }
+                std::printf("\n    column errors of the first bad row:");
+                if (bad.numel() > 0) {
+                    const int64_t r = bad[0].item<int64_t>();
+                    const auto col = diff.flatten(0, 2)[r].abs().cpu();
+                    for (int c = 0; c < d; c += 8)
+                        std::printf(" %.1e", col.narrow(0, c, 8).max().item<double>());
+                }
+                std::printf("\n");
+            }
 }
 
 } // namespace
