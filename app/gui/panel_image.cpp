@@ -33,7 +33,7 @@ void display_controls(UiState& s) {
     int mode = s.view.self ? 1 : 0;
     if (ImGui::RadioButton("cross: tokens", &mode, 0)) s.view.self = false;
     ImGui::SameLine();
-    if (ImGui::RadioButton("self: click a pixel", &mode, 1)) s.view.self = true;
+    if (ImGui::RadioButton("self: click or drag", &mode, 1)) s.view.self = true;
     ImGui::SameLine();
     ImGui::Checkbox("all sites (sum)", &s.view.aggregate);
     if (ImGui::IsItemHovered())
@@ -57,7 +57,8 @@ void panel_image(Ui& ui) {
     }
     const float aspect = static_cast<float>(s.preview.width) / s.preview.height;
     const Rect r = fit_image(*preview, avail, aspect);
-    const bool clicked = ImGui::IsItemClicked(ImGuiMouseButton_Left);
+    // Held down: dragging moves the query, and the maps follow as fast as the worker recomputes them.
+    const bool pressed = ImGui::IsItemHovered() && ImGui::IsMouseDown(ImGuiMouseButton_Left);
     record_region(s, "image");
     const ImVec2 a(r.x, r.y), b(r.x + r.w, r.y + r.h);
     auto* draw = ImGui::GetWindowDrawList();
@@ -65,7 +66,7 @@ void panel_image(Ui& ui) {
         draw->AddImage(map->imgui_id(), a, b, ImVec2(0, 0), ImVec2(1, 1),
                        IM_COL32(255, 255, 255, static_cast<int>(s.opacity * 255)));
     }
-    if (clicked) {
+    if (pressed) {
         const ImVec2 m = ImGui::GetIO().MousePos;
         s.view.query_x = std::clamp((m.x - r.x) / r.w, 0.0f, 0.999f);
         s.view.query_y = std::clamp((m.y - r.y) / r.h, 0.0f, 0.999f);
@@ -79,7 +80,7 @@ void panel_image(Ui& ui) {
         draw->AddLine(ImVec2(q.x, q.y + 3), ImVec2(q.x, q.y + 9), kQueryMarker, 2);
         record_region(s, "query", ImVec2(q.x - 9, q.y - 9), ImVec2(q.x + 9, q.y + 9));
     }
-    if (ImGui::IsItemHovered()) ImGui::SetTooltip("click: see where this pixel attends (self-attention)");
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("click or drag: see where this pixel attends (self-attention)");
     colorbar(ui, ImVec2(b.x + 8, a.y), r.h, s.ranges.main, "colorbar");
 
     if (!s.maps.error.empty()) {
