@@ -1,3 +1,4 @@
+#include "file_picker.h"
 #include "panels.h"
 #include "widgets.h"
 
@@ -29,10 +30,19 @@ bool differs(const RunSettings& a, const RunSettings& b) {
 void panel_model(Ui& ui) {
     auto& s = ui.state;
     auto& r = s.settings;
-    ImGui::SetNextItemWidth(-60);
+    // One picker for the program's one model panel; it keeps the folder it shows between frames.
+    static FilePicker picker;
+    ImGui::SetNextItemWidth(-100);
     ImGui::InputText("##model", &s.model_path);
     ImGui::SameLine();
+    if (ImGui::Button("...")) picker.open(s.model_path);
+    if (ImGui::IsItemHovered()) ImGui::SetTooltip("browse for a model folder or file");
+    ImGui::SameLine();
     if (ImGui::Button("Load")) ui.worker.load(s.model_path, r);
+    if (const auto chosen = picker.draw()) {
+        s.model_path = *chosen;
+        ui.worker.load(s.model_path, r);
+    }
     if (s.snap.model_loaded) {
         ImGui::TextDisabled("%s, %s, %s", s.snap.model_source.c_str(), s.snap.device.c_str(),
                             s.snap.dtype.c_str());

@@ -1,10 +1,40 @@
+#include "gpu_info.h"
 #include "map_writer.h"
 #include "panels.h"
 
+#include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <string>
 
 namespace attnscope::gui {
+
+namespace {
+
+// "GPU 3.1 / 79.6 GiB used" for the session's CUDA device, asked of the driver once a second (it counts
+// every process's memory, not only LibTorch's).
+std::string gpu_memory(const std::string& device) {
+    static std::string line;
+    static double asked_at = -1;
+    const double now = ImGui::GetTime();
+    if (asked_at >= 0 && now - asked_at < 1.0) return line;
+    asked_at = now;
+    line.clear();
+    if (device.rfind("cuda", 0) != 0) return line;
+    const auto colon = device.find(':');
+    const int index = colon == std::string::npos ? 0 : std::atoi(device.c_str() + colon + 1);
+    for (const auto& d : query_gpus().devices)
+        if (d.index == index && d.total_bytes > 0) {
+            char text[64];
+            std::snprintf(text, sizeof text, "GPU %.1f / %.1f GiB used",
+                          static_cast<double>(d.total_bytes - d.free_bytes) / (1u << 30),
+                          static_cast<double>(d.total_bytes) / (1u << 30));
+            line = text;
+        }
+    return line;
+}
+
+} // namespace
 
 void panel_status(Ui& ui) {
     const auto& s = ui.state.snap;
@@ -30,6 +60,10 @@ void panel_status(Ui& ui) {
     ImGui::Text("capture %.2f MiB / %.0f MiB, %zu evictions", s.capture_bytes / 1048576.0,
                 s.capture_budget / 1048576.0, s.evictions);
     if (!s.last_eviction.empty() && ImGui::IsItemHovered()) ImGui::SetTooltip("%s", s.last_eviction.c_str());
+    if (const auto gpu = gpu_memory(s.device); !gpu.empty()) {
+        ImGui::SameLine(0, 24);
+        ImGui::TextUnformatted(gpu.c_str());
+    }
     ImGui::SameLine(0, 24);
     if (const auto* writer = ui.textures.writer()) {
         ImGui::Text("maps: %s", writer->describe().c_str());
