@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Regenerates the screenshots in docs/ (screenshot-{main,self-attention,heads,compare,branch}.png): the real
-# visualizer, driven by a script (attnscope gui --script) under a virtual display, with the embedded tiny
-# model. Needs xvfb-run and a built attnscope; on a 2-core CPU it takes several minutes (a 20-step run, a
-# comparison of 20 steps, a branch).
+# Regenerates the screenshots in docs/ (screenshot-{main,self-attention,heads,token-mass,int8,compare,
+# branch}.png): the real visualizer, driven by a script (attnscope gui --script) under a virtual display,
+# with the embedded tiny model. Needs xvfb-run and a built attnscope; on a 2-core CPU it takes several
+# minutes (a 20-step run, a comparison of 20 steps, a branch).
 #
 #   tools/make-screenshots.sh [BUILD_DIR]      (default: build)
 #   SHOTS_ARGS="--offscreen --device cuda" tools/make-screenshots.sh build-gpu   (no display; on the GPU)
@@ -45,6 +45,12 @@ select-token 7
 select-index 12
 select-head 5
 screenshot $shots/heads.png
+# Where every site's cross-attention goes at the last step, and index 12's over the steps.
+tab mass
+screenshot $shots/token-mass.png
+# What int8 quantization does to index 12's cross-attention at the last step.
+tab int8
+screenshot $shots/int8.png
 # SDPA in bf16 against the session (math in f32), same inputs: the divergence grids, P of "red" in both,
 # the images.
 select-head mean
@@ -59,7 +65,7 @@ quit
 SCRIPT
 
 "${display[@]}" "$attnscope" gui --window 1600x1000 --script "$shots/script.txt" "${extra[@]}"
-for name in main self-attention heads compare branch; do
+for name in main self-attention heads token-mass int8 compare branch; do
     cp "$shots/$name.png" "$root/docs/screenshot-$name.png"
     echo "docs/screenshot-$name.png: $(( $(stat -c %s "$shots/$name.png") / 1024 )) KiB"
 done

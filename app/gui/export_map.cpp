@@ -24,10 +24,16 @@ nlohmann::json describe(const UiState& s) {
     auto steps = nlohmann::json::array();
     for (int k = v.steps_from < 0 ? v.step : v.steps_from; k <= v.step; ++k) steps.push_back(k + 1);
     j["steps"] = steps;
-    j["aggregation"] = s.maps.main_sites.size() > 1 ? "sum over sites, mean over steps" : "mean over steps";
+    j["quantity"] = quantity_name(v.quantity);
+    j["batch"] = half_name(v.half);
+    j["aggregation"] = s.maps.main_sites.size() == 1         ? "mean over steps"
+                       : v.quantity == Quantity::Probability ? "sum over sites, mean over steps"
+                                                             : "mean over sites and steps";
     j["head"] = v.head_mode == HeadMode::Single ? nlohmann::json(v.head)
                 : v.head_mode == HeadMode::Max  ? nlohmann::json("max")
                                                 : nlohmann::json("mean");
+    // An entropy map is of every query: neither a token nor the query pixel chose it.
+    if (v.quantity == Quantity::Entropy) return j;
     if (v.self) {
         j["query"] = {{"x", v.query_x}, {"y", v.query_y}};
     } else {

@@ -32,7 +32,9 @@ void views(Ui& ui) {
         void (*contents)(Ui&);
     } tabs[] = {{CentreTab::Image, "Image", panel_image},
                 {CentreTab::Compare, "Compare", panel_compare},
-                {CentreTab::Branches, "Branches", panel_branches}};
+                {CentreTab::Branches, "Branches", panel_branches},
+                {CentreTab::TokenMass, "Token mass", panel_token_mass},
+                {CentreTab::Int8, "int8", panel_int8}};
     for (const auto& t : tabs) {
         const ImGuiTabItemFlags flags = s.show_tab == t.tab ? ImGuiTabItemFlags_SetSelected : 0;
         if (ImGui::BeginTabItem(t.name, nullptr, flags)) {

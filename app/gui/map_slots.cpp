@@ -4,6 +4,7 @@
 #include "map_writer.h"
 
 #include <algorithm>
+#include <cmath>
 #include <optional>
 #include <tuple>
 #include <utility>
@@ -36,14 +37,28 @@ void widen(std::optional<ValueRange>& range, const ViewMap& map) {
                   : range_of(map);
 }
 
+// Signed maps (the guidance difference, cond - uncond) are coloured on a range symmetric about 0: the
+// colormap's middle is "no difference", and differences of either sign and one size are equally far from
+// it. An all-zero map gets [-1, 1], so it shows as that middle.
+ValueRange around_zero(ValueRange r, bool signed_values) {
+    if (!signed_values) return r;
+    const float m = std::max(std::abs(r.lo), std::abs(r.hi));
+    return m > 0 ? ValueRange{-m, m} : ValueRange{-1, 1};
+}
+
+bool signed_values(const MapResults& maps) {
+    return maps.request.half == GuidanceHalf::Diff;
+}
+
 // Index thumbnails and head tiles share the main map's scale under global normalization, so their colours
-// compare across sites.
-ValueRange range_for(const MapDisplay& d, const ViewMap& map, const std::optional<ValueRange>& global) {
+// compare across sites. A fixed range is the user's, as given.
+ValueRange range_for(const MapDisplay& d, const ViewMap& map, const std::optional<ValueRange>& global,
+                     bool signed_values) {
     switch (d.normalization) {
     case Normalization::PerMap:
-        return range_of(map);
+        return around_zero(range_of(map), signed_values);
     case Normalization::Global:
-        return global.value_or(range_of(map));
+        return around_zero(global.value_or(range_of(map)), signed_values);
     case Normalization::Fixed:
         return {d.fixed_lo, d.fixed_hi};
     }
@@ -52,12 +67,13 @@ ValueRange range_for(const MapDisplay& d, const ViewMap& map, const std::optiona
 
 // A pair's a and b share one range, so their colours compare (under global normalization, the main map's
 // and the index maps' too); the difference has its own, from 0.
-ValueRange pair_range(const MapDisplay& d, const MapPair& p, const std::optional<ValueRange>& global) {
+ValueRange pair_range(const MapDisplay& d, const MapPair& p, const std::optional<ValueRange>& global,
+                      bool signed_values) {
     if (d.normalization == Normalization::Fixed) return {d.fixed_lo, d.fixed_hi};
     auto both = d.normalization == Normalization::Global ? global : std::nullopt;
     widen(both, p.a);
     widen(both, p.b);
-    return both.value_or(ValueRange{});
+    return both ? around_zero(*both, signed_values) : ValueRange{};
 }
 
 size_t index_maps_shown(const MapResults& maps) {
@@ -101,8 +117,9 @@ MapRanges paint_maps(TexturePool& pool, const MapResults& maps, const MapDisplay
     const auto paint_range = [&](size_t slot, ValueRange r) {
         if (auto* textures = pool.slot(slot)) shader.paint(*textures, r.lo, r.hi);
     };
+    const bool sign = signed_values(maps);
     const auto paint = [&](size_t slot, const ViewMap& map, const std::optional<ValueRange>& shared) {
-        paint_range(slot, range_for(display, map, shared));
+        paint_range(slot, range_for(display, map, shared, sign));
     };
     if (auto* bar = pool.slot(kColorbarSlot)) shader.paint(*bar, 0, 255);
     paint(kMainSlot, maps.main, global);
@@ -110,11 +127,11 @@ MapRanges paint_maps(TexturePool& pool, const MapResults& maps, const MapDisplay
         paint(index_slot(static_cast<int>(i) + 1), maps.index_maps[i], global);
     for (size_t i = 0; i < head_maps_shown(maps); ++i) paint(head_slot(i), maps.head_maps[i], heads);
     MapRanges ranges;
-    ranges.main = range_for(display, maps.main, global);
+    ranges.main = range_for(display, maps.main, global, sign);
     for (const auto& [slot, pair, both, diff] :
          {std::tuple{kComparePair, &maps.compare, &ranges.compare, &ranges.compare_diff},
           {kBranchPair, &maps.branch, &ranges.branch, &ranges.branch_diff}}) {
-        *both = pair_range(display, *pair, global);
+        *both = pair_range(display, *pair, global, sign);
         // No difference at all shows as the bottom of the colormap, not its middle (a flat range).
         *diff = {0, !pair->diff.empty() && pair->diff.max_value > 0 ? pair->diff.max_value : 1.0f};
         paint_range(slot, *both);

@@ -9,6 +9,29 @@ namespace attnscope::gui {
 
 namespace {
 
+// What the maps' values are and which guidance half they are of (attnscope maps --quantity, --batch).
+void value_controls(ViewRequest& v) {
+    constexpr float kCombo = 120, kLabel = 70;
+    same_line_if_fits(kCombo + kLabel);
+    int quantity = static_cast<int>(v.quantity);
+    ImGui::SetNextItemWidth(kCombo);
+    if (ImGui::Combo("quantity", &quantity, "P\0score\0entropy\0"))
+        v.quantity = static_cast<Quantity>(quantity);
+    if (ImGui::IsItemHovered())
+        ImGui::SetTooltip("P: softmax(QK^T/sqrt(d)), the default\nscore: scale q.k, the logit before the "
+                          "softmax\nentropy: -sum_j p_ij ln p_ij of each query's row, in nats (a map over "
+                          "the queries: no token or pixel needed)");
+    same_line_if_fits(kCombo + kLabel);
+    int half = static_cast<int>(v.half);
+    ImGui::SetNextItemWidth(kCombo);
+    if (ImGui::Combo("guidance", &half, "cond\0uncond\0cond - uncond\0"))
+        v.half = static_cast<GuidanceHalf>(half);
+    if (ImGui::IsItemHovered())
+        ImGui::SetTooltip("which half of the classifier-free guidance batch the maps show: cond, the "
+                          "prompt's; uncond, the negative prompt's; or cond - uncond, signed, coloured on a "
+                          "range symmetric about 0");
+}
+
 void display_controls(UiState& s) {
     auto& d = s.display;
     ImGui::SetNextItemWidth(90);
@@ -26,9 +49,12 @@ void display_controls(UiState& s) {
     ImGui::SetNextItemWidth(100);
     if (ImGui::Combo("normalize", &norm, norms, 3)) d.normalization = static_cast<Normalization>(norm);
     if (d.normalization == Normalization::Fixed) {
+        // Probabilities lie in [0, 1]; scores, entropies and differences do not.
+        const bool unit = s.view.quantity == Quantity::Probability && s.view.half != GuidanceHalf::Diff;
         ImGui::SameLine();
         ImGui::SetNextItemWidth(130);
-        ImGui::DragFloatRange2("range", &d.fixed_lo, &d.fixed_hi, 0.001f, 0.0f, 1.0f, "%.3f");
+        ImGui::DragFloatRange2("range", &d.fixed_lo, &d.fixed_hi, 0.001f, unit ? 0.0f : -100.0f,
+                               unit ? 1.0f : 100.0f, "%.3f");
     }
     int mode = s.view.self ? 1 : 0;
     if (ImGui::RadioButton("cross: tokens", &mode, 0)) s.view.self = false;
@@ -37,7 +63,9 @@ void display_controls(UiState& s) {
     ImGui::SameLine();
     ImGui::Checkbox("all sites (sum)", &s.view.aggregate);
     if (ImGui::IsItemHovered())
-        ImGui::SetTooltip("every captured site up-sampled to the latent grid and summed");
+        ImGui::SetTooltip("every captured site up-sampled to the latent grid: P summed, scores and "
+                          "entropies averaged");
+    value_controls(s.view);
 }
 
 } // namespace
@@ -80,8 +108,9 @@ void panel_image(Ui& ui) {
         draw->AddLine(ImVec2(q.x, q.y + 3), ImVec2(q.x, q.y + 9), kQueryMarker, 2);
         record_region(s, "query", ImVec2(q.x - 9, q.y - 9), ImVec2(q.x + 9, q.y + 9));
     }
-    if (ImGui::IsItemHovered()) ImGui::SetTooltip("click or drag: see where this pixel attends (self-attention)");
-    colorbar(ui, ImVec2(b.x + 8, a.y), r.h, s.ranges.main, "colorbar");
+    if (ImGui::IsItemHovered())
+        ImGui::SetTooltip("click or drag: see where this pixel attends (self-attention)");
+    colorbar(ui, ImVec2(b.x + 8, a.y), r.h, s.ranges.main, "colorbar", value_label(s.maps.request));
 
     if (!s.maps.error.empty()) {
         error_text(s.maps.error);

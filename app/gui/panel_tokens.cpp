@@ -1,24 +1,11 @@
 #include "panels.h"
+#include "widgets.h"
 
 #include <algorithm>
 
 namespace attnscope::gui {
 
 namespace {
-
-ImVec4 chip_color(TokenRole role) {
-    switch (role) {
-    case TokenRole::Start:
-        return ImVec4(0.20f, 0.45f, 0.30f, 1);
-    case TokenRole::End:
-        return ImVec4(0.55f, 0.25f, 0.25f, 1);
-    case TokenRole::Padding:
-        return ImVec4(0.28f, 0.28f, 0.30f, 1);
-    case TokenRole::Prompt:
-        break;
-    }
-    return ImVec4(0.22f, 0.33f, 0.55f, 1);
-}
 
 // One chip, true when clicked; chips flow onto new lines.
 bool chip(const char* label, TokenRole role, bool selected, int id) {
@@ -27,7 +14,7 @@ bool chip(const char* label, TokenRole role, bool selected, int id) {
     const float right = ImGui::GetWindowPos().x + ImGui::GetWindowContentRegionMax().x;
     if (id > 0 && ImGui::GetItemRectMax().x + ImGui::GetStyle().ItemSpacing.x + w < right) ImGui::SameLine();
     ImGui::PushID(id);
-    ImGui::PushStyleColor(ImGuiCol_Button, chip_color(role));
+    ImGui::PushStyleColor(ImGuiCol_Button, role_color(role));
     if (selected) ImGui::PushStyleColor(ImGuiCol_Border, ImGui::ColorConvertU32ToFloat4(kSelectedOutline));
     ImGui::PushStyleVar(ImGuiStyleVar_FrameBorderSize, selected ? 2.0f : 0.0f);
     const bool clicked = ImGui::Button(label);

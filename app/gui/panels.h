@@ -9,7 +9,9 @@ void panel_transport(Ui& ui); // step, play, run, reset, the step timeline
 void panel_image(Ui& ui);     // x0 preview, heatmap overlay, colour bar, export
 void panel_compare(Ui& ui);   // two backends or precisions in lockstep: divergence grids, P_A and P_B, images
 void panel_branches(Ui& ui);  // attention edits, branches re-run with them, original beside branch
-void panel_tokens(Ui& ui);    // the prompt's tokens as chips
+void panel_token_mass(Ui& ui); // where each site's cross-attention goes: start, prompt, end, padding
+void panel_int8(Ui& ui);       // the int8 kernel's quantization of the selected call: scores, steps, P error
+void panel_tokens(Ui& ui);     // the prompt's tokens as chips
 void panel_index_grid(Ui& ui); // the 16 sites laid out like the U-Net
 void panel_heads(Ui& ui);      // every head of the selected site, the mean and the max
 void panel_teaching(Ui& ui);   // shapes, the formula with the selected site's numbers

@@ -4,6 +4,7 @@
 #include "map_writer.h"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <chrono>
 #include <cstdio>
@@ -17,13 +18,24 @@ namespace attnscope::gui {
 namespace {
 
 const std::set<std::string> kCommands = {
-    "load",         "prompt",      "negative",    "seed",        "steps",        "cfg",
-    "scheduler",    "size",        "backend",     "session",     "step",         "play",
-    "run",          "rewind",      "decode-full", "select-step", "select-steps", "select-token",
-    "select-index", "select-head", "mode",        "aggregate",   "click",        "colormap",
-    "opacity",      "normalize",   "compare",     "edit",        "branch",       "select-branch",
-    "drop-branch",  "tab",         "screenshot",  "export-map",  "expect-error", "wait-frames",
-    "frame-rate",   "frame-stats", "quit"};
+    "load",         "prompt",        "negative",    "seed",        "steps",        "cfg",
+    "scheduler",    "size",          "backend",     "session",     "step",         "play",
+    "run",          "rewind",        "decode-full", "select-step", "select-steps", "select-token",
+    "select-index", "select-head",   "mode",        "aggregate",   "click",        "quantity",
+    "batch",        "colormap",      "opacity",     "normalize",   "compare",      "edit",
+    "branch",       "select-branch", "drop-branch", "tab",         "screenshot",   "export-map",
+    "expect-error", "wait-frames",   "frame-rate",  "frame-stats", "quit"};
+
+// One of `names` (the script's words for an enum's values, in its order), else std::invalid_argument.
+template <typename Enum, size_t N>
+Enum choose(const std::string& word, const char* command, const std::array<const char*, N>& names) {
+    for (size_t i = 0; i < N; ++i)
+        if (word == names[i]) return static_cast<Enum>(i);
+    std::string known;
+    for (size_t i = 0; i < N; ++i)
+        known += (i == 0 ? "" : i + 1 == N ? " or " : ", ") + std::string(names[i]);
+    throw std::invalid_argument(std::string(command) + ": " + known);
+}
 
 // How long a script waits for the worker to move on (a new task or progress) before giving up: long runs
 // (a comparison of many steps on a busy CPU) are fine while they progress.
@@ -227,6 +239,12 @@ void ScriptRunner::run(Ui& ui, const ScriptLine& line) {
         s.view.query_x = std::clamp(to_float(line, 1), 0.0f, 0.999f);
         s.view.query_y = std::clamp(to_float(line, 2), 0.0f, 0.999f);
         s.view.self = true;
+    } else if (c == "quantity") {
+        s.view.quantity = choose<Quantity>(arg(line, 1), "quantity",
+                                           std::array<const char*, 3>{"probability", "score", "entropy"});
+    } else if (c == "batch") {
+        s.view.half =
+            choose<GuidanceHalf>(arg(line, 1), "batch", std::array<const char*, 3>{"cond", "uncond", "diff"});
     } else if (c == "colormap") {
         const auto c = parse_colormap(arg(line, 1));
         if (!c) throw std::invalid_argument("unknown colormap (viridis, magma, jet, gray)");
@@ -264,12 +282,8 @@ void ScriptRunner::run(Ui& ui, const ScriptLine& line) {
     } else if (c == "drop-branch") {
         w.drop_branch(to_int(line, 1));
     } else if (c == "tab") {
-        const auto& t = arg(line, 1);
-        if (t != "image" && t != "compare" && t != "branches")
-            throw std::invalid_argument("tab: image, compare or branches");
-        s.show_tab = t == "image"     ? CentreTab::Image
-                     : t == "compare" ? CentreTab::Compare
-                                      : CentreTab::Branches;
+        s.show_tab = choose<CentreTab>(
+            arg(line, 1), "tab", std::array<const char*, 5>{"image", "compare", "branches", "mass", "int8"});
     } else if (c == "screenshot") {
         screenshot_ = arg(line, 1);
     } else if (c == "export-map") {

@@ -9,11 +9,13 @@
 //   select-step K|latest      select-steps A B|latest (maps average steps A..B, 1-based)
 //   select-token P [P...] (positions, 0 = start)   select-index N    select-head N|mean|max
 //   mode self|cross           aggregate on|off     click X Y (image fractions)
+//   quantity probability|score|entropy              batch cond|uncond|diff (the guidance half)
 //   colormap NAME             opacity X            normalize per-map|global|fixed [LO HI]
 //   compare BACKEND [DTYPE|as-a] [same-inputs|free]   (B against the session's settings; shows Compare)
 //   edit SPEC|clear           (the next branch's edits, attnscope edit's --edit grammar)
 //   branch K                  (re-run from step K with the edits; shows Branches)
-//   select-branch ID|latest   drop-branch ID       tab image|compare|branches
+//   select-branch ID|latest   drop-branch ID       tab image|compare|branches|mass|int8
+//                             (int8 inspects the selected index at the shown step, on the worker)
 //   screenshot PATH           export-map PATH      expect-error TEXT    wait-frames N      quit
 //   frame-rate HZ             (pace every frame at this rate, as the interactive window does at 60)
 //   frame-stats PATH          (JSON: how long frames took since the last frame-stats, and the steps' times)

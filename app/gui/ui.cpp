@@ -4,6 +4,30 @@
 
 namespace attnscope::gui {
 
+const char* quantity_name(Quantity q) {
+    switch (q) {
+    case Quantity::Score:
+        return "score";
+    case Quantity::Entropy:
+        return "entropy";
+    case Quantity::Probability:
+        break;
+    }
+    return "probability";
+}
+
+const char* half_name(GuidanceHalf h) {
+    switch (h) {
+    case GuidanceHalf::Uncond:
+        return "uncond";
+    case GuidanceHalf::Diff:
+        return "diff";
+    case GuidanceHalf::Cond:
+        break;
+    }
+    return "cond";
+}
+
 int shown_step(const UiState& s) {
     if (s.snap.current_step == 0) return -1;
     if (s.view.step < 0 || s.view.step >= s.snap.current_step) return s.snap.current_step - 1;
@@ -26,7 +50,20 @@ std::string map_caption(const MapResults& maps) {
         v.steps_from >= 0 && v.steps_from < v.step
             ? "steps " + std::to_string(v.steps_from + 1) + "-" + std::to_string(v.step + 1)
             : "step " + std::to_string(v.step + 1);
-    return where + ", " + (v.self ? "self" : "cross") + ", " + heads + ", " + steps;
+    const std::string quantity = v.quantity == Quantity::Score     ? "score (logit)"
+                                 : v.quantity == Quantity::Entropy ? "entropy (nats)"
+                                                                   : "P";
+    const std::string half = v.half == GuidanceHalf::Uncond ? ", negative prompt's half"
+                             : v.half == GuidanceHalf::Diff ? ", cond - uncond"
+                                                            : "";
+    return where + ", " + (v.self ? "self" : "cross") + ", " + quantity + half + ", " + heads + ", " + steps;
+}
+
+std::string value_label(const ViewRequest& view) {
+    const std::string quantity = view.quantity == Quantity::Score     ? "score"
+                                 : view.quantity == Quantity::Entropy ? "H nats"
+                                                                      : "P";
+    return quantity + (view.half == GuidanceHalf::Diff ? " c-u" : "");
 }
 
 void record_region(UiState& s, const std::string& name) {

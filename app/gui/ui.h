@@ -36,7 +36,7 @@ struct MapRanges {
 };
 
 // The centre panel's views.
-enum class CentreTab { Image, Compare, Branches };
+enum class CentreTab { Image, Compare, Branches, TokenMass, Int8 };
 
 // The branch view's edit builder, composed into attnscope edit's --edit grammar when added.
 struct EditDraft {
@@ -92,6 +92,9 @@ struct UiState {
     PairImages images;
     uint64_t images_version = 0;
     bool textures_dirty = true;
+    Int8View int8;
+    uint64_t int8_version = 0;
+    Int8Key int8_asked; // the call the int8 tab last asked the worker to inspect
 
     CentreTab tab = CentreTab::Image;
     std::optional<CentreTab> show_tab; // brought to the front at the next frame (a script, a run started)
@@ -113,8 +116,11 @@ struct Ui {
 int shown_step(const UiState& s);
 // The site row of the selected index and kind, or nullptr before a session exists.
 const SiteRow* selected_site(const UiState& s);
-// What a map of these results is of: "index 4, cross, mean of heads, steps 2-5".
+// What a map of these results is of: "index 4, cross, score, cond - uncond, mean of heads, steps 2-5".
 std::string map_caption(const MapResults& maps);
+// What a map's values are, short enough to title a colour bar: "P", "score", "H nats", with " c-u" for the
+// guidance difference.
+std::string value_label(const ViewRequest& view);
 // Records a view's rectangle: the last item's, or the given one.
 void record_region(UiState& s, const std::string& name);
 void record_region(UiState& s, const std::string& name, ImVec2 min, ImVec2 max);

@@ -26,6 +26,14 @@ struct RunSettings {
 
 enum class HeadMode { Single, Mean, Max };
 
+// What a map's values are (core's MapQuantity): P, the logits before the softmax, or each query's entropy.
+enum class Quantity { Probability, Score, Entropy };
+// Which half of the guidance batch the maps are of: the prompt's, the negative prompt's, or cond - uncond.
+enum class GuidanceHalf { Cond, Uncond, Diff };
+
+const char* quantity_name(Quantity q); // "probability", "score", "entropy", as attnscope maps --quantity
+const char* half_name(GuidanceHalf h); // "cond", "uncond", "diff", as attnscope maps --batch
+
 // What the views show; the worker recomputes the maps whenever it changes.
 struct ViewRequest {
     int step = -1;                 // a step done (0-based); -1: the latest, following the run
@@ -39,11 +47,13 @@ struct ViewRequest {
     int head = 0;
     float query_x = 0.5f, query_y = 0.5f; // [0, 1) of the image
     int branch = -1;                      // the kept branch shown beside the original (its id); -1: newest
+    Quantity quantity = Quantity::Probability;
+    GuidanceHalf half = GuidanceHalf::Cond;
     bool operator==(const ViewRequest& o) const {
         return step == o.step && steps_from == o.steps_from && index == o.index && aggregate == o.aggregate &&
                self == o.self && tokens == o.tokens && thumb_tokens == o.thumb_tokens &&
                head_mode == o.head_mode && head == o.head && query_x == o.query_x && query_y == o.query_y &&
-               branch == o.branch;
+               branch == o.branch && quantity == o.quantity && half == o.half;
     }
     bool operator!=(const ViewRequest& o) const { return !(*this == o); }
 };
@@ -71,6 +81,20 @@ struct MapPair {
     std::string error; // why there is none (shown instead)
 };
 
+// Where one site's cross-attention goes (core's TokenMass): shares of the start token, the prompt's tokens,
+// the end token and the padding, averaged over heads and queries; they sum to 1.
+struct TokenShares {
+    double start = 0, prompt = 0, end = 0, padding = 0;
+};
+
+// The token mass of one captured cross-attention call, both guidance halves.
+struct TokenMassSite {
+    int step = 0; // from 0
+    int index = 0;
+    TokenShares cond;
+    std::optional<TokenShares> uncond; // under classifier-free guidance
+};
+
 struct MapResults {
     ViewRequest request;             // resolved: `step` is a step done, `steps_from` <= it or -1
     ViewMap main;                    // always has host values (Export map writes them)
@@ -85,6 +109,50 @@ struct MapResults {
     ViewMap divergence_self, divergence_cross;
     ValueRange divergence_range; // their colour scale
     MapPair branch;              // when a branch is kept
+    // Every captured cross-attention call's token mass, by step then index (whatever the selection).
+    std::vector<TokenMassSite> token_mass;
+    std::string token_mass_error;
+};
+
+// Which captured call an int8 inspection is of. `capture` is the worker's capture_version at the time, so a
+// new session or a rewind makes the same step and index another call.
+struct Int8Key {
+    uint64_t capture = 0;
+    int step = -1; // from 0
+    int index = 0;
+    bool self = false;
+    bool operator==(const Int8Key& o) const {
+        return capture == o.capture && step == o.step && index == o.index && self == o.self;
+    }
+    bool operator!=(const Int8Key& o) const { return !(*this == o); }
+};
+
+struct AbsErrorView {
+    double max_abs = 0, mean_abs = 0;
+};
+
+// Q, or K after smoothing, as the int8 kernel quantizes it: per row (batch * heads + head) and block of 64
+// tokens, the dequantization step and how many values landed on +-127.
+struct Int8OperandView {
+    std::vector<std::vector<float>> steps;
+    std::vector<std::vector<int64_t>> saturated;
+    int64_t saturated_total = 0, values = 0;
+};
+
+// core/compare/quant_inspector.h's inspection of one captured call, as attnscope inspect-int8 reports it.
+struct Int8View {
+    Int8Key key;
+    std::string module;
+    int heads = 0, head_dim = 0, rows = 0; // rows = batch items * heads
+    int64_t seq_q = 0, seq_k = 0;
+    double scale = 0;
+    double lo = 0, hi = 0;                // the histograms' range: every score, exact or int8
+    std::vector<double> exact, quantized; // counts per bin of equal width
+    Int8OperandView q, k;
+    AbsErrorView score_error, lse_error, p_error;
+    std::vector<AbsErrorView> p_error_by_row; // per batch * heads + head
+    std::vector<AbsErrorView> p_error_by_key; // per key token
+    bool empty() const { return key.step < 0; }
 };
 
 struct RgbImage {
@@ -186,7 +254,8 @@ struct WorkerSnapshot {
     std::string last_eviction;
     std::optional<ComparisonSummary> comparison;
     std::vector<BranchSummary> branches; // oldest first
-    uint64_t preview_version = 0, maps_version = 0, images_version = 0;
+    uint64_t preview_version = 0, maps_version = 0, images_version = 0, int8_version = 0;
+    uint64_t capture_version = 0; // changes when captured steps are replaced: a new session, a rewind
 };
 
 } // namespace attnscope::gui

@@ -9,9 +9,27 @@ namespace attnscope::gui {
 
 namespace {
 
-// The steps, kind, heads, tokens and query of the selection; sites and size are the caller's.
+MapQuantity map_quantity(Quantity q) {
+    switch (q) {
+    case Quantity::Score:
+        return MapQuantity::Score;
+    case Quantity::Entropy:
+        return MapQuantity::Entropy;
+    case Quantity::Probability:
+        break;
+    }
+    return MapQuantity::Probability;
+}
+
+// The steps, kind, quantity, guidance half, heads, tokens and query of the selection; sites and size are the
+// caller's.
 MapRequest base_request(const ViewRequest& v, const std::vector<int>& tokens) {
     MapRequest r;
+    r.quantity = map_quantity(v.quantity);
+    // The guidance batch is (uncond, cond): -1, the last item, is the prompt's half and the difference's
+    // minuend.
+    r.batch = v.half == GuidanceHalf::Uncond ? 0 : -1;
+    r.batch_view = v.half == GuidanceHalf::Diff ? BatchView::CondMinusUncond : BatchView::Item;
     for (int k = v.steps_from < 0 ? v.step : v.steps_from; k <= v.step; ++k) r.steps.push_back(k);
     r.kind = v.self ? AttentionKind::Self : AttentionKind::Cross;
     r.heads = v.head_mode == HeadMode::Single ? HeadReduction::Single
@@ -38,8 +56,15 @@ MapResults compute_maps(const MapSources& src, const ViewRequest& v, bool on_dev
         out.error = "no step has run yet";
         return out;
     }
-    if (!v.self && v.tokens.empty()) {
+    // Entropy maps every query, whichever token or pixel is selected.
+    if (!v.self && v.tokens.empty() && v.quantity != Quantity::Entropy) {
         out.error = "select a token";
+        return out;
+    }
+    // Batch item 0 of an unguided run is the prompt's own: it must not pass for the negative prompt's.
+    if (v.half != GuidanceHalf::Cond && !src.session.guided()) {
+        out.error = "the session runs without classifier-free guidance (CFG <= 1): it has no unconditional "
+                    "half";
         return out;
     }
     const auto& store = src.capture;

@@ -2,9 +2,11 @@
 
 #include "branch_run.h"
 #include "comparison_run.h"
+#include "int8_run.h"
 #include "session/pipeline.h"
 #include "session/session.h"
 #include "tensor_views.h"
+#include "token_mass_view.h"
 #include "view_maps.h"
 
 #include <algorithm>
@@ -69,6 +71,8 @@ struct Worker::Impl {
     std::unique_ptr<ComparisonRun> comparison;
     std::vector<std::unique_ptr<BranchRun>> branches; // oldest first
     int next_branch_id = 1;
+    TokenMassCache token_mass;
+    uint64_t capture_version = 0; // bumped whenever captured steps are replaced
 
     mutable std::mutex mutex; // guards everything below
     std::condition_variable wake;
@@ -82,6 +86,7 @@ struct Worker::Impl {
     MapResults maps;
     RgbImage preview;
     PairImages images;
+    Int8View int8;
     std::atomic<bool> cancel{false};
     std::thread thread;
 
@@ -207,6 +212,7 @@ struct Worker::Impl {
             s.evictions = store->evictions().size();
             if (!store->evictions().empty()) s.last_eviction = store->evictions().back();
         }
+        s.capture_version = capture_version;
         if (comparison) s.comparison = comparison->summary();
         for (const auto& b : branches) s.branches.push_back(b->summary());
         const std::lock_guard<std::mutex> lock(mutex);
@@ -218,12 +224,23 @@ struct Worker::Impl {
         s.preview_version = snap.preview_version;
         s.maps_version = snap.maps_version;
         s.images_version = snap.images_version;
+        s.int8_version = snap.int8_version;
         snap = std::move(s);
     }
 
     void invalidate_views() {
         const std::lock_guard<std::mutex> lock(mutex);
         views_valid = false;
+    }
+
+    // Captured steps from `step` on are gone (or all of them, with a new session): what was measured on
+    // them goes too.
+    void captures_replaced(int step) {
+        ++capture_version;
+        token_mass.drop_from(step);
+        const std::lock_guard<std::mutex> lock(mutex);
+        int8 = {};
+        ++snap.int8_version;
     }
 
     void new_session(const RunSettings& r) {
@@ -248,6 +265,7 @@ struct Worker::Impl {
         store = std::make_unique<CaptureStore>();
         session = std::move(fresh);
         session->router().add_observer(store.get());
+        captures_replaced(0);
         const std::lock_guard<std::mutex> lock(mutex);
         preview = {};
         images = {};
@@ -402,6 +420,12 @@ struct Worker::Impl {
         }
         set_task("computing maps", 0);
         auto results = compute_maps({*session, *store, comparison.get(), branch}, v, on_device);
+        try {
+            results.token_mass =
+                token_mass.update(*store, session->prompt_tokens().length, session->negative_tokens().length);
+        } catch (const std::exception& e) {
+            results.token_mass_error = e.what();
+        }
         const std::lock_guard<std::mutex> lock(mutex);
         maps = std::move(results);
         ++snap.maps_version;
@@ -483,6 +507,7 @@ void Worker::rewind(int step) {
     impl_->enqueue([this, step] {
         impl_->need_session().rewind(step);
         impl_->store->drop_from(step);
+        impl_->captures_replaced(step);
         impl_->invalidate_views();
     });
 }
@@ -540,6 +565,23 @@ void Worker::drop_branch(int id) {
     });
 }
 
+void Worker::inspect_int8(const Int8Key& call) {
+    impl_->enqueue([this, call] {
+        auto& w = *impl_;
+        w.need_session();
+        if (call.capture != w.capture_version)
+            throw std::runtime_error(
+                "int8 inspection: the captured steps have changed since it was asked for");
+        w.set_task("int8 inspection of step " + std::to_string(call.step + 1) + ", index " +
+                       std::to_string(call.index),
+                   0);
+        auto result = inspect_captured(*w.store, call);
+        const std::lock_guard<std::mutex> lock(w.mutex);
+        w.int8 = std::move(result);
+        ++w.snap.int8_version;
+    });
+}
+
 void Worker::cancel() {
     const std::lock_guard<std::mutex> lock(impl_->mutex);
     impl_->jobs.clear();
@@ -592,6 +634,14 @@ bool Worker::take_images(PairImages& out, uint64_t& version) const {
     if (impl_->snap.images_version == version) return false;
     version = impl_->snap.images_version;
     out = impl_->images;
+    return true;
+}
+
+bool Worker::take_int8(Int8View& out, uint64_t& version) const {
+    const std::lock_guard<std::mutex> lock(impl_->mutex);
+    if (impl_->snap.int8_version == version) return false;
+    version = impl_->snap.int8_version;
+    out = impl_->int8;
     return true;
 }
 

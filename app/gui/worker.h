@@ -43,6 +43,10 @@ class Worker {
     // session starts.
     void branch(int from_step, const std::vector<std::string>& edits);
     void drop_branch(int id);
+    // Emulates the int8 kernel's quantization on the captured Q and K of one call (attnscope inspect-int8):
+    // the result replaces the previous inspection. A key whose capture_version is not the current one, or a
+    // call not captured, is an error.
+    void inspect_int8(const Int8Key& call);
     // Stops the running command at its next step (or a load at its next progress report) and drops the
     // queued ones.
     void cancel();
@@ -58,6 +62,7 @@ class Worker {
     bool take_maps(MapResults& out, uint64_t& version) const;
     bool take_preview(RgbImage& out, uint64_t& version) const;
     bool take_images(PairImages& out, uint64_t& version) const;
+    bool take_int8(Int8View& out, uint64_t& version) const;
     // Nothing queued or running and every view computed for the last request (scripts wait for this).
     bool idle() const;
 

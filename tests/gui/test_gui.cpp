@@ -181,53 +181,56 @@ TEST(GuiOffscreen, RunsAScriptWithoutADisplayAndReportsFrameTimes) {
     EXPECT_GT(frames.at("cpu_ms").at("max").get<double>(), 0);
 }
 
-class GuiScript : public ::testing::Test {
+// One scripted run of the real program shared by a suite's tests: Derived::script(dir) is run once, before
+// the suite, with its files in `dir`.
+template <typename Derived> class ScriptedRun : public ::testing::Test {
   protected:
     static void SetUpTestSuite() {
-        dir_ = new TempDir();
-        const auto& d = *dir_;
-        exit_code_ = run_script(d,
-                                "load " ATTNSCOPE_TEST_DATA "/pipeline_v1_small\n"
-                                "prompt \"a photo of a cat sitting on a red chair\"\n"
-                                "size 64x48\nsteps 3\nseed 7\nsession\n"
-                                "step 2\n"
-                                "select-token 2\nselect-index 4\n"
-                                "screenshot " +
-                                    d.file("cross_photo.png") +
-                                    "\n"
-                                    "select-token 5\n"
-                                    "screenshot " +
-                                    d.file("cross_cat.png") +
-                                    "\n"
-                                    "export-map " +
-                                    d.file("map.png") +
-                                    "\n"
-                                    "click 0.7 0.2\nselect-head 3\n"
-                                    "screenshot " +
-                                    d.file("self.png") +
-                                    "\n"
-                                    "colormap gray\n"
-                                    "screenshot " +
-                                    d.file("gray.png") +
-                                    "\n"
-                                    "load /nonexistent/model\nexpect-error \"does not exist\"\n"
-                                    "step\n"
-                                    "screenshot " +
-                                    d.file("after_failed_load.png") +
-                                    "\n"
-                                    "quit\n",
-                                log_);
+        dir_ = std::make_unique<TempDir>();
+        exit_code_ = run_script(*dir_, Derived::script(*dir_), log_);
     }
-    static void TearDownTestSuite() { delete dir_; }
+    static void TearDownTestSuite() { dir_.reset(); }
     static Shot shot(const std::string& name) { return load_shot(dir_->file(name)); }
 
-    static TempDir* dir_;
-    static int exit_code_;
-    static std::string log_;
+    static inline std::unique_ptr<TempDir> dir_;
+    static inline int exit_code_ = -1;
+    static inline std::string log_;
 };
-TempDir* GuiScript::dir_ = nullptr;
-int GuiScript::exit_code_ = -1;
-std::string GuiScript::log_;
+
+class GuiScript : public ScriptedRun<GuiScript> {
+  public:
+    static std::string script(const TempDir& d) {
+        return "load " ATTNSCOPE_TEST_DATA "/pipeline_v1_small\n"
+               "prompt \"a photo of a cat sitting on a red chair\"\n"
+               "size 64x48\nsteps 3\nseed 7\nsession\n"
+               "step 2\n"
+               "select-token 2\nselect-index 4\n"
+               "screenshot " +
+               d.file("cross_photo.png") +
+               "\n"
+               "select-token 5\n"
+               "screenshot " +
+               d.file("cross_cat.png") +
+               "\n"
+               "export-map " +
+               d.file("map.png") +
+               "\n"
+               "click 0.7 0.2\nselect-head 3\n"
+               "screenshot " +
+               d.file("self.png") +
+               "\n"
+               "colormap gray\n"
+               "screenshot " +
+               d.file("gray.png") +
+               "\n"
+               "load /nonexistent/model\nexpect-error \"does not exist\"\n"
+               "step\n"
+               "screenshot " +
+               d.file("after_failed_load.png") +
+               "\n"
+               "quit\n";
+    }
+};
 
 TEST_F(GuiScript, RunsToTheEnd) {
     ASSERT_EQ(exit_code_, 0) << log_;
@@ -342,69 +345,56 @@ TEST_F(GuiScript, AFailedLoadKeepsThePreviousModel) {
 
 // Step averaging, a comparison and branches on the small test pipeline (3 steps): the maps the worker makes
 // for them, and what the compare and branch views draw.
-class GuiCompareAndBranch : public ::testing::Test {
-  protected:
-    static void SetUpTestSuite() {
-        dir_ = new TempDir();
-        const auto& d = *dir_;
-        exit_code_ = run_script(d,
-                                "load " ATTNSCOPE_TEST_DATA "/pipeline_v1_small\n"
-                                "prompt \"a photo of a cat sitting on a red chair\"\n"
-                                "size 64x48\nsteps 3\nseed 7\nsession\nrun\n"
-                                "select-token 5\nselect-index 4\n"
-                                "select-step 1\nexport-map " +
-                                    d.file("step1.png") +
-                                    "\n"
-                                    "select-step 2\nexport-map " +
-                                    d.file("step2.png") +
-                                    "\n"
-                                    "select-step 3\nexport-map " +
-                                    d.file("step3.png") +
-                                    "\n"
-                                    "select-steps 1 3\nexport-map " +
-                                    d.file("steps1-3.png") +
-                                    "\n"
-                                    "screenshot " +
-                                    d.file("averaged.png") +
-                                    "\n"
-                                    "select-step latest\n"
-                                    "compare math bf16\n"
-                                    "screenshot " +
-                                    d.file("compare.png") +
-                                    "\n"
-                                    "branch 2\n"
-                                    "screenshot " +
-                                    d.file("identity.png") +
-                                    "\n"
-                                    "edit \"token=5:scale=0:renorm\"\n"
-                                    "branch 1\n"
-                                    "screenshot " +
-                                    d.file("edited.png") +
-                                    "\n"
-                                    "select-branch 1\n"
-                                    "screenshot " +
-                                    d.file("identity_again.png") +
-                                    "\n"
-                                    "drop-branch 1\n"
-                                    "screenshot " +
-                                    d.file("dropped.png") +
-                                    "\n"
-                                    // A word the prompt does not have: the error names it, nothing runs.
-                                    "edit clear\nedit \"token=dog:scale=0\"\nbranch 1\n"
-                                    "expect-error \"'dog' is not a word of the prompt\"\n"
-                                    "quit\n",
-                                log_);
+class GuiCompareAndBranch : public ScriptedRun<GuiCompareAndBranch> {
+  public:
+    static std::string script(const TempDir& d) {
+        return "load " ATTNSCOPE_TEST_DATA "/pipeline_v1_small\n"
+               "prompt \"a photo of a cat sitting on a red chair\"\n"
+               "size 64x48\nsteps 3\nseed 7\nsession\nrun\n"
+               "select-token 5\nselect-index 4\n"
+               "select-step 1\nexport-map " +
+               d.file("step1.png") +
+               "\n"
+               "select-step 2\nexport-map " +
+               d.file("step2.png") +
+               "\n"
+               "select-step 3\nexport-map " +
+               d.file("step3.png") +
+               "\n"
+               "select-steps 1 3\nexport-map " +
+               d.file("steps1-3.png") +
+               "\n"
+               "screenshot " +
+               d.file("averaged.png") +
+               "\n"
+               "select-step latest\n"
+               "compare math bf16\n"
+               "screenshot " +
+               d.file("compare.png") +
+               "\n"
+               "branch 2\n"
+               "screenshot " +
+               d.file("identity.png") +
+               "\n"
+               "edit \"token=5:scale=0:renorm\"\n"
+               "branch 1\n"
+               "screenshot " +
+               d.file("edited.png") +
+               "\n"
+               "select-branch 1\n"
+               "screenshot " +
+               d.file("identity_again.png") +
+               "\n"
+               "drop-branch 1\n"
+               "screenshot " +
+               d.file("dropped.png") +
+               "\n"
+               // A word the prompt does not have: the error names it, nothing runs.
+               "edit clear\nedit \"token=dog:scale=0\"\nbranch 1\n"
+               "expect-error \"'dog' is not a word of the prompt\"\n"
+               "quit\n";
     }
-    static void TearDownTestSuite() { delete dir_; }
-    static Shot shot(const std::string& name) { return load_shot(dir_->file(name)); }
-
-    static TempDir* dir_;
-    static int exit_code_;
-    static std::string log_;
 };
-TempDir* GuiCompareAndBranch::dir_ = nullptr;
-int GuiCompareAndBranch::exit_code_ = -1;
-std::string GuiCompareAndBranch::log_;
 
 TEST_F(GuiCompareAndBranch, AveragedStepsAreTheMeanOfTheStepsMaps) {
     ASSERT_EQ(exit_code_, 0) << log_;
@@ -513,12 +503,148 @@ TEST_F(GuiCompareAndBranch, AnEditedBranchDiffersFromTheOriginal) {
     EXPECT_GT(dropped.brightest("branch_image_diff"), 150);
 }
 
+// Below P, from the window (docs/analysis.md's features): raw scores and entropy maps, the guidance halves
+// and their difference, the token mass tab and the int8 tab, on the small test pipeline with a negative
+// prompt (so the unconditional half has words of its own).
+class GuiAnalysis : public ScriptedRun<GuiAnalysis> {
+  public:
+    static std::string script(const TempDir& d) {
+        const auto export_map = [&](const std::string& stem) {
+            return "export-map " + d.file(stem + ".png") + "\n";
+        };
+        const auto screenshot = [&](const std::string& name) { return "screenshot " + d.file(name) + "\n"; };
+        return "load " ATTNSCOPE_TEST_DATA "/pipeline_v1_small\n"
+               "prompt \"a photo of a cat sitting on a red chair\"\nnegative \"blurry\"\n"
+               "size 64x48\nsteps 2\nseed 7\nsession\nstep 2\n"
+               "select-token 5\nselect-index 4\n" +
+               export_map("probability") + "batch uncond\n" + export_map("uncond") + "batch diff\n" +
+               export_map("diff") + screenshot("shot_diff.png") + "batch cond\nquantity score\n" +
+               export_map("score") + screenshot("shot_score.png") + "quantity entropy\n" +
+               export_map("entropy") + "quantity probability\ntab mass\n" + screenshot("shot_mass.png") +
+               "tab int8\n" + screenshot("shot_int8.png") + "select-index 1\nmode self\n" +
+               screenshot("shot_int8_self.png") + "quit\n";
+    }
+    static RawMap map(const std::string& stem) { return read_exported(*dir_, stem); }
+};
+
+TEST_F(GuiAnalysis, ScoreMapIsTheLogitsBeforeTheSoftmax) {
+    ASSERT_EQ(exit_code_, 0) << log_;
+    const auto p = map("probability"), score = map("score");
+    EXPECT_EQ(p.about["quantity"], "probability");
+    EXPECT_EQ(score.about["quantity"], "score");
+    EXPECT_EQ(score.about["batch"], "cond");
+    ASSERT_EQ(score.values.size(), p.values.size());
+    // P lies in [0, 1]; the logits of this random model are of either sign, or reach beyond 1.
+    EXPECT_GE(p.about["stats"]["min"].get<double>(), 0.0);
+    EXPECT_LE(p.about["stats"]["max"].get<double>(), 1.0);
+    const double lo = score.about["stats"]["min"], hi = score.about["stats"]["max"];
+    EXPECT_TRUE(lo < 0 || hi > 1) << lo << ".." << hi;
+    double apart = 0;
+    for (size_t i = 0; i < p.values.size(); ++i)
+        apart = std::max(apart, std::abs(score.values[i] - p.values[i]));
+    EXPECT_GT(apart, 0.01);
+}
+
+TEST_F(GuiAnalysis, EntropyMapIsOfEveryQueryWithinItsBounds) {
+    ASSERT_EQ(exit_code_, 0) << log_;
+    const auto h = map("entropy");
+    EXPECT_EQ(h.about["quantity"], "entropy");
+    EXPECT_FALSE(h.about.contains("tokens")); // no token chose it
+    EXPECT_EQ(h.width, 4);
+    EXPECT_EQ(h.height, 3);
+    // 0 (one key takes everything) to ln 77 (spread evenly over the text tokens), in nats.
+    EXPECT_GE(h.about["stats"]["min"].get<double>(), 0.0);
+    EXPECT_LE(h.about["stats"]["max"].get<double>(), std::log(77.0) + 1e-4);
+    for (const double v : h.values) EXPECT_GE(v, -h.step);
+}
+
+TEST_F(GuiAnalysis, GuidanceDifferenceIsCondMinusUncondOnASymmetricRange) {
+    ASSERT_EQ(exit_code_, 0) << log_;
+    const auto cond = map("probability"), uncond = map("uncond"), diff = map("diff");
+    EXPECT_EQ(uncond.about["batch"], "uncond");
+    EXPECT_EQ(diff.about["batch"], "diff");
+    ASSERT_EQ(diff.values.size(), cond.values.size());
+    ASSERT_EQ(uncond.values.size(), cond.values.size());
+    // The halves differ, and the difference has both signs.
+    EXPECT_LT(diff.about["stats"]["min"].get<double>(), 0.0);
+    EXPECT_GT(diff.about["stats"]["max"].get<double>(), 0.0);
+    double apart = 0;
+    for (size_t i = 0; i < cond.values.size(); ++i) {
+        apart = std::max(apart, std::abs(cond.values[i] - uncond.values[i]));
+        EXPECT_NEAR(diff.values[i], cond.values[i] - uncond.values[i], diff.step + cond.step + uncond.step)
+            << "pixel " << i;
+    }
+    EXPECT_GT(apart, 100 * cond.step);
+    // Coloured (and written in 16 bits) on a range symmetric about 0, so that 0 is the colormap's middle.
+    const double lo = diff.about["png16"]["range"]["lo"], hi = diff.about["png16"]["range"]["hi"];
+    EXPECT_GT(hi, 0.0);
+    EXPECT_DOUBLE_EQ(lo, -hi);
+    EXPECT_GT(shot("shot_diff.png").stddev("image"), 5.0);
+}
+
+TEST_F(GuiAnalysis, ScoreOverlayDiffersFromTheDifferenceOverlay) {
+    ASSERT_EQ(exit_code_, 0) << log_;
+    EXPECT_GT(mean_abs_difference(shot("shot_diff.png"), shot("shot_score.png"), "image"), 1.0);
+}
+
+TEST_F(GuiAnalysis, TokenMassTabShowsEachSitesShares) {
+    ASSERT_EQ(exit_code_, 0) << log_;
+    const auto s = shot("shot_mass.png");
+    ASSERT_TRUE(s.has("token_mass"));
+    ASSERT_TRUE(s.has("token_mass_steps"));
+    EXPECT_GT(s.stddev("token_mass"), 5.0);
+    EXPECT_GT(s.stddev("token_mass_steps"), 5.0);
+    // The role colours (the token chips'): padding takes most of this model's attention (86% in the prompt's
+    // half, 96% in the negative prompt's), the prompt's 8 tokens about a tenth of it.
+    const auto is = [](const uint8_t* p, int r, int g, int b) {
+        return std::abs(p[0] - r) <= 2 && std::abs(p[1] - g) <= 2 && std::abs(p[2] - b) <= 2;
+    };
+    for (int index = 1; index <= 16; ++index) {
+        const auto name = "token_mass_row" + std::to_string(index);
+        ASSERT_TRUE(s.has(name)) << name;
+        size_t n = 0, padding = 0, prompt = 0;
+        s.for_each(name, [&](const uint8_t* p) {
+            ++n;
+            padding += is(p, 71, 71, 77);
+            prompt += is(p, 56, 84, 140);
+        });
+        EXPECT_GT(padding, n * 6 / 10) << name;
+        EXPECT_GT(prompt, n * 3 / 100) << name;
+        EXPECT_LT(prompt, n * 3 / 10) << name;
+    }
+}
+
+TEST_F(GuiAnalysis, Int8TabShowsTheQuantizationOfTheSelectedCall) {
+    ASSERT_EQ(exit_code_, 0) << log_;
+    const auto cross = shot("shot_int8.png"), self = shot("shot_int8_self.png");
+    for (const auto* name :
+         {"int8_histogram", "int8_p_by_row", "int8_p_by_key", "int8_q_steps", "int8_k_steps"}) {
+        ASSERT_TRUE(cross.has(name)) << name;
+        ASSERT_TRUE(self.has(name)) << name;
+        EXPECT_GT(cross.stddev(name), 5.0) << name;
+        EXPECT_GT(self.stddev(name), 5.0) << name;
+    }
+    // It follows the selection: index 1's self-attention has 48 keys where index 4's cross-attention has 77.
+    EXPECT_GT(mean_abs_difference(cross, self, "int8_p_by_key"), 1.0);
+    EXPECT_GT(mean_abs_difference(cross, self, "int8_histogram"), 1.0);
+}
+
 TEST(GuiScriptErrors, UnknownCommandNamesTheLine) {
     TempDir dir;
     std::ofstream(dir.file("bad.txt")) << "# a comment\nstep\nfrobnicate 3\n";
     const auto r = run_cli("gui --script " + dir.file("bad.txt") + extra_gui_options());
     EXPECT_EQ(r.rc, 1);
     EXPECT_NE(r.output.find("bad.txt:3: unknown command 'frobnicate'"), std::string::npos) << r.output;
+}
+
+TEST(GuiScriptErrors, ABadQuantityNamesTheChoices) {
+    TempDir dir;
+    std::ofstream(dir.file("bad.txt")) << "quantity logits\n";
+    const auto r = run_cli("gui --script " + dir.file("bad.txt") + extra_gui_options());
+    EXPECT_EQ(r.rc, 1);
+    EXPECT_NE(r.output.find("bad.txt:1 (quantity): quantity: probability, score or entropy"),
+              std::string::npos)
+        << r.output;
 }
 
 TEST(GuiScriptErrors, AWorkerErrorEndsTheScript) {

@@ -204,6 +204,49 @@ TEST_F(MapTextures, NormalizationPicksTheRangeEachSlotIsPaintedWith) {
         EXPECT_TRUE(std::equal(lut[i].begin(), lut[i].end(), bar.begin() + i * 4)) << i;
 }
 
+// cond - uncond is signed: 0 at the table's middle, so equal differences of either sign sit equally far from
+// it. The same maps of one guidance half keep their own extremes.
+TEST_F(MapTextures, AGuidanceDifferenceIsPaintedOnARangeSymmetricAboutZero) {
+    const auto lut = test_lut();
+    auto maps = selection(3, 2, 5);
+    maps.request.half = GuidanceHalf::Diff;
+    write_maps(*pool_, maps);
+    const auto about_zero = [](const ViewMap& m) {
+        return std::max(std::abs(m.min_value), std::abs(m.max_value));
+    };
+    MapDisplay display;
+    auto range = paint_maps(*pool_, maps, display, lut).main;
+    const float m = about_zero(maps.main);
+    ASSERT_LT(maps.main.min_value, 0); // the test maps are signed, not symmetric
+    ASSERT_NE(-maps.main.min_value, maps.main.max_value);
+    EXPECT_EQ(range.lo, -m);
+    EXPECT_EQ(range.hi, m);
+    expect_colored(pool_->slot(kMainSlot)->colors, maps.main, -m, m, lut);
+    const float m7 = about_zero(maps.index_maps[6]);
+    expect_colored(pool_->slot(index_slot(7))->colors, maps.index_maps[6], -m7, m7, lut);
+
+    display.normalization = Normalization::Global;
+    range = paint_maps(*pool_, maps, display, lut).main;
+    float all = m;
+    for (const auto& map : maps.index_maps) all = std::max(all, about_zero(map));
+    EXPECT_EQ(range.lo, -all);
+    EXPECT_EQ(range.hi, all);
+
+    // A fixed range is the user's, as given.
+    display.normalization = Normalization::Fixed;
+    display.fixed_lo = -0.1f;
+    display.fixed_hi = 0.3f;
+    range = paint_maps(*pool_, maps, display, lut).main;
+    EXPECT_EQ(range.lo, -0.1f);
+    EXPECT_EQ(range.hi, 0.3f);
+
+    display.normalization = Normalization::PerMap;
+    maps.request.half = GuidanceHalf::Cond;
+    range = paint_maps(*pool_, maps, display, lut).main;
+    EXPECT_EQ(range.lo, maps.main.min_value);
+    EXPECT_EQ(range.hi, maps.main.max_value);
+}
+
 TEST_F(MapTextures, PairsShareOneRangeAndTheirDifferenceHasItsOwn) {
     const auto lut = test_lut();
     auto maps = selection(4, 1, 3);
