@@ -1,32 +1,22 @@
 #include "options.h"
 
 #include "args.h"
+#include "util/dtype_names.h"
 
 #include <ATen/detail/CUDAHooksInterface.h>
 
 namespace attnscope::cli {
 
 at::ScalarType parse_dtype(const std::string& s) {
-    if (s == "f64" || s == "float64") return at::kDouble;
-    if (s == "f32" || s == "float32") return at::kFloat;
-    if (s == "f16" || s == "float16" || s == "fp16") return at::kHalf;
-    if (s == "bf16" || s == "bfloat16") return at::kBFloat16;
-    throw UsageError("unknown dtype '" + s + "' (use f64, f32, f16 or bf16)");
+    try {
+        return parse_dtype_name(s);
+    } catch (const std::invalid_argument& e) {
+        throw UsageError(e.what());
+    }
 }
 
 std::string dtype_label(at::ScalarType t) {
-    switch (t) {
-    case at::kDouble:
-        return "f64";
-    case at::kFloat:
-        return "f32";
-    case at::kHalf:
-        return "f16";
-    case at::kBFloat16:
-        return "bf16";
-    default:
-        return at::toString(t);
-    }
+    return dtype_short_name(t);
 }
 
 at::Device parse_device(const std::string& s) {

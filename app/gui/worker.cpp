@@ -7,6 +7,7 @@
 #include "session/session.h"
 #include "tensor_views.h"
 #include "token_mass_view.h"
+#include "util/dtype_names.h"
 #include "view_maps.h"
 
 #include <algorithm>
@@ -28,26 +29,7 @@ struct Cancelled {};
 
 at::ScalarType parse_dtype(const std::string& name, const at::Device& device) {
     if (name.empty()) return device.is_cuda() ? at::kHalf : at::kFloat;
-    if (name == "f32") return at::kFloat;
-    if (name == "f16") return at::kHalf;
-    if (name == "bf16") return at::kBFloat16;
-    if (name == "f64") return at::kDouble;
-    throw std::invalid_argument("unknown dtype '" + name + "' (use f32, f16, bf16 or f64)");
-}
-
-std::string dtype_name(at::ScalarType t) {
-    switch (t) {
-    case at::kFloat:
-        return "f32";
-    case at::kHalf:
-        return "f16";
-    case at::kBFloat16:
-        return "bf16";
-    case at::kDouble:
-        return "f64";
-    default:
-        return c10::toString(t);
-    }
+    return parse_dtype_name(name);
 }
 
 TokenRole role_of(const ClipEncoding& e, int position) {
@@ -311,7 +293,8 @@ struct Worker::Impl {
             other_dtype.reset();
             other_dtype = load_pipeline(model_path, o, [this, dtype](double f, const std::string& what) {
                 check_cancel();
-                set_task("loading the model in " + dtype_name(dtype) + ": " + what, static_cast<float>(f));
+                set_task("loading the model in " + dtype_short_name(dtype) + ": " + what,
+                         static_cast<float>(f));
             });
         }
         return other_dtype;
@@ -324,8 +307,8 @@ struct Worker::Impl {
         const auto b_pipeline = pipeline_in(b_dtype);
         ComparisonSummary labels;
         labels.a = s.router().default_backend() + (site_backends.empty() ? "" : " (+ site choices)") + " " +
-                   dtype_name(pipeline->unet.dtype());
-        labels.b = choice.backend + " " + dtype_name(b_dtype);
+                   dtype_short_name(pipeline->unet.dtype());
+        labels.b = choice.backend + " " + dtype_short_name(b_dtype);
         const auto mode = choice.same_inputs ? CompareMode::SameInputs : CompareMode::FreeRunning;
         labels.mode = to_string(mode);
         auto run = std::make_unique<ComparisonRun>(
