@@ -34,4 +34,17 @@ inline const CliCapture& cli_capture() {
     return *capture;
 }
 
+// A suite of command-line runs on the shared capture, with a folder of its own for their outputs.
+template <typename Derived> class CliCaptureSuite : public ::testing::Test {
+  protected:
+    static void SetUpTestSuite() {
+        dir_ = std::make_unique<TempDir>();
+        cli_capture();
+    }
+    static void TearDownTestSuite() { dir_.reset(); }
+    static std::string capture() { return cli_capture().path; }
+
+    static inline std::unique_ptr<TempDir> dir_;
+};
+
 } // namespace attnscope::test

@@ -9,6 +9,7 @@
 #include "io/png_file.h"
 #include "io/safetensors_file.h"
 #include "test_capture_fixtures.h"
+#include "test_json.h"
 #include "test_util.h"
 
 #include <algorithm>
@@ -22,18 +23,10 @@ namespace {
 
 using nlohmann::json;
 
-json read_json(const std::string& path) {
-    return json::parse(test::read_bytes(path));
-}
+using test::read_json;
 
-class CliAnalysis : public ::testing::Test {
+class CliAnalysis : public test::CliCaptureSuite<CliAnalysis> {
   protected:
-    static void SetUpTestSuite() {
-        dir_ = std::make_unique<test::TempDir>();
-        test::cli_capture();
-    }
-    static void TearDownTestSuite() { dir_.reset(); }
-    static std::string capture() { return test::cli_capture().path; }
     static const CapturedSite& site(int step, int index, AttentionKind kind) {
         const auto* c = test::cli_capture().loaded.store.find(step, index, kind);
         if (!c) throw std::out_of_range("not captured");
@@ -61,10 +54,7 @@ class CliAnalysis : public ::testing::Test {
         const auto p = at::softmax(scores(c, batch), 2);
         return -(p * p.log()).sum(2);
     }
-
-    static std::unique_ptr<test::TempDir> dir_;
 };
-std::unique_ptr<test::TempDir> CliAnalysis::dir_;
 
 void expect_close(const at::Tensor& got, const at::Tensor& expected, const std::string& what) {
     ASSERT_EQ(got.sizes(), expected.sizes()) << what;

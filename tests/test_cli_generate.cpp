@@ -3,6 +3,7 @@
 #include "capture/capture_file.h"
 #include "io/png_file.h"
 #include "io/safetensors_file.h"
+#include "test_json.h"
 #include "test_util.h"
 
 #include <nlohmann/json.hpp>
@@ -12,9 +13,7 @@ namespace {
 
 const std::string kData = ATTNSCOPE_TEST_DATA;
 
-nlohmann::json read_json(const std::string& path) {
-    return nlohmann::json::parse(test::read_bytes(path));
-}
+using test::read_json;
 
 TEST(CliGenerate, WritesTheImagePreviewsAndSummary) {
     test::TempDir dir;

@@ -10,6 +10,7 @@
 #include "render/colormap.h"
 #include "render/grid.h"
 #include "test_capture_fixtures.h"
+#include "test_json.h"
 #include "test_util.h"
 
 #include <algorithm>
@@ -23,9 +24,7 @@ namespace {
 
 constexpr int kWidth = test::CliCapture::kWidth, kHeight = test::CliCapture::kHeight, kHeads = 8;
 
-nlohmann::json read_json(const std::string& path) {
-    return nlohmann::json::parse(test::read_bytes(path));
-}
+using test::read_json;
 
 std::vector<uint16_t> read_png16(const std::string& path, int& width, int& height) {
     int channels = 0;
@@ -39,14 +38,8 @@ std::vector<uint16_t> read_png16(const std::string& path, int& width, int& heigh
 }
 
 // The shared capture (test_capture_fixtures.h): 2 steps with a negative prompt, both guidance halves.
-class CliMaps : public ::testing::Test {
+class CliMaps : public test::CliCaptureSuite<CliMaps> {
   protected:
-    static void SetUpTestSuite() {
-        dir_ = std::make_unique<test::TempDir>();
-        test::cli_capture();
-    }
-    static void TearDownTestSuite() { dir_.reset(); }
-    static std::string capture() { return test::cli_capture().path; }
     static const CaptureStore& store() { return test::cli_capture().loaded.store; }
     static nlohmann::json run_summary() { return read_json(test::cli_capture().summary); }
 
@@ -85,10 +78,7 @@ class CliMaps : public ::testing::Test {
             .squeeze(0)
             .squeeze(0);
     }
-
-    static std::unique_ptr<test::TempDir> dir_;
 };
-std::unique_ptr<test::TempDir> CliMaps::dir_;
 
 // The positions of a word's tokens, read from the summary generate wrote.
 std::vector<int64_t> positions_of(const nlohmann::json& summary, const std::string& word) {

@@ -1,6 +1,7 @@
 // `attnscope compare` as a user runs it on the small pipeline: the files it writes, what compare.json says
 // for math against sdpa, fp32 against fp64 and a backend against itself, and its answers to bad input.
 #include "io/png_file.h"
+#include "test_json.h"
 #include "test_util.h"
 
 #include <algorithm>
@@ -12,9 +13,7 @@ namespace {
 const std::string kModel = " --model " + std::string(ATTNSCOPE_TEST_DATA) + "/pipeline_v1_small";
 const std::string kRun = kModel + " --prompt 'a red circle left of a blue square' --steps 2 --size 64x64";
 
-nlohmann::json read_json(const std::string& path) {
-    return nlohmann::json::parse(test::read_bytes(path));
-}
+using test::read_json;
 
 TEST(CliCompare, MathAgainstSdpaOnTheSameInputs) {
     test::TempDir dir;

@@ -1,6 +1,7 @@
 // `attnscope edit` as a user runs it on the small pipeline: the original and edited images, edit.json, where
 // the latents part, and its answers to bad edits.
 #include "io/png_file.h"
+#include "test_json.h"
 #include "test_util.h"
 
 #include <nlohmann/json.hpp>
@@ -12,9 +13,7 @@ const std::string kRun =
     " --model " + std::string(ATTNSCOPE_TEST_DATA) +
     "/pipeline_v1_small --prompt 'a red circle left of a blue square' --steps 3 --size 64x64";
 
-nlohmann::json read_json(const std::string& path) {
-    return nlohmann::json::parse(test::read_bytes(path));
-}
+using test::read_json;
 
 TEST(CliEdit, ScalesATokenAndZeroesAHeadFromAStep) {
     test::TempDir dir;
