@@ -85,7 +85,13 @@ void read_line(ImGuiContext*, ImGuiSettingsHandler*, void* entry, const char* li
         s.opacity = std::clamp(to_float(value, 0.6f), 0.0f, 1.0f);
     else if (key == "join_words")
         s.join_words = value == "1";
-    else if (key == "layout") {
+    else if (key == "quantity") {
+        for (const auto q : {Quantity::Probability, Quantity::Score, Quantity::Entropy})
+            if (value == quantity_name(q)) s.view.quantity = q;
+    } else if (key == "guidance") {
+        for (const auto h : {GuidanceHalf::Cond, GuidanceHalf::Uncond, GuidanceHalf::Diff})
+            if (value == half_name(h)) s.view.half = h;
+    } else if (key == "layout") {
         float v[5];
         if (std::sscanf(value.c_str(), "%f,%f,%f,%f,%f", &v[0], &v[1], &v[2], &v[3], &v[4]) == 5)
             l = {std::clamp(v[0], 0.12f, 0.45f), std::clamp(v[1], 0.12f, 0.45f),
@@ -108,6 +114,7 @@ void write_all(ImGuiContext*, ImGuiSettingsHandler* handler, ImGuiTextBuffer* ou
     out->appendf("colormap=%s\nnormalization=%d\nfixed_lo=%g\nfixed_hi=%g\nopacity=%g\njoin_words=%d\n",
                  colormap_name(s.display.colormap), static_cast<int>(s.display.normalization),
                  s.display.fixed_lo, s.display.fixed_hi, s.opacity, s.join_words ? 1 : 0);
+    out->appendf("quantity=%s\nguidance=%s\n", quantity_name(s.view.quantity), half_name(s.view.half));
     out->appendf("layout=%g,%g,%g,%g,%g\n\n", l.left, l.right, l.model_split, l.grid_split, l.tokens);
 }
 
