@@ -1,10 +1,8 @@
-// CPU side of the capture design: math's LSE, the probe's ATen path, and how the router presents the
-// CUDA backends on a machine that cannot run them.
+// CPU side of the capture design: math's LSE and the probe's ATen path.
 #include "attention/probe.h"
 #include "attention/router.h"
 #include "test_util.h"
 
-#include <algorithm>
 #include <cmath>
 
 namespace attnscope {
@@ -67,30 +65,6 @@ TEST(AttentionProbe, BadSelectionsSayWhatIsWrong) {
                                 std::invalid_argument, "batch item 2 out of range");
     ATTNSCOPE_EXPECT_THROW_WITH(probe_map_to_surface(in, {}, {}), std::invalid_argument,
                                 "writing a surface needs CUDA fp16/bf16 inputs (got cpu");
-}
-
-TEST(AttentionRouter, OurKernelsOnTheCpuSayWhyNot) {
-    AttentionRouter router;
-    const auto names = router.backend_names();
-    const bool listed = std::find(names.begin(), names.end(), "flash") != names.end() &&
-                        std::find(names.begin(), names.end(), "int8") != names.end();
-#ifdef ATTNSCOPE_HAVE_CUDA
-    ASSERT_TRUE(listed) << "the kernels were compiled, so flash and int8 must be registered";
-    const auto q = at::randn({1, 2, 8, 40});
-    for (const char* name : {"flash", "int8"}) {
-        router.set_default_backend(name);
-        ATTNSCOPE_EXPECT_THROW_WITH(
-            router.attention_forward(q, q, q, test::site_for(2, AttentionKind::Cross, q, q)),
-            std::invalid_argument,
-            std::string("'") + name + "' cannot run index 2 cross 1x8: needs a CUDA tensor");
-    }
-    // Automatic choice on the CPU never reaches them.
-    router.set_default_backend("auto");
-    router.attention_forward(q, q, q, test::site_for(2, AttentionKind::Cross, q, q));
-    EXPECT_EQ(router.last_used().at({2, AttentionKind::Cross}), "math");
-#else
-    EXPECT_FALSE(listed);
-#endif
 }
 
 } // namespace

@@ -104,10 +104,10 @@ TEST(AttentionRouter, PerSiteOverrideAndAutomaticChoice) {
     router.attention_forward(q, k, v, test::site_for(3, AttentionKind::Self, q, k));
     router.attention_forward(q, k, v, test::site_for(4, AttentionKind::Self, q, k));
     EXPECT_EQ(router.last_used().at({3, AttentionKind::Self}), "sdpa");
-    EXPECT_EQ(router.last_used().at({4, AttentionKind::Self}), "math"); // auto on the CPU is the reference
+    EXPECT_EQ(router.last_used().at({4, AttentionKind::Self}), "flash"); // auto on the CPU: our CPU kernel
     router.set_site_backend(3, AttentionKind::Self, "auto");
     router.attention_forward(q, k, v, test::site_for(3, AttentionKind::Self, q, k));
-    EXPECT_EQ(router.last_used().at({3, AttentionKind::Self}), "math");
+    EXPECT_EQ(router.last_used().at({3, AttentionKind::Self}), "flash");
 }
 
 TEST(AttentionRouter, ExplicitBackendThatCannotRunSaysWhy) {

@@ -2,10 +2,9 @@
 #include "attention/shape_recorder.h"
 #include "model/unet.h"
 #include "test_util.h"
+#include "util/cpu_threads.h"
 
-#include <ATen/Parallel.h>
 #include <map>
-#include <thread>
 
 namespace attnscope {
 namespace {
@@ -15,7 +14,7 @@ struct Row {
 };
 
 std::vector<SiteShapes> run_full_size(const UNetConfig& config, int64_t latent) {
-    at::set_num_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+    configure_cpu_threads();
     const auto unet = UNet::random(config, 0, at::kFloat, at::kCPU);
     AttentionRouter router;
     router.set_default_backend("math"); // materializes P, so its shape is observed, not implied

@@ -6,11 +6,10 @@
 #include "model/unet_loader.h"
 #include "sampler.h"
 #include "tiny_model.h"
+#include "util/cpu_threads.h"
 
-#include <ATen/Parallel.h>
 #include <filesystem>
 #include <gtest/gtest.h>
-#include <malloc.h>
 #include <map>
 
 namespace attnscope::tiny {
@@ -26,11 +25,7 @@ struct TinyModel {
 
 const TinyModel& model() {
     static const TinyModel m = [] {
-        at::set_num_threads(2);
-        // Each 64x64 self-attention P is half a GB: let the allocator keep such blocks instead of mapping
-        // fresh (page-faulting) memory on every call, which costs more than the arithmetic here.
-        mallopt(M_MMAP_MAX, 0);
-        mallopt(M_TRIM_THRESHOLD, -1);
+        configure_cpu_threads();
         return TinyModel{load_unet(open_unet_checkpoint(kModel), at::kFloat, at::kCPU),
                          ClipTextModel::load(kModel, at::kFloat, at::kCPU), ClipTokenizer(kModel)};
     }();

@@ -1,17 +1,15 @@
 // attnscope: the command-line entry point.
 #include "args.h"
 #include "commands.h"
+#include "util/cpu_threads.h"
 
 #ifdef ATTNSCOPE_GUI
 #include "../gui/gui.h"
 #endif
 
-#include <ATen/Parallel.h>
 #include <c10/util/Exception.h>
 #include <iostream>
-#include <malloc.h>
 #include <string>
-#include <thread>
 #include <vector>
 
 namespace {
@@ -66,11 +64,7 @@ void usage(std::ostream& o) {
 } // namespace
 
 int main(int argc, char** argv) {
-    // CPU attention allocates a fresh P of hundreds of MB per site and call; glibc would hand each back to
-    // the system and fault it in again (a 64x64 forward took 53 s instead of 8 s on 2 cores). Keep the
-    // memory.
-    mallopt(M_MMAP_MAX, 0);
-    mallopt(M_TRIM_THRESHOLD, -1);
+    attnscope::configure_cpu_threads();
     std::vector<std::string> args(argv + 1, argv + argc);
 #ifdef ATTNSCOPE_GUI
     const bool gui_by_default = args.empty() && attnscope::gui::display_available();
@@ -79,8 +73,6 @@ int main(int argc, char** argv) {
 #endif
     const std::string command = gui_by_default ? "gui" : args.empty() ? "shapes" : args.front();
     if (!args.empty()) args.erase(args.begin());
-    // LibTorch defaults to one thread on some builds; use every core.
-    at::set_num_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
     try {
         if (command == "shapes") return attnscope::cli::cmd_shapes(args);
         if (command == "info") return attnscope::cli::cmd_info(args);

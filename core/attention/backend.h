@@ -30,15 +30,18 @@ class AttentionBackend {
     virtual AttentionResult run(const AttentionRequest& r) const = 0;
 };
 
+// Why Q, K and V of `r` do not make one attention call: (B, heads, S, d) tensors of one dtype on one device
+// with one head dim, matching batch, heads and key count, at least one query and key. Empty when they do.
+std::string request_shape_problem(const AttentionRequest& r);
+
 // The reference: P materialized with an fp32 softmax, exposed to observers.
 std::unique_ptr<AttentionBackend> make_math_backend();
 // LibTorch's own fused scaled-dot-product attention, where the linked LibTorch has one.
 std::unique_ptr<AttentionBackend> make_sdpa_backend();
-#ifdef ATTNSCOPE_HAVE_CUDA
-// Our fused CUDA kernel (kernels/flash_attention.cu): fp16/bf16, head dims 40/64/80/160, returns the LSE.
+// Our fused kernels, both returning the LSE: on CUDA tensors the CUDA kernels (where this build has them), on
+// CPU tensors our CPU kernel (cpu_attention.h). flash: kernels/flash_attention.cu, fp16/bf16, head dims
+// 40/64/80/160. int8: kernels/int8_attention.cu, Sage-style int8 QK^T, faster, visibly less exact.
 std::unique_ptr<AttentionBackend> make_flash_backend();
-// Our Sage-style int8 QK^T kernel (kernels/int8_attention.cu): faster, visibly less exact; returns the LSE.
 std::unique_ptr<AttentionBackend> make_int8_backend();
-#endif
 
 } // namespace attnscope

@@ -35,14 +35,8 @@ std::string fused_unsupported_reason(const AttentionRequest& r) {
     if (!r.q.is_cuda()) return "needs a CUDA tensor (got " + r.q.device().str() + ")";
     if (!is_kernel_element_type(r.q.scalar_type()))
         return std::string("needs fp16 or bf16 (got ") + c10::toString(r.q.scalar_type()) + ")";
-    if (r.k.scalar_type() != r.q.scalar_type() || r.v.scalar_type() != r.q.scalar_type() ||
-        r.k.device() != r.q.device() || r.v.device() != r.q.device())
-        return "needs Q, K and V of one dtype on one device";
-    if (r.q.dim() != 4 || r.k.dim() != 4 || r.v.dim() != 4) return "needs (B, heads, S, d) tensors";
+    if (const auto problem = request_shape_problem(r); !problem.empty()) return problem;
     const int64_t d = r.q.size(3);
-    if (r.k.size(3) != d || r.v.size(3) != d || r.k.sizes().slice(0, 2) != r.q.sizes().slice(0, 2) ||
-        r.v.sizes().slice(0, 3) != r.k.sizes().slice(0, 3))
-        return "needs Q, K and V of one head dim and matching batch, heads and key count";
     kernels::AttentionArgs shape;
     shape.head_dim = static_cast<int>(d);
     shape.batch_heads = r.q.size(0) * r.q.size(1);

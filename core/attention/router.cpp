@@ -1,5 +1,7 @@
 #include "router.h"
 
+#include "cpu_attention.h"
+
 #include <algorithm>
 #include <cstdlib>
 #include <stdexcept>
@@ -9,10 +11,8 @@ namespace attnscope {
 AttentionRouter::AttentionRouter() {
     register_backend(make_math_backend());
     register_backend(make_sdpa_backend());
-#ifdef ATTNSCOPE_HAVE_CUDA
     register_backend(make_flash_backend());
     register_backend(make_int8_backend());
-#endif
     if (const char* env = std::getenv(kBackendEnvVar); env && *env) {
         try {
             set_default_backend(env);
@@ -79,11 +79,14 @@ const AttentionBackend& AttentionRouter::resolve(const AttentionSite& site,
                                         ": " + why);
         return b;
     }
-    // Automatic: the reference where P is wanted or on the CPU; on a GPU our kernel where it can run
-    // (fp16/bf16, its head dims), then LibTorch's fused kernel. int8 is never chosen automatically.
-    const bool fused_first = !request.want_probs && !request.q.is_cpu();
-    for (const char* name :
-         fused_first ? std::vector<const char*>{"flash", "sdpa", "math"} : std::vector<const char*>{"math"}) {
+    // Automatic: the reference where P is wanted. Else on a GPU our fused kernel where it can run (fp16/bf16,
+    // its head dims), then LibTorch's; on the CPU our kernel where it beats math (small heads), else math
+    // (LibTorch 1.13's CPU SDPA is the same arithmetic without the LSE). int8 is never chosen automatically.
+    std::vector<const char*> order{"math"};
+    if (!request.want_probs && !request.q.is_cpu()) order = {"flash", "sdpa", "math"};
+    if (!request.want_probs && request.q.is_cpu() && cpu_attention_preferred(request))
+        order = {"flash", "math"};
+    for (const char* name : order) {
         const auto it = std::find_if(backends_.begin(), backends_.end(),
                                      [&](const auto& b) { return b->name() == name; });
         if (it != backends_.end() && (*it)->unsupported_reason(request).empty()) return **it;
