@@ -11,7 +11,7 @@
 #include "attention/router.h"
 #include "flash_attention_sm90.h"
 #include "model/unet_config.h"
-#include "model/unet_layout.h"
+#include "site_shapes.h"
 
 #include <algorithm>
 #include <cmath>
@@ -23,44 +23,15 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
-#include <tuple>
 #include <vector>
 
 namespace {
 
 using namespace attnscope;
-
-std::string arg(int argc, char** argv, const std::string& name, const std::string& fallback) {
-    for (int i = 1; i + 1 < argc; ++i)
-        if (argv[i] == "--" + name) return argv[i + 1];
-    return fallback;
-}
+using bench::arg;
 
 void check(cudaError_t err, const char* what) {
     if (err != cudaSuccess) throw std::runtime_error(std::string(what) + ": " + cudaGetErrorString(err));
-}
-
-struct Shape {
-    int heads, head_dim;
-    int64_t seq_q, seq_k;
-    std::string sites;
-};
-
-std::vector<Shape> shapes_of(const std::string& preset, const std::string& tag, int latent) {
-    std::map<std::tuple<int64_t, int64_t, int, int>, std::string> found; // largest first below
-    for (const auto& t : make_unet_layout(unet_config_preset(preset)).transformers()) {
-        int side = latent;
-        for (int l = 0; l < t.level; ++l) side = (side + 1) / 2;
-        for (const bool self : {true, false}) {
-            const int64_t sq = int64_t{side} * side, sk = self ? sq : 77;
-            auto& label = found[{-sq, -sk, t.heads, t.head_dim()}];
-            label += (label.empty() ? tag + (self ? " self " : " cross ") : ",") + std::to_string(t.index);
-        }
-    }
-    std::vector<Shape> out;
-    for (const auto& [key, label] : found)
-        out.push_back({std::get<2>(key), std::get<3>(key), -std::get<0>(key), -std::get<1>(key), label});
-    return out;
 }
 
 // Median milliseconds of `iters` calls of fn(i), each between two events on the default stream.
@@ -97,8 +68,9 @@ int main(int argc, char** argv) try {
     if (!at::hasCUDA()) throw std::runtime_error("needs a CUDA device and a CUDA LibTorch");
     AttentionRouter router;
     const char* backends[] = {"flash", "sdpa", "math", "int8"};
-    std::vector<Shape> shapes = shapes_of("sd15", "v1", 64);
-    for (auto& s : shapes_of("sd21", "v2", 96)) shapes.push_back(std::move(s));
+    auto shapes = bench::distinct_site_shapes(unet_config_preset("sd15"), "v1", 64);
+    for (auto& s : bench::distinct_site_shapes(unet_config_preset("sd21"), "v2", 96))
+        shapes.push_back(std::move(s));
 
     const char* sm90_env = std::getenv("ATTNSCOPE_FLASH_SM90");
     const std::string sm90_policy = sm90_env ? sm90_env : "auto";

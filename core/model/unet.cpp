@@ -192,22 +192,27 @@ at::Tensor UNet::forward(const at::Tensor& sample, const at::Tensor& timestep, c
     return nn::conv2d(weights_, "conv_out", h);
 }
 
-std::vector<AttentionSite> UNet::sites(int64_t batch, int64_t latent_h, int64_t latent_w,
-                                       int64_t context_len) const {
+std::vector<AttentionSite> unet_attention_sites(const UNetConfig& config, int64_t batch, int64_t latent_h,
+                                                int64_t latent_w, int64_t context_len) {
     // Each level below the first is reached through a stride-2, pad-1 convolution: ceil(n / 2).
     std::vector<std::pair<int, int>> size_at_level;
     int h = static_cast<int>(latent_h), w = static_cast<int>(latent_w);
-    for (int l = 0; l < config_.levels(); ++l, h = (h + 1) / 2, w = (w + 1) / 2)
+    for (int l = 0; l < config.levels(); ++l, h = (h + 1) / 2, w = (w + 1) / 2)
         size_at_level.emplace_back(h, w);
     std::vector<AttentionSite> out;
-    for (const auto& t : layout_.transformers()) {
+    for (const auto& t : make_unet_layout(config).transformers()) {
         const auto [sh, sw] = size_at_level[t.level];
         for (const auto kind : {AttentionKind::Self, AttentionKind::Cross})
             out.push_back(site_for(t, kind, sh, sw, batch,
                                    kind == AttentionKind::Self ? int64_t{sh} * sw : context_len,
-                                   config_.upcast_attention));
+                                   config.upcast_attention));
     }
     return out;
+}
+
+std::vector<AttentionSite> UNet::sites(int64_t batch, int64_t latent_h, int64_t latent_w,
+                                       int64_t context_len) const {
+    return unet_attention_sites(config_, batch, latent_h, latent_w, context_len);
 }
 
 } // namespace attnscope

@@ -13,6 +13,11 @@
 
 namespace attnscope {
 
+// The attention sites a forward pass of a U-Net with `config` makes at this latent size (self and cross per
+// transformer, in forward order); no weights needed.
+std::vector<AttentionSite> unet_attention_sites(const UNetConfig& config, int64_t batch, int64_t latent_h,
+                                                int64_t latent_w, int64_t context_len);
+
 class UNet {
   public:
     // Checks every parameter's presence and shape against the config; throws naming the first bad one.

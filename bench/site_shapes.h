@@ -1,0 +1,40 @@
+#pragma once
+// What the attention benchmarks share: the distinct shapes of a U-Net's attention sites and a reader for
+// their --name value options.
+#include "model/unet.h"
+
+#include <map>
+#include <string>
+#include <tuple>
+#include <vector>
+
+namespace attnscope::bench {
+
+struct SiteShape {
+    int heads, head_dim;
+    int64_t seq_q, seq_k;
+    std::string sites; // e.g. "v1 self 1,2,14,15,16"
+};
+
+// The distinct (Sq, Sk, heads, head dim) of the model's sites at a square latent, largest first, each
+// labelled with `tag`, its kind and the indices that have it.
+inline std::vector<SiteShape> distinct_site_shapes(const UNetConfig& config, const std::string& tag,
+                                                   int latent) {
+    std::map<std::tuple<int64_t, int64_t, int, int>, std::string> found;
+    for (const auto& s : unet_attention_sites(config, 2, latent, latent, 77)) {
+        auto& label = found[{-s.seq_q, -s.seq_k, s.heads, s.head_dim}];
+        label += (label.empty() ? tag + " " + to_string(s.kind) + " " : ",") + std::to_string(s.index);
+    }
+    std::vector<SiteShape> out;
+    for (const auto& [key, label] : found)
+        out.push_back({std::get<2>(key), std::get<3>(key), -std::get<0>(key), -std::get<1>(key), label});
+    return out;
+}
+
+inline std::string arg(int argc, char** argv, const std::string& name, const std::string& fallback) {
+    for (int i = 1; i + 1 < argc; ++i)
+        if (argv[i] == "--" + name) return argv[i + 1];
+    return fallback;
+}
+
+} // namespace attnscope::bench
