@@ -31,6 +31,7 @@ void views(Ui& ui) {
         const char* name;
         void (*contents)(Ui&);
     } tabs[] = {{CentreTab::Image, "Image", panel_image},
+                {CentreTab::Guidance, "Guidance", panel_guidance},
                 {CentreTab::Compare, "Compare", panel_compare},
                 {CentreTab::Branches, "Branches", panel_branches},
                 {CentreTab::TokenMass, "Token mass", panel_token_mass},

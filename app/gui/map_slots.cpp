@@ -97,7 +97,9 @@ void write_maps(TexturePool& pool, const MapResults& maps) {
     for (size_t i = 0; i < index_maps_shown(maps); ++i)
         put(index_slot(static_cast<int>(i) + 1), maps.index_maps[i]);
     for (size_t i = 0; i < head_maps_shown(maps); ++i) put(head_slot(i), maps.head_maps[i]);
-    for (const auto& [slot, pair] : {std::pair{kComparePair, &maps.compare}, {kBranchPair, &maps.branch}}) {
+    for (const auto& [slot, pair] : {std::pair{kComparePair, &maps.compare},
+                                     {kBranchPair, &maps.branch},
+                                     {kGuidancePair, &maps.guidance}}) {
         put(slot, pair->a);
         put(slot + 1, pair->b);
         put(slot + 2, pair->diff);
@@ -138,6 +140,13 @@ MapRanges paint_maps(TexturePool& pool, const MapResults& maps, const MapDisplay
         paint_range(slot + 1, *both);
         paint_range(slot + 2, *diff);
     }
+    // The halves share one range (global normalization: the main map's too, unless that is a difference);
+    // their difference is signed, so symmetric about 0.
+    ranges.guidance = pair_range(display, maps.guidance, sign ? std::nullopt : global, false);
+    ranges.guidance_diff = range_for(display, maps.guidance.diff, std::nullopt, true);
+    paint_range(kGuidancePair, ranges.guidance);
+    paint_range(kGuidancePair + 1, ranges.guidance);
+    paint_range(kGuidancePair + 2, ranges.guidance_diff);
     paint_range(kDivergenceSlot, maps.divergence_range);
     paint_range(kDivergenceSlot + 1, maps.divergence_range);
     return ranges;

@@ -200,7 +200,7 @@ void side_by_side(Ui& ui) {
                                           : s.maps.error);
         return;
     }
-    ImGui::Text("%s", map_caption(s.maps).c_str());
+    ImGui::Text("%s", map_caption(s.maps.request).c_str());
     const float map_aspect = static_cast<float>(pair.a.width) / pair.a.height;
     const float room = ImGui::GetContentRegionAvail().y - ImGui::GetTextLineHeightWithSpacing() * 2;
     image_row(

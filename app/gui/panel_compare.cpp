@@ -175,7 +175,7 @@ void panel_compare(Ui& ui) {
                    : s.maps.error.empty() ? "no map for this selection"
                                           : s.maps.error);
     } else {
-        ImGui::TextUnformatted(map_caption(s.maps).c_str());
+        ImGui::TextUnformatted(map_caption(s.maps.request).c_str());
         ImGui::Text("P_A, P_B on %s; |P_A - P_B| on %s", range_text(s.ranges.compare).c_str(),
                     range_text(s.ranges.compare_diff).c_str());
         image_row(s,

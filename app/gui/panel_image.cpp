@@ -115,7 +115,7 @@ void panel_image(Ui& ui) {
     if (!s.maps.error.empty()) {
         error_text(s.maps.error);
     } else {
-        ImGui::Text("%s   %s x0 of step %d", map_caption(s.maps).c_str(),
+        ImGui::Text("%s   %s x0 of step %d", map_caption(s.maps.request).c_str(),
                     s.preview.full ? "VAE" : (s.snap.has_taesd ? "TAESD" : "VAE (no TAESD)"),
                     s.preview.step + 1);
     }

@@ -7,6 +7,7 @@ namespace attnscope::gui {
 void panel_model(Ui& ui);     // model path, prompt and generation settings
 void panel_transport(Ui& ui); // step, play, run, reset, the step timeline
 void panel_image(Ui& ui);     // x0 preview, heatmap overlay, colour bar, export
+void panel_guidance(Ui& ui);  // the selection in either guidance half and their difference, side by side
 void panel_compare(Ui& ui);   // two backends or precisions in lockstep: divergence grids, P_A and P_B, images
 void panel_branches(Ui& ui);  // attention edits, branches re-run with them, original beside branch
 void panel_token_mass(Ui& ui); // where each site's cross-attention goes: start, prompt, end, padding

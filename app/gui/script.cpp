@@ -283,7 +283,8 @@ void ScriptRunner::run(Ui& ui, const ScriptLine& line) {
         w.drop_branch(to_int(line, 1));
     } else if (c == "tab") {
         s.show_tab = choose<CentreTab>(
-            arg(line, 1), "tab", std::array<const char*, 5>{"image", "compare", "branches", "mass", "int8"});
+            arg(line, 1), "tab",
+            std::array<const char*, 6>{"image", "guidance", "compare", "branches", "mass", "int8"});
     } else if (c == "screenshot") {
         screenshot_ = arg(line, 1);
     } else if (c == "export-map") {

@@ -75,10 +75,12 @@ inline constexpr size_t head_slot(size_t tile) {
     return 18 + tile;
 }
 // Then the selection's map in two runs and their difference (a MapPair: a, b, diff) for the compare panel
-// and for the branch view, and the compare panel's divergence grids (self, then cross).
+// and for the branch view, its guidance halves and their difference for the guidance view, and the compare
+// panel's divergence grids (self, then cross).
 inline constexpr size_t kComparePair = head_slot(kMaxHeadTiles);
 inline constexpr size_t kBranchPair = kComparePair + 3;
-inline constexpr size_t kDivergenceSlot = kBranchPair + 3;
+inline constexpr size_t kGuidancePair = kBranchPair + 3;
+inline constexpr size_t kDivergenceSlot = kGuidancePair + 3;
 inline constexpr size_t kMapSlots = kDivergenceSlot + 2;
 
 // RGB images: the x0 preview, then the final images (a, b, difference) of the compare panel and of the

@@ -40,8 +40,7 @@ const SiteRow* selected_site(const UiState& s) {
     return nullptr;
 }
 
-std::string map_caption(const MapResults& maps) {
-    const auto& v = maps.request;
+std::string map_caption(const ViewRequest& v) {
     const std::string where = v.aggregate ? "all sites" : "index " + std::to_string(v.index);
     const std::string heads = v.head_mode == HeadMode::Single ? "head " + std::to_string(v.head)
                               : v.head_mode == HeadMode::Max  ? "max of heads"

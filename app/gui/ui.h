@@ -31,12 +31,13 @@ struct MapDisplay {
 // The ranges the maps were coloured with: the colour bars' and captions' numbers, Export map's scaling.
 struct MapRanges {
     ValueRange main;
-    ValueRange compare, compare_diff; // P_A and P_B share one; |P_A - P_B| from 0
-    ValueRange branch, branch_diff;   // the same for the original and the shown branch
+    ValueRange compare, compare_diff;   // P_A and P_B share one; |P_A - P_B| from 0
+    ValueRange branch, branch_diff;     // the same for the original and the shown branch
+    ValueRange guidance, guidance_diff; // cond and uncond share one; cond - uncond symmetric about 0
 };
 
 // The centre panel's views.
-enum class CentreTab { Image, Compare, Branches, TokenMass, Int8 };
+enum class CentreTab { Image, Guidance, Compare, Branches, TokenMass, Int8 };
 
 // The branch view's edit builder, composed into attnscope edit's --edit grammar when added.
 struct EditDraft {
@@ -117,7 +118,7 @@ int shown_step(const UiState& s);
 // The site row of the selected index and kind, or nullptr before a session exists.
 const SiteRow* selected_site(const UiState& s);
 // What a map of these results is of: "index 4, cross, score, cond - uncond, mean of heads, steps 2-5".
-std::string map_caption(const MapResults& maps);
+std::string map_caption(const ViewRequest& v);
 // What a map's values are, short enough to title a colour bar: "P", "score", "H nats", with " c-u" for the
 // guidance difference.
 std::string value_label(const ViewRequest& view);

@@ -109,6 +109,9 @@ struct MapResults {
     ViewMap divergence_self, divergence_cross;
     ValueRange divergence_range; // their colour scale
     MapPair branch;              // when a branch is kept
+    // Under guidance: the selection's map of the prompt's half (a), of the negative prompt's (b) and
+    // cond - uncond (diff, signed), whichever half the other views show.
+    MapPair guidance;
     // Every captured cross-attention call's token mass, by step then index (whatever the selection).
     std::vector<TokenMassSite> token_mass;
     std::string token_mass_error;

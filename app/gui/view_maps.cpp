@@ -42,6 +42,20 @@ MapRequest base_request(const ViewRequest& v, const std::vector<int>& tokens) {
     return r;
 }
 
+// `main` made of each guidance half and of their difference.
+MapPair guidance_halves(const CaptureStore& store, MapRequest main, bool on_device) {
+    MapPair p;
+    main.batch = -1; // (uncond, cond): the last item is the prompt's half
+    main.batch_view = BatchView::Item;
+    p.a = to_map(attention_map(store, main), on_device, false);
+    main.batch = 0;
+    p.b = to_map(attention_map(store, main), on_device, false);
+    main.batch = -1;
+    main.batch_view = BatchView::CondMinusUncond;
+    p.diff = to_map(attention_map(store, main), on_device, false);
+    return p;
+}
+
 } // namespace
 
 MapResults compute_maps(const MapSources& src, const ViewRequest& v, bool on_device) {
@@ -101,6 +115,7 @@ MapResults compute_maps(const MapSources& src, const ViewRequest& v, bool on_dev
             out.main_sites = main->indices;
             if (src.comparison) out.compare = src.comparison->maps(*main, on_device);
             if (src.branch) out.branch = src.branch->maps(store, *main, on_device);
+            if (src.session.guided()) out.guidance = guidance_halves(store, *main, on_device);
         }
         const auto& thumb_tokens = v.thumb_tokens.empty() ? v.tokens : v.thumb_tokens;
         for (const int i : captured)
@@ -118,8 +133,9 @@ MapResults compute_maps(const MapSources& src, const ViewRequest& v, bool on_dev
             r.heads = HeadReduction::Max;
             out.head_maps.push_back(to_map(attention_map(store, r), on_device, false));
         }
-        std::vector<ViewMap*> all = {&out.main,     &out.compare.a, &out.compare.b,  &out.compare.diff,
-                                     &out.branch.a, &out.branch.b,  &out.branch.diff};
+        std::vector<ViewMap*> all = {&out.main,       &out.compare.a,    &out.compare.b,   &out.compare.diff,
+                                     &out.branch.a,   &out.branch.b,     &out.branch.diff, &out.guidance.a,
+                                     &out.guidance.b, &out.guidance.diff};
         for (auto& m : out.index_maps) all.push_back(&m);
         for (auto& m : out.head_maps) all.push_back(&m);
         fill_device_extremes(all);

@@ -518,7 +518,8 @@ class GuiAnalysis : public ScriptedRun<GuiAnalysis> {
                "size 64x48\nsteps 2\nseed 7\nsession\nstep 2\n"
                "select-token 5\nselect-index 4\n" +
                export_map("probability") + "batch uncond\n" + export_map("uncond") + "batch diff\n" +
-               export_map("diff") + screenshot("shot_diff.png") + "batch cond\nquantity score\n" +
+               export_map("diff") + screenshot("shot_diff.png") + "tab guidance\n" +
+               screenshot("shot_guidance.png") + "tab image\nbatch cond\nquantity score\n" +
                export_map("score") + screenshot("shot_score.png") + "quantity entropy\n" +
                export_map("entropy") + "quantity probability\ntab mass\n" + screenshot("shot_mass.png") +
                "tab int8\n" + screenshot("shot_int8.png") + "select-index 1\nmode self\n" +
@@ -580,6 +581,20 @@ TEST_F(GuiAnalysis, GuidanceDifferenceIsCondMinusUncondOnASymmetricRange) {
     EXPECT_GT(hi, 0.0);
     EXPECT_DOUBLE_EQ(lo, -hi);
     EXPECT_GT(shot("shot_diff.png").stddev("image"), 5.0);
+}
+
+TEST_F(GuiAnalysis, GuidanceTabShowsBothHalvesAndTheirDifferenceSideBySide) {
+    ASSERT_EQ(exit_code_, 0) << log_;
+    const auto g = shot("shot_guidance.png");
+    for (const char* r :
+         {"guidance_a", "guidance_b", "guidance_diff", "guidance_colorbar", "guidance_diff_colorbar"})
+        ASSERT_TRUE(g.has(r)) << r;
+    // None flat (the negative prompt's map is the flattest here: 4 levels on the range it shares with cond).
+    for (const char* r : {"guidance_a", "guidance_b", "guidance_diff"}) EXPECT_GT(g.stddev(r), 2.0) << r;
+    // The halves are different maps (the test above measures them), so their tiles differ; the difference
+    // tile is neither of them.
+    EXPECT_GT(mean_abs_difference(g, "guidance_a", g, "guidance_b"), 2.0);
+    EXPECT_GT(mean_abs_difference(g, "guidance_a", g, "guidance_diff"), 2.0);
 }
 
 TEST_F(GuiAnalysis, ScoreOverlayDiffersFromTheDifferenceOverlay) {
