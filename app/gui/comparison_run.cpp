@@ -9,9 +9,9 @@
 
 namespace attnscope::gui {
 
-ComparisonRun::ComparisonRun(const Session& session, const CompareSide& b, CompareMode mode,
+ComparisonRun::ComparisonRun(const Session& session, int from_step, const CompareSide& b, CompareMode mode,
                              ComparisonSummary labels)
-    : a_(session.branch(0)), lockstep_(a_, b, mode), labels_(std::move(labels)) {
+    : a_(session.branch(from_step)), lockstep_(a_, b, mode), labels_(std::move(labels)) {
     a_.router().add_observer(&capture_a_);
     lockstep_.b().router().add_observer(&capture_b_);
 }

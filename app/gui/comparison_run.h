@@ -1,7 +1,8 @@
 #pragma once
 // The compare panel's comparison (issue 8, the GUI side of `attnscope compare`): the session's settings run
 // anew on A (the session's backends and dtype) and on B, stepped together by core/compare/lockstep.h from
-// step 0, each run captured, so both runs' maps can be made for any selection once it has run.
+// step 0 or from a step the session has reached (the steps before it shared), each run captured, so both
+// runs' maps can be made for any selection once it has run.
 #include "capture/attention_maps.h"
 #include "compare/lockstep.h"
 #include "view_data.h"
@@ -12,9 +13,11 @@ namespace attnscope::gui {
 
 class ComparisonRun {
   public:
-    // Starts from a copy of `session` at step 0 (Session::branch), which is left as it is; `labels` names
-    // the sides. Throws what LockstepComparison throws (an unknown backend).
-    ComparisonRun(const Session& session, const CompareSide& b, CompareMode mode, ComparisonSummary labels);
+    // Starts from a copy of `session` just before `from_step` (Session::branch; 0..its current step), which
+    // is left as it is: A and B share the steps before it; `labels` names the sides. Throws what
+    // LockstepComparison throws (an unknown backend).
+    ComparisonRun(const Session& session, int from_step, const CompareSide& b, CompareMode mode,
+                  ComparisonSummary labels);
     ComparisonRun(const ComparisonRun&) = delete;
     ComparisonRun& operator=(const ComparisonRun&) = delete;
 

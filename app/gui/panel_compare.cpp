@@ -43,11 +43,20 @@ void controls(Ui& ui) {
             "same inputs: B's backend runs on the q, k, v of A's forward pass (each kernel's own "
             "error)\nfree running: each run goes its own way (errors compound)");
     ImGui::SameLine();
+    int from = c.from_step + 1;
+    ImGui::SetNextItemWidth(90);
+    if (ImGui::InputInt("from step", &from))
+        c.from_step = std::clamp(from, 1, std::max(1, s.snap.total_steps)) - 1;
+    if (ImGui::IsItemHovered())
+        ImGui::SetTooltip("A and B share the session's steps before this one (run first where the session "
+                          "has not reached it), then go on each with its own backend: where does error "
+                          "appear when only the late steps differ?");
+    ImGui::SameLine();
     ImGui::BeginDisabled(!s.snap.session_ready || s.snap.busy);
     if (ImGui::Button("Compare")) ui.worker.compare(c);
     if (ImGui::IsItemHovered(ImGuiHoveredFlags_AllowWhenDisabled))
-        ImGui::SetTooltip("run the session's settings from step 0 on A (its backend and dtype) and on B, "
-                          "stepped together");
+        ImGui::SetTooltip("run the session's settings from the chosen step on A (its backend and dtype) and "
+                          "on B, stepped together");
     ImGui::EndDisabled();
     ImGui::SameLine();
     ImGui::BeginDisabled(!s.snap.busy);
@@ -146,12 +155,14 @@ void panel_compare(Ui& ui) {
     if (!s.snap.error.empty()) error_text(s.snap.error);
     if (!s.snap.comparison) {
         ImGui::TextDisabled("No comparison yet: choose B's backend and dtype, then Compare. The session's "
-                            "settings run again from step 0 on A and on B, stepped together.");
+                            "settings run again on A and on B, stepped together, from step 1 or from a later "
+                            "step whose predecessors they share.");
         return;
     }
     const auto& c = *s.snap.comparison;
-    ImGui::TextWrapped("A: %s   B: %s   %s, %d steps   %s", c.a.c_str(), c.b.c_str(), c.mode.c_str(), c.steps,
-                       c.worst.c_str());
+    ImGui::TextWrapped("A: %s   B: %s   %s, steps %d-%d%s   %s", c.a.c_str(), c.b.c_str(), c.mode.c_str(),
+                       c.from_step + 1, c.from_step + c.steps,
+                       c.from_step > 0 ? " (the steps before shared)" : "", c.worst.c_str());
     const float left = std::min(ImGui::GetContentRegionAvail().x * 0.45f, 420.0f);
     ImGui::BeginGroup();
     grids(ui, left);

@@ -266,6 +266,7 @@ void ScriptRunner::run(Ui& ui, const ScriptLine& line) {
         const auto mode = line.words.size() > 3 ? line.words[3] : "same-inputs";
         if (mode != "same-inputs" && mode != "free") throw std::invalid_argument("mode: same-inputs or free");
         s.compare.same_inputs = mode == "same-inputs";
+        s.compare.from_step = line.words.size() > 4 ? to_int(line, 4) - 1 : 0;
         w.compare(s.compare);
         s.show_tab = CentreTab::Compare;
     } else if (c == "edit") {

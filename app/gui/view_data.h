@@ -185,6 +185,7 @@ struct CompareChoice {
     std::string backend = "sdpa"; // the router's default for B
     std::string dtype;            // f32, f16, bf16, f64; empty: A's
     bool same_inputs = true;      // else free-running
+    int from_step = 0;            // A and B share the session's steps before this one (0: none)
 };
 
 // A comparison that has run, for the compare panel's captions.

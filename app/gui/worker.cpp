@@ -302,6 +302,13 @@ struct Worker::Impl {
 
     void run_comparison(const CompareChoice& choice) {
         auto& s = need_session();
+        if (choice.from_step < 0 || choice.from_step >= s.total_steps())
+            throw std::invalid_argument("a comparison starts at a step from 1 to " +
+                                        std::to_string(s.total_steps()));
+        while (s.current_step() < choice.from_step) {
+            check_cancel();
+            do_step("the session to the shared step: step");
+        }
         const auto b_dtype = choice.dtype.empty() ? pipeline->unet.dtype()
                                                   : parse_dtype(choice.dtype, pipeline->unet.device());
         const auto b_pipeline = pipeline_in(b_dtype);
@@ -312,13 +319,14 @@ struct Worker::Impl {
         const auto mode = choice.same_inputs ? CompareMode::SameInputs : CompareMode::FreeRunning;
         labels.mode = to_string(mode);
         auto run = std::make_unique<ComparisonRun>(
-            s, CompareSide{b_pipeline == pipeline ? nullptr : b_pipeline, choice.backend}, mode, labels);
+            s, choice.from_step, CompareSide{b_pipeline == pipeline ? nullptr : b_pipeline, choice.backend},
+            mode, labels);
         while (!run->done()) {
             check_cancel();
             const int k = run->current_step(), n = run->total_steps();
             set_task("comparing " + labels.a + " with " + labels.b + ": step " + std::to_string(k + 1) + "/" +
                          std::to_string(n),
-                     static_cast<float>(k) / n);
+                     static_cast<float>(k - choice.from_step) / (n - choice.from_step));
             run->step();
         }
         set_task("decoding the compared images", 1);

@@ -372,6 +372,10 @@ class GuiCompareAndBranch : public ScriptedRun<GuiCompareAndBranch> {
                "screenshot " +
                d.file("compare.png") +
                "\n"
+               "compare math bf16 same-inputs 3\n"
+               "screenshot " +
+               d.file("compare_from3.png") +
+               "\n"
                "branch 2\n"
                "screenshot " +
                d.file("identity.png") +
@@ -456,6 +460,32 @@ TEST_F(GuiCompareAndBranch, DivergenceGridsShowEachSitesError) {
         }
     EXPECT_GT(pairs, 500);
     EXPECT_GT(equal, pairs * 3 / 4) << equal << " of " << pairs;
+}
+
+TEST_F(GuiCompareAndBranch, AComparisonFromALaterStepSharesTheStepsBefore) {
+    ASSERT_EQ(exit_code_, 0) << log_;
+    // From step 3 of 3: one compared step, so each site's row of the grid is one cell, the same colour all
+    // the way across; the comparison of all three steps has rows that change along them.
+    const auto row_changes = [](const Shot& s) {
+        const auto& r = s.regions["regions"]["divergence_self"];
+        const int x0 = static_cast<int>(r[0].get<double>()), y0 = static_cast<int>(r[1].get<double>());
+        const int w = static_cast<int>(r[2].get<double>()), h = static_cast<int>(r[3].get<double>());
+        int changes = 0;
+        for (int y = y0 + 2; y < y0 + h - 2; y += 3)
+            for (int x = x0 + 2; x + 1 < x0 + w - 2; ++x) {
+                const auto* p =
+                    &s.image.pixels[(static_cast<size_t>(y) * s.image.width + x) * s.image.channels];
+                changes += !std::equal(p, p + 3, p + s.image.channels);
+            }
+        return changes;
+    };
+    const auto late = shot("compare_from3.png");
+    ASSERT_TRUE(late.has("divergence_self"));
+    EXPECT_EQ(row_changes(late), 0);
+    EXPECT_GT(row_changes(shot("compare.png")), 20);
+    // Its maps are of the shown step, the one compared.
+    EXPECT_TRUE(late.has("compare_map_a"));
+    EXPECT_GT(late.stddev("compare_map_a"), 5.0);
 }
 
 TEST_F(GuiCompareAndBranch, CompareShowsBothRunsAndTheirDifference) {
