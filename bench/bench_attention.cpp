@@ -103,10 +103,7 @@ int main(int argc, char** argv) try {
                     b.run({x.q, x.k, x.v, scale, false, false});
                 });
             }
-            char shape[64];
-            std::snprintf(shape, sizeof shape, "2x%dx%lldx%lldx%d", s.heads, static_cast<long long>(s.seq_q),
-                          static_cast<long long>(s.seq_k), s.head_dim);
-            std::printf("%-28s %-20s", s.sites.c_str(), shape);
+            std::printf("%-28s %-20s", s.sites.c_str(), bench::shape_label(s).c_str());
             for (const char* name : backends) std::printf(" %7.4f %6.1f", ms[name], flops / ms[name] * 1e-9);
             std::printf(" %8.2fx", ms["sdpa"] / ms["flash"]);
             if (sm90) {

@@ -61,10 +61,7 @@ void run(const std::vector<bench::SiteShape>& shapes, int iters, int sets) {
                 b.run({x[0], x[1], x[2], scale, false, false});
             });
         }
-        char shape[64];
-        std::snprintf(shape, sizeof shape, "2x%dx%lldx%lldx%d", s.heads, static_cast<long long>(s.seq_q),
-                      static_cast<long long>(s.seq_k), s.head_dim);
-        std::printf("%-26s %-18s", s.sites.c_str(), shape);
+        std::printf("%-26s %-18s", s.sites.c_str(), bench::shape_label(s).c_str());
         for (const char* name : backends) std::printf(" %9.2f (%5.2f)", ms[name], scores / ms[name] * 1e-6);
         std::printf(" %9.2fx\n", ms["math"] / ms["flash"]);
     }

@@ -31,6 +31,12 @@ inline std::vector<SiteShape> distinct_site_shapes(const UNetConfig& config, con
     return out;
 }
 
+// "2x8x4096x4096x40": batch 2 (CFG) x heads x Sq x Sk x head dim.
+inline std::string shape_label(const SiteShape& s) {
+    return "2x" + std::to_string(s.heads) + "x" + std::to_string(s.seq_q) + "x" + std::to_string(s.seq_k) +
+           "x" + std::to_string(s.head_dim);
+}
+
 inline std::string arg(int argc, char** argv, const std::string& name, const std::string& fallback) {
     for (int i = 1; i + 1 < argc; ++i)
         if (argv[i] == "--" + name) return argv[i + 1];

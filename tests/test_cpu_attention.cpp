@@ -56,53 +56,38 @@ TEST(CpuAttention, FlashMatchesFloat64OnEveryShape) {
 }
 
 TEST(CpuAttention, WritesEveryOutputAndIsTheSameSplitAnyWayOrBuild) {
-    // Straight through the kernel with NaN in every output: each task writes its queries' O and LSE, and
-    // tasks run alone give what one run of all of them gives, bit for bit.
-    const int64_t rows = 3, sq = 37, sk = 45, kp = 48;
-    const int d = 6;
-    const auto q = at::randn({rows, sq, d});
-    const auto k = at::randn({rows, sk, d}), v = at::randn({rows, sk, d});
-    const auto kt = at::constant_pad_nd(k.transpose(1, 2), {0, kp - sk}).contiguous();
-    const auto vt = at::constant_pad_nd(v.transpose(1, 2), {0, kp - sk}).contiguous();
-    const auto run = [&](bool one_by_one, cpu::CpuIsa isa = cpu::CpuIsa::Best) {
-        auto o = at::full({rows, sq, d}, std::numeric_limits<float>::quiet_NaN());
-        auto lse = at::full({rows, sq}, std::numeric_limits<float>::quiet_NaN());
-        cpu::CpuAttentionArgs a;
-        a.q = q.data_ptr<float>();
-        a.kt = kt.data_ptr<float>();
-        a.v = vt.data_ptr<float>();
-        a.o = o.data_ptr<float>();
-        a.lse = lse.data_ptr<float>();
-        a.rows = rows;
-        a.seq_q = sq;
-        a.seq_k = sk;
-        a.keys_padded = kp;
-        a.head_dim = d;
-        a.dim_padded = 8;
-        a.scale = 0.5f;
-        std::vector<float> scratch(static_cast<std::size_t>(cpu::cpu_attention_scratch_floats(a)));
-        const int64_t tasks = cpu::cpu_attention_tasks(a);
-        EXPECT_EQ(tasks, rows * 3); // 37 queries: blocks of 16, 16 and 5
-        if (one_by_one)
-            for (int64_t t = tasks - 1; t >= 0; --t) cpu::cpu_attention_run(a, t, t + 1, scratch.data(), isa);
-        else
-            cpu::cpu_attention_run(a, 0, tasks, scratch.data(), isa);
-        return std::make_pair(o, lse);
-    };
-    const auto [o, lse] = run(false);
-    EXPECT_TRUE(at::isfinite(o).all().item<bool>());
-    EXPECT_TRUE(at::isfinite(lse).all().item<bool>());
-    EXPECT_LT(test::rel_l2(o, test::reference_attention(q.unsqueeze(0) * (0.5 * std::sqrt(6.0)),
-                                                        k.unsqueeze(0), v.unsqueeze(0))
-                                  .squeeze(0)),
-              2e-6);
-    const auto [o2, lse2] = run(true);
-    EXPECT_TRUE(at::equal(o, o2));
-    EXPECT_TRUE(at::equal(lse, lse2));
-    // The baseline build (SSE2, no fused multiply-add) computes the same within rounding.
-    const auto [o3, lse3] = run(false, cpu::CpuIsa::Baseline);
-    EXPECT_LT(test::rel_l2(o3, o), 1e-6);
-    EXPECT_LT((lse3 - lse).abs().max().item<float>(), 1e-5);
+    // The backend's own call, run task by task with NaN in every output first: each task writes its queries'
+    // O and LSE, tasks run alone give what one run of all of them gives, bit for bit, and the baseline
+    // build (SSE2, no fused multiply-add) computes the same within rounding. Both paths of P.V: transposed
+    // V (head dim 6) and V by columns (40).
+    for (const int d : {6, 40}) {
+        const auto q = at::randn({1, 3, 37, d}), k = at::randn({1, 3, 45, d}), v = at::randn({1, 3, 45, d});
+        const auto run = [&](bool one_by_one, cpu::CpuIsa isa) {
+            const CpuAttentionCall call(request(q, k, v), CpuScores::Exact);
+            call.out.fill_(std::numeric_limits<float>::quiet_NaN());
+            call.lse.fill_(std::numeric_limits<float>::quiet_NaN());
+            const auto& a = call.args;
+            std::vector<float> scratch(static_cast<std::size_t>(cpu::cpu_attention_scratch_floats(a)));
+            const int64_t tasks = cpu::cpu_attention_tasks(a);
+            EXPECT_EQ(tasks, 3 * 3); // 3 rows of 37 queries: blocks of 16, 16 and 5
+            if (one_by_one)
+                for (int64_t t = tasks - 1; t >= 0; --t)
+                    cpu::cpu_attention_run(a, t, t + 1, scratch.data(), isa);
+            else
+                cpu::cpu_attention_run(a, 0, tasks, scratch.data(), isa);
+            return std::make_pair(call.out.clone(), call.lse.clone());
+        };
+        const auto [o, lse] = run(false, cpu::CpuIsa::Best);
+        EXPECT_TRUE(at::isfinite(o).all().item<bool>()) << d;
+        EXPECT_TRUE(at::isfinite(lse).all().item<bool>()) << d;
+        EXPECT_LT(test::rel_l2(o.view(q.sizes()), test::reference_attention(q, k, v)), 1.5e-6) << d;
+        const auto [o2, lse2] = run(true, cpu::CpuIsa::Best);
+        EXPECT_TRUE(at::equal(o, o2)) << d;
+        EXPECT_TRUE(at::equal(lse, lse2)) << d;
+        const auto [o3, lse3] = run(false, cpu::CpuIsa::Baseline);
+        EXPECT_LT(test::rel_l2(o3, o), 1e-6) << d;
+        EXPECT_LT((lse3 - lse).abs().max().item<float>(), 1e-5) << d;
+    }
 }
 
 TEST(CpuAttention, Bf16InputsAreComputedInFp32) {
