@@ -119,7 +119,7 @@ cmake --build build-gpu -j 16 "${targets[@]}" > "$OUT/build.log" 2>&1 || { grep 
 grep -c "warning" "$OUT/build.log" | sed 's/^/build warnings: /'
 if [ "$only" = attention ]; then
   step "attention kernel tests"
-  run_tests attention_tests '*Flash*:*Probe*:*Int8*:*AttentionLse*:AttentionRouter*:AttentionMath*'
+  run_tests attention_tests '*Flash*:*Probe*:*Int8*:*AttentionLse*:AttentionRouter*:AttentionMath*:CpuAttention*'
   step "attention benchmark"
   build-gpu/bench/bench_attention --iters 30 2>&1 | tee "$OUT/bench_attention.txt" || status=1
   exit $status
