@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Regenerates the screenshots in docs/ (screenshot-{main,self-attention,heads,token-mass,int8,compare,
-# branch}.png): the real visualizer, driven by a script (attnscope gui --script) under a virtual display,
+# Regenerates the screenshots in docs/ (screenshot-{main,guidance,self-attention,heads,token-mass,int8,
+# compare,branch}.png): the real visualizer, driven by a script (attnscope gui --script) under a virtual display,
 # with the embedded tiny model. Needs xvfb-run and a built attnscope; on a 2-core CPU it takes several
 # minutes (a 20-step run, a comparison of 20 steps, a branch).
 #
@@ -35,6 +35,10 @@ run
 select-token 2
 aggregate on
 screenshot $shots/main.png
+# The same map in the prompt's half, the (empty) negative prompt's, and their difference.
+tab guidance
+screenshot $shots/guidance.png
+tab image
 # Where a pixel on the red circle looks: self-attention at the finest sites' first index.
 aggregate off
 select-index 1
@@ -51,11 +55,11 @@ screenshot $shots/token-mass.png
 # What int8 quantization does to index 12's cross-attention at the last step.
 tab int8
 screenshot $shots/int8.png
-# SDPA in bf16 against the session (math in f32), same inputs: the divergence grids, P of "red" in both,
-# the images.
+# Our int8 kernel against the session's flash (on the CPU: our CPU kernel, exact and quantized), same inputs:
+# the divergence grids, P of "red" in both, the images.
 select-head mean
 select-token 2
-compare sdpa bf16
+compare int8
 screenshot $shots/compare.png
 # Remove "red" from cross-attention (renormalized) from step 1 on.
 edit "token=red:scale=0:renorm"
@@ -65,7 +69,7 @@ quit
 SCRIPT
 
 "${display[@]}" "$attnscope" gui --window 1600x1000 --script "$shots/script.txt" "${extra[@]}"
-for name in main self-attention heads token-mass int8 compare branch; do
+for name in main guidance self-attention heads token-mass int8 compare branch; do
     cp "$shots/$name.png" "$root/docs/screenshot-$name.png"
     echo "docs/screenshot-$name.png: $(( $(stat -c %s "$shots/$name.png") / 1024 )) KiB"
 done
