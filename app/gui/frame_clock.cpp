@@ -25,6 +25,12 @@ nlohmann::json summarize(std::vector<double> v) {
 
 } // namespace
 
+double FrameClock::until_next(double period) const {
+    if (started_ == Clock::time_point{}) return 0;
+    const double left = period - std::chrono::duration<double>(Clock::now() - started_).count();
+    return std::max(0.0, left);
+}
+
 void FrameClock::frame_started() {
     started_ = Clock::now();
     if (have_previous_) interval_ms_.push_back(ms(started_ - previous_start_));

@@ -16,6 +16,9 @@ class FrameClock {
     void frame_started();  // after waiting, before the frame's work
     void frame_drawn();    // its commands issued, before presenting it
     void frame_finished(); // after presenting it
+    // Seconds from now until `period` after the last frame started (0 once passed, or before any frame):
+    // waiting that long paces frames at 1 / period without adding the wait to each frame's work.
+    double until_next(double period) const;
     // {"frames", "work_ms": {median, p95, max, mean}, "cpu_ms": {...}, "interval_ms": {...}} since the last
     // reset (cpu_ms: the work up to presenting, which offscreen then waits for the GPU); then resets.
     nlohmann::json take_summary();

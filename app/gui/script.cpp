@@ -159,7 +159,7 @@ std::optional<int> ScriptRunner::tick(Ui& ui) {
     return std::nullopt;
 }
 
-double ScriptRunner::frame_wait(bool busy) const {
+double ScriptRunner::frame_period(bool busy) const {
     if (frame_rate_ > 0) return 1.0 / frame_rate_;
     return busy ? 0.1 : 0.0;
 }

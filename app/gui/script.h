@@ -47,10 +47,10 @@ class ScriptRunner {
     std::optional<int> tick(Ui& ui);
     // Where this frame's picture is to be saved, once rendered.
     std::optional<std::string> take_screenshot();
-    // How long to wait for input before the next frame: by default none while the worker is idle (scripts go
-    // as fast as it allows) and 1/10 s while it works (leaving a CPU-only machine's cores to the model);
-    // after frame-rate, always the interval of that rate, like the interactive window's 60 fps.
-    double frame_wait(bool busy) const;
+    // The frame period: by default none while the worker is idle (scripts go as fast as it allows) and 1/10
+    // s while it works (leaving a CPU-only machine's cores to the model); after frame-rate, always the
+    // interval of that rate, like the interactive window's 60 fps.
+    double frame_period(bool busy) const;
 
   private:
     bool settled(Ui& ui);
