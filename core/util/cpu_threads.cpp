@@ -14,7 +14,8 @@ void configure_cpu_threads() {
     at::set_num_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
     // Only where the process has OpenBLAS (Debian's LibTorch); other BLAS libraries are left as they are.
     using SetThreads = void (*)(int);
-    if (const auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) set(1);
+    if (const auto set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
+        set(1);
 }
 
 } // namespace attnscope
