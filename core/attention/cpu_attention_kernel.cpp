@@ -183,6 +183,16 @@ ATTNSCOPE_INLINE void pv_transposed(const CpuAttentionArgs& a, const Task& t, co
     }
 }
 
+// pv_transposed for the call's head dim, 1..kDim, chosen at compile time.
+template <int kDim = kSmallHeadDim>
+ATTNSCOPE_INLINE void pv_small(const CpuAttentionArgs& a, const Task& t, const float* s,
+                               const float* row_sum) {
+    if constexpr (kDim > 1) {
+        if (a.head_dim < kDim) return pv_small<kDim - 1>(a, t, s, row_sum);
+    }
+    pv_transposed<kDim>(a, t, s, row_sum);
+}
+
 // Wider heads (V as it is, padded to whole vectors): o = (P V) / sum for kVectors x 8 columns from c0, four
 // queries at a time, each p_ij broadcast over the columns.
 template <int kVectors>
@@ -232,36 +242,12 @@ ATTNSCOPE_INLINE void run_tasks(const CpuAttentionArgs a, int64_t first, int64_t
         t.count = static_cast<int>(std::min<int64_t>(kQueryBlock, a.seq_q - t.first));
         scores(a, t, s, row_max);
         exponentiate(a, t, s, row_max, row_sum);
-        switch (a.head_dim) {
-        case 1:
-            pv_transposed<1>(a, t, s, row_sum);
-            break;
-        case 2:
-            pv_transposed<2>(a, t, s, row_sum);
-            break;
-        case 3:
-            pv_transposed<3>(a, t, s, row_sum);
-            break;
-        case 4:
-            pv_transposed<4>(a, t, s, row_sum);
-            break;
-        case 5:
-            pv_transposed<5>(a, t, s, row_sum);
-            break;
-        case 6:
-            pv_transposed<6>(a, t, s, row_sum);
-            break;
-        case 7:
-            pv_transposed<7>(a, t, s, row_sum);
-            break;
-        case 8:
-            pv_transposed<8>(a, t, s, row_sum);
-            break;
-        default: {
+        if (a.head_dim <= kSmallHeadDim) {
+            pv_small(a, t, s, row_sum);
+        } else {
             int c0 = 0;
             for (; c0 + 16 <= a.dim_padded; c0 += 16) pv_columns<2>(a, t, s, row_sum, c0);
             if (c0 < a.dim_padded) pv_columns<1>(a, t, s, row_sum, c0);
-        }
         }
         for (int i = 0; i < t.count; ++i) {
             const int64_t at = t.row * a.seq_q + t.first + i;
