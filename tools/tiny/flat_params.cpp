@@ -62,6 +62,18 @@ at::Tensor FlatParams::initial(uint64_t seed) const {
     return flat;
 }
 
+at::Tensor FlatParams::pack(const UNet& unet, const ClipTextModel& text) const {
+    auto flat = at::empty({size_});
+    for (const auto& s : slots_) {
+        const auto& from = s.text ? text.weights() : unet.weights();
+        if (!from.contains(s.name) || from[s.name].sizes() != at::IntArrayRef(s.shape))
+            throw std::runtime_error(std::string(s.text ? "text encoder" : "U-Net") + " parameter '" +
+                                     s.name + "' is missing or has another shape than the tiny model's");
+        flat.narrow(0, s.offset, s.numel).copy_(from[s.name].reshape({-1}));
+    }
+    return flat;
+}
+
 at::Tensor FlatParams::decay_mask() const {
     auto mask = at::zeros({size_});
     for (const auto& s : slots_)

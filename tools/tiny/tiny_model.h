@@ -8,9 +8,11 @@
 namespace attnscope::tiny {
 
 // The training recipes of docs/tiny-model.md, written into the asset's model_index.json. r2 differs from
-// r1 only in the attention localization loss (LocalizationLoss::Match instead of Inside).
+// r1 in the attention localization loss (LocalizationLoss::Match instead of Inside) and offset noise; r3
+// from r2 in the Min-SNR weighting of the epsilon MSE.
 inline constexpr const char* kRecipeId = "attnscope-tiny-sd-r1";
 inline constexpr const char* kRecipeIdMatch = "attnscope-tiny-sd-r2";
+inline constexpr const char* kRecipeIdMinSnr = "attnscope-tiny-sd-r3";
 
 UNetConfig tiny_unet_config();
 ClipTextConfig tiny_text_config(int vocab_size);

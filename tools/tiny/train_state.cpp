@@ -110,6 +110,16 @@ nlohmann::json TrainState::load_weights(const std::string& dir) {
     }
 }
 
+void TrainState::start_from(const at::Tensor& weights) {
+    if (weights.numel() != master_.numel())
+        throw std::invalid_argument("the starting weights have " + std::to_string(weights.numel()) +
+                                    " values, the model " + std::to_string(master_.numel()));
+    master_ = weights.to(master_.options()).clone();
+    ema_ = master_.clone();
+    m_.zero_(), v_.zero_();
+    step_ = 0;
+}
+
 nlohmann::json TrainState::load_from(const std::string& dir, const nlohmann::json& j, bool weights_only) {
     std::map<std::string, at::Tensor> loaded;
     for (const char* piece : kPieces) {

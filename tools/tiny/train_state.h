@@ -37,6 +37,8 @@ class TrainState {
     // Starts from another run's weights (master and EMA) with fresh optimizer moments at step 0: a
     // fine-tune. Returns that checkpoint's state.json.
     nlohmann::json load_weights(const std::string& dir);
+    // The same from bare weights (an exported model's): master and EMA both start there.
+    void start_from(const at::Tensor& weights);
 
   private:
     nlohmann::json load_from(const std::string& dir, const nlohmann::json& state, bool weights_only);

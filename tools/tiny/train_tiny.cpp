@@ -10,10 +10,13 @@
 #include "export.h"
 #include "flat_params.h"
 #include "image_check.h"
+#include "model/unet_loader.h"
 #include "sampler.h"
 #include "sched/scheduler.h"
+#include "text/clip_text_model.h"
 #include "tiny_model.h"
 #include "train_state.h"
+#include "util/cpu_threads.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
@@ -39,22 +42,25 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
 struct Settings {
-    std::string init_from; // a checkpoint folder whose weights a fine-tune starts from
+    std::string init_from; // a checkpoint or exported model folder whose weights a fine-tune starts from
     std::string out = ".tiny-ckpt", tokenizer = "assets/tiny-sd/tokenizer", export_dir, device = "cuda",
                 dtype = "bf16";
-    bool resume = false, export_only = false;
+    bool resume = false, export_only = false, eval_only = false;
     uint64_t seed = 1;
     int64_t steps = 6000;
     int batch = 128, warmup = 300, log_every = 50, eval_every = 1000, ckpt_every = 500, eval_scenes = 64,
         eval_images = 32, threads = 0;
     double lr = 6e-4, lr_final = 0.1, ema = 0.999, clip = 1.0, drop_caption = 0.1, attn_loss = 0.1,
-           minutes = 0, offset_noise = 0;
+           minutes = 0, offset_noise = 0, min_snr_gamma = 0;
     int attn_max_t = 800;
     std::string attn_loss_kind = "inside";
 
     // What must match when resuming: everything that changes the trajectory.
     nlohmann::json recipe() const {
-        nlohmann::json r = {{"recipe", attn_loss_kind == "match" ? kRecipeIdMatch : kRecipeId},
+        const char* id = min_snr_gamma > 0           ? kRecipeIdMinSnr
+                         : attn_loss_kind == "match" ? kRecipeIdMatch
+                                                     : kRecipeId;
+        nlohmann::json r = {{"recipe", id},
                             {"seed", seed},
                             {"steps", steps},
                             {"batch", batch},
@@ -71,6 +77,7 @@ struct Settings {
         if (attn_loss_kind != "inside") r["attn_loss_kind"] = attn_loss_kind;
         if (!init_from.empty()) r["init_from"] = init_from;
         if (offset_noise > 0) r["offset_noise"] = offset_noise;
+        if (min_snr_gamma > 0) r["min_snr_gamma"] = min_snr_gamma;
         return r;
     }
     LocalizationLoss localization() const {
@@ -91,15 +98,19 @@ const char* kUsage =
     "  --attn-loss W        weight of the attention localization loss (0.1); --attn-max-t T (800)\n"
     "  --offset-noise X     per-image, per-channel constant added to the noise (0; r2: 0.1), so that\n"
     "                       samples from pure noise reach the captioned background colour\n"
+    "  --min-snr-gamma G    weight each sample's epsilon MSE by min(SNR, G) / SNR (0: off; r3: 5), so the\n"
+    "                       nearly clean timesteps stop dominating and the ones that form shapes count more\n"
     "  --attn-loss-kind K   inside (r1: attention mass on the object) or match (r2: attention spread\n"
     "                       evenly over the object; the maps then cover it)\n"
     "  --log-every N (50), --ckpt-every N (500), --eval-every N (1000)\n"
     "  --eval-scenes N      held-out scenes for the attention score (64); --eval-images N samples (32)\n"
-    "  --init-from DIR      start from the weights (master and EMA) of the checkpoint in DIR: a fine-tune\n"
-    "                       with fresh optimizer state and its own step count\n"
+    "  --init-from DIR      start from the weights of the checkpoint (master and EMA) or of the exported\n"
+    "                       model (e.g. assets/tiny-sd) in DIR: a fine-tune with fresh optimizer state and\n"
+    "                       its own step count\n"
     "  --tokenizer DIR      (assets/tiny-sd/tokenizer)\n"
     "  --export DIR         write the EMA model as a diffusers-style folder at the end\n"
     "  --export-only        with --export: load the checkpoint from --out and export it, nothing else\n"
+    "  --eval-only          load the checkpoint from --out and evaluate its EMA weights, nothing else\n"
     "  --threads N          CPU threads (default: ATen's)\n";
 
 Settings parse(int argc, char** argv) {
@@ -117,6 +128,10 @@ Settings parse(int argc, char** argv) {
         }
         if (a == "--export-only") {
             s.resume = s.export_only = true;
+            continue;
+        }
+        if (a == "--eval-only") {
+            s.resume = s.eval_only = true;
             continue;
         }
         if (a.rfind("--", 0) != 0 || i + 1 >= argc)
@@ -140,7 +155,8 @@ Settings parse(int argc, char** argv) {
     take("threads", s.threads), take("lr", s.lr), take("lr-final", s.lr_final), take("ema", s.ema);
     take("clip", s.clip), take("drop-caption", s.drop_caption), take("attn-loss", s.attn_loss);
     take("attn-max-t", s.attn_max_t), take("minutes", s.minutes), take("attn-loss-kind", s.attn_loss_kind);
-    take("init-from", s.init_from), take("offset-noise", s.offset_noise);
+    take("init-from", s.init_from), take("offset-noise", s.offset_noise),
+        take("min-snr-gamma", s.min_snr_gamma);
     if (!v.empty()) throw std::invalid_argument("unknown option --" + v.begin()->first + " (see --help)");
     if (s.dtype != "bf16" && s.dtype != "f32") throw std::invalid_argument("--dtype must be bf16 or f32");
     if (s.attn_loss_kind != "inside" && s.attn_loss_kind != "match")
@@ -211,7 +227,7 @@ Evaluation evaluate(const Settings& s, const FlatParams& flat, const at::Tensor&
         scenes.push_back(sample_scene(s.seed, static_cast<uint64_t>(i), Split::HeldOut));
     Evaluation e;
     AttentionEvalOptions ao;
-    ao.self_backend = device.is_cuda() ? "sdpa" : "math";
+    ao.self_backend = device.is_cuda() ? "sdpa" : "flash"; // flash: our CPU kernel there
     ao.batch = device.is_cuda() ? 16 : 2;
     e.attention = evaluate_attention(unet, text, tokenizer,
                                      std::vector<Scene>(scenes.begin(), scenes.begin() + s.eval_scenes), ao);
@@ -230,6 +246,14 @@ Evaluation evaluate(const Settings& s, const FlatParams& flat, const at::Tensor&
     return e;
 }
 
+void print_evaluation(const Evaluation& e, int64_t step) {
+    std::printf("eval step %lld: %s; images %d: recognisable %d, colours %d, shapes %d, relations %d, "
+                "backgrounds %d\n",
+                static_cast<long long>(step), e.attention.summary().c_str(), e.images, e.recognisable,
+                e.colors, e.shapes, e.relations, e.backgrounds);
+    std::fflush(stdout);
+}
+
 int export_ema(const Settings& s, const FlatParams& flat, const TrainState& state) {
     const nlohmann::json training = {
         {"recipe_id", s.recipe().at("recipe")}, {"steps_done", state.step()}, {"settings", s.recipe()}};
@@ -240,7 +264,32 @@ int export_ema(const Settings& s, const FlatParams& flat, const TrainState& stat
     return 0;
 }
 
+// From a checkpoint folder (state.json: master and EMA) or an exported model folder (its fp16 weights).
+void start_fine_tune(TrainState& state, const FlatParams& flat, const std::string& from) {
+    if (TrainState::exists(from)) {
+        const auto info = state.load_weights(from);
+        std::printf("fine-tuning the weights of %s (step %lld)\n", from.c_str(),
+                    static_cast<long long>(info.at("step").get<int64_t>()));
+        return;
+    }
+    if (!fs::is_regular_file(fs::path(from) / "model_index.json"))
+        throw std::runtime_error(
+            "--init-from " + from +
+            ": neither a checkpoint (state.json) nor an exported model (model_index.json)");
+    const auto unet = load_unet(open_unet_checkpoint(from), at::kFloat, at::kCPU);
+    const auto text = ClipTextModel::load(from, at::kFloat, at::kCPU);
+    state.start_from(flat.pack(unet, text));
+    std::printf("fine-tuning the exported model in %s\n", from.c_str());
+}
+
+// Min-SNR-gamma weights (Hang et al. 2023) for the epsilon objective, one per sample.
+at::Tensor min_snr_weights(const at::Tensor& alpha_bar, double gamma) {
+    const auto snr = alpha_bar / (1 - alpha_bar);
+    return snr.clamp_max(gamma) / snr;
+}
+
 int run(const Settings& s) {
+    configure_cpu_threads();
     if (s.threads > 0) at::set_num_threads(s.threads);
     const at::Device device(s.device);
     // Fixed shapes every step: let cuDNN pick its fastest convolutions once.
@@ -265,14 +314,17 @@ int run(const Settings& s) {
     } else if (TrainState::exists(s.out)) {
         throw std::runtime_error(s.out + " already holds a checkpoint: pass --resume, or another --out");
     } else if (!s.init_from.empty()) {
-        const auto from = state.load_weights(s.init_from);
-        std::printf("fine-tuning the weights of %s (step %lld)\n", s.init_from.c_str(),
-                    static_cast<long long>(from.at("step").get<int64_t>()));
+        start_fine_tune(state, flat, s.init_from);
     }
     if (s.export_only) {
         if (s.export_dir.empty() || !TrainState::exists(s.out))
             throw std::runtime_error("--export-only needs --export DIR and a checkpoint in --out");
         return export_ema(s, flat, state);
+    }
+    if (s.eval_only) {
+        if (!TrainState::exists(s.out)) throw std::runtime_error("--eval-only needs a checkpoint in --out");
+        print_evaluation(evaluate(s, flat, state.ema(), tokenizer, device), state.step());
+        return 0;
     }
     fs::create_directories(out);
     nlohmann::json info = {{"recipe", s.recipe()}};
@@ -316,11 +368,7 @@ int run(const Settings& s) {
         append_line(out / "eval.csv",
                     "step,mean_iou,pointing,background_iou,images,recognisable,colors,shapes,relations",
                     line);
-        std::printf("eval step %lld: %s; images %d: recognisable %d, colours %d, shapes %d, relations %d, "
-                    "backgrounds %d\n",
-                    static_cast<long long>(state.step()), e.attention.summary().c_str(), e.images,
-                    e.recognisable, e.colors, e.shapes, e.relations, e.backgrounds);
-        std::fflush(stdout);
+        print_evaluation(e, state.step());
     };
 
     while (state.step() < s.steps) {
@@ -343,8 +391,10 @@ int run(const Settings& s) {
         collector.clear();
         const auto context = text.forward(b.ids);
         const auto pred = unet.forward(noisy, t.to(at::kFloat), context, router);
-        const auto mse = (pred.to(at::kFloat) - noise).pow(2).mean();
-        auto loss = mse;
+        const auto sample_mse = (pred.to(at::kFloat) - noise).pow(2).mean({1, 2, 3});
+        const auto mse = sample_mse.mean();
+        auto loss =
+            s.min_snr_gamma > 0 ? (sample_mse * min_snr_weights(a.view({-1}), s.min_snr_gamma)).mean() : mse;
         at::Tensor attn = at::zeros({}, mse.options());
         if (s.attn_loss > 0) {
             const auto weight = b.dropped.logical_not().logical_and(t.le(s.attn_max_t)).to(at::kFloat);
