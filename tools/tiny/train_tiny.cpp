@@ -51,13 +51,14 @@ struct Settings {
     int batch = 128, warmup = 300, log_every = 50, eval_every = 1000, ckpt_every = 500, eval_scenes = 64,
         eval_images = 32, threads = 0;
     double lr = 6e-4, lr_final = 0.1, ema = 0.999, clip = 1.0, drop_caption = 0.1, attn_loss = 0.1,
-           minutes = 0, offset_noise = 0, min_snr_gamma = 0;
+           minutes = 0, offset_noise = 0, min_snr_gamma = 0, v_weight_cap = 0;
     int attn_max_t = 800;
     std::string attn_loss_kind = "inside";
 
     // What must match when resuming: everything that changes the trajectory.
     nlohmann::json recipe() const {
-        const char* id = min_snr_gamma > 0           ? kRecipeIdMinSnr
+        const char* id = v_weight_cap > 0            ? kRecipeIdVWeight
+                         : min_snr_gamma > 0         ? kRecipeIdMinSnr
                          : attn_loss_kind == "match" ? kRecipeIdMatch
                                                      : kRecipeId;
         nlohmann::json r = {{"recipe", id},
@@ -78,6 +79,7 @@ struct Settings {
         if (!init_from.empty()) r["init_from"] = init_from;
         if (offset_noise > 0) r["offset_noise"] = offset_noise;
         if (min_snr_gamma > 0) r["min_snr_gamma"] = min_snr_gamma;
+        if (v_weight_cap > 0) r["v_weight_cap"] = v_weight_cap;
         return r;
     }
     LocalizationLoss localization() const {
@@ -99,7 +101,11 @@ const char* kUsage =
     "  --offset-noise X     per-image, per-channel constant added to the noise (0; r2: 0.1), so that\n"
     "                       samples from pure noise reach the captioned background colour\n"
     "  --min-snr-gamma G    weight each sample's epsilon MSE by min(SNR, G) / SNR (0: off; r3: 5), so the\n"
-    "                       nearly clean timesteps stop dominating and the ones that form shapes count more\n"
+    "                       nearly clean timesteps count less\n"
+    "  --v-weight-cap C     weight it by min(1 + 1/SNR, C), normalised to mean 1 per batch (0: off; r4: "
+    "20):\n"
+    "                       the v-prediction loss's weighting, so the noisy timesteps, where an object's\n"
+    "                       shape is decided, count more\n"
     "  --attn-loss-kind K   inside (r1: attention mass on the object) or match (r2: attention spread\n"
     "                       evenly over the object; the maps then cover it)\n"
     "  --log-every N (50), --ckpt-every N (500), --eval-every N (1000)\n"
@@ -156,11 +162,15 @@ Settings parse(int argc, char** argv) {
     take("clip", s.clip), take("drop-caption", s.drop_caption), take("attn-loss", s.attn_loss);
     take("attn-max-t", s.attn_max_t), take("minutes", s.minutes), take("attn-loss-kind", s.attn_loss_kind);
     take("init-from", s.init_from), take("offset-noise", s.offset_noise),
-        take("min-snr-gamma", s.min_snr_gamma);
+        take("min-snr-gamma", s.min_snr_gamma), take("v-weight-cap", s.v_weight_cap);
     if (!v.empty()) throw std::invalid_argument("unknown option --" + v.begin()->first + " (see --help)");
     if (s.dtype != "bf16" && s.dtype != "f32") throw std::invalid_argument("--dtype must be bf16 or f32");
     if (s.attn_loss_kind != "inside" && s.attn_loss_kind != "match")
         throw std::invalid_argument("--attn-loss-kind must be inside (r1) or match (r2)");
+    if (s.min_snr_gamma > 0 && s.v_weight_cap > 0)
+        throw std::invalid_argument("--min-snr-gamma and --v-weight-cap are two weightings: pass one");
+    if (s.v_weight_cap < 0 || (s.v_weight_cap > 0 && s.v_weight_cap < 1))
+        throw std::invalid_argument("--v-weight-cap must be 0 (off) or at least 1");
     if (s.batch < 1 || s.steps < 0) throw std::invalid_argument("--batch must be positive and --steps >= 0");
     return s;
 }
@@ -282,10 +292,18 @@ void start_fine_tune(TrainState& state, const FlatParams& flat, const std::strin
     std::printf("fine-tuning the exported model in %s\n", from.c_str());
 }
 
-// Min-SNR-gamma weights (Hang et al. 2023) for the epsilon objective, one per sample.
-at::Tensor min_snr_weights(const at::Tensor& alpha_bar, double gamma) {
+// Per-sample weights of the epsilon MSE from each sample's alpha_bar; undefined: uniform. Min-SNR-gamma (Hang
+// et al. 2023) lowers the nearly clean timesteps. 1 + 1/SNR is the v-prediction loss written in epsilon
+// terms: it raises the noisy timesteps, where an eps-MSE barely sees an object's shape (its x0 error counts
+// SNR times as much); capped, and normalised so that the attention loss keeps its share.
+at::Tensor mse_weights(const Settings& s, const at::Tensor& alpha_bar) {
     const auto snr = alpha_bar / (1 - alpha_bar);
-    return snr.clamp_max(gamma) / snr;
+    if (s.min_snr_gamma > 0) return snr.clamp_max(s.min_snr_gamma) / snr;
+    if (s.v_weight_cap > 0) {
+        const auto w = (1 + 1 / snr).clamp_max(s.v_weight_cap);
+        return w / w.mean();
+    }
+    return {};
 }
 
 int run(const Settings& s) {
@@ -393,8 +411,8 @@ int run(const Settings& s) {
         const auto pred = unet.forward(noisy, t.to(at::kFloat), context, router);
         const auto sample_mse = (pred.to(at::kFloat) - noise).pow(2).mean({1, 2, 3});
         const auto mse = sample_mse.mean();
-        auto loss =
-            s.min_snr_gamma > 0 ? (sample_mse * min_snr_weights(a.view({-1}), s.min_snr_gamma)).mean() : mse;
+        const auto weights = mse_weights(s, a.view({-1}));
+        auto loss = weights.defined() ? (sample_mse * weights).mean() : mse;
         at::Tensor attn = at::zeros({}, mse.options());
         if (s.attn_loss > 0) {
             const auto weight = b.dropped.logical_not().logical_and(t.le(s.attn_max_t)).to(at::kFloat);
