@@ -123,10 +123,11 @@ void expect_colours_match(const Image8& png, const at::Tensor& map, double lo, d
             const auto at = ((y0 + y) * png.width + x0 + x) * 3;
             const Rgb8 got{png.pixels[at], png.pixels[at + 1], png.pixels[at + 2]};
             const auto entry = static_cast<std::size_t>(std::lround(t));
+            const auto below = static_cast<std::size_t>(std::floor(t));
             const bool boundary = std::abs(t - std::floor(t) - 0.5) < 1e-3;
-            EXPECT_TRUE(got == lut[entry] ||
-                        (boundary && got == lut[static_cast<std::size_t>(std::floor(t))]))
-                << "pixel " << x << "," << y << " value " << v[y * m.size(1) + x];
+            EXPECT_TRUE(got == lut[entry] || (boundary && (got == lut[below] || got == lut[below + 1])))
+                << "pixel " << x << "," << y << " value " << v[y * m.size(1) + x] << " at " << t
+                << " of the table";
         }
 }
 

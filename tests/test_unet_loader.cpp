@@ -101,7 +101,9 @@ TEST(UNetLoaderFolder, LoadsInBf16) {
     EXPECT_EQ(bf16.dtype(), at::kBFloat16);
     const auto out = run(bf16);
     EXPECT_EQ(out.scalar_type(), at::kBFloat16);
-    EXPECT_LT(test::rel_l2(out, run(unet)), 5e-2);
+    // bf16 keeps 8 mantissa bits; through this random U-Net the output moves by under 5% on the CPUs CI ran
+    // on before and by 8.5% on an AVX2 EPYC (other kernels), while a wrongly loaded weight moves it by ~100%.
+    EXPECT_LT(test::rel_l2(out, run(unet)), 0.15);
 }
 
 class BadCheckpoint : public ::testing::Test {
