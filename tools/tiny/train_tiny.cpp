@@ -103,9 +103,8 @@ const char* kUsage =
     "                       samples from pure noise reach the captioned background colour\n"
     "  --min-snr-gamma G    weight each sample's epsilon MSE by min(SNR, G) / SNR (0: off; r3: 5), so the\n"
     "                       nearly clean timesteps count less\n"
-    "  --v-weight-cap C     weight it by min(1 + 1/SNR, C), normalised to mean 1 per batch (0: off; r4: "
-    "20):\n"
-    "                       the v-prediction loss's weighting, so the noisy timesteps, where an object's\n"
+    "  --v-weight-cap C     weight it by min(1 + 1/SNR, C), mean 1 per batch (0: off; r4: 20): the\n"
+    "                       v-prediction loss's weighting, so the noisy timesteps, where an object's\n"
     "                       shape is decided, count more\n"
     "  --attn-loss-kind K   inside (r1: attention mass on the object) or match (r2: attention spread\n"
     "                       evenly over the object; the maps then cover it)\n"
@@ -229,7 +228,7 @@ void truncate_log(const fs::path& file, int64_t step) {
 
 // How far the images move (mean |difference| per pixel and channel, in 1/255) when only the first phrase's
 // shape word changes, same seed, against another seed for the same caption: a model that ignores shape
-// words (r2: 0.3-0.9 against 14) scores near 0 however its shapes happen to look.
+// words (r2: 0.99 against 43.3 on held-out scene 0) scores near 0 however its shapes happen to look.
 struct ShapeWordEffect {
     double shape_swap = 0, other_seed = 0;
 };
