@@ -116,6 +116,10 @@ void TrainState::start_from(const at::Tensor& weights) {
                                     " values, the model " + std::to_string(master_.numel()));
     master_ = weights.to(master_.options()).clone();
     ema_ = master_.clone();
+    restart_optimizer();
+}
+
+void TrainState::restart_optimizer() {
     m_.zero_(), v_.zero_();
     step_ = 0;
 }
@@ -136,8 +140,7 @@ nlohmann::json TrainState::load_from(const std::string& dir, const nlohmann::jso
     master_ = loaded["master"];
     ema_ = loaded["ema"];
     if (weights_only) {
-        m_.zero_(), v_.zero_();
-        step_ = 0;
+        restart_optimizer();
     } else {
         m_ = loaded["adam_m"];
         v_ = loaded["adam_v"];

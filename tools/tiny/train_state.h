@@ -41,6 +41,7 @@ class TrainState {
     void start_from(const at::Tensor& weights);
 
   private:
+    void restart_optimizer(); // fresh moments, step 0
     nlohmann::json load_from(const std::string& dir, const nlohmann::json& state, bool weights_only);
     at::Tensor master_, ema_, m_, v_, decay_mask_;
     int64_t step_ = 0;

@@ -13,6 +13,7 @@
 #include "model/unet_loader.h"
 #include "sampler.h"
 #include "sched/scheduler.h"
+#include "shape_word_effect.h"
 #include "text/clip_text_model.h"
 #include "tiny_model.h"
 #include "train_state.h"
@@ -20,7 +21,6 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
-#include <algorithm>
 #include <c10/core/GradMode.h>
 #include <chrono>
 #include <cmath>
@@ -224,45 +224,6 @@ void truncate_log(const fs::path& file, int64_t step) {
     in.close();
     std::ofstream out(file, std::ios::trunc);
     out << header << "\n" << kept;
-}
-
-// How far the images move (mean |difference| per pixel and channel, in 1/255) when only the first phrase's
-// shape word changes, same seed, against another seed for the same caption: a model that ignores shape
-// words (r2: 0.99 against 43.3 on held-out scene 0) scores near 0 however its shapes happen to look.
-struct ShapeWordEffect {
-    double shape_swap = 0, other_seed = 0;
-};
-
-ShapeWordEffect shape_word_effect(const UNet& unet, const ClipTextModel& text, const ClipTokenizer& tokenizer,
-                                  const std::vector<Scene>& scenes, AttentionRouter& router) {
-    const auto diff = [](const at::Tensor& a, const at::Tensor& b) {
-        return (a - b).abs().mean().item<double>() * 127.5; // [-1, 1] -> 1/255 units
-    };
-    ShapeWordEffect e;
-    int pairs = 0;
-    for (std::size_t i = 0; i < scenes.size(); ++i) {
-        SampleOptions o;
-        o.seed = 1000 + i;
-        std::vector<at::Tensor> images;
-        for (const auto shape : all_shapes()) {
-            auto variant = scenes[i];
-            auto& phrase = variant.phrases[0];
-            phrase.shape = shape;
-            variant.words[phrase.noun_word] = shape_word(shape, phrase.count > 1);
-            images.push_back(sample_images(unet, text, tokenizer, {variant.caption()}, router, o));
-        }
-        for (std::size_t a = 0; a < images.size(); ++a)
-            for (std::size_t b = a + 1; b < images.size(); ++b)
-                e.shape_swap += diff(images[a], images[b]), ++pairs;
-        const auto& shapes = all_shapes();
-        const auto same =
-            std::find(shapes.begin(), shapes.end(), scenes[i].phrases[0].shape) - shapes.begin();
-        o.seed += 1u << 20;
-        e.other_seed +=
-            diff(images[same], sample_images(unet, text, tokenizer, {scenes[i].caption()}, router, o));
-    }
-    if (pairs > 0) e.shape_swap /= pairs, e.other_seed /= static_cast<double>(scenes.size());
-    return e;
 }
 
 struct Evaluation {
