@@ -2,8 +2,9 @@
 # Builds train_tiny on the GPU machine against its PyTorch's LibTorch and runs it with the given options;
 # the log and the checkpoint folder (as checkpoint.tar.* pieces) go to $OUT to come back.
 #   tools/tiny/device-train.sh [train_tiny options]        e.g. --resume --minutes 8
-# Carry .debs (nlohmann-json and GoogleTest packages, tools/fetch-gpu-debs.sh) and, to resume, the
-# checkpoint folder (.tiny-ckpt by default).
+# Carry .debs (tools/fetch-gpu-debs.sh; nlohmann-json and stb suffice) and, to resume, the checkpoint as
+# DIR.tar.xz for --out DIR (tar cf - -C DIR . | xz > DIR.tar.xz): the folder itself (30 MB) and the
+# tracked files together exceed what the device takes along.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-$PWD/out}
@@ -24,6 +25,9 @@ echo "build: $(($(date +%s) - start)) s"
 ckpt=.tiny-ckpt
 args=("$@")
 for ((i = 0; i < ${#args[@]}; ++i)); do [ "${args[$i]}" = "--out" ] && ckpt=${args[$((i + 1))]}; done
+if [ ! -d "$ckpt" ] && [ -f "$ckpt.tar.xz" ]; then
+  mkdir -p "$ckpt" && xz -dc "$ckpt.tar.xz" | tar xf - -C "$ckpt" || exit 1
+fi
 nvidia-smi --query-gpu=memory.used,utilization.gpu --format=csv,noheader -l 20 > /tmp/gpu.log 2>&1 &
 monitor=$!
 build-train/tools/tiny/train_tiny "${args[@]}" 2>&1 | tee "$OUT/train.log"
