@@ -1,5 +1,6 @@
 #include "shape_word_effect.h"
 
+#include "batch.h"
 #include "sampler.h"
 
 #include <algorithm>
@@ -16,17 +17,24 @@ ShapeWordEffect shape_word_effect(const UNet& unet, const ClipTextModel& text, c
     for (std::size_t i = 0; i < scenes.size(); ++i) {
         SampleOptions o;
         o.seed = 1000 + i;
-        std::vector<at::Tensor> images;
+        std::vector<at::Tensor> images, nouns;
         for (const auto shape : all_shapes()) {
             auto variant = scenes[i];
             auto& phrase = variant.phrases[0];
             phrase.shape = shape;
             variant.words[phrase.noun_word] = shape_word(shape, phrase.count > 1);
             images.push_back(sample_images(unet, text, tokenizer, {variant.caption()}, router, o));
+            const auto encoding = tokenizer.encode(variant.caption());
+            const at::NoGradGuard no_grad;
+            const auto out =
+                text.forward(at::tensor(encoding.ids, at::kLong).view({1, -1}).to(text.device()));
+            nouns.push_back(out[0][word_token_positions(variant, encoding)[phrase.noun_word]].to(at::kFloat));
         }
         for (std::size_t a = 0; a < images.size(); ++a)
-            for (std::size_t b = a + 1; b < images.size(); ++b)
+            for (std::size_t b = a + 1; b < images.size(); ++b) {
                 e.shape_swap += diff(images[a], images[b]), ++pairs;
+                e.noun_text_apart += ((nouns[a] - nouns[b]).norm() / nouns[a].norm()).item<double>();
+            }
         const auto& shapes = all_shapes();
         const auto same =
             std::find(shapes.begin(), shapes.end(), scenes[i].phrases[0].shape) - shapes.begin();
@@ -34,7 +42,8 @@ ShapeWordEffect shape_word_effect(const UNet& unet, const ClipTextModel& text, c
         e.other_seed +=
             diff(images[same], sample_images(unet, text, tokenizer, {scenes[i].caption()}, router, o));
     }
-    if (pairs > 0) e.shape_swap /= pairs, e.other_seed /= static_cast<double>(scenes.size());
+    if (pairs > 0)
+        e.shape_swap /= pairs, e.noun_text_apart /= pairs, e.other_seed /= static_cast<double>(scenes.size());
     return e;
 }
 

@@ -14,6 +14,7 @@ inline constexpr const char* kRecipeId = "attnscope-tiny-sd-r1";
 inline constexpr const char* kRecipeIdMatch = "attnscope-tiny-sd-r2";
 inline constexpr const char* kRecipeIdMinSnr = "attnscope-tiny-sd-r3";
 inline constexpr const char* kRecipeIdVWeight = "attnscope-tiny-sd-r4";
+inline constexpr const char* kRecipeIdShapeContrast = "attnscope-tiny-sd-r5";
 
 UNetConfig tiny_unet_config();
 ClipTextConfig tiny_text_config(int vocab_size);

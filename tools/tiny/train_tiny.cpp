@@ -21,6 +21,7 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/Parallel.h>
+#include <algorithm>
 #include <c10/core/GradMode.h>
 #include <chrono>
 #include <cmath>
@@ -52,13 +53,14 @@ struct Settings {
     int batch = 128, warmup = 300, log_every = 50, eval_every = 1000, ckpt_every = 500, eval_scenes = 64,
         eval_images = 32, eval_shape_words = 2, threads = 0;
     double lr = 6e-4, lr_final = 0.1, ema = 0.999, clip = 1.0, drop_caption = 0.1, attn_loss = 0.1,
-           minutes = 0, offset_noise = 0, min_snr_gamma = 0, v_weight_cap = 0;
+           minutes = 0, offset_noise = 0, min_snr_gamma = 0, v_weight_cap = 0, shape_contrast = 0;
     int attn_max_t = 800;
     std::string attn_loss_kind = "inside";
 
     // What must match when resuming: everything that changes the trajectory.
     nlohmann::json recipe() const {
-        const char* id = v_weight_cap > 0            ? kRecipeIdVWeight
+        const char* id = shape_contrast > 0          ? kRecipeIdShapeContrast
+                         : v_weight_cap > 0          ? kRecipeIdVWeight
                          : min_snr_gamma > 0         ? kRecipeIdMinSnr
                          : attn_loss_kind == "match" ? kRecipeIdMatch
                                                      : kRecipeId;
@@ -81,6 +83,7 @@ struct Settings {
         if (offset_noise > 0) r["offset_noise"] = offset_noise;
         if (min_snr_gamma > 0) r["min_snr_gamma"] = min_snr_gamma;
         if (v_weight_cap > 0) r["v_weight_cap"] = v_weight_cap;
+        if (shape_contrast > 0) r["shape_contrast"] = shape_contrast;
         return r;
     }
     LocalizationLoss localization() const {
@@ -106,6 +109,11 @@ const char* kUsage =
     "  --v-weight-cap C     weight it by min(1 + 1/SNR, C), mean 1 per batch (0: off; r4: 20): the\n"
     "                       v-prediction loss's weighting, so the noisy timesteps, where an object's\n"
     "                       shape is decided, count more\n"
+    "  --shape-contrast W   add W x mean(max(0, 0.5 - d)), d the distance between the text encoder's\n"
+    "                       unit-length outputs at a caption's first noun and at the same caption's naming\n"
+    "                       another shape (0: off; r5: 0.1): otherwise the encoder maps the four shape "
+    "words\n"
+    "                       to nearly one output and the U-Net cannot see which shape a caption names\n"
     "  --attn-loss-kind K   inside (r1: attention mass on the object) or match (r2: attention spread\n"
     "                       evenly over the object; the maps then cover it)\n"
     "  --log-every N (50), --ckpt-every N (500), --eval-every N (1000)\n"
@@ -166,6 +174,7 @@ Settings parse(int argc, char** argv) {
     take("attn-max-t", s.attn_max_t), take("minutes", s.minutes), take("attn-loss-kind", s.attn_loss_kind);
     take("init-from", s.init_from), take("offset-noise", s.offset_noise),
         take("min-snr-gamma", s.min_snr_gamma), take("v-weight-cap", s.v_weight_cap);
+    take("shape-contrast", s.shape_contrast);
     if (!v.empty()) throw std::invalid_argument("unknown option --" + v.begin()->first + " (see --help)");
     if (s.dtype != "bf16" && s.dtype != "f32") throw std::invalid_argument("--dtype must be bf16 or f32");
     if (s.attn_loss_kind != "inside" && s.attn_loss_kind != "match")
@@ -174,6 +183,7 @@ Settings parse(int argc, char** argv) {
         throw std::invalid_argument("--min-snr-gamma and --v-weight-cap are two weightings: pass one");
     if (s.v_weight_cap < 0 || (s.v_weight_cap > 0 && s.v_weight_cap < 1))
         throw std::invalid_argument("--v-weight-cap must be 0 (off) or at least 1");
+    if (s.shape_contrast < 0) throw std::invalid_argument("--shape-contrast must be at least 0");
     if (s.batch < 1 || s.steps < 0) throw std::invalid_argument("--batch must be positive and --steps >= 0");
     return s;
 }
@@ -189,7 +199,15 @@ double learning_rate(const Settings& s, int64_t step) {
 struct StepInputs {
     SceneBatch batch;
     at::Tensor noise, timesteps;
+    // --shape-contrast: each caption with its first noun naming another shape, that noun's token position,
+    // and 1 where the caption was not dropped.
+    at::Tensor contrast_ids, noun_positions, contrast_weight;
 };
+
+// Past this distance between their unit-length outputs two shape words count as apart: colour words, which
+// the U-Net does follow, sit 0.43 apart in the r2 model, shape words 0.025. A distance (not a cosine,
+// whose gradient vanishes as two outputs meet) so the push is as strong at the collapse as near the margin.
+constexpr double kShapeContrastMargin = 0.5;
 
 StepInputs make_inputs(const Settings& s, const ClipTokenizer& tokenizer, int64_t step) {
     StepInputs in;
@@ -202,6 +220,26 @@ StepInputs make_inputs(const Settings& s, const ClipTokenizer& tokenizer, int64_
     // leaves ~7% of the image at t = 999, so without it the model learns that an image's mean colour
     // survives all noising and, sampling from pure noise, paints every background a middle grey.
     if (s.offset_noise > 0) in.noise += at::randn({s.batch, 3, 1, 1}, gen) * s.offset_noise;
+    if (s.shape_contrast > 0) {
+        const auto& shapes = all_shapes();
+        const auto shift = at::randint(1, static_cast<int64_t>(shapes.size()), {s.batch}, gen, at::kLong);
+        in.contrast_ids = in.batch.ids.clone();
+        in.noun_positions = at::zeros({s.batch}, at::kLong);
+        in.contrast_weight = in.batch.dropped.logical_not().to(at::kFloat);
+        for (int i = 0; i < s.batch; ++i) {
+            if (in.batch.dropped[i].item<bool>()) continue;
+            const auto& scene = in.batch.scenes[i];
+            const auto& phrase = scene.phrases[0];
+            const auto own = std::find(shapes.begin(), shapes.end(), phrase.shape) - shapes.begin();
+            auto other = scene;
+            other.words[phrase.noun_word] =
+                shape_word(shapes[(own + shift[i].item<int64_t>()) % shapes.size()], phrase.count > 1);
+            const auto enc = tokenizer.encode(other.caption());
+            in.contrast_ids[i].copy_(at::tensor(enc.ids, at::kLong));
+            in.noun_positions[i] =
+                word_token_positions(scene, tokenizer.encode(scene.caption()))[phrase.noun_word];
+        }
+    }
     return in;
 }
 
@@ -269,10 +307,11 @@ Evaluation evaluate(const Settings& s, const FlatParams& flat, const at::Tensor&
 
 void print_evaluation(const Evaluation& e, int64_t step) {
     std::printf("eval step %lld: %s; images %d: recognisable %d, colours %d, shapes %d, relations %d, "
-                "backgrounds %d; swapping the shape word moves the image %.2f/255, another seed %.2f/255\n",
+                "backgrounds %d; swapping the shape word moves the image %.2f/255, another seed %.2f/255, "
+                "the text encoder's output at the noun %.3f\n",
                 static_cast<long long>(step), e.attention.summary().c_str(), e.images, e.recognisable,
                 e.colors, e.shapes, e.relations, e.backgrounds, e.shape_words.shape_swap,
-                e.shape_words.other_seed);
+                e.shape_words.other_seed, e.shape_words.noun_text_apart);
     std::fflush(stdout);
 }
 
@@ -377,7 +416,7 @@ int run(const Settings& s) {
     const auto minutes = [&] { return std::chrono::duration<double>(Clock::now() - start).count() / 60; };
     auto next = std::async(std::launch::async, make_inputs, std::cref(s), std::cref(tokenizer), state.step());
     at::Tensor sum_mse = at::zeros({}, alphas.options()), sum_attn = at::zeros_like(sum_mse),
-               sum_gnorm = at::zeros_like(sum_mse);
+               sum_contrast = at::zeros_like(sum_mse), sum_gnorm = at::zeros_like(sum_mse);
     int since_log = 0;
     double data_wait = 0; // seconds the loop waited for the CPU to make a batch, since the last log
     auto log_time = Clock::now();
@@ -390,15 +429,15 @@ int run(const Settings& s) {
         const auto e = evaluate(s, flat, state.ema(), tokenizer, device);
         char line[400];
         std::snprintf(
-            line, sizeof line, "%lld,%.4f,%.4f,%.4f,%d,%.4f,%.4f,%.4f,%.4f,%.3f,%.3f",
+            line, sizeof line, "%lld,%.4f,%.4f,%.4f,%d,%.4f,%.4f,%.4f,%.4f,%.3f,%.3f,%.4f",
             static_cast<long long>(state.step()), e.attention.mean_iou, e.attention.hit_rate,
             e.attention.background_iou, e.images, e.images ? double(e.recognisable) / e.images : 0.0,
             e.images ? double(e.colors) / e.images : 0.0, e.images ? double(e.shapes) / e.images : 0.0,
             e.images ? double(e.relations) / e.images : 0.0, e.shape_words.shape_swap,
-            e.shape_words.other_seed);
+            e.shape_words.other_seed, e.shape_words.noun_text_apart);
         append_line(out / "eval.csv",
                     "step,mean_iou,pointing,background_iou,images,recognisable,colors,shapes,relations,"
-                    "shape_swap_diff,other_seed_diff",
+                    "shape_swap_diff,other_seed_diff,noun_text_apart",
                     line);
         print_evaluation(e, state.step());
     };
@@ -427,7 +466,21 @@ int run(const Settings& s) {
         const auto mse = sample_mse.mean();
         const auto weights = mse_weights(s, a.view({-1}));
         auto loss = weights.defined() ? (sample_mse * weights).mean() : mse;
-        at::Tensor attn = at::zeros({}, mse.options());
+        at::Tensor attn = at::zeros({}, mse.options()), contrast = at::zeros_like(attn);
+        if (s.shape_contrast > 0) {
+            const auto other = text.forward(inputs.contrast_ids.to(device));
+            const auto at_noun = [&](const at::Tensor& h) {
+                const auto index =
+                    inputs.noun_positions.to(device).view({-1, 1, 1}).expand({-1, 1, h.size(2)});
+                return h.gather(1, index).squeeze(1).to(at::kFloat);
+            };
+            const auto weight = inputs.contrast_weight.to(device);
+            const auto unit = [](const at::Tensor& h) { return h / h.norm(2, 1, true).clamp_min(1e-6); };
+            const auto apart = (unit(at_noun(context)) - unit(at_noun(other))).norm(2, 1);
+            contrast =
+                ((kShapeContrastMargin - apart).clamp_min(0) * weight).sum() / weight.sum().clamp_min(1);
+            loss = loss + contrast * s.shape_contrast;
+        }
         if (s.attn_loss > 0) {
             const auto weight = b.dropped.logical_not().logical_and(t.le(s.attn_max_t)).to(at::kFloat);
             attn = attention_localization_loss(collector.maps(), b.token_labels, b.coverage, weight,
@@ -445,27 +498,31 @@ int run(const Settings& s) {
             state.adamw_step(grad, learning_rate(s, step), adam);
             state.update_ema(std::min(s.ema, (1.0 + state.step()) / (10.0 + state.step())));
         }
-        sum_mse += mse.detach(), sum_attn += attn.detach(), sum_gnorm += gnorm;
+        sum_mse += mse.detach(), sum_attn += attn.detach(), sum_contrast += contrast.detach(),
+            sum_gnorm += gnorm;
         ++since_log;
 
         if (state.step() % s.log_every == 0 || state.step() == s.steps) {
             const double secs = std::chrono::duration<double>(Clock::now() - log_time).count();
             const double m = sum_mse.item<double>() / since_log, at_l = sum_attn.item<double>() / since_log,
-                         g = sum_gnorm.item<double>() / since_log;
+                         c = sum_contrast.item<double>() / since_log,
+                         g = sum_gnorm.item<double>() / since_log,
+                         total = m + s.attn_loss * at_l + s.shape_contrast * c;
             char line[300];
-            std::snprintf(line, sizeof line, "%lld,%.6f,%.6f,%.6f,%.3e,%.4f,%.2f,%.1f",
-                          static_cast<long long>(state.step()), m + s.attn_loss * at_l, m, at_l,
-                          learning_rate(s, step), g, minutes() * 60, since_log * s.batch / secs);
+            std::snprintf(line, sizeof line, "%lld,%.6f,%.6f,%.6f,%.3e,%.4f,%.2f,%.1f,%.6f",
+                          static_cast<long long>(state.step()), total, m, at_l, learning_rate(s, step), g,
+                          minutes() * 60, since_log * s.batch / secs, c);
             append_line(out / "loss.csv",
-                        "step,loss,mse,attn_loss,lr,grad_norm,seconds_this_call,images_per_s", line);
-            std::printf("step %lld  loss %.5f  mse %.5f  attn %.4f  lr %.2e  |g| %.3f  %.0f img/s (%.0f%% "
-                        "waiting for data)  %.1f min\n",
-                        static_cast<long long>(state.step()), m + s.attn_loss * at_l, m, at_l,
-                        learning_rate(s, step), g, since_log * s.batch / secs, 100 * data_wait / secs,
-                        minutes());
+                        "step,loss,mse,attn_loss,lr,grad_norm,seconds_this_call,images_per_s,shape_contrast",
+                        line);
+            std::printf(
+                "step %lld  loss %.5f  mse %.5f  attn %.4f  shape contrast %.4f  lr %.2e  |g| %.3f  %.0f "
+                "img/s (%.0f%% waiting for data)  %.1f min\n",
+                static_cast<long long>(state.step()), total, m, at_l, c, learning_rate(s, step), g,
+                since_log * s.batch / secs, 100 * data_wait / secs, minutes());
             data_wait = 0;
             std::fflush(stdout);
-            sum_mse.zero_(), sum_attn.zero_(), sum_gnorm.zero_();
+            sum_mse.zero_(), sum_attn.zero_(), sum_contrast.zero_(), sum_gnorm.zero_();
             since_log = 0;
             log_time = Clock::now();
         }
