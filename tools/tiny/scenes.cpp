@@ -218,6 +218,13 @@ std::string shape_word(Shape s, bool plural) {
     return std::string(names[static_cast<int>(s)]) + (plural ? "s" : "");
 }
 
+Scene with_first_shape(Scene scene, Shape shape) {
+    auto& phrase = scene.phrases.at(0);
+    phrase.shape = shape;
+    scene.words[phrase.noun_word] = shape_word(shape, phrase.count > 1);
+    return scene;
+}
+
 std::vector<std::string> grammar_words() {
     std::vector<std::string> w = {"a", "two", "three", "small", "big"};
     for (const auto& c : object_colors()) w.push_back(c.name);

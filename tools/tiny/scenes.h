@@ -81,6 +81,9 @@ enum class Split { Train, HeldOut };
 bool is_held_out(const std::string& caption);
 
 Scene sample_scene(std::uint64_t seed, std::uint64_t index, Split split);
+// The scene with its first phrase's shape and noun replaced: the caption naming another shape, same layout
+// (what the shape-word evaluation and the shape contrast compare against).
+Scene with_first_shape(Scene scene, Shape shape);
 // The scene a caption describes, without objects (no layout): phrases, relation, background and word
 // positions. nullopt when the caption is not a sentence of the grammar.
 std::optional<Scene> parse_caption(const std::string& caption);

@@ -19,16 +19,14 @@ ShapeWordEffect shape_word_effect(const UNet& unet, const ClipTextModel& text, c
         o.seed = 1000 + i;
         std::vector<at::Tensor> images, nouns;
         for (const auto shape : all_shapes()) {
-            auto variant = scenes[i];
-            auto& phrase = variant.phrases[0];
-            phrase.shape = shape;
-            variant.words[phrase.noun_word] = shape_word(shape, phrase.count > 1);
+            const auto variant = with_first_shape(scenes[i], shape);
             images.push_back(sample_images(unet, text, tokenizer, {variant.caption()}, router, o));
             const auto encoding = tokenizer.encode(variant.caption());
             const at::NoGradGuard no_grad;
             const auto out =
                 text.forward(at::tensor(encoding.ids, at::kLong).view({1, -1}).to(text.device()));
-            nouns.push_back(out[0][word_token_positions(variant, encoding)[phrase.noun_word]].to(at::kFloat));
+            nouns.push_back(
+                out[0][word_token_positions(variant, encoding)[variant.phrases[0].noun_word]].to(at::kFloat));
         }
         for (std::size_t a = 0; a < images.size(); ++a)
             for (std::size_t b = a + 1; b < images.size(); ++b) {

@@ -110,9 +110,8 @@ const char* kUsage =
     "                       v-prediction loss's weighting, so the noisy timesteps, where an object's\n"
     "                       shape is decided, count more\n"
     "  --shape-contrast W   add W x mean(max(0, 0.5 - d)), d the distance between the text encoder's\n"
-    "                       unit-length outputs at a caption's first noun and at the same caption's naming\n"
-    "                       another shape (0: off; r5: 0.1): otherwise the encoder maps the four shape "
-    "words\n"
+    "                       unit-length outputs at a caption's first noun and at that noun naming\n"
+    "                       another shape (0: off; r5: 0.1): else the encoder maps the four shape words\n"
     "                       to nearly one output and the U-Net cannot see which shape a caption names\n"
     "  --attn-loss-kind K   inside (r1: attention mass on the object) or match (r2: attention spread\n"
     "                       evenly over the object; the maps then cover it)\n"
@@ -229,15 +228,13 @@ StepInputs make_inputs(const Settings& s, const ClipTokenizer& tokenizer, int64_
         for (int i = 0; i < s.batch; ++i) {
             if (in.batch.dropped[i].item<bool>()) continue;
             const auto& scene = in.batch.scenes[i];
-            const auto& phrase = scene.phrases[0];
-            const auto own = std::find(shapes.begin(), shapes.end(), phrase.shape) - shapes.begin();
-            auto other = scene;
-            other.words[phrase.noun_word] =
-                shape_word(shapes[(own + shift[i].item<int64_t>()) % shapes.size()], phrase.count > 1);
+            const auto own = std::find(shapes.begin(), shapes.end(), scene.phrases[0].shape) - shapes.begin();
+            const auto other =
+                with_first_shape(scene, shapes[(own + shift[i].item<int64_t>()) % shapes.size()]);
             const auto enc = tokenizer.encode(other.caption());
             in.contrast_ids[i].copy_(at::tensor(enc.ids, at::kLong));
-            in.noun_positions[i] =
-                word_token_positions(scene, tokenizer.encode(scene.caption()))[phrase.noun_word];
+            // One token per word: the noun sits where it sits in the caption itself.
+            in.noun_positions[i] = word_token_positions(other, enc)[other.phrases[0].noun_word];
         }
     }
     return in;
