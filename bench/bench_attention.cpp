@@ -9,16 +9,15 @@
 #include "attention/backend.h"
 #include "attention/probe.h"
 #include "attention/router.h"
+#include "cuda_event_timing.h"
 #include "flash_attention_sm90.h"
 #include "model/unet_config.h"
 #include "site_shapes.h"
 
-#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cuda_runtime.h>
-#include <functional>
 #include <map>
 #include <sstream>
 #include <stdexcept>
@@ -29,32 +28,8 @@ namespace {
 
 using namespace attnscope;
 using bench::arg;
-
-void check(cudaError_t err, const char* what) {
-    if (err != cudaSuccess) throw std::runtime_error(std::string(what) + ": " + cudaGetErrorString(err));
-}
-
-// Median milliseconds of `iters` calls of fn(i), each between two events on the default stream.
-double median_ms(int iters, const std::function<void(int)>& fn) {
-    for (int i = 0; i < 5; ++i) fn(i);
-    std::vector<cudaEvent_t> events(2 * iters);
-    for (auto& e : events) check(cudaEventCreate(&e), "cudaEventCreate");
-    for (int i = 0; i < iters; ++i) {
-        check(cudaEventRecord(events[2 * i]), "cudaEventRecord");
-        fn(i);
-        check(cudaEventRecord(events[2 * i + 1]), "cudaEventRecord");
-    }
-    check(cudaEventSynchronize(events.back()), "cudaEventSynchronize");
-    std::vector<double> ms(iters);
-    for (int i = 0; i < iters; ++i) {
-        float t = 0;
-        check(cudaEventElapsedTime(&t, events[2 * i], events[2 * i + 1]), "cudaEventElapsedTime");
-        ms[i] = t;
-    }
-    for (auto& e : events) cudaEventDestroy(e);
-    std::sort(ms.begin(), ms.end());
-    return ms[ms.size() / 2];
-}
+using bench::check_cuda;
+using bench::median_ms;
 
 struct Inputs {
     at::Tensor q, k, v;

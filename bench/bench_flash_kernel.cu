@@ -6,6 +6,7 @@
 // Build (tools/kernel-check.sh): nvcc -std=c++17 -O3 -arch=sm_90a -I kernels bench/bench_flash_kernel.cu
 //   kernels/flash_attention.cu kernels/flash_attention_sm90.cu kernels/attention_args.cpp kernels/gpu_info.cu
 #include "attention_kernels.h"
+#include "cuda_event_timing.h"
 
 #include <algorithm>
 #include <cmath>
@@ -24,9 +25,7 @@ namespace {
 
 using namespace attnscope::kernels;
 
-void check(cudaError_t err, const char* what) {
-    if (err != cudaSuccess) throw std::runtime_error(std::string(what) + ": " + cudaGetErrorString(err));
-}
+using attnscope::bench::check_cuda;
 
 struct DeviceFree {
     void operator()(void* p) const { cudaFree(p); }
@@ -35,7 +34,7 @@ using DeviceBuffer = std::unique_ptr<void, DeviceFree>;
 
 DeviceBuffer device_buffer(size_t bytes) {
     void* p = nullptr;
-    check(cudaMalloc(&p, bytes), "cudaMalloc");
+    check_cuda(cudaMalloc(&p, bytes), "cudaMalloc");
     return DeviceBuffer(p);
 }
 
@@ -81,9 +80,9 @@ int main(int argc, char** argv) try {
     for (int s = 0; s < sets; ++s) {
         dq.push_back(device_buffer(nq * 2)), dk.push_back(device_buffer(nk * 2)),
             dv.push_back(device_buffer(nk * 2));
-        check(cudaMemcpy(dq[s].get(), hq[s].data(), nq * 2, cudaMemcpyHostToDevice), "cudaMemcpy");
-        check(cudaMemcpy(dk[s].get(), hk[s].data(), nk * 2, cudaMemcpyHostToDevice), "cudaMemcpy");
-        check(cudaMemcpy(dv[s].get(), hv[s].data(), nk * 2, cudaMemcpyHostToDevice), "cudaMemcpy");
+        check_cuda(cudaMemcpy(dq[s].get(), hq[s].data(), nq * 2, cudaMemcpyHostToDevice), "cudaMemcpy");
+        check_cuda(cudaMemcpy(dk[s].get(), hk[s].data(), nk * 2, cudaMemcpyHostToDevice), "cudaMemcpy");
+        check_cuda(cudaMemcpy(dv[s].get(), hv[s].data(), nk * 2, cudaMemcpyHostToDevice), "cudaMemcpy");
     }
     const DeviceBuffer dout = device_buffer(nq * 2), dlse = device_buffer(bh * sq * sizeof(float));
 
@@ -100,28 +99,16 @@ int main(int argc, char** argv) try {
         flash_attention_forward(a);
     };
 
-    for (int i = 0; i < 5; ++i) call(i % sets);
-    std::vector<cudaEvent_t> events(2 * iters);
-    for (auto& e : events) check(cudaEventCreate(&e), "cudaEventCreate");
-    for (int i = 0; i < iters; ++i) {
-        check(cudaEventRecord(events[2 * i]), "cudaEventRecord");
-        call(i % sets);
-        check(cudaEventRecord(events[2 * i + 1]), "cudaEventRecord");
-    }
-    check(cudaEventSynchronize(events.back()), "cudaEventSynchronize");
-    std::vector<float> ms(iters);
-    for (int i = 0; i < iters; ++i)
-        check(cudaEventElapsedTime(&ms[i], events[2 * i], events[2 * i + 1]), "time");
-    std::sort(ms.begin(), ms.end());
+    const auto ms = attnscope::bench::timed_calls_ms(iters, [&](int i) { call(i % sets); });
     const double med = ms[iters / 2], flops = 4.0 * bh * sq * sk * d;
 
     // Set 0 once more, then 64 sampled rows against float64.
     call(0);
-    check(cudaDeviceSynchronize(), "flash_attention_forward");
+    check_cuda(cudaDeviceSynchronize(), "flash_attention_forward");
     std::vector<uint16_t> out(nq);
     std::vector<float> lse(bh * sq);
-    check(cudaMemcpy(out.data(), dout.get(), nq * 2, cudaMemcpyDeviceToHost), "cudaMemcpy");
-    check(cudaMemcpy(lse.data(), dlse.get(), lse.size() * 4, cudaMemcpyDeviceToHost), "cudaMemcpy");
+    check_cuda(cudaMemcpy(out.data(), dout.get(), nq * 2, cudaMemcpyDeviceToHost), "cudaMemcpy");
+    check_cuda(cudaMemcpy(lse.data(), dlse.get(), lse.size() * 4, cudaMemcpyDeviceToHost), "cudaMemcpy");
     double err2 = 0, ref2 = 0, lse_err = 0;
     bool finite = true;
     std::vector<double> p(sk);
@@ -154,7 +141,6 @@ int main(int argc, char** argv) try {
         bf16 ? "bf16" : "f16", static_cast<long long>(bh), static_cast<long long>(sq),
         static_cast<long long>(sk), d, med, flops / med * 1e-9, ms[0], std::sqrt(err2 / ref2), lse_err,
         finite ? "" : ", NOT FINITE");
-    for (auto& e : events) cudaEventDestroy(e);
     return 0;
 } catch (const std::exception& e) {
     std::fprintf(stderr, "bench_flash_kernel: %s\n", e.what());
