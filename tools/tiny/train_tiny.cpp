@@ -208,6 +208,19 @@ struct StepInputs {
 // whose gradient vanishes as two outputs meet) so the push is as strong at the collapse as near the margin.
 constexpr double kShapeContrastMargin = 0.5;
 
+// 0 once every caption's noun output lies kShapeContrastMargin from its twin's (the caption naming another
+// shape), both at unit length; `weight` is 0 for dropped captions.
+at::Tensor shape_contrast_loss(const at::Tensor& context, const at::Tensor& twin,
+                               const at::Tensor& noun_positions, const at::Tensor& weight) {
+    const auto unit_noun = [&](const at::Tensor& h) {
+        const auto index = noun_positions.view({-1, 1, 1}).expand({-1, 1, h.size(2)});
+        const auto noun = h.gather(1, index).squeeze(1).to(at::kFloat);
+        return noun / noun.norm(2, 1, true).clamp_min(1e-6);
+    };
+    const auto apart = (unit_noun(context) - unit_noun(twin)).norm(2, 1);
+    return ((kShapeContrastMargin - apart).clamp_min(0) * weight).sum() / weight.sum().clamp_min(1);
+}
+
 StepInputs make_inputs(const Settings& s, const ClipTokenizer& tokenizer, int64_t step) {
     StepInputs in;
     in.batch = make_batch(s.seed, static_cast<uint64_t>(step) * s.batch, s.batch, Split::Train, tokenizer,
@@ -465,17 +478,9 @@ int run(const Settings& s) {
         auto loss = weights.defined() ? (sample_mse * weights).mean() : mse;
         at::Tensor attn = at::zeros({}, mse.options()), contrast = at::zeros_like(attn);
         if (s.shape_contrast > 0) {
-            const auto other = text.forward(inputs.contrast_ids.to(device));
-            const auto at_noun = [&](const at::Tensor& h) {
-                const auto index =
-                    inputs.noun_positions.to(device).view({-1, 1, 1}).expand({-1, 1, h.size(2)});
-                return h.gather(1, index).squeeze(1).to(at::kFloat);
-            };
-            const auto weight = inputs.contrast_weight.to(device);
-            const auto unit = [](const at::Tensor& h) { return h / h.norm(2, 1, true).clamp_min(1e-6); };
-            const auto apart = (unit(at_noun(context)) - unit(at_noun(other))).norm(2, 1);
             contrast =
-                ((kShapeContrastMargin - apart).clamp_min(0) * weight).sum() / weight.sum().clamp_min(1);
+                shape_contrast_loss(context, text.forward(inputs.contrast_ids.to(device)),
+                                    inputs.noun_positions.to(device), inputs.contrast_weight.to(device));
             loss = loss + contrast * s.shape_contrast;
         }
         if (s.attn_loss > 0) {
