@@ -1,6 +1,9 @@
 #include "attention/router.h"
 #include "reference_attention.h"
 #include "test_util.h"
+#include "util/byte_size.h"
+#include "util/memory_guard.h"
+#include "util/out_of_memory.h"
 
 #include <cmath>
 #include <cstdlib>
@@ -133,6 +136,64 @@ TEST(AttentionRouter, ObserversWithoutProbsGetNoneFromFusedBackends) {
     router.remove_observer(&rec);
     router.attention_forward(q, q, q, test::site_for(1, AttentionKind::Self, q, q));
     EXPECT_EQ(rec.calls.size(), 1u);
+}
+
+TEST(OutOfMemory, RecognisesTheCpuAllocatorsFailureAndNothingElse) {
+    // 2^48 bytes: more than any machine's RAM and than x86-64's 47-bit user address space, so the
+    // allocation fails whatever the kernel's overcommit policy.
+    try {
+        at::empty({int64_t{1} << 46}, at::kFloat);
+        FAIL() << "a 256 TiB allocation succeeded";
+    } catch (const std::exception& e) {
+        EXPECT_TRUE(is_out_of_memory(e)) << e.what();
+    }
+    try {
+        at::matmul(at::ones({2, 3}), at::ones({2, 3}));
+        FAIL() << "mismatched shapes multiplied";
+    } catch (const std::exception& e) {
+        EXPECT_FALSE(is_out_of_memory(e)) << e.what();
+    }
+    EXPECT_FALSE(is_out_of_memory(std::runtime_error("tried to allocate")));
+    EXPECT_TRUE(is_out_of_memory(std::bad_alloc()));
+}
+
+TEST(OutOfMemory, SizesAsMessagesGiveThem) {
+    EXPECT_EQ(byte_size_string(0), "0 bytes");
+    EXPECT_EQ(byte_size_string(1023), "1023 bytes");
+    EXPECT_EQ(byte_size_string(1536), "1.5 KiB");
+    EXPECT_EQ(byte_size_string(99.94 * 1048576), "99.9 MiB");
+    EXPECT_EQ(byte_size_string(100.0 * 1048576), "100 MiB");
+    EXPECT_EQ(byte_size_string(256.0 * (int64_t{1} << 40)), "256 TiB");
+}
+
+TEST(OutOfMemory, TheGuardRefusesWhatTheMachineCannotBackAndNothingLess) {
+    install_cpu_memory_guard();
+    const int64_t available = available_cpu_memory();
+    ASSERT_GT(available, 0);
+    // Under Linux's default overcommit this much is granted untouched; unguarded, touching it would wake the
+    // OOM killer.
+    const int64_t too_much = available + (int64_t{1} << 30);
+    ATTNSCOPE_EXPECT_THROW_WITH(at::empty({too_much}, at::kByte), OutOfMemory,
+                                "out of memory: tried to allocate " +
+                                    byte_size_string(static_cast<double>(too_much)) + " on the CPU");
+    // Over half of it is refused too: the op that asks needs room for its temporaries.
+    EXPECT_THROW(at::empty({available * 3 / 5}, at::kByte), OutOfMemory);
+    const auto fits = at::ones({int64_t{128} << 20}, at::kByte); // above the guarded size, well within reach
+    EXPECT_EQ(fits[-1].item<int>(), 1);
+}
+
+TEST(AttentionRouter, OutOfMemoryNamesTheSiteAndTheSizeOfP) {
+    // 2^23 queries and keys, one head: 32 MiB each for Q, K and V, but P would be 2^46 fp32 values (256 TiB).
+    const auto q = at::zeros({1, 1, int64_t{1} << 23, 1});
+    AttentionRouter router;
+    router.set_default_backend("math");
+    auto site = test::site_for(1, AttentionKind::Self, q, q);
+    site.height = site.width = 2048;
+    ATTNSCOPE_EXPECT_THROW_WITH(
+        router.attention_forward(q, q, q, site), OutOfMemory,
+        "out of memory in attention at index 1 self 2048x2048 on cpu with the 'math' "
+        "backend (1 batch x heads, 8388608 queries x 8388608 keys): its P alone takes "
+        "256 TiB; try a smaller size, or a fused backend");
 }
 
 } // namespace

@@ -1,4 +1,5 @@
 #include "panels.h"
+#include "util/byte_size.h"
 
 #include <cmath>
 #include <cstdio>
@@ -10,17 +11,6 @@ namespace {
 
 std::string shape3(int64_t a, int64_t b, int64_t c) {
     return "(" + std::to_string(a) + ", " + std::to_string(b) + ", " + std::to_string(c) + ")";
-}
-
-std::string bytes_text(double bytes) {
-    char text[32];
-    if (bytes >= 1 << 30)
-        std::snprintf(text, sizeof text, "%.2f GiB", bytes / (1 << 30));
-    else if (bytes >= 1 << 20)
-        std::snprintf(text, sizeof text, "%.2f MiB", bytes / (1 << 20));
-    else
-        std::snprintf(text, sizeof text, "%.1f KiB", bytes / 1024);
-    return text;
 }
 
 // "down_blocks.1.attentions.0.transformer_blocks.0.attn2" -> "down block 2, attention 1".
@@ -116,9 +106,9 @@ void panel_teaching(Ui& ui) {
                 site->heads);
     const double elements = static_cast<double>(bh) * site->seq_q * site->seq_k;
     ImGui::Text("P would take %s in %s (%.3g elements); Q+K %s",
-                bytes_text(elements * s.snap.element_bytes).c_str(), s.snap.dtype.c_str(), elements,
-                bytes_text(static_cast<double>(bh) * (site->seq_q + site->seq_k) * site->head_dim *
-                           s.snap.element_bytes)
+                byte_size_string(elements * s.snap.element_bytes).c_str(), s.snap.dtype.c_str(), elements,
+                byte_size_string(static_cast<double>(bh) * (site->seq_q + site->seq_k) * site->head_dim *
+                                 s.snap.element_bytes)
                     .c_str());
     backend_choice(ui, *site);
     ImGui::Separator();

@@ -28,6 +28,8 @@ class AttentionBackend {
     // Empty when this backend can run the request, otherwise why not (shown to the user).
     virtual std::string unsupported_reason(const AttentionRequest& r) const = 0;
     virtual AttentionResult run(const AttentionRequest& r) const = 0;
+    // Whether every call holds the whole P (batch x heads x Sq x Sk) in memory at once.
+    virtual bool materializes_probs() const { return false; }
 };
 
 // Why Q, K and V of `r` do not make one attention call: (B, heads, S, d) tensors of one dtype on one device

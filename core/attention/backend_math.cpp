@@ -8,6 +8,7 @@ class MathBackend final : public AttentionBackend {
     std::string name() const override { return "math"; }
     std::string description() const override { return "materialized softmax(QK^T/sqrt(d))V, the reference"; }
     std::string unsupported_reason(const AttentionRequest&) const override { return {}; }
+    bool materializes_probs() const override { return true; }
 
     AttentionResult run(const AttentionRequest& r) const override {
         // Upcasting lifts half precision to fp32; it must never lower fp64.

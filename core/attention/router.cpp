@@ -1,6 +1,8 @@
 #include "router.h"
 
 #include "cpu_attention.h"
+#include "util/byte_size.h"
+#include "util/out_of_memory.h"
 
 #include <algorithm>
 #include <cstdlib>
@@ -94,6 +96,27 @@ const AttentionBackend& AttentionRouter::resolve(const AttentionSite& site,
     throw std::invalid_argument("no attention backend can run " + site.label());
 }
 
+AttentionResult AttentionRouter::run_backend(const AttentionSite& site, const AttentionRequest& request,
+                                             const AttentionBackend& b) const {
+    try {
+        return edit_ ? edit_->run(site, request, b) : b.run(request);
+    } catch (const std::exception& e) {
+        if (!is_out_of_memory(e)) throw;
+        const auto& q = request.q;
+        const int64_t rows = q.size(0) * q.size(1), queries = q.size(2), keys = request.k.size(2);
+        std::string what = "out of memory in attention at " + site.label() + " on " + q.device().str() +
+                           " with the '" + b.name() + "' backend (" + std::to_string(rows) +
+                           " batch x heads, " + std::to_string(queries) + " queries x " +
+                           std::to_string(keys) + " keys)";
+        if (!b.materializes_probs()) throw OutOfMemory(what + ": try a smaller size or a lower precision");
+        // The backend's P in its compute type: at least fp32, see the math backend.
+        const double p_bytes = static_cast<double>(rows) * static_cast<double>(queries) *
+                               static_cast<double>(keys) * std::max<int64_t>(q.element_size(), 4);
+        throw OutOfMemory(what + ": its P alone takes " + byte_size_string(p_bytes) +
+                          "; try a smaller size, or a fused backend (flash, sdpa), which never holds P");
+    }
+}
+
 at::Tensor AttentionRouter::attention_forward(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                               const AttentionSite& site) {
     const bool want_probs =
@@ -101,7 +124,7 @@ at::Tensor AttentionRouter::attention_forward(const at::Tensor& q, const at::Ten
     const AttentionRequest request{q, k, v, site.scale(), site.upcast, want_probs};
     const auto& b = resolve(site, request);
     last_used_[{site.index, site.kind}] = b.name();
-    auto result = edit_ ? edit_->run(site, request, b) : b.run(request);
+    const auto result = run_backend(site, request, b);
     if (!observers_.empty()) {
         const auto flat = [](const at::Tensor& t) { return t.defined() ? t.flatten(0, 1) : t; };
         const AttentionTensors seen{flat(q),          flat(k),         flat(v), flat(result.probs),

@@ -59,6 +59,10 @@ class AttentionRouter {
 
   private:
     std::string names_list() const;
+    // The chosen backend, or the edit in its place; running out of memory becomes an OutOfMemory that names
+    // the site and what it needed.
+    AttentionResult run_backend(const AttentionSite& site, const AttentionRequest& request,
+                                const AttentionBackend& b) const;
     std::vector<std::unique_ptr<AttentionBackend>> backends_;
     std::string default_ = kAutoBackend;
     std::map<std::pair<int, AttentionKind>, std::string> site_backends_;

@@ -1,8 +1,8 @@
 #include "session.h"
 
 #include "gpu_info.h"
+#include "util/out_of_memory.h"
 
-#include <c10/util/Exception.h>
 #include <chrono>
 #include <cmath>
 #include <stdexcept>
@@ -144,12 +144,16 @@ StepInfo Session::step() {
         x0_.push_back(result.pred_original_sample);
         model_output_.push_back(model_output);
         noise_.push_back(noise);
-    } catch (const c10::OutOfMemoryError& e) {
+    } catch (const std::exception& e) {
+        // Nothing of the step is kept, and the noise generator goes back to where the step found it.
         generator_ = generator_before_.at(k);
-        throw std::runtime_error("out of memory on " + pipeline_->unet.device().str() + " at step " +
-                                 std::to_string(k + 1) + " (" + std::to_string(settings_.width) + "x" +
-                                 std::to_string(settings_.height) +
-                                 "): try a smaller size, f16 precision or a fused attention backend");
+        if (!is_out_of_memory(e)) throw;
+        const std::string where = "step " + std::to_string(k + 1) + " (" + std::to_string(settings_.width) +
+                                  "x" + std::to_string(settings_.height) + " on " +
+                                  pipeline_->unet.device().str() + ")";
+        if (dynamic_cast<const OutOfMemory*>(&e)) throw OutOfMemory(where + ": " + e.what());
+        throw OutOfMemory("out of memory at " + where +
+                          ": try a smaller size, f16 precision or a fused attention backend");
     }
     generator_before_.push_back(generator_);
     gpu_synchronize();

@@ -51,8 +51,9 @@ class Session {
     int current_step() const { return current_; } // steps done so far
     bool done() const { return current_ == total_steps(); }
 
-    // Runs the next denoising step. Throws std::logic_error when done; std::runtime_error when the device
-    // runs out of memory (the session stays at the step it was at).
+    // Runs the next denoising step. Throws std::logic_error when done; OutOfMemory (util/out_of_memory.h),
+    // naming the step and what needed the memory, when the device runs out of it. A step that throws leaves
+    // the session at the step it was at.
     StepInfo step();
     // Goes back to just before step `step` (0..current_step()); later steps are dropped and run anew by
     // step().

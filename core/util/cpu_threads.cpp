@@ -1,5 +1,7 @@
 #include "cpu_threads.h"
 
+#include "memory_guard.h"
+
 #include <ATen/Parallel.h>
 #include <algorithm>
 #include <dlfcn.h>
@@ -11,6 +13,7 @@ namespace attnscope {
 void configure_cpu_threads() {
     mallopt(M_MMAP_MAX, 0);
     mallopt(M_TRIM_THRESHOLD, -1);
+    install_cpu_memory_guard();
     at::set_num_threads(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
     // Only where the process has OpenBLAS (Debian's LibTorch); other BLAS libraries are left as they are.
     using SetThreads = void (*)(int);
