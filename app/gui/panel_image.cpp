@@ -115,14 +115,19 @@ void panel_image(Ui& ui) {
     if (!s.maps.error.empty()) {
         error_text(s.maps.error);
     } else {
-        ImGui::Text("%s   %s x0 of step %d", map_caption(s.maps.request).c_str(),
-                    s.preview.full ? "VAE" : (s.snap.has_taesd ? "TAESD" : "VAE (no TAESD)"),
+        const char* decoder = s.snap.pixel_space ? "pixel-space"
+                              : s.preview.full   ? "VAE"
+                              : s.snap.has_taesd ? "TAESD"
+                                                 : "VAE (no TAESD)";
+        ImGui::Text("%s   %s x0 of step %d", map_caption(s.maps.request).c_str(), decoder,
                     s.preview.step + 1);
     }
-    ImGui::BeginDisabled(s.snap.busy || !s.snap.session_ready);
-    if (ImGui::Button("Decode with VAE")) ui.worker.decode_full(shown_step(s));
-    ImGui::EndDisabled();
-    ImGui::SameLine();
+    if (!s.snap.pixel_space) {
+        ImGui::BeginDisabled(s.snap.busy || !s.snap.session_ready);
+        if (ImGui::Button("Decode with VAE")) ui.worker.decode_full(shown_step(s));
+        ImGui::EndDisabled();
+        ImGui::SameLine();
+    }
     if (ImGui::Button("Export map")) {
         try {
             const auto files = export_map(s, ui.colormaps, s.export_path);

@@ -240,6 +240,7 @@ struct WorkerSnapshot {
     std::string model_source, model_description, device, dtype;
     int element_bytes = 4;
     bool has_taesd = false;
+    bool pixel_space = false; // no VAE: x0 is the image itself
     bool session_ready = false;
     RunSettings session_settings; // what the session runs (sizes resolved)
     int latent_width = 0, latent_height = 0;

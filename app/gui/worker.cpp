@@ -153,6 +153,7 @@ struct Worker::Impl {
             s.dtype = c10::toString(pipeline->unet.dtype());
             s.element_bytes = static_cast<int>(c10::elementSize(pipeline->unet.dtype()));
             s.has_taesd = pipeline->taesd.has_value();
+            s.pixel_space = pipeline->pixel_space();
         }
         if (session) {
             const auto& g = session->settings();
