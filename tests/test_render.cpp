@@ -89,6 +89,22 @@ TEST(Colormap, SixteenBitsRoundTheNormalizedValue) {
     EXPECT_EQ(to_gray16(map, {1, 1})[0], 32768); // flat: the middle
 }
 
+TEST(Colormap, NonFiniteValuesAndRangesTakeTheBottomOfTheScale) {
+    // A guidance scale of 1e30 makes maps of NaN; exporting one with a fixed range once read far outside the
+    // colour table (a segfault).
+    const Colormaps maps;
+    const auto& lut = maps.lut(Colormap::Viridis);
+    const float nan = std::nanf(""), inf = INFINITY;
+    const MapImage map{3, 1, {nan, 0.5f, inf}};
+    for (const ValueRange range : {ValueRange{0, 1}, ValueRange{-inf, inf}}) {
+        EXPECT_EQ(color_of(nan, range, lut), lut[0]);
+        EXPECT_EQ(colorize_rgb(map, range, lut).size(), 9u);
+        EXPECT_EQ(to_gray16(map, range)[0], 0);
+    }
+    EXPECT_EQ(color_of(inf, {0, 1}, lut), lut[255]);
+    EXPECT_EQ(color_of(0.5f, {-inf, inf}, lut), lut[0]);
+}
+
 TEST(Grid, UnetLayoutReadsLikeTheU) {
     const auto g = unet_grid(10, 6, 2);
     ASSERT_EQ(g.cells.size(), 16u);

@@ -15,9 +15,19 @@ ValueRange merge(ValueRange a, ValueRange b) {
     return {std::min(a.lo, b.lo), std::max(a.hi, b.hi)};
 }
 
+namespace {
+
+// t clamped to [0, 1], NaN (a NaN value, or an infinite range) to 0: std::clamp passes NaN on, and a NaN
+// turned into a colour-table index reads outside the table.
+template <class T> T unit_interval(T t) {
+    return t >= 0 ? std::min(t, T(1)) : T(0);
+}
+
+} // namespace
+
 float normalized(float value, ValueRange range) {
     const float span = range.hi - range.lo;
-    return span > 0 ? std::clamp((value - range.lo) / span, 0.0f, 1.0f) : 0.5f;
+    return span > 0 ? unit_interval((value - range.lo) / span) : 0.5f;
 }
 
 std::vector<uint16_t> to_gray16(const MapImage& map, ValueRange range) {
@@ -26,7 +36,7 @@ std::vector<uint16_t> to_gray16(const MapImage& map, ValueRange range) {
     // exactly for a reader who recomputes it.
     const double lo = range.lo, span = static_cast<double>(range.hi) - range.lo;
     for (std::size_t i = 0; i < out.size(); ++i) {
-        const double t = span > 0 ? std::clamp((map.values[i] - lo) / span, 0.0, 1.0) : 0.5;
+        const double t = span > 0 ? unit_interval((map.values[i] - lo) / span) : 0.5;
         out[i] = static_cast<uint16_t>(std::lround(t * 65535.0));
     }
     return out;
