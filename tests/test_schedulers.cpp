@@ -1,5 +1,6 @@
 #include "io/safetensors_file.h"
 #include "sched/scheduler.h"
+#include "test_util.h"
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
@@ -115,6 +116,13 @@ TEST(Schedulers, PndmRepeatsTheSecondTimestep) {
 TEST(Schedulers, RejectsBadStepCountsAndOutOfOrderSteps) {
     EXPECT_THROW(make_scheduler(SchedulerKind::Euler, Prediction::Epsilon, 0), std::invalid_argument);
     EXPECT_THROW(make_scheduler(SchedulerKind::DDIM, Prediction::Epsilon, 1001), std::invalid_argument);
+    // Leading spacing + offset: 1000 steps would start at timestep 1000; 999 start at 999.
+    for (const auto kind : {SchedulerKind::DDIM, SchedulerKind::PNDM}) {
+        ATTNSCOPE_EXPECT_THROW_WITH(make_scheduler(kind, Prediction::Epsilon, 1000), std::invalid_argument,
+                                    "1000 steps would start at timestep 1000, past the trained 0..999");
+        EXPECT_EQ(make_scheduler(kind, Prediction::Epsilon, 999)->timesteps().front(), 999);
+    }
+    EXPECT_EQ(make_scheduler(SchedulerKind::Euler, Prediction::Epsilon, 1000)->num_steps(), 1000);
     const auto s = make_scheduler(SchedulerKind::DPMPP2MKarras, Prediction::Epsilon, 5);
     const at::Tensor x = at::randn({1, 4, 2, 2}, at::kDouble);
     EXPECT_THROW(s->step(x, 1, x), std::logic_error);

@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <deque>
+#include <stdexcept>
 
 namespace attnscope::sched_detail {
 namespace {
@@ -12,6 +13,16 @@ namespace {
 float alpha_at(int t) {
     const auto& ac = sd_alphas_cumprod();
     return t >= 0 ? ac.at(static_cast<std::size_t>(t)) : ac.front();
+}
+
+// Leading spacing with the offset puts 1000 steps' first timestep at 1000, past the trained 0..999 (diffusers
+// indexes past its table there too): refused, with the count that works.
+void check_leading_steps(SchedulerKind kind, int steps, int step_ratio) {
+    if ((steps - 1) * step_ratio + 1 < kTrainTimesteps) return;
+    throw std::invalid_argument(
+        to_string(kind) + " scheduler: " + std::to_string(steps) + " steps would start at timestep " +
+        std::to_string(kTrainTimesteps) + ", past the trained 0.." + std::to_string(kTrainTimesteps - 1) +
+        " (SD's steps_offset of 1); use at most " + std::to_string(kTrainTimesteps - 1) + " steps");
 }
 
 // x0 from the sample and the raw model output, as DDIM's step computes it.
@@ -27,6 +38,7 @@ class DDIMScheduler final : public Scheduler {
   public:
     DDIMScheduler(Prediction prediction, int steps)
         : Scheduler(SchedulerKind::DDIM, prediction, steps), step_ratio_(kTrainTimesteps / steps) {
+        check_leading_steps(kind_, steps, step_ratio_);
         // "leading" spacing (DDIM's default) shifted by the config's steps_offset of 1: 981, 961, ..., 1.
         for (int i = steps - 1; i >= 0; --i) timesteps_.push_back(i * step_ratio_ + 1);
     }
@@ -63,6 +75,7 @@ class PNDMScheduler final : public Scheduler {
   public:
     PNDMScheduler(Prediction prediction, int steps)
         : Scheduler(SchedulerKind::PNDM, prediction, steps), step_ratio_(kTrainTimesteps / steps) {
+        check_leading_steps(kind_, steps, step_ratio_);
         // Leading spacing + offset, ascending: 1, 21, ..., 981 for 50 steps. PLMS runs them descending with
         // the second-highest repeated (981, 961, 961, 941, ...): the repeat is the Heun-like bootstrap step.
         std::vector<int> base;
