@@ -226,7 +226,10 @@ struct Worker::Impl {
         ++snap.int8_version;
     }
 
-    void new_session(const RunSettings& r) {
+    // A session on `model` with the UI's settings and site choices; throws on bad settings before anything
+    // of the current state is touched.
+    std::unique_ptr<Session> make_session(const std::shared_ptr<const Pipeline>& model,
+                                          const RunSettings& r) const {
         GenerationSettings g;
         g.prompt = r.prompt;
         g.negative_prompt = r.negative_prompt;
@@ -236,11 +239,15 @@ struct Worker::Impl {
         g.scheduler = parse_scheduler(r.scheduler);
         g.width = r.width;
         g.height = r.height;
-        auto fresh = std::make_unique<Session>(pipeline, g);
+        auto fresh = std::make_unique<Session>(model, g);
         fresh->router().set_default_backend(r.backend);
         for (const auto& [key, name] : site_backends)
             fresh->router().set_site_backend(key.first,
                                              key.second ? AttentionKind::Self : AttentionKind::Cross, name);
+        return fresh;
+    }
+
+    void new_session(std::unique_ptr<Session> fresh) {
         // A comparison and branches are of the previous generation.
         comparison.reset();
         branches.clear();
@@ -267,7 +274,9 @@ struct Worker::Impl {
     }
 
     Session& need_session() const {
-        if (!session) throw std::runtime_error("no session: load a model first");
+        if (!session)
+            throw std::runtime_error(pipeline ? "no session: start one (New session)"
+                                              : "no session: load a model first");
         return *session;
     }
 
@@ -458,7 +467,8 @@ void Worker::load(const std::string& path, const RunSettings& settings) {
                           ? random_pipeline(path.substr(preset_prefix.size()), settings.seed, o.dtype,
                                             o.device, progress)
                           : load_pipeline(path, o, progress);
-        // Only a model that loaded replaces the previous one.
+        // Only a model that loaded, with settings it can run, replaces the previous one.
+        auto fresh = w.make_session(loaded, settings);
         w.comparison.reset();
         w.branches.clear();
         w.session.reset();
@@ -468,14 +478,14 @@ void Worker::load(const std::string& path, const RunSettings& settings) {
         w.model_path = path;
         w.pipeline_options = o;
         w.publish();
-        w.new_session(settings);
+        w.new_session(std::move(fresh));
     });
 }
 
 void Worker::start_session(const RunSettings& settings) {
     impl_->enqueue([this, settings] {
         if (!impl_->pipeline) throw std::runtime_error("no model loaded");
-        impl_->new_session(settings);
+        impl_->new_session(impl_->make_session(impl_->pipeline, settings));
     });
 }
 
