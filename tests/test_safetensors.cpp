@@ -2,6 +2,8 @@
 #include "test_util.h"
 
 #include <cstring>
+#include <filesystem>
+#include <sys/stat.h>
 
 namespace attnscope {
 namespace {
@@ -172,6 +174,21 @@ TEST(Safetensors, AtomicWriteLeavesNoPartialFileOnFailure) {
     EXPECT_THROW(write_safetensors(path, {{"c", at::randn({2}, at::kComplexFloat)}}), std::invalid_argument);
     EXPECT_FALSE(std::filesystem::exists(path));
     EXPECT_TRUE(std::filesystem::is_empty(dir.path()));
+}
+
+TEST(Safetensors, AtomicWriteNeverReplacesWhatIsNotARegularFile) {
+    TempDir dir;
+    const std::string fifo = dir.file("pipe");
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    ATTNSCOPE_EXPECT_THROW_WITH(write_safetensors(fifo, {{"a", at::zeros({2})}}), std::runtime_error,
+                                "cannot write '" + fifo + "': it exists and is not a regular file");
+    EXPECT_TRUE(std::filesystem::is_fifo(fifo));
+    ATTNSCOPE_EXPECT_THROW_WITH(write_safetensors(dir.path().string(), {{"a", at::zeros({2})}}),
+                                std::runtime_error, "is not a regular file (a folder)");
+    const std::string file = dir.file("a.safetensors");
+    write_safetensors(file, {{"a", at::zeros({2})}});
+    write_safetensors(file, {{"a", at::ones({3})}}); // an existing file is replaced
+    EXPECT_EQ(SafetensorsFile(file).load("a").numel(), 3);
 }
 
 } // namespace

@@ -56,6 +56,10 @@ std::vector<std::string> export_map(const UiState& state, const Colormaps& color
         throw std::runtime_error("no map to export" +
                                  (state.maps.error.empty() ? "" : ": " + state.maps.error));
     const std::filesystem::path colour(path);
+    // The 16-bit PNG and the JSON go beside it, named from its stem: another ending could be one of theirs.
+    if (colour.extension() != ".png")
+        throw std::runtime_error("export path '" + path +
+                                 "' must end in .png (STEM16.png and STEM.json go beside it)");
     const auto stem = colour.parent_path() / colour.stem();
     const std::string gray = stem.string() + "16.png", json_path = stem.string() + ".json";
     const auto range = state.ranges.main;

@@ -45,6 +45,12 @@ MappedFile::~MappedFile() {
 }
 
 AtomicFileWriter::AtomicFileWriter(std::string path) : path_(std::move(path)) {
+    // The rename at the end would put a regular file in place of a device, a pipe or a socket (as root, of
+    // /dev/null too), and fails only late on a folder.
+    struct stat st {};
+    if (::stat(path_.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+        throw std::runtime_error("cannot write '" + path_ + "': it exists and is not a regular file" +
+                                 (S_ISDIR(st.st_mode) ? " (a folder)" : ""));
     tmp_path_ = path_ + ".tmp-XXXXXX";
     fd_ = ::mkstemp(tmp_path_.data());
     if (fd_ < 0) throw sys_error("cannot create a temporary file next to", path_);
