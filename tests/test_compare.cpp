@@ -58,6 +58,13 @@ TEST(ImageMetrics, IdenticalImagesHaveInfinitePsnrAndSsimOne) {
     EXPECT_EQ(c.difference.abs().max().item<float>(), 0.0f);
 }
 
+TEST(ImageMetrics, ImagesHoldingNanAreNotCalledIdentical) {
+    // A guidance scale of 1e30 gives NaN images on both sides of a comparison; their MSE is NaN, not 0.
+    const auto nan = at::full({1, 3, 16, 16}, std::nan(""), at::kDouble);
+    EXPECT_TRUE(std::isnan(psnr(nan, nan)));
+    EXPECT_TRUE(std::isnan(psnr(nan, at::zeros_like(nan))));
+}
+
 TEST(ImageMetrics, HandComputedCases) {
     // A constant shift of 0.1 everywhere: MSE 0.01, so 20 dB.
     const auto grey = at::full({3, 16, 16}, 0.5, at::kDouble),

@@ -41,6 +41,7 @@ at::Tensor gaussian_window(int64_t channels) {
 double psnr(const at::Tensor& a, const at::Tensor& b) {
     const auto [x, y] = pair_of(a, b);
     const double mse = (x - y).pow(2).mean().item<double>();
+    if (std::isnan(mse)) return mse; // an image that holds NaN is not identical to anything
     return mse > 0 ? 10 * std::log10(1 / mse) : std::numeric_limits<double>::infinity();
 }
 

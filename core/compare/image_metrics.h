@@ -13,7 +13,7 @@ inline constexpr int kSsimWindow = 11;
 // Images are float (C, H, W) or (1, C, H, W) with values in [0, 1], as Session::image() gives them; `b`
 // against the reference `a`. Both throw std::invalid_argument when the shapes differ.
 
-// 10 log10(1 / MSE) in dB over every channel; +infinity for identical images.
+// 10 log10(1 / MSE) in dB over every channel; +infinity for identical images, NaN where either holds NaN.
 double psnr(const at::Tensor& a, const at::Tensor& b);
 // 1 for identical images. Also throws std::invalid_argument for an image smaller than the window.
 double ssim(const at::Tensor& a, const at::Tensor& b);
