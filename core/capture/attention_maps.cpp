@@ -70,9 +70,15 @@ at::Tensor site_map(const CapturedSite& c, const MapRequest& r, int64_t batch) {
                                     " (" + std::to_string(s.heads) + " heads)");
     at::Tensor map;
     if (r.quantity == MapQuantity::Entropy) {
-        map = reduce_heads(row_entropy(heads_of(c.q, c, batch), heads_of(c.k, c, batch),
-                                       heads_of(c.lse, c, batch), s.scale()),
-                           r);
+        // Every row of every head is a full pass over the keys: a single head's tile computes only its own
+        // (the head grid asks for each head in turn; at 64x64 that was 10 times the work of one).
+        const bool one = r.heads == HeadReduction::Single;
+        const auto rows_of = [&](const at::Tensor& t) {
+            const auto all = heads_of(t, c, batch);
+            return one ? all.narrow(0, r.head, 1) : all;
+        };
+        const auto per_head = row_entropy(rows_of(c.q), rows_of(c.k), rows_of(c.lse), s.scale());
+        map = one ? per_head[0] : reduce_heads(per_head, r);
     } else if (s.kind == AttentionKind::Cross) {
         map = reduce_heads(token_columns(c, r, batch), r);
     } else if (r.quantity == MapQuantity::Score) {
