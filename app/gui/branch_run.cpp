@@ -17,6 +17,9 @@ std::vector<AttentionEditSpec> parse_edits(const std::vector<std::string>& texts
             s->tokens = cli::with_word_positions(s->tokens, parsed.token_words, session);
         edits.push_back(std::move(parsed.edit));
     }
+    // The plan's own checks (token positions, factors, which attention a token scale acts on, backends),
+    // now rather than when the branch is built after the original has run to its end.
+    const EditPlan checked(edits, session.router());
     return edits;
 }
 

@@ -11,8 +11,9 @@
 
 namespace attnscope::gui {
 
-// Edits in `attnscope edit --edit`'s grammar (app/cli/edit_spec.h), words looked up in the session's prompt.
-// Throws std::runtime_error or std::invalid_argument saying which part of which edit is wrong.
+// Edits in `attnscope edit --edit`'s grammar (app/cli/edit_spec.h), words looked up in the session's prompt,
+// checked as EditPlan checks them. Throws std::runtime_error or std::invalid_argument saying which part of
+// which edit is wrong.
 std::vector<AttentionEditSpec> parse_edits(const std::vector<std::string>& texts, const Session& session);
 
 class BranchRun {

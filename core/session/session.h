@@ -45,6 +45,7 @@ class Session {
     const Scheduler& scheduler() const { return *scheduler_; }
     // Attention of every U-Net call goes through here: set backends per site, add observers.
     AttentionRouter& router() { return router_; }
+    const AttentionRouter& router() const { return router_; }
     bool guided() const { return settings_.guidance_scale > 1.0; }
 
     int total_steps() const { return scheduler_->num_steps(); }
