@@ -3,6 +3,7 @@
 #include "compare/map_comparison.h"
 #include "tensor_views.h"
 
+#include <algorithm>
 #include <c10/util/Exception.h>
 #include <cmath>
 #include <cstdio>
@@ -52,6 +53,13 @@ ImagePair ComparisonRun::images() const {
 }
 
 MapPair ComparisonRun::maps(const MapRequest& request, bool on_device) const {
+    const auto first = std::min_element(request.steps.begin(), request.steps.end());
+    if (first != request.steps.end() && *first < lockstep_.from_step()) {
+        MapPair p;
+        p.error = "step " + std::to_string(*first + 1) + " comes before the comparison (from step " +
+                  std::to_string(lockstep_.from_step() + 1) + "): A and B share it";
+        return p;
+    }
     return map_pair(capture_a_, capture_b_, request, on_device);
 }
 
