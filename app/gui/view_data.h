@@ -14,7 +14,9 @@ namespace attnscope::gui {
 
 // The generation the model panel describes.
 struct RunSettings {
-    std::string prompt = "a photo of a cat sitting on a red chair";
+    // A caption in the embedded model's grammar, which a first run loads (SD reads it as well): that model
+    // knows 35 words, and any other prompt falls apart into single letters there.
+    std::string prompt = "a red circle left of a blue square on a black background";
     std::string negative_prompt;
     uint64_t seed = 1234;
     int steps = 20;
