@@ -110,7 +110,8 @@ void panel_transport(Ui& ui) {
     ImGui::EndDisabled();
     ImGui::EndDisabled();
     ImGui::SameLine();
-    ImGui::BeginDisabled(!s.snap.busy);
+    // A command, or a view refresh (its task shown; an entropy refresh can take seconds).
+    ImGui::BeginDisabled(!s.snap.busy && s.snap.task.empty());
     if (ImGui::Button("Cancel")) w.cancel();
     ImGui::EndDisabled();
     ImGui::SameLine();

@@ -58,7 +58,8 @@ MapPair guidance_halves(const CaptureStore& store, MapRequest main, bool on_devi
 
 } // namespace
 
-MapResults compute_maps(const MapSources& src, const ViewRequest& v, bool on_device) {
+MapResults compute_maps(const MapSources& src, const ViewRequest& v, bool on_device,
+                        const std::function<void()>& between_maps) {
     MapResults out;
     out.request = v;
     out.index_maps.resize(16);
@@ -111,27 +112,34 @@ MapResults compute_maps(const MapSources& src, const ViewRequest& v, bool on_dev
             out.error = "index " + std::to_string(v.index) + " was not captured at this step";
         }
         if (main) {
+            between_maps();
             out.main = to_map(attention_map(store, *main), on_device, true);
             out.main_sites = main->indices;
+            between_maps();
             if (src.comparison) out.compare = src.comparison->maps(*main, on_device);
             if (src.branch) out.branch = src.branch->maps(store, *main, on_device);
+            between_maps();
             if (src.session.guided()) out.guidance = guidance_halves(store, *main, on_device);
         }
         const auto& thumb_tokens = v.thumb_tokens.empty() ? v.tokens : v.thumb_tokens;
-        for (const int i : captured)
+        for (const int i : captured) {
+            between_maps();
             out.index_maps[i - 1] = to_map(attention_map(store, for_site(i, thumb_tokens)), on_device, false);
+        }
         if (store.find(v.step, v.index, kind)) {
             auto r = base_request(v, v.tokens);
             r.indices = {v.index};
             r.heads = HeadReduction::Single;
             for (int h = 0; h < heads_of(v.index); ++h) {
+                between_maps();
                 r.head = h;
                 out.head_maps.push_back(to_map(attention_map(store, r), on_device, false));
             }
-            r.heads = HeadReduction::Mean;
-            out.head_maps.push_back(to_map(attention_map(store, r), on_device, false));
-            r.heads = HeadReduction::Max;
-            out.head_maps.push_back(to_map(attention_map(store, r), on_device, false));
+            for (const auto reduction : {HeadReduction::Mean, HeadReduction::Max}) {
+                between_maps();
+                r.heads = reduction;
+                out.head_maps.push_back(to_map(attention_map(store, r), on_device, false));
+            }
         }
         std::vector<ViewMap*> all = {&out.main,       &out.compare.a,    &out.compare.b,   &out.compare.diff,
                                      &out.branch.a,   &out.branch.b,     &out.branch.diff, &out.guidance.a,

@@ -5,6 +5,8 @@
 #include "comparison_run.h"
 #include "view_data.h"
 
+#include <functional>
+
 namespace attnscope::gui {
 
 struct MapSources {
@@ -15,7 +17,9 @@ struct MapSources {
 };
 
 // `view` is resolved: `step` a step done (-1 before the first), `steps_from` -1 or at most `step`. What
-// cannot be made is said in the results' error fields.
-MapResults compute_maps(const MapSources& sources, const ViewRequest& view, bool on_device);
+// cannot be made is said in the results' error fields. `between_maps` runs before each map and may throw to
+// stop the work (the worker's cancel): an entropy refresh at 64x64 takes seconds.
+MapResults compute_maps(const MapSources& sources, const ViewRequest& view, bool on_device,
+                        const std::function<void()>& between_maps);
 
 } // namespace attnscope::gui

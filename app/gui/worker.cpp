@@ -87,14 +87,15 @@ struct Worker::Impl {
                 std::unique_lock<std::mutex> lock(mutex);
                 wake.wait(lock, [&] { return stopping || !jobs.empty() || needs_views(); });
                 if (stopping) return;
-                // A view refresh runs too (idle() says so), but the UI does not show it as busy.
+                // A view refresh runs too (idle() says so), but the UI does not show it as busy; it shows its
+                // task, and Cancel stops it.
                 running = true;
+                cancel = false;
                 if (!jobs.empty()) {
                     job = std::move(jobs.front());
                     jobs.pop_front();
                     snap.busy = true;
                     snap.error.clear();
-                    cancel = false;
                 }
             }
             if (job)
@@ -420,7 +421,8 @@ struct Worker::Impl {
             }
         }
         set_task("computing maps", 0);
-        auto results = compute_maps({*session, *store, comparison.get(), branch}, v, on_device);
+        auto results = compute_maps({*session, *store, comparison.get(), branch}, v, on_device,
+                                    [this] { check_cancel(); });
         try {
             results.token_mass =
                 token_mass.update(*store, session->prompt_tokens().length, session->negative_tokens().length);
