@@ -168,6 +168,9 @@ TEST(Int8Inspection, SaysWhatIsWrongWithItsInputs) {
                                 "must be floating point");
     ATTNSCOPE_EXPECT_THROW_WITH(inspect_int8(q, q, 1.0, 0), std::invalid_argument,
                                 "at least one histogram bin");
+    // A diverged run (guidance scale 1e30) captures NaN: once 'torch.histc: range of [inf, -inf]'.
+    ATTNSCOPE_EXPECT_THROW_WITH(inspect_int8(at::full_like(q, std::nanf("")), q, 1.0), std::invalid_argument,
+                                "hold NaN or infinity");
 }
 
 // The kernel's LSE is that of the scores the emulation makes (plus the smoothing constant, as both add it):

@@ -1,6 +1,7 @@
 #include "quant_inspector.h"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -51,6 +52,10 @@ Int8Inspection inspect_int8(const at::Tensor& q, const at::Tensor& k, double sca
                              lo = std::min({lo, s.min().item<double>(), s8.min().item<double>()});
                              hi = std::max({hi, s.max().item<double>(), s8.max().item<double>()});
                          });
+    if (!std::isfinite(lo) || !std::isfinite(hi))
+        throw std::invalid_argument(
+            "int8 inspector: the captured Q or K hold NaN or infinity (the run diverged: "
+            "a guidance scale this large overflows), so there are no scores to histogram");
     if (lo == hi) { // one value everywhere: a unit-wide range around it rather than an empty one
         lo -= 0.5;
         hi += 0.5;
