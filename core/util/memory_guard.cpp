@@ -14,24 +14,21 @@ namespace {
 constexpr int64_t kGuardedSize = int64_t{64} << 20;
 constexpr int64_t kReserve = int64_t{256} << 20;
 
-int64_t mem_available() {
-    std::FILE* f = std::fopen("/proc/meminfo", "r");
-    if (!f) return -1;
-    char line[256];
-    long long kib = -1;
-    while (std::fgets(line, sizeof line, f))
-        if (std::sscanf(line, "MemAvailable: %lld kB", &kib) == 1) break;
-    std::fclose(f);
-    return kib < 0 ? -1 : kib * 1024;
+// The op that asked usually needs as much again for its own temporaries, some of them outside LibTorch's
+// allocator (oneDNN's scratch space, OpenMP reductions): an allocation may take half of what is left.
+bool fits(int64_t bytes, int64_t available) {
+    return available < 0 || 2 * bytes <= available - kReserve;
 }
 
 void refuse_if_unbacked(size_t n) {
     const auto bytes = static_cast<int64_t>(n);
-    if (bytes < kGuardedSize) return;
+    if (bytes < kGuardedSize || fits(bytes, available_cpu_memory())) return;
+    // Memory this process freed is kept (configure_cpu_threads) and is not in MemAvailable: hand it back,
+    // and look again. Counting it instead (mallinfo's free bytes) let a training step be killed: a large
+    // request is met only by one free stretch of its size, and the heap grows past scattered ones.
+    malloc_trim(0);
     const int64_t available = available_cpu_memory();
-    // The op that asked usually needs as much again for its own temporaries, some of them outside LibTorch's
-    // allocator (oneDNN's scratch space, OpenMP reductions): an allocation may take half of what is left.
-    if (available < 0 || 2 * bytes <= available - kReserve) return;
+    if (fits(bytes, available)) return;
     throw OutOfMemory("out of memory: tried to allocate " + byte_size_string(static_cast<double>(bytes)) +
                       " on the CPU with " + byte_size_string(static_cast<double>(available)) +
                       " available (an allocation may take half); try a smaller size");
@@ -67,9 +64,14 @@ class GuardedCpuAllocator final : public c10::Allocator {
 } // namespace
 
 int64_t available_cpu_memory() {
-    const int64_t system = mem_available();
-    if (system < 0) return -1;
-    return system + static_cast<int64_t>(mallinfo2().fordblks);
+    std::FILE* f = std::fopen("/proc/meminfo", "r");
+    if (!f) return -1;
+    char line[256];
+    long long kib = -1;
+    while (std::fgets(line, sizeof line, f))
+        if (std::sscanf(line, "MemAvailable: %lld kB", &kib) == 1) break;
+    std::fclose(f);
+    return kib < 0 ? -1 : kib * 1024;
 }
 
 void install_cpu_memory_guard() {

@@ -7,12 +7,13 @@
 
 namespace attnscope {
 
-// Bytes a new allocation can take now without the OOM killer: the kernel's MemAvailable plus what this
-// process's heap holds freed (configure_cpu_threads keeps freed memory). -1 where that cannot be read.
+// Bytes a new allocation can take now without the OOM killer: the kernel's MemAvailable. -1 where that
+// cannot be read.
 int64_t available_cpu_memory();
 
 // Puts the guard in front of LibTorch's CPU allocator, once per process: an allocation of 64 MiB or more that
-// would take over half of available_cpu_memory() less a 256 MiB reserve throws OutOfMemory.
+// would take over half of available_cpu_memory() less a 256 MiB reserve, even after this process has handed
+// its freed memory back (malloc_trim), throws OutOfMemory.
 void install_cpu_memory_guard();
 
 } // namespace attnscope
