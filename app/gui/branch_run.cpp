@@ -5,8 +5,6 @@
 #include "comparison_run.h"
 #include "tensor_views.h"
 
-#include <algorithm>
-
 namespace attnscope::gui {
 
 std::vector<AttentionEditSpec> parse_edits(const std::vector<std::string>& texts, const Session& session) {
@@ -49,13 +47,9 @@ void BranchRun::finish(const Session& original) {
 }
 
 MapPair BranchRun::maps(const CaptureStore& original, const MapRequest& request, bool on_device) const {
-    const int first = *std::min_element(request.steps.begin(), request.steps.end());
-    if (first < branch_.from_step()) {
-        MapPair p;
-        p.error = "step " + std::to_string(first + 1) + " comes before the branch (from step " +
-                  std::to_string(branch_.from_step() + 1) + "): its maps are the original's";
-        return p;
-    }
+    if (auto shared =
+            before_divergence(request, branch_.from_step(), "the branch", "its maps are the original's"))
+        return *shared;
     return map_pair(original, capture_, request, on_device);
 }
 

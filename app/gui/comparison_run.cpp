@@ -53,13 +53,8 @@ ImagePair ComparisonRun::images() const {
 }
 
 MapPair ComparisonRun::maps(const MapRequest& request, bool on_device) const {
-    const auto first = std::min_element(request.steps.begin(), request.steps.end());
-    if (first != request.steps.end() && *first < lockstep_.from_step()) {
-        MapPair p;
-        p.error = "step " + std::to_string(*first + 1) + " comes before the comparison (from step " +
-                  std::to_string(lockstep_.from_step() + 1) + "): A and B share it";
-        return p;
-    }
+    if (auto shared = before_divergence(request, lockstep_.from_step(), "the comparison", "A and B share it"))
+        return *shared;
     return map_pair(capture_a_, capture_b_, request, on_device);
 }
 
@@ -80,6 +75,16 @@ MapPair map_pair(const CaptureStore& a, const CaptureStore& b, const MapRequest&
     } catch (const std::exception& e) {
         p.error = e.what();
     }
+    return p;
+}
+
+std::optional<MapPair> before_divergence(const MapRequest& request, int from_step, const std::string& run,
+                                         const std::string& shared) {
+    const auto first = std::min_element(request.steps.begin(), request.steps.end());
+    if (first == request.steps.end() || *first >= from_step) return std::nullopt;
+    MapPair p;
+    p.error = "step " + std::to_string(*first + 1) + " comes before " + run + " (from step " +
+              std::to_string(from_step + 1) + "): " + shared;
     return p;
 }
 

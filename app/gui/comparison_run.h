@@ -7,6 +7,8 @@
 #include "compare/lockstep.h"
 #include "view_data.h"
 
+#include <optional>
+#include <string>
 #include <utility>
 
 namespace attnscope::gui {
@@ -42,5 +44,10 @@ class ComparisonRun {
 
 // P of two captures for one request, and |a - b| (core/compare/map_comparison.h), or why not.
 MapPair map_pair(const CaptureStore& a, const CaptureStore& b, const MapRequest& request, bool on_device);
+
+// Where `request`'s earliest step comes before `from_step`, the step from which two runs differ: a pair whose
+// error says so ("step 1 comes before <run> (from step 2): <shared>"); else nothing.
+std::optional<MapPair> before_divergence(const MapRequest& request, int from_step, const std::string& run,
+                                         const std::string& shared);
 
 } // namespace attnscope::gui
