@@ -2,6 +2,7 @@
 #include "args.h"
 #include "commands.h"
 #include "util/cpu_threads.h"
+#include "util/tf32.h"
 
 #ifdef ATTNSCOPE_GUI
 #include "../gui/gui.h"
@@ -65,6 +66,7 @@ void usage(std::ostream& o) {
 
 int main(int argc, char** argv) {
     attnscope::configure_cpu_threads();
+    attnscope::set_tf32(false); // fp32 means IEEE fp32 on CUDA too; --tf32 opts in
     std::vector<std::string> args(argv + 1, argv + argc);
 #ifdef ATTNSCOPE_GUI
     const bool gui_by_default = args.empty() && attnscope::gui::display_available();
