@@ -22,7 +22,7 @@ ShapeWordEffect shape_word_effect(const UNet& unet, const ClipTextModel& text, c
             const auto variant = with_first_shape(scenes[i], shape);
             images.push_back(sample_images(unet, text, tokenizer, {variant.caption()}, router, o));
             const auto encoding = tokenizer.encode(variant.caption());
-            const at::NoGradGuard no_grad;
+            const c10::NoGradGuard no_grad;
             const auto out =
                 text.forward(at::tensor(encoding.ids, at::kLong).view({1, -1}).to(text.device()));
             nouns.push_back(
