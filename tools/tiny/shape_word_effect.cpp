@@ -4,6 +4,7 @@
 #include "sampler.h"
 
 #include <algorithm>
+#include <c10/core/GradMode.h>
 
 namespace attnscope::tiny {
 
