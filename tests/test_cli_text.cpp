@@ -60,7 +60,7 @@ TEST(CliTextPrompt, UsesTheModelFoldersTokenizer) {
                       model.state_dict(ClipTextLayout::Diffusers));
     std::ofstream(dir.path() / "text_encoder" / "config.json") << config.to_json();
     for (const char* f : {"vocab.json", "merges.txt"})
-        fs::copy_file(fs::path(ATTNSCOPE_SHARED_DATA) / "clip-tokenizer" / f, dir.path() / "tokenizer" / f);
+        fs::copy_file(fs::path(ATTNSCOPE_ASSETS_SOURCE) / "clip-tokenizer" / f, dir.path() / "tokenizer" / f);
 
     const auto r = test::run_cli("text --model " + dir.path().string() +
                                  " --prompt 'a photo of a cat' --out " + dir.file("out.safetensors"));
@@ -91,7 +91,7 @@ TEST(CliTextErrors, OneClearLineAndNoOutputFile) {
     EXPECT_NE(r.output.find("'input_ids' is F32, expected an integer type"), std::string::npos) << r.output;
 
     r = test::run_cli("text --model " + dir.file("nothing") +
-                      " --prompt x --tokenizer " ATTNSCOPE_SHARED_DATA "/clip-tokenizer --out " +
+                      " --prompt x --tokenizer " ATTNSCOPE_ASSETS_SOURCE "/clip-tokenizer --out " +
                       dir.file("out.safetensors"));
     EXPECT_EQ(r.rc, 1);
     EXPECT_NE(r.output.find(dir.file("nothing")), std::string::npos) << r.output;

@@ -20,7 +20,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const fs::path kVocabDir = fs::path(ATTNSCOPE_SHARED_DATA) / "clip-tokenizer";
+const fs::path kVocabDir = fs::path(ATTNSCOPE_ASSETS_SOURCE) / "clip-tokenizer";
 constexpr std::int64_t kStart = 49406, kEnd = 49407;
 
 // One tokenizer per padding style for the whole suite: loading the 49408-entry vocabulary is the slow part.

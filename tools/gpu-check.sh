@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds attnscope against the LibTorch bundled with the GPU machine's PyTorch, runs every test (CUDA
+# Builds attnscope on the GPU machine as a user would (tools/build.sh), runs every test (CUDA
 # ones included) and the benchmarks, in one call. Results go to $OUT (the device tool's folder) or ./out.
 #   tools/gpu-check.sh            build + test + bench
 #   REGEN_FIXTURES=1 tools/gpu-check.sh   also regenerate tests/data with diffusers (needs .ref/diffusers)
@@ -9,8 +9,9 @@
 #   GPU_CHECK_ONLY=gui tools/gpu-check.sh         the visualizer offscreen on the GPU (EGL, CUDA-GL interop):
 #                                                 GL and scripted tests, frame times while stepping, screenshots
 # The full-size shape tables are CPU tests that CI runs; they are skipped here to save device time.
-# Carry: .ref (diffusers source and the CLIP vocabulary from ../shared, never committed) and .debs
-# (Debian googletest + nlohmann-json, made by tools/fetch-gpu-debs.sh), which that machine lacks.
+# It builds through tools/build.sh, as a user does (PyTorch's CUDA LibTorch, kernels for the local GPU), with
+# the Debian packages that machine lacks unpacked into a prefix. Carry: .debs (made by tools/fetch-gpu-debs.sh)
+# and, to regenerate fixtures, .ref/diffusers (a diffusers source tree, never committed).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-$PWD/out}
@@ -19,7 +20,7 @@ status=0
 step() { echo; echo "=== $*"; }
 # The tests matching a GoogleTest filter, into $OUT/NAME.txt; shows what did not simply pass.
 run_tests() {
-  build-gpu/tests/attnscope_tests --gtest_filter="$2" > "$OUT/$1.txt" 2>&1 || status=1
+  build/tests/attnscope_tests --gtest_filter="$2" > "$OUT/$1.txt" 2>&1 || status=1
   grep -vE "^\[ +(RUN|OK) +\]" "$OUT/$1.txt" | tail -60
 }
 
@@ -28,15 +29,11 @@ mkdir -p "$prefix"
 for deb in .debs/*.deb; do [ -f "$deb" ] && dpkg -x "$deb" "$prefix"; done
 # The unpacked shared libraries (GLFW, GLVND's OpenGL and EGL, X client libraries) for the linker and at run
 # time; NVIDIA's EGL driver is found through its vendor file.
+export ATTNSCOPE_DEPS_PREFIX=$prefix
 export LD_LIBRARY_PATH="$prefix/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 for vendor in /usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json /usr/share/glvnd/egl_vendor.d/10_nvidia.json; do
   [ -f "$vendor" ] && { export __EGL_VENDOR_LIBRARY_FILENAMES=$vendor; break; }
 done
-torch_prefix=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)')
-# Where LibTorch ships its own nlohmann-json, every translation unit must see that one version (its
-# inline ABI namespace differs from the Debian package's): the package's headers give way to it.
-torch_json=$(python3 -c 'import torch, os; print(os.path.join(os.path.dirname(torch.__file__), "include", "nlohmann"))')
-[ -f "$torch_json/json.hpp" ] && cp -r "$torch_json"/. "$prefix/usr/include/nlohmann/"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$OUT/machine.txt"
 python3 -c 'import torch; print("torch", torch.__version__)' | tee -a "$OUT/machine.txt"
 
@@ -61,17 +58,17 @@ if [ -f tools/make_scheduler_fixtures.py ] && [ -d .ref/diffusers/src ] &&
   PYTHONPATH=.ref/diffusers/src python3 tools/make_scheduler_fixtures.py tests/data || status=1
   made+=(tests/data/scheduler_reference.safetensors)
 fi
-if [ -f tools/make_tokenizer_fixtures.py ] && [ -d .ref/clip-tokenizer ] &&
+if [ -f tools/make_tokenizer_fixtures.py ] && [ -d assets/clip-tokenizer ] &&
    { [ "$regen" = 1 ] || [ ! -f tests/data/tokenizer_reference.json ]; }; then
   step "tokenizer fixtures (transformers)"
-  python3 tools/make_tokenizer_fixtures.py .ref/clip-tokenizer || status=1
+  python3 tools/make_tokenizer_fixtures.py assets/clip-tokenizer || status=1
   made+=(tests/data/tokenizer_reference.json)
 fi
-if [ -f tools/make_pipeline_fixtures.py ] && [ -d .ref/diffusers/src ] && [ -d .ref/clip-tokenizer ] &&
+if [ -f tools/make_pipeline_fixtures.py ] && [ -d .ref/diffusers/src ] && [ -d assets/clip-tokenizer ] &&
    { [ "$regen" = 1 ] || [ ! -f tests/data/pipeline_reference.safetensors ]; }; then
   step "pipeline fixtures (diffusers)"
   PYTHONPATH=.ref/diffusers/src python3 tools/make_pipeline_fixtures.py tests/data .ref/diffusers/scripts \
-    .ref/clip-tokenizer || status=1
+    assets/clip-tokenizer || status=1
   made+=(tests/data/pipeline_*)
 fi
 [ "${#made[@]}" -gt 0 ] && tar czf - "${made[@]}" | split -b 15M - "$OUT/fixtures.tgz."
@@ -89,7 +86,7 @@ cost_runs() {
     rm -rf /tmp/job
     start=$(date +%s.%N)
     # shellcheck disable=SC2086
-    build-gpu/app/attnscope $job "${common[@]}" --out /tmp/job > /tmp/job.log 2>&1 || { status=1; tail -3 /tmp/job.log; }
+    build/app/attnscope $job "${common[@]}" --out /tmp/job > /tmp/job.log 2>&1 || { status=1; tail -3 /tmp/job.log; }
     end=$(date +%s.%N)
     kill "$monitor" 2>/dev/null
     # The median step: a plain one (generate), a compared one (both runs and the errors), an edited one.
@@ -104,24 +101,20 @@ else: print("step %.1f ms" % st.median(s["step_ms"] for s in json.load(open(d+"/
   done
 }
 
-step "configure + build"
-export TORCH_CUDA_ARCH_LIST=9.0
-cmake -S . -B build-gpu -G Ninja -DCMAKE_BUILD_TYPE=Release \
-  -DCMAKE_PREFIX_PATH="$torch_prefix;$prefix/usr" -DCMAKE_CUDA_ARCHITECTURES="90a-real;80-real" \
-  -DATTNSCOPE_SHARED_DATA="$PWD/.ref" \
-  > /tmp/configure.log 2>&1 || { tail -40 /tmp/configure.log; exit 1; }
+step "configure + build (tools/build.sh)"
 only=${GPU_CHECK_ONLY:-}
 targets=()
-[ "$only" = attention ] && targets=(--target attnscope_tests bench_attention)
-[ "$only" = capture ] && targets=(--target attnscope_tests bench_capture)
-[ "$only" = gui ] && targets=(--target attnscope attnscope_gl_tests attnscope_gui_tests)
-cmake --build build-gpu -j 16 "${targets[@]}" > "$OUT/build.log" 2>&1 || { grep -E "error|Error" "$OUT/build.log" | head -40; exit 1; }
+[ "$only" = attention ] && targets=(attnscope_tests bench_attention)
+[ "$only" = capture ] && targets=(attnscope_tests bench_capture)
+[ "$only" = gui ] && targets=(attnscope attnscope_gl_tests attnscope_gui_tests)
+bash tools/build.sh "${targets[@]}" > "$OUT/build.log" 2>&1 || { grep -E "error|Error" "$OUT/build.log" | head -40; exit 1; }
+grep -E "^attnscope:" "$OUT/build.log"
 grep -c "warning" "$OUT/build.log" | sed 's/^/build warnings: /'
 if [ "$only" = attention ]; then
   step "attention kernel tests"
   run_tests attention_tests '*Flash*:*Probe*:*Int8*:*AttentionLse*:AttentionRouter*:AttentionMath*:CpuAttention*'
   step "attention benchmark"
-  build-gpu/bench/bench_attention --iters 30 2>&1 | tee "$OUT/bench_attention.txt" || status=1
+  build/bench/bench_attention --iters 30 2>&1 | tee "$OUT/bench_attention.txt" || status=1
   exit $status
 fi
 
@@ -129,20 +122,20 @@ if [ "$only" = capture ]; then
   step "capture tests"
   run_tests capture_tests '*Capture*:*AttentionMap*:*Lockstep*:*Branch*'
   step "capture benchmark: SD v1.5 topology (random weights), 512x512, 50 steps, CFG, fp16"
-  build-gpu/bench/bench_capture --preset sd15 --steps 50 2>&1 | tee "$OUT/bench_capture.txt" || status=1
+  build/bench/bench_capture --preset sd15 --steps 50 2>&1 | tee "$OUT/bench_capture.txt" || status=1
   step "the same with LibTorch's expandable allocator segments"
-  PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True build-gpu/bench/bench_capture --preset sd15 --steps 50 \
+  PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True build/bench/bench_capture --preset sd15 --steps 50 \
     --modes off,all 2>&1 | tee -a "$OUT/bench_capture.txt" || status=1
   exit $status
 fi
 
 if [ "$only" = gui ]; then
-  grep -E "attnscope: (GUI|CUDA)" /tmp/configure.log
+  grep -E "attnscope: (GUI|CUDA)" build-configure.log
   step "GL tests (EGL): textures, shader, CUDA-GL interop against host upload"
-  build-gpu/tests/attnscope_gl_tests > "$OUT/gl_tests.txt" 2>&1 || status=1
+  build/tests/attnscope_gl_tests > "$OUT/gl_tests.txt" 2>&1 || status=1
   grep -E "^\[  (PASSED|FAILED|SKIPPED) |Skipped|no CUDA-GL|Failure" "$OUT/gl_tests.txt" | head -20
   step "the scripted GUI tests, offscreen, on CUDA (small test model, f32)"
-  ATTNSCOPE_GUI_TEST_ARGS="--offscreen --device cuda" build-gpu/tests/attnscope_gui_tests > "$OUT/gui_tests.txt" 2>&1 ||
+  ATTNSCOPE_GUI_TEST_ARGS="--offscreen --device cuda" build/tests/attnscope_gui_tests > "$OUT/gui_tests.txt" 2>&1 ||
     status=1
   grep -E "^\[  (PASSED|FAILED) |Failure|Expected|Which is" "$OUT/gui_tests.txt" | head -30
   step "frame times while stepping: tiny model and SD v1.5's topology (random weights) at 512x512, fp16"
@@ -179,7 +172,7 @@ play
 frame-stats $shots/frames-$name-play-self-map.json
 quit
 SCRIPT
-    build-gpu/app/attnscope gui --offscreen --device cuda --dtype f16 --window 1600x1000 --script "/tmp/frames-$name.txt" \
+    build/app/attnscope gui --offscreen --device cuda --dtype f16 --window 1600x1000 --script "/tmp/frames-$name.txt" \
       > "$shots/log-$name.txt" 2>&1 || { status=1; tail -5 "$shots/log-$name.txt"; }
     for f in "$shots"/frames-"$name"-*.json; do
       [ -f "$f" ] && python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); w=j["work_ms"] or {}; i=j["interval_ms"] or {}; s=sorted(j["step_ms"])
@@ -190,7 +183,7 @@ print("%-34s %s | %s | %d frames: work median %.2f p95 %.2f max %.2f ms (CPU med
     done
   done
   step "screenshots for docs/ (tiny model, offscreen, CUDA)"
-  SHOTS_ARGS="--offscreen --device cuda" bash tools/make-screenshots.sh build-gpu > "$OUT/shots.txt" 2>&1 || status=1
+  SHOTS_ARGS="--offscreen --device cuda" bash tools/make-screenshots.sh build > "$OUT/shots.txt" 2>&1 || status=1
   tail -6 "$OUT/shots.txt"
   # At most 8 files come back: the screenshots and the runs' files in two archives.
   tar czf "$OUT/docs-screenshots.tgz" docs/screenshot-*.png
@@ -201,13 +194,13 @@ fi
 
 step "tests"
 # Two OpenMP threads per test: eight tests at once on 16 cores would otherwise oversubscribe.
-OMP_NUM_THREADS=2 ctest --test-dir build-gpu --output-on-failure -j 8 -E "fuzz|ShapeTables" > "$OUT/ctest.log" 2>&1 || status=1
+OMP_NUM_THREADS=2 ctest --test-dir build --output-on-failure -j 8 -E "fuzz|ShapeTables" > "$OUT/ctest.log" 2>&1 || status=1
 grep -E "tests passed|tests failed|\*\*\*Failed|Skipped" "$OUT/ctest.log" | head -60
-build-gpu/tests/attnscope_tests --gtest_filter='*UNetParity*' 2>&1 | grep -E "rel L2|OK|FAILED" | head -20
+build/tests/attnscope_tests --gtest_filter='*UNetParity*' 2>&1 | grep -E "rel L2|OK|FAILED" | head -20
 first_failed=$(grep -m1 -oE "Test +#[0-9]+: [^ ]+ \.+\*\*\*Failed" "$OUT/ctest.log" | sed -E 's/Test +#[0-9]+: ([^ ]+) .*/\1/')
 if [ -n "$first_failed" ] && command -v cuda-gdb >/dev/null; then
   step "backtrace of $first_failed"
-  cuda-gdb -batch -ex run -ex bt --args build-gpu/tests/attnscope_tests --gtest_filter="$first_failed" 2>&1 | tail -25
+  cuda-gdb -batch -ex run -ex bt --args build/tests/attnscope_tests --gtest_filter="$first_failed" 2>&1 | tail -25
 fi
 
 if [ "$only" = tests ]; then
@@ -216,22 +209,22 @@ if [ "$only" = tests ]; then
 fi
 
 step "benchmarks"
-build-gpu/app/attnscope info >> "$OUT/machine.txt" 2>&1 || status=1
+build/app/attnscope info >> "$OUT/machine.txt" 2>&1 || status=1
 # Each backend twice, interleaved: the GPU is shared and single runs vary.
-build-gpu/bench/bench_unet --preset sd15 --size 512x512 --batch 2 --dtype f16 --iters 50 --backends sdpa,math,sdpa,math 2>&1 | tee "$OUT/bench.txt"
-build-gpu/bench/bench_unet --preset sd21 --size 768x768 --batch 2 --dtype f16 --backends sdpa 2>&1 | tee -a "$OUT/bench.txt"
-build-gpu/bench/bench_attention --iters 30 2>&1 | tee "$OUT/bench_attention.txt" || status=1
+build/bench/bench_unet --preset sd15 --size 512x512 --batch 2 --dtype f16 --iters 50 --backends sdpa,math,sdpa,math 2>&1 | tee "$OUT/bench.txt"
+build/bench/bench_unet --preset sd21 --size 768x768 --batch 2 --dtype f16 --backends sdpa 2>&1 | tee -a "$OUT/bench.txt"
+build/bench/bench_attention --iters 30 2>&1 | tee "$OUT/bench_attention.txt" || status=1
 if [ -d .ref/diffusers/src ]; then
   PYTHONPATH=.ref/diffusers/src python3 tools/bench_diffusers_unet.py 2>&1 | tail -1 | tee -a "$OUT/bench.txt"
 fi
-build-gpu/app/attnscope shapes --preset sd15 --device cuda --dtype f16 > "$OUT/shapes_cuda.txt" 2>&1 || status=1
-build-gpu/app/attnscope shapes --preset sd21 --device cuda --dtype f16 >> "$OUT/shapes_cuda.txt" 2>&1 || status=1
+build/app/attnscope shapes --preset sd15 --device cuda --dtype f16 > "$OUT/shapes_cuda.txt" 2>&1 || status=1
+build/app/attnscope shapes --preset sd21 --device cuda --dtype f16 >> "$OUT/shapes_cuda.txt" 2>&1 || status=1
 
 step "generation: SD v1.5 topology (random weights), 512x512, 20 steps, CFG, fp16 (capture: auto backend + capture on)"
 for backend in flash sdpa math capture; do
   extra=(--backend "$backend")
   [ "$backend" = capture ] && extra=(--capture /tmp/capture.safetensors)
-  build-gpu/app/attnscope generate --preset sd15 --device cuda --dtype f16 --size 512x512 --steps 20 \
+  build/app/attnscope generate --preset sd15 --device cuda --dtype f16 --size 512x512 --steps 20 \
     --scheduler euler_a "${extra[@]}" --prompt "a red circle left of a blue square" --previews \
     --out "/tmp/generate-$backend" > /dev/null 2>&1 || status=1
   python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); u=sorted(x["unet_ms"] for x in s["steps"])

@@ -47,6 +47,14 @@ void panel_model(Ui& ui) {
         ImGui::TextDisabled("%s, %s, %s", s.snap.model_source.c_str(), s.snap.device.c_str(),
                             s.snap.dtype.c_str());
         if (ImGui::IsItemHovered()) ImGui::SetTooltip("%s", s.snap.model_description.c_str());
+        if (s.snap.device.rfind("cuda", 0) == 0) {
+            bool tf32 = s.snap.tf32;
+            if (ImGui::Checkbox("TF32", &tf32)) ui.worker.set_tf32(tf32);
+            if (ImGui::IsItemHovered())
+                ImGui::SetTooltip(
+                    "fp32 convolutions and matmuls in TF32 on the GPU's tensor cores: faster, about "
+                    "1e-4 relative error; off, fp32 is IEEE fp32");
+        }
     } else {
         ImGui::TextDisabled("no model loaded");
     }

@@ -42,6 +42,12 @@ void panel_status(Ui& ui) {
         ImGui::TextDisabled("no model");
     } else {
         ImGui::Text("%s %s", s.device.c_str(), s.dtype.c_str());
+        if (s.tf32) {
+            ImGui::SameLine();
+            ImGui::TextColored(ImVec4(1.0f, 0.8f, 0.3f, 1.0f), "TF32");
+            if (ImGui::IsItemHovered())
+                ImGui::SetTooltip("fp32 on CUDA runs in TF32 (the model panel's checkbox)");
+        }
     }
     // Which backend ran how many sites in the last step.
     std::map<std::string, int> counts;

@@ -24,7 +24,7 @@ const std::set<std::string> kCommands = {
     "select-index", "select-head",   "mode",        "aggregate",   "click",        "quantity",
     "batch",        "colormap",      "opacity",     "normalize",   "compare",      "edit",
     "branch",       "select-branch", "drop-branch", "tab",         "screenshot",   "export-map",
-    "expect-error", "wait-frames",   "frame-rate",  "frame-stats", "quit"};
+    "expect-error", "wait-frames",   "frame-rate",  "frame-stats", "quit",         "tf32"};
 
 // One of `names` (the script's words for an enum's values, in its order), else std::invalid_argument.
 template <typename Enum, size_t N>
@@ -191,6 +191,8 @@ void ScriptRunner::run(Ui& ui, const ScriptLine& line) {
     } else if (c == "size") {
         if (std::sscanf(arg(line, 1).c_str(), "%dx%d", &r.width, &r.height) != 2)
             throw std::invalid_argument("expected WxH");
+    } else if (c == "tf32") {
+        w.set_tf32(choose<bool>(arg(line, 1), "tf32", std::array<const char*, 2>{"off", "on"}));
     } else if (c == "backend") {
         r.backend = arg(line, 1);
     } else if (c == "session") {

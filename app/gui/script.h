@@ -4,6 +4,7 @@
 //
 //   load PATH                 prompt "TEXT"        negative "TEXT"      seed N      steps N
 //   cfg X                     scheduler NAME       size WxH             backend NAME
+//   tf32 on|off               (fp32 on CUDA in TF32, as the model panel's checkbox)
 //   session                   (a new session with the settings above)
 //   step [N]   play   run     rewind K (back to before step K, 1-based)  decode-full
 //   select-step K|latest      select-steps A B|latest (maps average steps A..B, 1-based)

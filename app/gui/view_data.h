@@ -240,6 +240,7 @@ struct WorkerSnapshot {
 
     bool model_loaded = false;
     std::string model_source, model_description, device, dtype;
+    bool tf32 = false; // fp32 on CUDA may run in TF32
     int element_bytes = 4;
     bool has_taesd = false;
     bool pixel_space = false; // no VAE: x0 is the image itself

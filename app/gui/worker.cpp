@@ -8,6 +8,7 @@
 #include "tensor_views.h"
 #include "token_mass_view.h"
 #include "util/dtype_names.h"
+#include "util/tf32.h"
 #include "view_maps.h"
 
 #include <algorithm>
@@ -146,6 +147,7 @@ struct Worker::Impl {
     // Copies the session's state into the snapshot.
     void publish() {
         WorkerSnapshot s;
+        s.tf32 = tf32_allowed();
         if (pipeline) {
             s.model_loaded = true;
             s.model_source = pipeline->source;
@@ -455,7 +457,8 @@ void Worker::load(const std::string& path, const RunSettings& settings) {
     impl_->enqueue([this, path, settings] {
         auto& w = *impl_;
         PipelineOptions o;
-        o.device = at::Device(w.options.device);
+        o.device = w.options.device.empty() ? at::Device(at::hasCUDA() ? at::kCUDA : at::kCPU)
+                                            : at::Device(w.options.device);
         o.dtype = parse_dtype(w.options.dtype, o.device);
         w.set_task("loading " + path, 0);
         const auto progress = [&w](double f, const std::string& what) {
@@ -590,6 +593,13 @@ void Worker::cancel() {
     const std::lock_guard<std::mutex> lock(impl_->mutex);
     impl_->jobs.clear();
     impl_->cancel = true;
+}
+
+void Worker::set_tf32(bool on) {
+    impl_->enqueue([this, on] {
+        attnscope::set_tf32(on);
+        impl_->publish();
+    });
 }
 
 void Worker::set_device_maps(bool on) {

@@ -11,8 +11,8 @@
 namespace attnscope::gui {
 
 struct WorkerOptions {
-    std::string device = "cpu"; // "cpu", "cuda", "cuda:N"
-    std::string dtype;          // f32, f16, bf16, f64; empty: f16 on CUDA, f32 on the CPU
+    std::string device; // "cpu", "cuda", "cuda:N"; empty: cuda where LibTorch sees a GPU, else cpu
+    std::string dtype;  // f32, f16, bf16, f64; empty: f16 on CUDA, f32 on the CPU
 };
 
 class Worker {
@@ -56,6 +56,9 @@ class Worker {
     // Whether a CUDA session's maps stay in CUDA memory (the UI writes them into GL textures by CUDA-GL
     // interop) instead of coming to the host; the main map comes to the host either way. Off by default.
     void set_device_maps(bool on);
+    // Whether fp32 convolutions and matmuls on CUDA may run in TF32 (off: IEEE fp32), from the next command
+    // on.
+    void set_tf32(bool on);
 
     WorkerSnapshot snapshot() const;
     // The latest results when newer than `version` (which is updated).
