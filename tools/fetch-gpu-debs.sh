@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p .debs
 cd .debs
-apt-get download libgtest-dev googletest nlohmann-json3-dev libstb-dev
+apt-get download libgtest-dev googletest nlohmann-json3-dev libcli11-dev libstb-dev
 # The visualizer (built and run offscreen there: EGL, no X server): GLFW, Dear ImGui, the GLVND OpenGL and EGL
 # libraries with their headers, and the X client libraries libglfw links to.
 apt-get download libglfw3 libglfw3-dev libimgui-dev libstb0 libglvnd0 libgl1 libgl-dev libglx0 libglx-dev \

@@ -10,7 +10,7 @@
 #                                                 GL and scripted tests, frame times while stepping, screenshots
 # The full-size shape tables are CPU tests that CI runs; they are skipped here to save device time.
 # Carry: .ref (diffusers source and the CLIP vocabulary from ../shared, never committed) and .debs
-# (Debian googletest + nlohmann-json, made by tools/fetch-gpu-debs.sh), which that machine lacks.
+# (Debian googletest, nlohmann-json and CLI11, made by tools/fetch-gpu-debs.sh), which that machine lacks.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-$PWD/out}
