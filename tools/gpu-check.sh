@@ -10,7 +10,8 @@
 #                                                 GL and scripted tests, frame times while stepping, screenshots
 # The full-size shape tables are CPU tests that CI runs; they are skipped here to save device time.
 # It builds through tools/build.sh, as a user does (PyTorch's CUDA LibTorch, kernels for the local GPU), with
-# the Debian packages that machine lacks unpacked into a prefix. Carry: .debs (made by tools/fetch-gpu-debs.sh)
+# the Debian packages that machine lacks unpacked into a prefix. Carry: .debs (GoogleTest, nlohmann-json, CLI11, stb, GLFW, Dear ImGui and
+# GLVND, made by tools/fetch-gpu-debs.sh)
 # and, to regenerate fixtures, .ref/diffusers (a diffusers source tree, never committed).
 set -uo pipefail
 cd "$(dirname "$0")/.."

@@ -6,6 +6,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   libtorch-dev libopenblas0-pthread          # LibTorch 1.13 (CPU) and a fast BLAS for it
   nlohmann-json3-dev                         # safetensors headers and JSON summaries
+  libcli11-dev                               # command-line options
   libgtest-dev googletest                    # tests
   libglfw3-dev libimgui-dev libstb-dev       # GUI: window, widgets, PNG
   libgl-dev libegl-dev libgl1-mesa-dri mesa-utils xvfb xauth   # OpenGL (Mesa llvmpipe) and a virtual display

@@ -1,10 +1,10 @@
 // attnscope compare: one generation on two attention backends (or precisions) stepped together; where their
 // attention outputs differ, by how much and whether it compounds, and what it does to the image.
-#include "args.h"
 #include "commands.h"
 #include "compare/compare_summary.h"
 #include "compare/divergence_grid.h"
 #include "compare/map_comparison.h"
+#include "device_options.h"
 #include "edit_spec.h"
 #include "generation_options.h"
 #include "image_pair.h"
@@ -87,16 +87,28 @@ nlohmann::json write_maps(const fs::path& dir, const MapComparison& maps, const 
 } // namespace
 
 int cmd_compare(const std::vector<std::string>& argv) {
-    const Args args(argv, generation_options({"a", "b", "mode", "from-step", "map"}), {});
-    require_generation_args(args, "compare");
-    if (!args.get("a") || !args.get("b"))
+    CommandLine args("compare", "One generation on two backends or precisions in lockstep: attention output "
+                                "errors per step and site, latents, images; compare.json in --out.");
+    add_generation_options(args);
+    args.option("a", "BACKEND[:DTYPE]", "the first run, e.g. math:f32 (dtype default: the device's)");
+    args.option("b", "BACKEND[:DTYPE]", "the second run, e.g. sdpa");
+    args.option("mode", "same-inputs|free",
+                "same-inputs: B's backend on A's q, k, v at every site (each kernel's own error); free: "
+                "each run on its own (errors compound)",
+                "same-inputs");
+    args.option("from-step", "K", "the first compared step (both run as A before it)", "0");
+    args.option("map", "token=WORD|pixel=X,Y[@sites=LIST][@steps=LIST][@head=H|mean|max]",
+                "P of both runs and their difference as PNGs");
+    if (!args.parse(argv)) return 0;
+    require_generation_args(args);
+    if (!args.given("a") || !args.given("b"))
         throw UsageError("compare needs --a BACKEND[:DTYPE] and --b BACKEND[:DTYPE], e.g. --a math --b sdpa");
     const auto settings = generation_settings(args);
-    const auto device = parse_device(args.get("device", "cpu"));
+    const auto device = chosen_device(args);
     const auto side_a = parse_side(*args.get("a"), "a", device),
                side_b = parse_side(*args.get("b"), "b", device);
-    const auto mode = parse_mode(args.get("mode", "same-inputs"));
-    const int from_step = args.get_int("from-step", 0);
+    const auto mode = parse_mode(args.value("mode"));
+    const int from_step = args.get_int("from-step");
     if (from_step < 0 || from_step >= settings.steps)
         throw UsageError("--from-step " + std::to_string(from_step) + " is outside 0.." +
                          std::to_string(settings.steps - 1));

@@ -1,9 +1,9 @@
 // attnscope edit: attention surgery. The generation runs as it is, then again from a chosen step with tokens'
 // cross-attention scaled, heads zeroed or sites' backends swapped; both images, their difference and how
 // far the latents moved.
-#include "args.h"
 #include "commands.h"
 #include "compare/compare_summary.h"
+#include "device_options.h"
 #include "edit_spec.h"
 #include "generation_options.h"
 #include "image_pair.h"
@@ -20,16 +20,25 @@ namespace attnscope::cli {
 namespace fs = std::filesystem;
 
 int cmd_edit(const std::vector<std::string>& argv) {
-    const Args args(argv, generation_options({"edit", "branch-from", "dtype", "backend"}), {});
-    require_generation_args(args, "edit");
+    CommandLine args("edit", "Attention surgery: the generation as it is, then again from --branch-from with "
+                             "the edits; both images, their difference and edit.json in --out.");
+    add_generation_options(args);
+    args.repeatable("edit", "SPEC",
+                    "token=WORD:scale=S[:renorm] | head=H | backend=NAME, then [@sites=1-16][@steps=0-19]"
+                    "[@attn=self|cross]");
+    args.option("branch-from", "K", "the first re-denoised step", "0");
+    add_dtype_option(args);
+    args.option("backend", "NAME", "the attention backend (see attnscope info)");
+    if (!args.parse(argv)) return 0;
+    require_generation_args(args);
     const auto edit_texts = args.get_all("edit");
     if (edit_texts.empty())
         throw UsageError(
             "edit needs at least one --edit, e.g. --edit \"token=cat:scale=0:renorm@steps=0-9\"");
     const auto settings = generation_settings(args);
-    const auto device = parse_device(args.get("device", "cpu"));
-    const auto dtype = args.get("dtype") ? parse_dtype(*args.get("dtype")) : default_dtype(device);
-    const int from_step = args.get_int("branch-from", 0);
+    const auto device = chosen_device(args);
+    const auto dtype = generation_dtype(args, device);
+    const int from_step = args.get_int("branch-from");
     if (from_step < 0 || from_step >= settings.steps)
         throw UsageError("--branch-from " + std::to_string(from_step) + " is outside 0.." +
                          std::to_string(settings.steps - 1));

@@ -1,7 +1,7 @@
 // attnscope generate: a prompt to an image, step by step, with per-step previews and a JSON summary.
-#include "args.h"
 #include "capture/capture_file.h"
 #include "commands.h"
+#include "device_options.h"
 #include "generation_options.h"
 #include "io/png_file.h"
 #include "options.h"
@@ -16,18 +16,25 @@ namespace attnscope::cli {
 namespace fs = std::filesystem;
 
 int cmd_generate(const std::vector<std::string>& argv) {
-    const Args args(argv, generation_options({"dtype", "backend", "preview-decoder", "capture"}),
-                    {"previews"});
-    require_generation_args(args, "generate");
+    CommandLine args("generate", "A prompt to an image, one denoising step at a time: image.png and "
+                                 "summary.json in --out.");
+    add_generation_options(args);
+    add_dtype_option(args);
+    args.option("backend", "NAME", "the attention backend (see attnscope info)");
+    args.flag("previews", "write each step's preview to previews/step_NNN.png");
+    args.option("preview-decoder", "fast|full", "TAESD or the full VAE for the previews", "fast");
+    args.option("capture", "FILE.safetensors", "keep every step's attention for maps and the visualizer");
+    if (!args.parse(argv)) return 0;
+    require_generation_args(args);
     const auto out_dir = args.get("out");
     const auto settings = generation_settings(args);
-    const auto device = parse_device(args.get("device", "cpu"));
-    const auto dtype = args.get("dtype") ? parse_dtype(*args.get("dtype")) : default_dtype(device);
+    const auto device = chosen_device(args);
+    const auto dtype = generation_dtype(args, device);
     const auto options = pipeline_options(args, device, dtype);
-    const std::string preview_decoder = args.get("preview-decoder", "fast");
+    const std::string preview_decoder = args.value("preview-decoder");
     if (preview_decoder != "fast" && preview_decoder != "full")
         throw UsageError("bad --preview-decoder '" + preview_decoder + "' (use fast or full)");
-    const bool previews = args.flag("previews");
+    const bool previews = args.given("previews");
     const Decoder preview_with = preview_decoder == "fast" ? Decoder::Fast : Decoder::Full;
 
     fs::create_directories(*out_dir);

@@ -11,7 +11,11 @@
 namespace attnscope::cli {
 
 int cmd_info(const std::vector<std::string>& argv) {
-    const Args args(argv, kModelOptions, {});
+    CommandLine args("info",
+                     "This build's GPUs and attention backends; with --model or --preset, the model and "
+                     "its attention sites.");
+    add_model_options(args);
+    if (!args.parse(argv)) return 0;
     std::cout << "attnscope, LibTorch " << TORCH_VERSION << (at::hasCUDA() ? " with CUDA" : " (CPU)") << "\n";
     const auto gpus = query_gpus();
     std::cout << "CUDA kernels: " << (gpus.cuda_compiled ? "built" : "not built") << "\n";
@@ -26,7 +30,7 @@ int cmd_info(const std::vector<std::string>& argv) {
     for (const auto& n : router.backend_names()) std::cout << " " << n;
     std::cout << " (default: " << router.default_backend() << ")\n";
 
-    if (!args.get("model") && !args.get("preset")) return 0;
+    if (!args.given("model") && !args.given("preset")) return 0;
     ProgressBar bar;
     const auto model = choose_model(args, at::kFloat, at::kCPU, bar);
     const auto& unet = model.unet;

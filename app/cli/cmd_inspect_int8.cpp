@@ -3,9 +3,9 @@
 // scores, and the error that causes in P per head and key token (core/compare/quant_inspector.h), emulated
 // from the capture's Q and K on the CPU. A JSON report (DIR/int8.json, or stdout without --out) and bar
 // charts.
-#include "args.h"
 #include "bar_chart.h"
 #include "capture_input.h"
+#include "command_line.h"
 #include "commands.h"
 #include "compare/quant_report.h"
 #include "generation_options.h"
@@ -30,26 +30,26 @@ struct Options {
     std::optional<std::string> out;
     int index = 0, step = 0; // step from 1, as the other commands count
     AttentionKind kind = AttentionKind::Cross;
-    int bins = 100;
+    int bins = 0;
 };
 
-Options parse_options(const Args& args) {
+Options parse_options(const CommandLine& args) {
     const auto capture = args.get("capture");
-    if (!capture || !args.get("index") || !args.get("step"))
+    if (!capture || !args.given("index") || !args.given("step"))
         throw UsageError(
             "inspect-int8 needs --capture FILE (from generate --capture), --index N and --step S");
     Options o;
     o.capture = *capture;
     o.out = args.get("out");
-    o.index = args.get_int("index", 0);
+    o.index = args.get_int("index");
     if (o.index < 1 || o.index > 16)
         throw UsageError("bad --index " + *args.get("index") + ": expected 1..16");
-    o.step = args.get_int("step", 0);
+    o.step = args.get_int("step");
     if (o.step < 1) throw UsageError("bad --step " + *args.get("step") + ": steps count from 1");
-    const auto kind = args.get("kind", "cross");
+    const auto kind = args.value("kind");
     if (kind != "cross" && kind != "self") throw UsageError("bad --kind '" + kind + "' (use cross or self)");
     o.kind = kind == "cross" ? AttentionKind::Cross : AttentionKind::Self;
-    o.bins = args.get_int("bins", 100);
+    o.bins = args.get_int("bins");
     if (o.bins < 1 || o.bins > 10000)
         throw UsageError("bad --bins " + *args.get("bins") + ": expected 1..10000");
     return o;
@@ -110,7 +110,15 @@ void write_key_error_chart(const std::string& path, const std::vector<AbsError>&
 } // namespace
 
 int cmd_inspect_int8(const std::vector<std::string>& argv) {
-    const Args args(argv, {"capture", "index", "step", "kind", "bins", "out"}, {});
+    CommandLine args("inspect-int8", "The int8 kernel's quantization of one captured call: block steps, "
+                                     "saturation, score histograms, P error per head and key.");
+    args.option("capture", "FILE", "the capture to read (generate --capture)");
+    args.option("index", "N", "the attention site, 1..16");
+    args.option("step", "S", "the denoising step, from 1");
+    args.option("kind", "cross|self", "which attention", "cross");
+    args.option("bins", "N", "the score histograms' bins", "100");
+    args.option("out", "DIR", "int8.json and the charts (default: the JSON on stdout)");
+    if (!args.parse(argv)) return 0;
     const auto o = parse_options(args);
     const auto capture = read_capture_file(o.capture);
     const auto& site = find_site(capture, o);

@@ -3,11 +3,11 @@
 // small multiples of every index, head or prompt token. Maps of P, of the scores before the softmax or of
 // each query's entropy, of either guidance half or their difference; --token-mass adds the table of where
 // cross-attention goes (start, prompt, end, padding) at every captured step and site.
-#include "args.h"
 #include "capture/attention_maps.h"
 #include "capture/capture_file.h"
 #include "capture/token_mass_table.h"
 #include "capture_input.h"
+#include "command_line.h"
 #include "commands.h"
 #include "generation_options.h"
 #include "io/png16_file.h"
@@ -112,8 +112,8 @@ MapQuantity parse_quantity(const std::string& text) {
 
 // --kind, --grid, --quantity and what the map is of: tokens, a pixel or (entropy) every query; or no map
 // but the token mass table.
-void parse_subject(const Args& args, Options& o) {
-    const auto kind = args.get("kind", "cross");
+void parse_subject(const CommandLine& args, Options& o) {
+    const auto kind = args.value("kind");
     if (kind != "cross" && kind != "self") throw UsageError("bad --kind '" + kind + "' (use cross or self)");
     o.kind = kind == "cross" ? AttentionKind::Cross : AttentionKind::Self;
 
@@ -143,11 +143,11 @@ void parse_subject(const Args& args, Options& o) {
     if (const auto pixel = args.get("pixel"))
         o.pixel = two_numbers("pixel", *pixel, ",", "X,Y in image pixels, e.g. 32,20");
 
-    o.quantity = parse_quantity(args.get("quantity", "probability"));
+    o.quantity = parse_quantity(args.value("quantity"));
     o.token_mass = args.get("token-mass");
     if (o.token_mass && o.token_mass->empty()) throw UsageError("--token-mass needs a file name");
-    o.map = !o.token_mass || args.get("kind") || args.get("quantity") || token || token_index || o.pixel ||
-            o.grid != GridKind::None;
+    o.map = !o.token_mass || args.given("kind") || args.given("quantity") || token || token_index ||
+            o.pixel || o.grid != GridKind::None;
     if (!o.map) return;
     if (o.quantity == MapQuantity::Entropy) {
         if (token || token_index || o.pixel)
@@ -173,7 +173,7 @@ void parse_subject(const Args& args, Options& o) {
 }
 
 // --index, --step, --head and --batch: which of the captured attention.
-void parse_slice(const Args& args, Options& o) {
+void parse_slice(const CommandLine& args, Options& o) {
     if (const auto index = args.get("index"); index && *index != "all") {
         const auto n = numbers(*index, ",");
         if (n.empty() || std::any_of(n.begin(), n.end(), [](long long i) { return i < 1 || i > 16; }))
@@ -190,7 +190,7 @@ void parse_slice(const Args& args, Options& o) {
         o.steps = {static_cast<int>(range.front()), static_cast<int>(range.back())};
     }
 
-    const auto head = args.get("head", "mean");
+    const auto head = args.value("head");
     if (head == "mean")
         o.heads = HeadReduction::Mean;
     else if (head == "max")
@@ -201,26 +201,26 @@ void parse_slice(const Args& args, Options& o) {
     } else
         throw UsageError("bad --head '" + head + "' (use a head number from 0, mean or max)");
 
-    const auto batch = args.get("batch", "cond");
+    const auto batch = args.value("batch");
     if (batch != "cond" && batch != "uncond" && batch != "diff")
         throw UsageError("bad --batch '" + batch + "' (use cond, uncond or diff)");
     o.half = batch == "uncond" ? Half::Uncond : batch == "diff" ? Half::Diff : Half::Cond;
 }
 
 // --size, --colormap and --range: how the maps are drawn.
-void parse_drawing(const Args& args, Options& o) {
+void parse_drawing(const CommandLine& args, Options& o) {
     if (const auto size = args.get("size")) {
         o.size = two_numbers("size", *size, "x", "WxH in pixels, e.g. 256x256");
         if (o.size->first < 1 || o.size->second < 1 || o.size->first > 8192 || o.size->second > 8192)
             throw UsageError("bad --size '" + *size + "': width and height from 1 to 8192");
     }
 
-    const auto colormap = args.get("colormap", "viridis");
+    const auto colormap = args.value("colormap");
     const auto c = parse_colormap(colormap);
     if (!c) throw UsageError("unknown --colormap '" + colormap + "' (use viridis, magma, jet or gray)");
     o.colormap = *c;
 
-    const auto range = args.get("range", "auto");
+    const auto range = args.value("range");
     if (range == "tile") {
         o.range = RangeMode::Tile;
     } else if (range != "auto") {
@@ -234,7 +234,7 @@ void parse_drawing(const Args& args, Options& o) {
     }
 }
 
-Options parse_options(const Args& args) {
+Options parse_options(const CommandLine& args) {
     Options o;
     const auto capture = args.get("capture"), out = args.get("out");
     if (!capture || !out)
@@ -655,6 +655,30 @@ std::vector<TokenMassRow> token_mass_of(const Capture& c) {
                             static_cast<int>(negative.size()));
 }
 
+// The options that choose the map, recorded in maps.json as they were given.
+struct Choice {
+    const char* name;
+    const char* value_name;
+    const char* help;
+    std::optional<std::string> fallback;
+};
+const std::vector<Choice> kChoices{
+    {"kind", "cross|self", "which attention", "cross"},
+    {"token", "WORD[,WORD]", "cross-attention to these words of the prompt", std::nullopt},
+    {"token-index", "N[,M]", "cross-attention to these token positions", std::nullopt},
+    {"pixel", "X,Y", "self-attention from the query at this image pixel", std::nullopt},
+    {"index", "N|LIST|all", "attention sites, 1..16 (default: every one captured)", std::nullopt},
+    {"step", "N|A:B|all", "denoising steps, from 1 (default: every one captured)", std::nullopt},
+    {"head", "H|mean|max", "one head (from 0) or the heads reduced", "mean"},
+    {"batch", "cond|uncond|diff", "the classifier-free guidance half, or cond minus uncond", "cond"},
+    {"quantity", "probability|score|entropy", "what the map shows", "probability"},
+    {"size", "WxH", "the maps' size in pixels (default: the image's)", std::nullopt},
+    {"colormap", "viridis|magma|jet|gray", "the colour PNGs' colormap", "viridis"},
+    {"range", "auto|tile|LO,HI", "the colour scale: automatic, per tile, or fixed", "auto"},
+    {"grid", "indices|heads|tokens", "one image of a map per site, head or token", std::nullopt},
+    {"token-mass", "FILE.csv", "each cross-attention call's mass per token, as a table", std::nullopt},
+};
+
 const char* half_name(Half h) {
     return h == Half::Uncond ? "uncond" : h == Half::Diff ? "diff" : "cond";
 }
@@ -662,20 +686,21 @@ const char* half_name(Half h) {
 } // namespace
 
 int cmd_maps(const std::vector<std::string>& argv) {
-    const std::set<std::string> choices{"kind",     "token", "token-index", "pixel",     "index",
-                                        "step",     "head",  "batch",       "quantity",  "size",
-                                        "colormap", "range", "grid",        "token-mass"};
-    auto value_options = choices;
-    value_options.insert({"capture", "out"});
-    const Args args(argv, value_options, {});
+    CommandLine args("maps",
+                     "Attention maps from a capture (generate --capture), as PNG (colour and 16-bit), "
+                     ".safetensors and JSON.");
+    args.option("capture", "FILE", "the capture to read");
+    args.option("out", "DIR", "the folder to write into (made if missing)");
+    for (const auto& c : kChoices) args.option(c.name, c.value_name, c.help, c.fallback);
+    if (!args.parse(argv)) return 0;
     const auto o = parse_options(args);
     const auto c = open_capture(o.capture);
     auto maps = o.map ? make_maps(c, o) : Maps{};
     const auto mass = o.token_mass ? token_mass_of(c) : std::vector<TokenMassRow>{};
 
     json options = json::object();
-    for (const auto& name : choices)
-        if (const auto v = args.get(name)) options[name] = *v;
+    for (const auto& c : kChoices)
+        if (args.given(c.name)) options[c.name] = *args.get(c.name);
     json description{
         {"capture", o.capture},
         {"prompt", c.loaded.description.value("settings", json::object()).value("prompt", "")},

@@ -1,5 +1,5 @@
 // attnscope schedule: a scheduler's timesteps and sigmas, to compare with other implementations.
-#include "args.h"
+#include "command_line.h"
 #include "commands.h"
 #include "options.h"
 #include "sched/scheduler.h"
@@ -11,15 +11,21 @@
 namespace attnscope::cli {
 
 int cmd_schedule(const std::vector<std::string>& argv) {
-    const Args args(argv, {"scheduler", "steps", "prediction"}, {"json"});
+    CommandLine args("schedule",
+                     "A scheduler's timesteps and sigmas, to compare with other implementations.");
+    args.option("scheduler", "ddim|euler|euler_a|dpmpp_2m_karras|pndm", "the scheduler");
+    args.option("steps", "N", "inference steps", "50");
+    args.option("prediction", "epsilon|v_prediction", "what the model predicts", "epsilon");
+    args.flag("json", "one line of JSON");
+    if (!args.parse(argv)) return 0;
     const auto name = args.get("scheduler");
     if (!name)
         throw UsageError("schedule needs --scheduler NAME (ddim, euler, euler_a, dpmpp_2m_karras, pndm)");
-    const int steps = args.get_int("steps", 50);
+    const int steps = args.get_int("steps");
     if (steps < 1 || steps > kTrainTimesteps) throw UsageError("--steps must be between 1 and 1000");
-    const auto prediction = parse_prediction(args.get("prediction", "epsilon"));
+    const auto prediction = parse_prediction(args.value("prediction"));
     const auto sched = make_scheduler(parse_scheduler(*name), prediction, steps);
-    if (args.flag("json")) {
+    if (args.given("json")) {
         const nlohmann::json j{{"scheduler", to_string(sched->kind())},
                                {"prediction", to_string(prediction)},
                                {"steps", steps},

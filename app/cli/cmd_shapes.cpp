@@ -2,6 +2,7 @@
 #include "attention/router.h"
 #include "attention/shape_recorder.h"
 #include "commands.h"
+#include "device_options.h"
 #include "model_source.h"
 #include "options.h"
 
@@ -27,12 +28,20 @@ class SiteProgress final : public AttentionObserver {
 } // namespace
 
 int cmd_shapes(const std::vector<std::string>& argv) {
-    auto value_options = kModelOptions;
-    value_options.insert({"size", "batch", "context", "device", "dtype", "backend"});
-    const Args args(argv, value_options, {});
-    const auto dtype = parse_dtype(args.get("dtype", "f32"));
-    const auto device = parse_device(args.get("device", "cpu"));
-    const int batch = args.get_int("batch", 2), context_len = args.get_int("context", 77);
+    CommandLine args("shapes",
+                     "One forward pass of the U-Net on random inputs; every attention site's Q, K, V "
+                     "and P shapes.");
+    add_model_options(args);
+    args.option("size", "WxH", "image size in pixels, multiples of 8 (default: the model's native size)");
+    args.option("batch", "N", "the batch (2: classifier-free guidance's two halves)", "2");
+    args.option("context", "N", "text tokens the cross-attention sees", "77");
+    add_device_options(args);
+    args.option("dtype", "f32|f16|bf16|f64", "the model's precision", "f32");
+    args.option("backend", "NAME", "the attention backend (see attnscope info)");
+    if (!args.parse(argv)) return 0;
+    const auto dtype = parse_dtype(args.value("dtype"));
+    const auto device = chosen_device(args);
+    const int batch = args.get_int("batch"), context_len = args.get_int("context");
     if (batch < 1 || context_len < 1) throw UsageError("--batch and --context must be positive");
 
     std::optional<ModelChoice> model;
@@ -47,8 +56,8 @@ int cmd_shapes(const std::vector<std::string>& argv) {
         model.emplace(choose_model(args, dtype, device, bar));
         const auto& unet = model->unet;
         const auto& cfg = unet.config();
-        std::tie(width, height) = parse_size(args.get("size", std::to_string(cfg.sample_size * 8) + "x" +
-                                                                  std::to_string(cfg.sample_size * 8)));
+        std::tie(width, height) = parse_size(args.get("size").value_or(
+            std::to_string(cfg.sample_size * 8) + "x" + std::to_string(cfg.sample_size * 8)));
         const auto opts = at::TensorOptions().dtype(dtype).device(device);
         const auto sample = at::randn({batch, cfg.in_channels, height / 8, width / 8}, opts);
         const auto context = at::randn({batch, context_len, cfg.cross_attention_dim}, opts);

@@ -1,6 +1,6 @@
 // attnscope text: the text encoder's output for a prompt (or given token ids): what the U-Net consumes.
-#include "args.h"
 #include "commands.h"
+#include "device_options.h"
 #include "io/safetensors_file.h"
 #include "options.h"
 #include "progress_bar.h"
@@ -13,23 +13,33 @@
 namespace attnscope::cli {
 
 int cmd_text(const std::vector<std::string>& argv) {
-    const Args args(argv, {"model", "tokenizer", "prompt", "ids", "out", "dtype", "device", "heads"},
-                    {"sd2"});
+    CommandLine args("text", "The text encoder's output for a prompt or given token ids: what the U-Net "
+                             "consumes.");
+    args.option("model", "PATH", "a CLIP text encoder: model folder or .safetensors");
+    args.option("prompt", "TEXT", "the prompt to tokenize and encode");
+    args.option("ids", "IN.safetensors", "input_ids to encode instead of a prompt");
+    args.option("out", "OUT.safetensors", "input_ids and encoder_hidden_states");
+    args.option("tokenizer", "DIR", "the tokenizer folder (default: --model's)");
+    args.flag("sd2", "SD 2's tokenizer settings (padding with '!')");
+    add_device_options(args);
+    args.option("dtype", "f32|f16|bf16|f64", "the encoder's precision", "f32");
+    args.option("heads", "N", "attention heads (single files do not record them)");
+    if (!args.parse(argv)) return 0;
     const auto model_path = args.get("model"), out_path = args.get("out");
     const auto prompt = args.get("prompt"), ids_path = args.get("ids");
     if (!model_path || !out_path || prompt.has_value() == ids_path.has_value())
         throw UsageError(
             "text needs --model PATH, --out OUT.safetensors and either --prompt \"...\" or --ids "
             "IN.safetensors (holding input_ids)");
-    const auto dtype = parse_dtype(args.get("dtype", "f32"));
-    const auto device = parse_device(args.get("device", "cpu"));
+    const auto dtype = parse_dtype(args.value("dtype"));
+    const auto device = chosen_device(args);
 
     at::Tensor ids;
     if (prompt) {
         // The tokenizer of the model folder unless another is named.
-        const std::string folder = args.get("tokenizer", *model_path);
+        const std::string folder = args.get("tokenizer").value_or(*model_path);
         auto options = ClipTokenizerOptions::from_folder(folder);
-        if (args.flag("sd2")) options = ClipTokenizerOptions::sd_v2();
+        if (args.given("sd2")) options = ClipTokenizerOptions::sd_v2();
         const auto e = ClipTokenizer(folder, options).encode(*prompt);
         if (e.truncated)
             std::fprintf(stderr, "attnscope text: warning: %d prompt tokens past CLIP's 77 were dropped\n",
@@ -51,7 +61,7 @@ int cmd_text(const std::vector<std::string>& argv) {
         ProgressBar bar;
         bar.update(0.0, "loading the text encoder");
         ClipTextLoadOptions load_options; // single files do not record the head count: --heads gives it
-        if (args.get("heads")) load_options.num_heads = args.get_int("heads", 0);
+        if (args.given("heads")) load_options.num_heads = args.get_int("heads");
         const auto model = ClipTextModel::load(*model_path, dtype, device, load_options);
         bar.update(0.5, "encoding");
         hidden = model.forward(ids.to(device));

@@ -3,6 +3,7 @@
 #include "attention/probs_recorder.h"
 #include "attention/router.h"
 #include "commands.h"
+#include "device_options.h"
 #include "io/safetensors_file.h"
 #include "model_source.h"
 #include "options.h"
@@ -29,20 +30,29 @@ at::Tensor input(const SafetensorsFile& f, const std::string& name, bool integer
 } // namespace
 
 int cmd_unet(const std::vector<std::string>& argv) {
-    auto value_options = kModelOptions;
-    value_options.insert({"inputs", "out", "dtype", "device", "backend"});
-    const Args args(argv, value_options, {"no-probs"});
+    CommandLine args("unet",
+                     "The U-Net on given tensors (sample, encoder_hidden_states, timestep): its output "
+                     "and attention probabilities, to check our numbers against other implementations.");
+    add_model_options(args);
+    args.option("inputs", "IN.safetensors", "sample, encoder_hidden_states and timestep");
+    args.option("out", "OUT.safetensors", "sample and, unless --no-probs, every site's P");
+    add_device_options(args);
+    args.option("dtype", "f32|f16|bf16|f64", "the model's precision", "f32");
+    args.option("backend", "NAME", "the attention backend; probabilities need one that materializes them",
+                "math");
+    args.flag("no-probs", "leave out the attention probabilities");
+    if (!args.parse(argv)) return 0;
     const auto in_path = args.get("inputs"), out_path = args.get("out");
-    if (!args.get("model") || !in_path || !out_path)
+    if (!args.given("model") || !in_path || !out_path)
         throw UsageError("unet needs --model PATH --inputs IN.safetensors --out OUT.safetensors");
-    const auto dtype = parse_dtype(args.get("dtype", "f32"));
-    const auto device = parse_device(args.get("device", "cpu"));
+    const auto dtype = parse_dtype(args.value("dtype"));
+    const auto device = chosen_device(args);
     AttentionRouter router;
-    router.set_default_backend(args.get("backend", "math"));
+    router.set_default_backend(args.value("backend"));
 
     const SafetensorsFile inputs(*in_path);
     ProbsRecorder probs;
-    const bool want_probs = !args.flag("no-probs");
+    const bool want_probs = !args.given("no-probs");
     TensorMap out;
     {
         ProgressBar bar;

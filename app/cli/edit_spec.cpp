@@ -1,6 +1,6 @@
 #include "edit_spec.h"
 
-#include "args.h"
+#include "usage_error.h"
 
 #include <cmath>
 #include <map>

@@ -1,46 +1,68 @@
 #include "generation_options.h"
 
+#include "device_options.h"
 #include "io/mapped_file.h"
 #include "model/unet_loader.h"
 #include "options.h"
 
 #include <cstdio>
+#include <sstream>
 #include <tuple>
 
 namespace attnscope::cli {
 
-std::set<std::string> generation_options(std::set<std::string> more) {
-    more.insert({"model", "preset", "prompt", "negative", "steps", "cfg", "seed", "scheduler", "size",
-                 "device", "tokenizer", "vae", "taesd", "prediction", "config", "heads", "out"});
-    return more;
+void add_generation_options(CommandLine& args) {
+    const GenerationSettings defaults;
+    std::ostringstream cfg;
+    cfg << defaults.guidance_scale;
+    args.option("prompt", "TEXT", "what the image shows");
+    args.option("out", "DIR", "the folder to write into (made if missing)");
+    args.option("model", "PATH",
+                "a diffusers folder or a single .safetensors (default: the embedded tiny model)");
+    args.option("preset", "sd15|sd21|sd21-base", "random weights of this layout instead of --model");
+    args.option("negative", "TEXT", "the negative prompt");
+    args.option("steps", "N", "denoising steps", std::to_string(defaults.steps));
+    args.option("cfg", "S", "classifier-free guidance scale; at 1 or below the unconditional half is skipped",
+                cfg.str());
+    args.option("seed", "K", "the initial noise's seed (and --preset's weights')", "0");
+    args.option("scheduler", "ddim|euler|euler_a|dpmpp_2m_karras|pndm", "the sampler",
+                to_string(defaults.scheduler));
+    args.option("size", "WxH", "image size in pixels, multiples of 8 (default: the model's native size)");
+    add_device_options(args);
+    args.option("tokenizer", "DIR",
+                "a CLIP tokenizer folder (vocab.json, merges.txt) instead of the model's");
+    args.option("vae", "PATH", "VAE weights instead of the model's");
+    args.option("taesd", "PATH", "TAESD weights for the fast previews");
+    args.option("prediction", "epsilon|v_prediction", "what the U-Net predicts (default: from its config)");
+    args.option("config", "FILE", "the U-Net's config.json, for a single-file checkpoint");
+    args.option("heads", "N", "the text encoder's attention heads (single files do not record them)");
 }
 
-void require_generation_args(const Args& args, const std::string& command) {
-    if (!args.get("prompt") || !args.get("out"))
-        throw UsageError(command +
+void require_generation_args(const CommandLine& args) {
+    if (!args.given("prompt") || !args.given("out"))
+        throw UsageError(args.command() +
                          " needs --prompt \"...\" and --out DIR (and --model PATH unless the embedded "
                          "model will do)");
-    if (args.get("preset") && args.get("model"))
+    if (args.given("preset") && args.given("model"))
         throw UsageError("give either --model or --preset, not both");
 }
 
-GenerationSettings generation_settings(const Args& args) {
-    const auto seed_text = args.get("seed", "0");
+GenerationSettings generation_settings(const CommandLine& args) {
+    const auto seed_text = args.value("seed");
     if (seed_text.empty() || seed_text.find_first_not_of("0123456789") != std::string::npos ||
         seed_text.size() > 19)
         throw UsageError("bad --seed '" + seed_text + "': expected a whole number from 0");
     GenerationSettings s;
-    s.prompt = args.get("prompt", "");
-    s.negative_prompt = args.get("negative", "");
-    s.steps = args.get_int("steps", s.steps);
+    s.prompt = args.get("prompt").value_or("");
+    s.negative_prompt = args.get("negative").value_or("");
+    s.steps = args.get_int("steps");
     s.seed = static_cast<uint64_t>(std::stoull(seed_text));
-    s.scheduler = parse_scheduler(args.get("scheduler", to_string(s.scheduler)));
-    if (const auto cfg = args.get("cfg")) {
-        try {
-            s.guidance_scale = std::stod(*cfg);
-        } catch (const std::exception&) {
-            throw UsageError("bad --cfg '" + *cfg + "': expected a number such as 7.5");
-        }
+    s.scheduler = parse_scheduler(args.value("scheduler"));
+    const auto cfg = args.value("cfg");
+    try {
+        s.guidance_scale = std::stod(cfg);
+    } catch (const std::exception&) {
+        throw UsageError("bad --cfg '" + cfg + "': expected a number such as 7.5");
     }
     if (const auto size = args.get("size")) std::tie(s.width, s.height) = parse_size(*size);
     return s;
@@ -50,7 +72,16 @@ at::ScalarType default_dtype(at::Device device) {
     return device.is_cuda() ? at::kHalf : at::kFloat;
 }
 
-PipelineOptions pipeline_options(const Args& args, at::Device device, at::ScalarType dtype) {
+void add_dtype_option(CommandLine& args) {
+    args.option("dtype", "f32|f16|bf16|f64", "the model's precision (default: f16 on a GPU, f32 on the CPU)");
+}
+
+at::ScalarType generation_dtype(const CommandLine& args, at::Device device) {
+    const auto dtype = args.get("dtype");
+    return dtype ? parse_dtype(*dtype) : default_dtype(device);
+}
+
+PipelineOptions pipeline_options(const CommandLine& args, at::Device device, at::ScalarType dtype) {
     PipelineOptions o;
     o.device = device;
     o.dtype = dtype;
@@ -59,15 +90,16 @@ PipelineOptions pipeline_options(const Args& args, at::Device device, at::Scalar
     o.taesd = args.get("taesd");
     if (const auto p = args.get("prediction")) o.unet.prediction = parse_prediction(*p);
     if (const auto c = args.get("config")) o.unet.config = read_unet_config(*c);
-    if (args.get("heads")) o.text.num_heads = args.get_int("heads", 0);
+    if (args.given("heads")) o.text.num_heads = args.get_int("heads");
     return o;
 }
 
-std::shared_ptr<const Pipeline> load_generation_pipeline(const Args& args, const PipelineOptions& options,
-                                                         uint64_t seed, const ProgressFn& progress) {
+std::shared_ptr<const Pipeline> load_generation_pipeline(const CommandLine& args,
+                                                         const PipelineOptions& options, uint64_t seed,
+                                                         const ProgressFn& progress) {
     if (const auto preset = args.get("preset"))
         return random_pipeline(*preset, seed, options.dtype, options.device, progress);
-    return load_pipeline(args.get("model", default_model_path()), options, progress);
+    return load_pipeline(args.get("model").value_or(default_model_path()), options, progress);
 }
 
 void warn_if_truncated(const Session& session, const std::string& command) {

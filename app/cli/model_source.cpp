@@ -4,11 +4,20 @@
 
 namespace attnscope::cli {
 
-ModelChoice choose_model(const Args& args, at::ScalarType dtype, at::Device device, ProgressBar& progress) {
+void add_model_options(CommandLine& args) {
+    args.option("model", "PATH", "a U-Net: diffusers folder or single .safetensors");
+    args.option("config", "FILE", "the U-Net's config.json, for a single-file checkpoint");
+    args.option("preset", "sd15|sd21|sd21-base", "random weights of this layout (without --model: sd15)");
+    args.option("seed", "K", "the seed of --preset's random weights", "0");
+    args.option("prediction", "epsilon|v_prediction", "what the U-Net predicts (default: from its config)");
+}
+
+ModelChoice choose_model(const CommandLine& args, at::ScalarType dtype, at::Device device,
+                         ProgressBar& progress) {
     const auto path = args.get("model");
     const auto prediction = args.get("prediction");
     if (path) {
-        if (args.get("preset")) throw UsageError("give either --model or --preset, not both");
+        if (args.given("preset")) throw UsageError("give either --model or --preset, not both");
         UNetOpenOptions open;
         if (prediction) open.prediction = parse_prediction(*prediction);
         if (const auto config = args.get("config")) open.config = read_unet_config(*config);
@@ -18,11 +27,11 @@ ModelChoice choose_model(const Args& args, at::ScalarType dtype, at::Device devi
         return {std::move(unet),
                 ck.weights_path + " (" + to_string(ck.layout) + ", config " + ck.config_source + ")"};
     }
-    if (args.get("config")) throw UsageError("--config goes with --model");
-    const std::string preset = args.get("preset", "sd15");
+    if (args.given("config")) throw UsageError("--config goes with --model");
+    const std::string preset = args.get("preset").value_or("sd15");
     auto config = unet_config_preset(preset);
     if (prediction) config.prediction = parse_prediction(*prediction);
-    const int seed = args.get_int("seed", 0);
+    const int seed = args.get_int("seed");
     progress.update(0.0, "initializing random " + preset + " U-Net");
     auto unet = UNet::random(config, static_cast<uint64_t>(seed), dtype, device);
     progress.update(1.0, "initialized random " + preset + " U-Net");

@@ -1,6 +1,6 @@
 #pragma once
 // The U-Net a command works on: loaded from --model PATH, or built with random weights from --preset.
-#include "args.h"
+#include "command_line.h"
 #include "model/unet.h"
 #include "progress_bar.h"
 
@@ -13,8 +13,10 @@ struct ModelChoice {
     std::string origin; // "random weights, preset sd15 (seed 0)" or the checkpoint's path and layout
 };
 
-ModelChoice choose_model(const Args& args, at::ScalarType dtype, at::Device device, ProgressBar& progress);
+ModelChoice choose_model(const CommandLine& args, at::ScalarType dtype, at::Device device,
+                         ProgressBar& progress);
 
-inline const std::set<std::string> kModelOptions{"model", "config", "preset", "seed", "prediction"};
+// --model --config --preset --seed --prediction
+void add_model_options(CommandLine& args);
 
 } // namespace attnscope::cli

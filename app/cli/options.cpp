@@ -1,6 +1,6 @@
 #include "options.h"
 
-#include "args.h"
+#include "usage_error.h"
 #include "util/dtype_names.h"
 
 #include <ATen/detail/CUDAHooksInterface.h>
