@@ -60,6 +60,28 @@ INSTANTIATE_TEST_SUITE_P(
         return std::string("case") + std::to_string(info.index) + "_" + info.param.dtype;
     });
 
+// fp32 on CUDA is IEEE fp32 unless --tf32 is given: LibTorch's default (TF32 convolutions) put these U-Nets
+// 1.5e-4 away from float64 on an H100.
+TEST(CliUnetCuda, Fp32IsIeeeFp32UnlessTf32IsAsked) {
+    if (!test::has_cuda()) GTEST_SKIP() << "no CUDA device: this LibTorch is CPU-only or no GPU is visible";
+    for (const char* model : {"unet_v1_small", "unet_v2_small"}) {
+        const std::string io = kData + "/" + model + "_io.safetensors";
+        double err[2] = {0, 0};
+        for (const bool tf32 : {false, true}) {
+            test::TempDir dir;
+            const auto r =
+                run(std::string("unet --device cuda --dtype f32 --model ") + kData + "/" + model +
+                    " --inputs " + io + " --out " + dir.file("out.safetensors") + (tf32 ? " --tf32" : ""));
+            ASSERT_EQ(r.rc, 0) << r.output;
+            err[tf32] = test::rel_l2(SafetensorsFile(dir.file("out.safetensors")).load("sample"),
+                                     SafetensorsFile(io).load("out"));
+        }
+        std::printf("%s CUDA f32: rel L2 to float64 %.3g, with --tf32 %.3g\n", model, err[0], err[1]);
+        EXPECT_LT(err[0], 1e-5) << model;
+        EXPECT_GT(err[1], err[0]) << model << ": --tf32 changed nothing";
+    }
+}
+
 TEST(CliUnetErrors, OneClearLineAndNoOutputFile) {
     test::TempDir dir;
     TensorMap no_sample{{"encoder_hidden_states", at::zeros({2, 77, 32})}, {"timestep", at::tensor({1.0f})}};

@@ -10,9 +10,9 @@
 #                                                 GL and scripted tests, frame times while stepping, screenshots
 # The full-size shape tables are CPU tests that CI runs; they are skipped here to save device time.
 # It builds through tools/build.sh, as a user does (PyTorch's CUDA LibTorch, kernels for the local GPU), with
-# the Debian packages that machine lacks unpacked into a prefix. Carry: .debs (GoogleTest, nlohmann-json, CLI11, stb, GLFW, Dear ImGui and
-# GLVND, made by tools/fetch-gpu-debs.sh)
-# and, to regenerate fixtures, .ref/diffusers (a diffusers source tree, never committed).
+# the Debian packages that machine lacks unpacked into a prefix. Carry: .debs (GoogleTest, nlohmann-json, CLI11,
+# stb, GLFW, Dear ImGui, GLVND: tools/fetch-gpu-debs.sh) and, to regenerate fixtures, .ref/diffusers (a
+# diffusers source tree, never committed).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-$PWD/out}
@@ -197,7 +197,7 @@ step "tests"
 # Two OpenMP threads per test: eight tests at once on 16 cores would otherwise oversubscribe.
 OMP_NUM_THREADS=2 ctest --test-dir build --output-on-failure -j 8 -E "fuzz|ShapeTables" > "$OUT/ctest.log" 2>&1 || status=1
 grep -E "tests passed|tests failed|\*\*\*Failed|Skipped" "$OUT/ctest.log" | head -60
-build/tests/attnscope_tests --gtest_filter='*UNetParity*' 2>&1 | grep -E "rel L2|OK|FAILED" | head -20
+build/tests/attnscope_tests --gtest_filter='*UNetParity*:CliUnetCuda*' 2>&1 | grep -E "rel L2|OK|FAILED" | head -20
 first_failed=$(grep -m1 -oE "Test +#[0-9]+: [^ ]+ \.+\*\*\*Failed" "$OUT/ctest.log" | sed -E 's/Test +#[0-9]+: ([^ ]+) .*/\1/')
 if [ -n "$first_failed" ] && command -v cuda-gdb >/dev/null; then
   step "backtrace of $first_failed"

@@ -5,8 +5,11 @@
 
 namespace attnscope::cli {
 
-void add_device_options(CommandLine& args) {
-    args.option("device", "cpu|cuda|cuda:N", "where to compute", "cpu");
+void add_device_options(CommandLine& args, const std::string& fallback) {
+    args.option("device", fallback == "auto" ? "auto|cpu|cuda|cuda:N" : "cpu|cuda|cuda:N",
+                fallback == "auto" ? "where to compute (auto: the GPU where LibTorch sees one)"
+                                   : "where to compute",
+                fallback);
     args.flag("tf32", kTf32Help);
 }
 

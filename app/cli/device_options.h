@@ -10,7 +10,8 @@ inline constexpr const char* kTf32Help =
     "allow TF32 for fp32 convolutions and matmuls on CUDA (faster, ~1e-4 "
     "relative error; off: IEEE fp32)";
 
-void add_device_options(CommandLine& args);
+// `fallback` is --device's default: "cpu" for the commands, "auto" (cuda where a GPU is visible) for the gui.
+void add_device_options(CommandLine& args, const std::string& fallback = "cpu");
 
 // The device --device names, checked against this build. With --tf32, TF32 is turned on, for the whole
 // process: LibTorch's switches are global.

@@ -93,7 +93,6 @@ int run_gui(const GuiOptions& options) {
         // fault it in again at every call (3 tiny-model steps took 190 s instead of 60 s on 2 cores).
         mallopt(M_ARENA_MAX, 1);
         Worker worker({options.device, options.dtype});
-        if (options.tf32) worker.set_tf32(true);
         Ui ui{{}, worker, colormaps, {}};
 
         ImGuiRuntime imgui(*surface);

@@ -11,7 +11,6 @@ struct GuiOptions {
     std::string script; // run these commands, then exit (see script.h)
     int width = 1600, height = 1000;
     std::string device;     // empty: cuda where LibTorch sees a GPU, else cpu
-    bool tf32 = false;      // fp32 on CUDA may run in TF32
     std::string dtype;      // empty: the device's default
     bool remember = true;   // read and write imgui.ini (layout and settings); off for scripts
     bool offscreen = false; // draw into a headless EGL context instead of a window (scripts only)

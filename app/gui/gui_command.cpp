@@ -22,7 +22,8 @@ GuiOptions parse(const cli::CommandLine& args) {
     if (std::sscanf(window.c_str(), "%dx%d", &o.width, &o.height) != 2 || o.width < 320 || o.height < 240 ||
         o.width > 8192 || o.height > 8192)
         throw cli::UsageError("bad --window '" + window + "': expected WxH, 320x240 to 8192x8192");
-    o.device = args.value("device");
+    // The worker takes "" for auto.
+    o.device = args.value("device") == "auto" ? "" : args.value("device");
     o.dtype = args.get("dtype").value_or("");
     o.tf32 = args.given("tf32");
     return o;
@@ -40,7 +41,7 @@ int gui_command(const std::vector<std::string>& argv) {
     args.flag("offscreen", "draw into a headless EGL context instead of a window (with --script)");
     args.option("window", "WxH", "the window's size",
                 std::to_string(defaults.width) + "x" + std::to_string(defaults.height));
-    cli::add_device_options(args);
+    cli::add_device_options(args, "auto");
     args.option("dtype", "f32|f16|bf16", "the model's precision (default: f16 on a GPU, f32 on the CPU)");
     args.flag("no-remember", "neither read nor write imgui.ini (layout and settings)");
     if (!args.parse(argv)) return 0;
