@@ -5,7 +5,7 @@
 #   REGEN_FIXTURES=1 tools/gpu-check.sh   also regenerate tests/data with diffusers (needs .ref/diffusers)
 #   GPU_CHECK_ONLY=attention tools/gpu-check.sh   only the attention kernels' tests and benchmark (needs .debs)
 #   GPU_CHECK_ONLY=capture tools/gpu-check.sh     only the capture tests and benchmark (SD v1.5 512, 50 steps)
-#   GPU_CHECK_ONLY=tests tools/gpu-check.sh       every test, then what compare/edit cost (no other benchmark)
+#   GPU_CHECK_ONLY=tests tools/gpu-check.sh       every test (no benchmark)
 #   GPU_CHECK_ONLY=gui tools/gpu-check.sh         the visualizer offscreen on the GPU (EGL, CUDA-GL interop):
 #                                                 GL and scripted tests, frame times while stepping, screenshots
 # The full-size shape tables are CPU tests that CI runs; they are skipped here to save device time.
@@ -204,11 +204,9 @@ if [ -n "$first_failed" ] && command -v cuda-gdb >/dev/null; then
   cuda-gdb -batch -ex run -ex bt --args build/tests/attnscope_tests --gtest_filter="$first_failed" 2>&1 | tail -25
 fi
 
-if [ "$only" = tests ]; then
-  cost_runs
-  exit $status
-fi
+[ "$only" = tests ] && exit $status
 
+cost_runs
 step "benchmarks"
 build/app/attnscope info >> "$OUT/machine.txt" 2>&1 || status=1
 # Each backend twice, interleaved: the GPU is shared and single runs vary.
