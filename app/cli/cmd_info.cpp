@@ -4,17 +4,16 @@
 #include "gpu_info.h"
 #include "model_source.h"
 #include "options.h"
+#include "version.h"
 
 #include <iostream>
-#include <torch/version.h>
 
 namespace attnscope::cli {
 
 int cmd_info(const std::vector<std::string>& argv) {
     const Args args(argv, kModelOptions, {});
-    std::cout << "attnscope, LibTorch " << TORCH_VERSION << (at::hasCUDA() ? " with CUDA" : " (CPU)") << "\n";
+    std::cout << version_text();
     const auto gpus = query_gpus();
-    std::cout << "CUDA kernels: " << (gpus.cuda_compiled ? "built" : "not built") << "\n";
     for (const auto& d : gpus.devices)
         std::cout << "  GPU " << d.index << ": " << d.name << ", sm_" << d.sm_major << d.sm_minor << ", "
                   << d.multiprocessors << " SMs, " << (d.free_bytes >> 20) << " / " << (d.total_bytes >> 20)

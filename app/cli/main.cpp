@@ -3,6 +3,7 @@
 #include "commands.h"
 #include "util/cpu_threads.h"
 #include "util/tf32.h"
+#include "version.h"
 
 #ifdef ATTNSCOPE_GUI
 #include "../gui/gui.h"
@@ -95,6 +96,10 @@ int main(int argc, char** argv) {
                          "found)\n";
             return 1;
 #endif
+        }
+        if (command == "--version" || command == "version") {
+            std::cout << attnscope::cli::version_text();
+            return 0;
         }
         if (command == "help" || command == "--help" || command == "-h") {
             usage(std::cout);
