@@ -4,9 +4,11 @@
 #include "gpu_info.h"
 #include "model_source.h"
 #include "options.h"
+#include "util/assets.h"
 #include "version.h"
 
 #include <iostream>
+#include <stdexcept>
 
 namespace attnscope::cli {
 
@@ -24,6 +26,12 @@ int cmd_info(const std::vector<std::string>& argv) {
     std::cout << "attention backends:";
     for (const auto& n : router.backend_names()) std::cout << " " << n;
     std::cout << " (default: " << router.default_backend() << ")\n";
+    try {
+        const auto assets = locate_assets();
+        std::cout << "bundled files: " << assets.dir.string() << " (" << assets.found_by << ")\n";
+    } catch (const std::runtime_error& e) {
+        std::cout << "bundled files: " << e.what() << "\n"; // info still answers the rest
+    }
 
     if (!args.get("model") && !args.get("preset")) return 0;
     ProgressBar bar;

@@ -60,7 +60,7 @@ void usage(std::ostream& o) {
          "job: 'shapes' for the SD v1.5 topology at 512x512.\n"
          "Without --model, generate uses the embedded tiny model (assets/tiny-sd).\n"
          "Environment: ATTNSCOPE_ATTENTION=<backend> sets the default attention backend;\n"
-         "ATTNSCOPE_ASSETS=<dir> points at the bundled files.\n";
+         "ATTNSCOPE_ASSETS=<dir> points at the bundled files for a program without ../share/attnscope.\n";
 }
 
 } // namespace
