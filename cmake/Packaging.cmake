@@ -14,20 +14,19 @@ else()
   set(other_flavour attnscope-cuda)
 endif()
 if(ATTNSCOPE_HAVE_CUDA)
-  string(APPEND torch_line ";
-our CUDA attention kernels are compiled in (they run where LibTorch has CUDA)")
+  set(kernels_line "Our CUDA attention kernels are compiled in; they run where LibTorch has CUDA.")
 else()
-  string(APPEND torch_line "; no CUDA kernels")
+  set(kernels_line "No CUDA kernels.")
 endif()
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGE_CONTACT "${ATTNSCOPE_PACKAGE_CONTACT}")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "attention visualizer for Stable Diffusion's U-Net")
 # The long description, below the summary line.
-set(CPACK_DEBIAN_PACKAGE_DESCRIPTION "attnscope runs a Stable Diffusion generation one denoising step at a time and shows the attention maps
-of every site, head and step: a desktop visualizer (attnscope gui, in the application menu) and a command
-line (attnscope generate, compare, edit, maps). A small model trained for it is included, so it works
-without downloads.
-Built with ${torch_line}.")
+set(CPACK_DEBIAN_PACKAGE_DESCRIPTION "attnscope runs a Stable Diffusion generation one denoising step at a time
+and shows the attention maps of every site, head and step: a desktop visualizer (attnscope gui, in the
+application menu) and a command line (attnscope generate, compare, edit, maps). A small model trained for
+it is included, so it works without downloads.
+Built with ${torch_line}. ${kernels_line}")
 set(CPACK_DEBIAN_PACKAGE_SECTION graphics)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT) # attnscope_0.1_amd64.deb
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)

@@ -17,6 +17,7 @@ say() { echo "[$(($(date +%s) - start)) s] $*"; }
 command -v debootstrap > /dev/null || { apt-get update -qq && apt-get install -y -qq debootstrap > /dev/null; }
 
 target=$(mktemp -d /tmp/attnscope-deb-test.XXXXXX)
+chmod 755 "$target" # a root file system: apt's _apt user must get through it
 cleanup() {
   umount -R "$target/dev" 2> /dev/null || true
   umount "$target/proc" 2> /dev/null || true
@@ -59,6 +60,7 @@ in_target "attnscope generate --prompt 'a red circle left of a blue square on a 
 say "attnscope gui under Xvfb, scripted"
 in_target "apt-get install -y -qq --no-install-recommends xvfb xauth > /dev/null"
 cat > "$target/tmp/gui.script" << 'EOF'
+load /usr/share/attnscope/tiny-sd
 prompt "a red circle left of a blue square on a black background"
 steps 4
 session
