@@ -3,10 +3,13 @@
 #include "attention/probs_recorder.h"
 #include "capture/attention_maps.h"
 #include "capture/capture_file.h"
+#include "io/safetensors_file.h"
 #include "session/session.h"
 #include "test_util.h"
+#include "util/version.h"
 
 #include <cmath>
+#include <nlohmann/json.hpp>
 
 namespace attnscope {
 namespace {
@@ -214,6 +217,11 @@ TEST(CaptureFile, ReadsBackWhatWasSavedAndGivesTheSameMaps) {
     EXPECT_EQ(loaded.description["prompt"], c.session.settings().prompt);
     EXPECT_EQ(loaded.store.entries().size(), c.store.entries().size());
     EXPECT_EQ(loaded.store.bytes(), c.store.bytes());
+    // Which program wrote it, in the file's own metadata.
+    const auto meta = nlohmann::json::parse(
+        SafetensorsFile(dir.file("capture.safetensors")).header().metadata.at("attnscope.capture"));
+    EXPECT_EQ(meta["attnscope_version"], version());
+    EXPECT_EQ(meta["attnscope_commit"], git_commit());
     MapRequest r;
     r.steps = {0};
     r.indices = {4};

@@ -5,6 +5,7 @@
 #include "io/safetensors_file.h"
 #include "test_json.h"
 #include "test_util.h"
+#include "util/version.h"
 
 #include <nlohmann/json.hpp>
 
@@ -49,6 +50,8 @@ TEST(CliGenerate, WritesTheImagePreviewsAndSummary) {
     EXPECT_EQ(summary["prompt"]["tokens"][2]["text"], "red");
     EXPECT_EQ(summary["negative_prompt"]["tokens"][1]["text"], "blurry");
     EXPECT_EQ(summary["attention_backends"].size(), 32u);
+    EXPECT_EQ(summary["attnscope_version"], version());
+    EXPECT_EQ(summary["attnscope_commit"], git_commit());
 }
 
 TEST(CliGenerate, WritesACaptureThatReadsBack) {

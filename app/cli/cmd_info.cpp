@@ -4,9 +4,11 @@
 #include "gpu_info.h"
 #include "model_source.h"
 #include "options.h"
+#include "util/assets.h"
+#include "version.h"
 
 #include <iostream>
-#include <torch/version.h>
+#include <stdexcept>
 
 namespace attnscope::cli {
 
@@ -16,9 +18,8 @@ int cmd_info(const std::vector<std::string>& argv) {
                      "its attention sites.");
     add_model_options(args);
     if (!args.parse(argv)) return 0;
-    std::cout << "attnscope, LibTorch " << TORCH_VERSION << (at::hasCUDA() ? " with CUDA" : " (CPU)") << "\n";
+    std::cout << version_text();
     const auto gpus = query_gpus();
-    std::cout << "CUDA kernels: " << (gpus.cuda_compiled ? "built" : "not built") << "\n";
     for (const auto& d : gpus.devices)
         std::cout << "  GPU " << d.index << ": " << d.name << ", sm_" << d.sm_major << d.sm_minor << ", "
                   << d.multiprocessors << " SMs, " << (d.free_bytes >> 20) << " / " << (d.total_bytes >> 20)
@@ -29,6 +30,12 @@ int cmd_info(const std::vector<std::string>& argv) {
     std::cout << "attention backends:";
     for (const auto& n : router.backend_names()) std::cout << " " << n;
     std::cout << " (default: " << router.default_backend() << ")\n";
+    try {
+        const auto assets = locate_assets();
+        std::cout << "bundled files: " << assets.dir.string() << " (" << assets.found_by << ")\n";
+    } catch (const std::runtime_error& e) {
+        std::cout << "bundled files: " << e.what() << "\n"; // info still answers the rest
+    }
 
     if (!args.given("model") && !args.given("preset")) return 0;
     ProgressBar bar;

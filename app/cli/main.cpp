@@ -3,6 +3,7 @@
 #include "usage_error.h"
 #include "util/cpu_threads.h"
 #include "util/tf32.h"
+#include "version.h"
 
 #ifdef ATTNSCOPE_GUI
 #include "../gui/gui.h"
@@ -35,7 +36,7 @@ void usage(std::ostream& o) {
          "job: 'shapes' for the SD v1.5 topology at 512x512.\n"
          "Without --model, generate uses the embedded tiny model (assets/tiny-sd).\n"
          "Environment: ATTNSCOPE_ATTENTION=<backend> sets the default attention backend;\n"
-         "ATTNSCOPE_ASSETS=<dir> points at the bundled files.\n";
+         "ATTNSCOPE_ASSETS=<dir> points at the bundled files for a program without ../share/attnscope.\n";
 }
 
 } // namespace
@@ -71,6 +72,10 @@ int main(int argc, char** argv) {
                          "found)\n";
             return 1;
 #endif
+        }
+        if (command == "--version" || command == "version") {
+            std::cout << attnscope::cli::version_text();
+            return 0;
         }
         if (command == "help" || command == "--help" || command == "-h") {
             usage(std::cout);

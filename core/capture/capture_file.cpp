@@ -1,6 +1,7 @@
 #include "capture_file.h"
 
 #include "io/safetensors_file.h"
+#include "util/version.h"
 
 #include <cstdio>
 #include <stdexcept>
@@ -51,7 +52,10 @@ void save_capture(const std::string& path, const CaptureStore& store, const nloh
         if (c.probs.defined()) tensors[p + "probs"] = c.probs;
         sites.push_back(site_json(key, c.site));
     }
-    const nlohmann::json meta{{"sites", sites}, {"description", description}};
+    const nlohmann::json meta{{"attnscope_version", version()},
+                              {"attnscope_commit", git_commit()},
+                              {"sites", sites},
+                              {"description", description}};
     write_safetensors(path, tensors, {{kMetadataKey, meta.dump()}});
 }
 

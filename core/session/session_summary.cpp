@@ -1,5 +1,7 @@
 #include "session_summary.h"
 
+#include "util/version.h"
+
 #include <algorithm>
 
 namespace attnscope {
@@ -30,6 +32,8 @@ nlohmann::json session_summary(Session& session) {
     const auto& s = session.settings();
     const auto& p = session.pipeline();
     nlohmann::json j;
+    j["attnscope_version"] = version();
+    j["attnscope_commit"] = git_commit();
     j["model"] = {{"source", p.source},
                   {"unet", p.unet.config().describe()},
                   {"text_encoder", p.text_encoder.config().describe()},
