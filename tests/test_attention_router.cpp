@@ -108,6 +108,9 @@ TEST(AttentionRouter, PerSiteOverrideAndAutomaticChoice) {
     router.attention_forward(q, k, v, test::site_for(4, AttentionKind::Self, q, k));
     EXPECT_EQ(router.last_used().at({3, AttentionKind::Self}), "sdpa");
     EXPECT_EQ(router.last_used().at({4, AttentionKind::Self}), "flash"); // auto on the CPU: our CPU kernel
+    EXPECT_EQ(router.last_why().at({4, AttentionKind::Self}),
+              "on the CPU our kernel beats math at head dims up to 16");
+    EXPECT_EQ(router.last_why().at({3, AttentionKind::Self}), "set for this site");
     router.set_site_backend(3, AttentionKind::Self, "auto");
     router.attention_forward(q, k, v, test::site_for(3, AttentionKind::Self, q, k));
     EXPECT_EQ(router.last_used().at({3, AttentionKind::Self}), "flash");

@@ -57,6 +57,15 @@ void panel_status(Ui& ui) {
         backends += (backends.empty() ? "" : ", ") + name + " x" + std::to_string(n);
     ImGui::SameLine(0, 24);
     ImGui::Text("attention: %s", backends.empty() ? "-" : backends.c_str());
+    if (!s.last_used.empty() && ImGui::IsItemHovered()) {
+        std::string sites;
+        for (const auto& [site, name] : s.last_used) {
+            const auto why = s.last_why.find(site);
+            sites += std::to_string(site.first) + (site.second ? " self: " : " cross: ") + name +
+                     (why == s.last_why.end() ? "" : " (" + why->second + ")") + "\n";
+        }
+        ImGui::SetTooltip("%s", sites.c_str());
+    }
     ImGui::SameLine(0, 24);
     if (!s.history.empty())
         ImGui::Text("last step %.1f ms (U-Net %.1f ms)", s.history.back().step_ms, s.history.back().unet_ms);

@@ -77,7 +77,10 @@ void backend_choice(Ui& ui, const SiteRow& site) {
         ImGui::EndCombo();
     }
     ImGui::SameLine();
-    ImGui::TextDisabled("last step used: %s", used == s.snap.last_used.end() ? "-" : used->second.c_str());
+    const auto why = s.snap.last_why.find(key);
+    ImGui::TextDisabled("last step used: %s%s%s", used == s.snap.last_used.end() ? "-" : used->second.c_str(),
+                        why == s.snap.last_why.end() ? "" : ": ",
+                        why == s.snap.last_why.end() ? "" : why->second.c_str());
 }
 
 } // namespace

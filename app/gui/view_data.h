@@ -256,6 +256,7 @@ struct WorkerSnapshot {
     std::vector<SiteRow> sites;
     std::vector<std::string> backends;                        // registered names, "auto" first
     std::map<std::pair<int, bool>, std::string> last_used;    // (index, self) -> backend
+    std::map<std::pair<int, bool>, std::string> last_why;     // (index, self) -> why that backend
     std::map<std::pair<int, bool>, std::string> site_backend; // overrides set from the UI
     int64_t capture_bytes = 0, capture_budget = 0;
     size_t evictions = 0;

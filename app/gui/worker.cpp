@@ -192,6 +192,8 @@ struct Worker::Impl {
                 if (name != kAutoBackend) s.backends.push_back(name);
             for (const auto& [key, name] : session->router().last_used())
                 s.last_used[{key.first, key.second == AttentionKind::Self}] = name;
+            for (const auto& [key, why] : session->router().last_why())
+                s.last_why[{key.first, key.second == AttentionKind::Self}] = why;
             s.site_backend = site_backends;
             s.capture_bytes = store->bytes();
             s.capture_budget = store->budget();

@@ -39,6 +39,9 @@ class AttentionObserver {
     virtual void on_attention(const AttentionSite& site, const AttentionTensors& tensors) = 0;
     // Whether this observer wants P; backends that can produce it then do so.
     virtual bool wants_probs() const { return false; }
+    // Whether it keeps the row log-sum-exp: `auto` then prefers backends that return it over ones after which
+    // the observer computes it again.
+    virtual bool wants_lse() const { return false; }
 };
 
 } // namespace attnscope

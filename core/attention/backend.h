@@ -30,6 +30,8 @@ class AttentionBackend {
     virtual AttentionResult run(const AttentionRequest& r) const = 0;
     // Whether every call holds the whole P (batch x heads x Sq x Sk) in memory at once.
     virtual bool materializes_probs() const { return false; }
+    // Whether its result carries the row log-sum-exp.
+    virtual bool returns_lse() const { return true; }
 };
 
 // Why Q, K and V of `r` do not make one attention call: (B, heads, S, d) tensors of one dtype on one device

@@ -9,6 +9,7 @@ namespace {
 class SdpaBackend final : public AttentionBackend {
   public:
     std::string name() const override { return "sdpa"; }
+    bool returns_lse() const override { return false; }
     std::string description() const override {
         return "LibTorch scaled_dot_product_attention (" TORCH_VERSION ")";
     }

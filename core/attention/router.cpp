@@ -1,16 +1,48 @@
 #include "router.h"
 
 #include "cpu_attention.h"
+#include "gpu_info.h"
 #include "util/byte_size.h"
+#include "util/dtype_names.h"
 #include "util/out_of_memory.h"
+#include "util/version.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <stdexcept>
+#include <torch/version.h>
 
 namespace attnscope {
+namespace {
 
-AttentionRouter::AttentionRouter() {
+// "NVIDIA H100 80GB HBM3, LibTorch 2.11.0, attnscope 0.1 (commit)": timings hold for this GPU and build.
+std::string gpu_label(const at::Device& device) {
+    std::string name = "CUDA device " + std::to_string(device.index());
+    for (const auto& d : query_gpus().devices)
+        if (d.index == std::max<int>(device.index(), 0)) name = d.name;
+    return name + ", LibTorch " + TORCH_VERSION + ", attnscope " + version() + " (" + git_commit() + ")";
+}
+
+// The median of five calls after two warm-up calls, each waited for.
+double median_call_ms(const AttentionBackend& b, const AttentionRequest& request) {
+    for (int i = 0; i < 2; ++i) b.run(request);
+    gpu_synchronize();
+    std::vector<double> ms;
+    for (int i = 0; i < 5; ++i) {
+        const auto start = std::chrono::steady_clock::now();
+        b.run(request);
+        gpu_synchronize();
+        ms.push_back(
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+    }
+    std::nth_element(ms.begin(), ms.begin() + 2, ms.end());
+    return ms[2];
+}
+
+} // namespace
+
+AttentionRouter::AttentionRouter() : timings_(&BackendTimings::shared()) {
     register_backend(make_math_backend());
     register_backend(make_sdpa_backend());
     register_backend(make_flash_backend());
@@ -70,30 +102,64 @@ void AttentionRouter::remove_observer(AttentionObserver* observer) {
     observers_.erase(std::remove(observers_.begin(), observers_.end(), observer), observers_.end());
 }
 
-const AttentionBackend& AttentionRouter::resolve(const AttentionSite& site,
+AttentionRouter::Choice AttentionRouter::resolve(const AttentionSite& site,
                                                  const AttentionRequest& request) const {
     const auto it = site_backends_.find({site.index, site.kind});
-    const std::string& chosen = it != site_backends_.end() ? it->second : default_;
-    if (chosen != kAutoBackend) {
-        const auto& b = backend(chosen);
-        if (const auto why = b.unsupported_reason(request); !why.empty())
-            throw std::invalid_argument("attention backend '" + chosen + "' cannot run " + site.label() +
-                                        ": " + why);
-        return b;
-    }
-    // Automatic: the reference where P is wanted. Else on a GPU our fused kernel where it can run (fp16/bf16,
-    // its head dims), then LibTorch's; on the CPU our kernel where it beats math (small heads), else math
-    // (LibTorch 1.13's CPU SDPA is the same arithmetic without the LSE). int8 is never chosen automatically.
-    std::vector<const char*> order{"math"};
-    if (!request.want_probs && !request.q.is_cpu()) order = {"flash", "sdpa", "math"};
-    if (!request.want_probs && request.q.is_cpu() && cpu_attention_preferred(request))
-        order = {"flash", "math"};
-    for (const char* name : order) {
+    const bool own = it != site_backends_.end();
+    const std::string& chosen = own ? it->second : default_;
+    if (chosen == kAutoBackend) return automatic(site, request);
+    const auto& b = backend(chosen);
+    if (const auto why = b.unsupported_reason(request); !why.empty())
+        throw std::invalid_argument("attention backend '" + chosen + "' cannot run " + site.label() + ": " +
+                                    why);
+    return {&b, own ? "set for this site" : "the default backend"};
+}
+
+AttentionRouter::Choice AttentionRouter::automatic(const AttentionSite& site,
+                                                   const AttentionRequest& request) const {
+    const auto runnable = [&](const char* name) -> const AttentionBackend* {
         const auto it = std::find_if(backends_.begin(), backends_.end(),
                                      [&](const auto& b) { return b->name() == name; });
-        if (it != backends_.end() && (*it)->unsupported_reason(request).empty()) return **it;
+        return it != backends_.end() && (*it)->unsupported_reason(request).empty() ? it->get() : nullptr;
+    };
+    const auto math = [&](const std::string& why) -> Choice {
+        if (const auto* m = runnable("math")) return {m, why};
+        throw std::invalid_argument("no attention backend can run " + site.label());
+    };
+    // The reference where P is wanted. On the CPU our kernel where it beats math (small heads), else math
+    // (LibTorch 1.13's CPU SDPA is the same arithmetic without the LSE). int8 is never chosen automatically.
+    if (request.want_probs) return math("an observer wants P, which math materializes");
+    if (request.q.is_cpu()) {
+        if (const auto* f = runnable("flash"); f && cpu_attention_preferred(request))
+            return {f, "on the CPU our kernel beats math at head dims up to 16"};
+        return math("on the CPU math (BLAS) is fastest at this head dim");
     }
-    throw std::invalid_argument("no attention backend can run " + site.label());
+    // On a GPU the fused backends: our flash kernel where it runs, LibTorch's SDPA.
+    std::vector<std::string> candidates;
+    for (const char* name : {"flash", "sdpa"})
+        if (runnable(name)) candidates.emplace_back(name);
+    if (candidates.empty()) return math("no fused backend runs this call");
+    // An observer that keeps the LSE (the capture) would compute it again after a backend that does not
+    // return it, which costs more than any difference between the kernels.
+    const bool keeps_lse =
+        std::any_of(observers_.begin(), observers_.end(), [](const auto* o) { return o->wants_lse(); });
+    if (keeps_lse)
+        for (const auto& name : candidates)
+            if (backend(name).returns_lse())
+                return {&backend(name), "the capture keeps the LSE, which it returns"};
+    if (candidates.size() == 1) return {&backend(candidates.front()), "the only fused backend that runs it"};
+    const auto& q = request.q;
+    TimedShape shape;
+    shape.device = gpu_label(q.device());
+    shape.dtype = dtype_short_name(q.scalar_type());
+    shape.rows = q.size(0) * q.size(1);
+    shape.seq_q = q.size(2);
+    shape.seq_k = request.k.size(2);
+    shape.head_dim = q.size(3);
+    shape.upcast = request.upcast;
+    const auto measure = [&](const std::string& name) { return median_call_ms(backend(name), request); };
+    const auto choice = timings_->fastest(shape, candidates, measure);
+    return {&backend(choice.backend), choice.why};
 }
 
 AttentionResult AttentionRouter::run_backend(const AttentionSite& site, const AttentionRequest& request,
@@ -122,9 +188,10 @@ at::Tensor AttentionRouter::attention_forward(const at::Tensor& q, const at::Ten
     const bool want_probs =
         std::any_of(observers_.begin(), observers_.end(), [](const auto* o) { return o->wants_probs(); });
     const AttentionRequest request{q, k, v, site.scale(), site.upcast, want_probs};
-    const auto& b = resolve(site, request);
-    last_used_[{site.index, site.kind}] = b.name();
-    const auto result = run_backend(site, request, b);
+    const auto choice = resolve(site, request);
+    last_used_[{site.index, site.kind}] = choice.backend->name();
+    last_why_[{site.index, site.kind}] = choice.why;
+    const auto result = run_backend(site, request, *choice.backend);
     if (!observers_.empty()) {
         const auto flat = [](const at::Tensor& t) { return t.defined() ? t.flatten(0, 1) : t; };
         const AttentionTensors seen{flat(q),          flat(k),         flat(v), flat(result.probs),

@@ -51,6 +51,7 @@ class CaptureStore final : public AttentionObserver {
     // The step the attention calls that follow belong to (Session::current_step() before Session::step()).
     void begin_step(int step) { step_ = step; }
     void on_attention(const AttentionSite& site, const AttentionTensors& t) override;
+    bool wants_lse() const override { return true; }
 
     // nullptr when that (step, site) was not captured or was evicted.
     const CapturedSite* find(int step, int index, AttentionKind kind) const;

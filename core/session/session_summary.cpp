@@ -74,6 +74,10 @@ nlohmann::json session_summary(Session& session) {
     for (const auto& [site, name] : session.router().last_used())
         backends[std::to_string(site.first) + "." + to_string(site.second)] = name;
     j["attention_backends"] = backends;
+    nlohmann::json why = nlohmann::json::object();
+    for (const auto& [site, reason] : session.router().last_why())
+        why[std::to_string(site.first) + "." + to_string(site.second)] = reason;
+    j["attention_backend_reasons"] = why;
     return j;
 }
 
