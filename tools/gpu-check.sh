@@ -5,6 +5,7 @@
 #   REGEN_FIXTURES=1 tools/gpu-check.sh   also regenerate tests/data with diffusers (needs .ref/diffusers)
 #   GPU_CHECK_ONLY=attention tools/gpu-check.sh   only the attention kernels' tests and benchmark (needs .debs)
 #   GPU_CHECK_ONLY=capture tools/gpu-check.sh     only the capture tests and benchmark (SD v1.5 512, 50 steps)
+#   GPU_CHECK_ONLY=auto tools/gpu-check.sh        the router's tests and the U-Net per backend beside auto
 #   GPU_CHECK_ONLY=tests tools/gpu-check.sh       every test (no benchmark)
 #   GPU_CHECK_ONLY=gui tools/gpu-check.sh         the visualizer offscreen on the GPU (EGL, CUDA-GL interop):
 #                                                 GL and scripted tests, frame times while stepping, screenshots
@@ -108,6 +109,7 @@ targets=()
 [ "$only" = attention ] && targets=(attnscope_tests bench_attention)
 [ "$only" = capture ] && targets=(attnscope_tests bench_capture)
 [ "$only" = gui ] && targets=(attnscope attnscope_gl_tests attnscope_gui_tests)
+[ "$only" = auto ] && targets=(attnscope attnscope_tests bench_unet)
 bash tools/build.sh "${targets[@]}" > "$OUT/build.log" 2>&1 || { grep -E "error|Error" "$OUT/build.log" | head -40; exit 1; }
 grep -E "^attnscope:" "$OUT/build.log"
 grep -c "warning" "$OUT/build.log" | sed 's/^/build warnings: /'
@@ -116,6 +118,19 @@ if [ "$only" = attention ]; then
   run_tests attention_tests '*Flash*:*Probe*:*Int8*:*AttentionLse*:AttentionRouter*:AttentionMath*:CpuAttention*'
   step "attention benchmark"
   build/bench/bench_attention --iters 30 2>&1 | tee "$OUT/bench_attention.txt" || status=1
+  exit $status
+fi
+
+if [ "$only" = auto ]; then
+  step "auto: the router's GPU tests, then the U-Net per backend with auto beside them (timings measured afresh)"
+  run_tests router_tests '*Router*:*BackendTimings*:FlashAttention.*'
+  export ATTNSCOPE_CACHE=/tmp/attnscope-cache
+  rm -rf "$ATTNSCOPE_CACHE"
+  build/bench/bench_unet --preset sd15 --size 512x512 --batch 2 --dtype f16 --iters 50 \
+    --backends flash,sdpa,auto,flash,sdpa,auto 2>&1 | tee "$OUT/bench_auto.txt"
+  build/bench/bench_unet --preset sd21 --size 768x768 --batch 2 --dtype f16 --iters 30 \
+    --backends flash,sdpa,auto,flash,sdpa,auto 2>&1 | tee -a "$OUT/bench_auto.txt"
+  cp "$ATTNSCOPE_CACHE/backend-timings.json" "$OUT/" || status=1
   exit $status
 fi
 
