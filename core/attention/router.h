@@ -77,7 +77,8 @@ class AttentionRouter {
     std::map<std::pair<int, AttentionKind>, std::string> last_used_, last_why_;
     std::vector<AttentionObserver*> observers_;
     const AttentionEdit* edit_ = nullptr;
-    BackendTimings* timings_; // the process's (not owned)
+    BackendTimings* timings_;                        // the process's (not owned)
+    mutable std::map<std::string, Choice> measured_; // auto's choice per GPU and shape
 };
 
 } // namespace attnscope
