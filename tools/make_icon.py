@@ -2,8 +2,8 @@
 """Draws attnscope's application icon: an attention map as the visualizer shows one, a grid of cells in
 viridis with two peaks (a token attending to two places), on a dark rounded square.
 
-Writes desktop/icons/attnscope-N.png for the hicolor sizes and desktop/icons/attnscope.svg, with nothing but
-the standard library (zlib + struct for PNG). Run it again after changing the drawing:
+Writes assets/desktop/icons/attnscope-N.png for the hicolor sizes and assets/desktop/icons/attnscope.svg,
+with nothing but the standard library (zlib + struct for PNG). Run it again after changing the drawing:
     python3 tools/make_icon.py
 """
 
@@ -13,7 +13,7 @@ import struct
 import zlib
 
 SIZES = (16, 22, 24, 32, 48, 64, 128, 256)
-OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "desktop", "icons")
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "assets", "desktop", "icons")
 
 # assets/colormaps/viridis.txt at 0, 1/4, 1/2, 3/4, 1: enough stops for a smooth ramp at icon sizes.
 VIRIDIS = ((68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 231, 37))

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds attnscope and packs it as a Debian package (cpack -G DEB; cmake/Packaging.cmake says what goes in):
+# Builds attnscope and packs it as a Debian package (cpack -G DEB; tools/cmake/Packaging.cmake says what goes in):
 # build/package/attnscope_<version>_amd64.deb, or attnscope-cuda_... when built against a CUDA LibTorch.
 # Configures build/ (Release, Ninja) if it is not configured yet. Prints the package's path.
 #   tools/package.sh [BUILD_DIR]

@@ -1,4 +1,4 @@
-# `cpack -G DEB` (tools/package.sh): attnscope_<version>_amd64.deb from the install rules (cmake/Install.cmake).
+# `cpack -G DEB` (tools/package.sh): attnscope_<version>_amd64.deb from the install rules (tools/cmake/Install.cmake).
 # Its Depends are what dpkg-shlibdeps finds for the libraries the binary links (LibTorch, GLFW, GL/EGL, the C++
 # runtime), plus the BLAS below. Built against a CUDA LibTorch the package is attnscope-cuda, and says so.
 set(ATTNSCOPE_PACKAGE_CONTACT "attnscope maintainers <maintainers@users.noreply.b-seed-1467eb64.example>"

@@ -9,15 +9,15 @@ set(CMAKE_SKIP_INSTALL_ALL_DEPENDENCY ON)
 # Debian's.
 set_target_properties(attnscope PROPERTIES INSTALL_RPATH_USE_LINK_PATH ON)
 # Everything in assets/ is read at run time; the GLSL in shaders/ is compiled into the program (app/CMakeLists.txt).
-install(DIRECTORY ${PROJECT_SOURCE_DIR}/assets/ DESTINATION share/attnscope)
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/assets/ DESTINATION share/attnscope PATTERN desktop EXCLUDE)
 
 # The application menu (XDG): the entry, and the icon tools/make_icon.py drew at each hicolor size.
-install(FILES ${PROJECT_SOURCE_DIR}/desktop/attnscope.desktop DESTINATION share/applications)
+install(FILES ${PROJECT_SOURCE_DIR}/assets/desktop/attnscope.desktop DESTINATION share/applications)
 foreach(size 16 22 24 32 48 64 128 256)
-  install(FILES ${PROJECT_SOURCE_DIR}/desktop/icons/attnscope-${size}.png
+  install(FILES ${PROJECT_SOURCE_DIR}/assets/desktop/icons/attnscope-${size}.png
           DESTINATION share/icons/hicolor/${size}x${size}/apps RENAME attnscope.png)
 endforeach()
-install(FILES ${PROJECT_SOURCE_DIR}/desktop/icons/attnscope.svg DESTINATION share/icons/hicolor/scalable/apps)
+install(FILES ${PROJECT_SOURCE_DIR}/assets/desktop/icons/attnscope.svg DESTINATION share/icons/hicolor/scalable/apps)
 
 # README.md beside docs/, as in the repository, so its links to docs/*.md and the screenshots resolve.
 install(FILES ${PROJECT_SOURCE_DIR}/README.md DESTINATION share/doc/attnscope)
