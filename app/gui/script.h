@@ -23,6 +23,7 @@
 //
 // '#' starts a comment. A worker error that no expect-error names ends the script with exit code 1.
 #include "frame_clock.h"
+#include "script_parse.h"
 #include "ui.h"
 
 #include <optional>
@@ -30,14 +31,6 @@
 #include <vector>
 
 namespace attnscope::gui {
-
-struct ScriptLine {
-    int number = 0;
-    std::vector<std::string> words; // the command and its arguments, quotes removed
-};
-
-// Throws std::runtime_error naming the file and line of a malformed line or unknown command.
-std::vector<ScriptLine> read_script(const std::string& path);
 
 class ScriptRunner {
   public:
