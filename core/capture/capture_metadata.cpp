@@ -10,7 +10,9 @@ namespace {
 int64_t bounded(const nlohmann::json& j, const char* key, int64_t lo, int64_t hi) {
     const auto& v = j.at(key);
     if (!v.is_number_integer()) throw std::runtime_error(std::string("'") + key + "' must be a whole number");
-    const bool fits = v.is_number_unsigned() ? v.get<uint64_t>() <= static_cast<uint64_t>(hi)
+    // JSON reads 0 and up as unsigned: compare in the type it holds, so 2^64-1 does not wrap to -1.
+    const bool fits = v.is_number_unsigned() ? v.get<uint64_t>() <= static_cast<uint64_t>(hi) &&
+                                                   static_cast<int64_t>(v.get<uint64_t>()) >= lo
                                              : v.get<int64_t>() >= lo && v.get<int64_t>() <= hi;
     if (!fits)
         throw std::runtime_error(std::string("'") + key + "' must be from " + std::to_string(lo) + " to " +
