@@ -1,7 +1,7 @@
 #include "unet_config.h"
 
-#include <cstdint>
-#include <limits>
+#include "io/json_text.h"
+
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <stdexcept>
@@ -84,32 +84,18 @@ void UNetConfig::validate() const {
 
 namespace {
 
-// A whole number that fits an int: nlohmann's get<int> of 1e300 is undefined behaviour (UBSan found it under
-// fuzz_unet_config) and of 2^40 wraps.
-int whole(const nlohmann::json& v, const std::string& field, const std::string& label) {
-    constexpr int64_t lo = std::numeric_limits<int>::min(), hi = std::numeric_limits<int>::max();
-    if (v.is_number_unsigned() && v.get<uint64_t>() <= static_cast<uint64_t>(hi)) return v.get<int>();
-    if (v.is_number_integer() && !v.is_number_unsigned() && v.get<int64_t>() >= lo && v.get<int64_t>() <= hi)
-        return v.get<int>();
-    throw std::invalid_argument(label + ": \"" + field + "\" must be a whole number that fits an int, not " +
-                                v.dump());
-}
-
-std::vector<int> whole_list(const nlohmann::json& v, const std::string& field, const std::string& label) {
-    if (!v.is_array()) throw std::invalid_argument(label + ": \"" + field + "\" must be a list of integers");
-    std::vector<int> out;
-    for (const auto& x : v) out.push_back(whole(x, field, label));
-    return out;
+std::string field_of(const std::string& label, const std::string& field) {
+    return label + ": \"" + field + "\"";
 }
 
 int whole_or(const nlohmann::json& j, const char* field, int fallback, const std::string& label) {
-    return j.contains(field) ? whole(j[field], field, label) : fallback;
+    return j.contains(field) ? whole_int(j[field], field_of(label, field)) : fallback;
 }
 
 std::vector<int> int_or_list(const nlohmann::json& v, int levels, const std::string& field,
                              const std::string& label) {
-    if (v.is_number_integer()) return std::vector<int>(levels, whole(v, field, label));
-    if (v.is_array() && static_cast<int>(v.size()) == levels) return whole_list(v, field, label);
+    if (v.is_number_integer()) return std::vector<int>(levels, whole_int(v, field_of(label, field)));
+    if (v.is_array() && static_cast<int>(v.size()) == levels) return whole_ints(v, field_of(label, field));
     throw std::invalid_argument(label + ": \"" + field + "\" must be an integer or a list of " +
                                 std::to_string(levels) + " integers");
 }
@@ -121,7 +107,7 @@ UNetConfig unet_config_from_json(const nlohmann::json& j, const std::string& lab
         UNetConfig c;
         c.in_channels = whole_or(j, "in_channels", 4, label);
         c.out_channels = whole_or(j, "out_channels", 4, label);
-        c.block_out_channels = whole_list(j.at("block_out_channels"), "block_out_channels", label);
+        c.block_out_channels = whole_ints(j.at("block_out_channels"), field_of(label, "block_out_channels"));
         const int levels = c.levels();
         const auto down = j.at("down_block_types").get<std::vector<std::string>>();
         const auto up = j.at("up_block_types").get<std::vector<std::string>>();
@@ -147,7 +133,8 @@ UNetConfig unet_config_from_json(const nlohmann::json& j, const std::string& lab
                                 : j.at("attention_head_dim");
         c.heads = int_or_list(heads, levels, "attention_head_dim", label);
         c.layers_per_block = whole_or(j, "layers_per_block", 2, label);
-        c.cross_attention_dim = whole(j.at("cross_attention_dim"), "cross_attention_dim", label);
+        c.cross_attention_dim =
+            whole_int(j.at("cross_attention_dim"), field_of(label, "cross_attention_dim"));
         c.use_linear_projection = j.value("use_linear_projection", false);
         c.upcast_attention = j.value("upcast_attention", false);
         c.norm_num_groups = whole_or(j, "norm_num_groups", 32, label);
