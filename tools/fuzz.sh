@@ -31,7 +31,7 @@ build() {
   newest=$(ls -t "${files[@]}" "$root"/core/*/*.h "$root"/app/gui/script_parse.h "$0" | head -1)
   [ -x "$bin" ] && [ "$bin" -nt "$newest" ] && return 0
   echo "building fuzz_$t"
-  clang++ -std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+  clang++ -std=c++17 -Wall -Wextra -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
     -I"$root/core" -I"$root/app" -DATTNSCOPE_FUZZ_TOKENIZER="\"$root/assets/clip-tokenizer\"" \
     "${files[@]}" -o "$bin.tmp"
   mv "$bin.tmp" "$bin"
