@@ -7,8 +7,10 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build-asan}
 start=$(date +%s)
+# The configure step still finds a LibTorch (the parsers' tests do not link it): the one build/ chose.
+torch_dir=$(sed -n 's/^Torch_DIR:PATH=//p' "$root/build/CMakeCache.txt" 2>/dev/null || true)
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++ \
-  -DATTNSCOPE_SANITIZE=ON -DATTNSCOPE_CUDA=OFF > "$build-configure.log" 2>&1 ||
+  -DATTNSCOPE_SANITIZE=ON -DATTNSCOPE_CUDA=OFF ${torch_dir:+-DTorch_DIR="$torch_dir"} > "$build-configure.log" 2>&1 ||
   { cat "$build-configure.log"; exit 1; }
 ninja -C "$build" -j "$(nproc)" attnscope_parser_tests
 built=$(date +%s)
