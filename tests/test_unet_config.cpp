@@ -77,5 +77,27 @@ TEST(UNetConfig, RejectsWhatWeDoNotRun) {
     ATTNSCOPE_EXPECT_THROW_WITH(unet_config_preset("sdxl"), std::invalid_argument, "known: sd15");
 }
 
+// What fuzz_unet_config found under UBSan: a group count of 0 divided by zero, and numbers too big for an
+// int (or not whole) were cast regardless. Each is a message now.
+TEST(UNetConfig, RejectsNumbersItCannotUse) {
+    const auto with = [](const char* key, const nlohmann::json& value) {
+        auto j = nlohmann::json::parse(kSd15Config);
+        j[key] = value;
+        return j;
+    };
+    ATTNSCOPE_EXPECT_THROW_WITH(unet_config_from_json(with("norm_num_groups", 0), "g.json"),
+                                std::invalid_argument, "norm_num_groups must be at least 1");
+    ATTNSCOPE_EXPECT_THROW_WITH(unet_config_from_json(with("in_channels", 1e300), "i.json"),
+                                std::invalid_argument, "i.json: \"in_channels\" must be a whole number");
+    ATTNSCOPE_EXPECT_THROW_WITH(unet_config_from_json(with("sample_size", 1ll << 40), "s.json"),
+                                std::invalid_argument, "fits an int");
+    ATTNSCOPE_EXPECT_THROW_WITH(
+        unet_config_from_json(with("block_out_channels", {320, 640.5, 1280, 1280}), "b.json"),
+        std::invalid_argument, "block_out_channels");
+    ATTNSCOPE_EXPECT_THROW_WITH(
+        unet_config_from_json(with("attention_head_dim", {5, 10, 20, 1e10}), "h.json"), std::invalid_argument,
+        "attention_head_dim");
+}
+
 } // namespace
 } // namespace attnscope

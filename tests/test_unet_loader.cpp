@@ -93,6 +93,17 @@ TEST(UNetLoaderFolder, SchedulerConfigGivesThePrediction) {
     EXPECT_EQ(open_unet_checkpoint(dir.path().string()).config.prediction, Prediction::VPrediction);
 }
 
+// A scheduler_config.json is the user's too: a prediction_type that is not a string is a message naming the
+// file, not nlohmann's type_error.
+TEST(UNetLoaderFolder, AMistypedPredictionTypeNamesTheFile) {
+    const auto unet = UNet::random(test::small_v1_config(), 13, at::kFloat, at::kCPU);
+    TempDir dir;
+    write_diffusers_folder(unet, dir.path());
+    write_json(dir.path() / "scheduler" / "scheduler_config.json", {{"prediction_type", 3}});
+    ATTNSCOPE_EXPECT_THROW_WITH(open_unet_checkpoint(dir.path().string()), std::runtime_error,
+                                "scheduler_config.json: \"prediction_type\" must be a string");
+}
+
 TEST(UNetLoaderFolder, LoadsInBf16) {
     const auto unet = UNet::random(test::small_v1_config(), 14, at::kFloat, at::kCPU);
     TempDir dir;

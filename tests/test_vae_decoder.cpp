@@ -211,7 +211,11 @@ TEST(VaeConfig, RefusesWhatTheDecoderDoesNotImplement) {
            "block_out_channels[1] = 48 is not divisible by norm_num_groups 32");
     refuse(R"({"block_out_channels": [64], "up_block_types": ["UpDecoderBlock2D", "UpDecoderBlock2D"]})",
            "lists 2 up_block_types for 1 block_out_channels");
-    refuse(R"({"layers_per_block": "two"})", "has a field of the wrong type");
+    refuse(R"({"layers_per_block": "two"})", "cfg.json: \"layers_per_block\" must be a whole number");
+    // Numbers an int cannot hold are refused, not cast (undefined behaviour under UBSan).
+    refuse(R"({"norm_num_groups": 1e300})", "\"norm_num_groups\" must be a whole number that fits an int");
+    refuse(R"({"block_out_channels": [64, 4294967360]})", "\"block_out_channels\" must be a whole number");
+    refuse(R"({"scaling_factor": "big"})", "has a field of the wrong type");
     refuse("{", "cfg.json: is not valid JSON");
 }
 

@@ -5,26 +5,15 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <chrono>
-#include <cstdio>
 #include <fstream>
-#include <set>
 #include <stdexcept>
+#include <tuple>
 #include <utility>
 
 namespace attnscope::gui {
 
 namespace {
-
-const std::set<std::string> kCommands = {
-    "load",         "prompt",        "negative",    "seed",        "steps",        "cfg",
-    "scheduler",    "size",          "backend",     "session",     "step",         "play",
-    "run",          "rewind",        "decode-full", "select-step", "select-steps", "select-token",
-    "select-index", "select-head",   "mode",        "aggregate",   "click",        "quantity",
-    "batch",        "colormap",      "opacity",     "normalize",   "compare",      "edit",
-    "branch",       "select-branch", "drop-branch", "tab",         "screenshot",   "export-map",
-    "expect-error", "wait-frames",   "frame-rate",  "frame-stats", "quit",         "tf32"};
 
 // One of `names` (the script's words for an enum's values, in its order), else std::invalid_argument.
 template <typename Enum, size_t N>
@@ -41,71 +30,22 @@ Enum choose(const std::string& word, const char* command, const std::array<const
 // (a comparison of many steps on a busy CPU) are fine while they progress.
 constexpr double kTimeoutSeconds = 300;
 
-std::vector<std::string> split(const std::string& text, const std::string& where) {
-    std::vector<std::string> words;
-    size_t i = 0;
-    while (i < text.size()) {
-        if (std::isspace(static_cast<unsigned char>(text[i]))) {
-            ++i;
-        } else if (text[i] == '#') {
-            break;
-        } else if (text[i] == '"') {
-            const auto end = text.find('"', i + 1);
-            if (end == std::string::npos) throw std::runtime_error(where + ": unterminated quote");
-            words.push_back(text.substr(i + 1, end - i - 1));
-            i = end + 1;
-        } else {
-            size_t end = i;
-            while (end < text.size() && !std::isspace(static_cast<unsigned char>(text[end]))) ++end;
-            words.push_back(text.substr(i, end - i));
-            i = end;
-        }
-    }
-    return words;
-}
-
-int to_int(const ScriptLine& line, size_t arg) {
-    try {
-        return std::stoi(line.words.at(arg));
-    } catch (const std::exception&) {
-        throw std::invalid_argument("expected a whole number as argument " + std::to_string(arg));
-    }
-}
-
-float to_float(const ScriptLine& line, size_t arg) {
-    try {
-        return std::stof(line.words.at(arg));
-    } catch (const std::exception&) {
-        throw std::invalid_argument("expected a number as argument " + std::to_string(arg));
-    }
+// A head of the selected index: its site's head count bounds it once a session has sites (before that, the
+// map's probe rejects it when it runs).
+int checked_head(const UiState& s, int head) {
+    for (const auto& site : s.snap.sites)
+        if (site.index == s.view.index && head >= site.heads)
+            throw std::invalid_argument("head " + std::to_string(head) + " out of range: index " +
+                                        std::to_string(site.index) + " has " + std::to_string(site.heads) +
+                                        " heads (0 to " + std::to_string(site.heads - 1) + ")");
+    return head;
 }
 
 double seconds_now() {
     return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-const std::string& arg(const ScriptLine& line, size_t i) {
-    if (i >= line.words.size()) throw std::invalid_argument("missing argument " + std::to_string(i));
-    return line.words[i];
-}
-
 } // namespace
-
-std::vector<ScriptLine> read_script(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) throw std::runtime_error(path + ": cannot read the script");
-    std::vector<ScriptLine> lines;
-    std::string text;
-    for (int number = 1; std::getline(in, text); ++number) {
-        const std::string where = path + ":" + std::to_string(number);
-        auto words = split(text, where);
-        if (words.empty()) continue;
-        if (!kCommands.count(words[0]))
-            throw std::runtime_error(where + ": unknown command '" + words[0] + "'");
-        lines.push_back({number, std::move(words)});
-    }
-    return lines;
-}
 
 ScriptRunner::ScriptRunner(std::string name, std::vector<ScriptLine> lines, FrameClock& clock,
                            std::string surface)
@@ -172,33 +112,32 @@ void ScriptRunner::run(Ui& ui, const ScriptLine& line) {
     auto& s = ui.state;
     auto& r = s.settings;
     auto& w = ui.worker;
-    const std::string& c = line.words[0];
+    const std::string& c = line.words.at(0);
     if (c == "load") {
-        s.model_path = arg(line, 1);
+        s.model_path = word_arg(line, 1);
         w.load(s.model_path, r);
     } else if (c == "prompt") {
-        r.prompt = arg(line, 1);
+        r.prompt = word_arg(line, 1);
     } else if (c == "negative") {
-        r.negative_prompt = arg(line, 1);
+        r.negative_prompt = word_arg(line, 1);
     } else if (c == "seed") {
-        r.seed = static_cast<uint64_t>(to_int(line, 1));
+        r.seed = seed_arg(line, 1);
     } else if (c == "steps") {
-        r.steps = to_int(line, 1);
+        r.steps = int_arg(line, 1);
     } else if (c == "cfg") {
-        r.guidance_scale = to_float(line, 1);
+        r.guidance_scale = float_arg(line, 1);
     } else if (c == "scheduler") {
-        r.scheduler = arg(line, 1);
+        r.scheduler = word_arg(line, 1);
     } else if (c == "size") {
-        if (std::sscanf(arg(line, 1).c_str(), "%dx%d", &r.width, &r.height) != 2)
-            throw std::invalid_argument("expected WxH");
+        std::tie(r.width, r.height) = size_arg(line, 1);
     } else if (c == "tf32") {
-        w.set_tf32(choose<bool>(arg(line, 1), "tf32", std::array<const char*, 2>{"off", "on"}));
+        w.set_tf32(choose<bool>(word_arg(line, 1), "tf32", std::array<const char*, 2>{"off", "on"}));
     } else if (c == "backend") {
-        r.backend = arg(line, 1);
+        r.backend = word_arg(line, 1);
     } else if (c == "session") {
         w.start_session(r);
     } else if (c == "step") {
-        const int n = line.words.size() > 1 ? to_int(line, 1) : 1;
+        const int n = line.words.size() > 1 ? int_arg(line, 1) : 1;
         s.view.step = -1;
         for (int i = 0; i < n; ++i) w.step();
     } else if (c == "play") {
@@ -209,101 +148,108 @@ void ScriptRunner::run(Ui& ui, const ScriptLine& line) {
         w.run_to_end();
     } else if (c == "rewind") {
         s.view.step = -1;
-        w.rewind(to_int(line, 1) - 1);
+        w.rewind(int_arg(line, 1) - 1);
     } else if (c == "decode-full") {
         w.decode_full(shown_step(s));
     } else if (c == "select-step") {
-        s.view.step = arg(line, 1) == "latest" ? -1 : to_int(line, 1) - 1;
+        s.view.step = word_arg(line, 1) == "latest" ? -1 : int_arg(line, 1) - 1;
         s.view.steps_from = -1;
     } else if (c == "select-steps") {
-        const int first = to_int(line, 1), last = arg(line, 2) == "latest" ? -1 : to_int(line, 2);
+        const int first = int_arg(line, 1), last = word_arg(line, 2) == "latest" ? -1 : int_arg(line, 2);
         if (first < 1 || (last >= 0 && last < first))
             throw std::invalid_argument("expected steps A B with 1 <= A <= B (or B = latest)");
         s.view.steps_from = first - 1;
         s.view.step = last < 0 ? -1 : last - 1;
     } else if (c == "select-token") {
         s.view.tokens.clear();
-        for (size_t i = 1; i < line.words.size(); ++i) s.view.tokens.push_back(to_int(line, i));
+        for (size_t i = 1; i < line.words.size(); ++i) s.view.tokens.push_back(int_arg(line, i));
         if (s.view.tokens.empty()) throw std::invalid_argument("name at least one token position");
         std::sort(s.view.tokens.begin(), s.view.tokens.end());
         s.view.self = false;
     } else if (c == "select-index") {
-        s.view.index = std::clamp(to_int(line, 1), 1, 16);
+        s.view.index = int_arg(line, 1);
     } else if (c == "select-head") {
-        const auto& h = arg(line, 1);
-        s.view.head_mode = h == "mean" ? HeadMode::Mean : h == "max" ? HeadMode::Max : HeadMode::Single;
-        if (s.view.head_mode == HeadMode::Single) s.view.head = to_int(line, 1);
+        const auto& h = word_arg(line, 1);
+        if (h == "mean" || h == "max") {
+            s.view.head_mode = h == "mean" ? HeadMode::Mean : HeadMode::Max;
+        } else {
+            s.view.head = checked_head(s, int_arg(line, 1));
+            s.view.head_mode = HeadMode::Single;
+        }
     } else if (c == "mode") {
-        s.view.self = arg(line, 1) == "self";
+        s.view.self = choose<bool>(word_arg(line, 1), "mode", std::array<const char*, 2>{"cross", "self"});
     } else if (c == "aggregate") {
-        s.view.aggregate = arg(line, 1) == "on";
+        s.view.aggregate =
+            choose<bool>(word_arg(line, 1), "aggregate", std::array<const char*, 2>{"off", "on"});
     } else if (c == "click") {
-        s.view.query_x = std::clamp(to_float(line, 1), 0.0f, 0.999f);
-        s.view.query_y = std::clamp(to_float(line, 2), 0.0f, 0.999f);
+        s.view.query_x = std::clamp(float_arg(line, 1), 0.0f, 0.999f);
+        s.view.query_y = std::clamp(float_arg(line, 2), 0.0f, 0.999f);
         s.view.self = true;
     } else if (c == "quantity") {
-        s.view.quantity = choose<Quantity>(arg(line, 1), "quantity",
+        s.view.quantity = choose<Quantity>(word_arg(line, 1), "quantity",
                                            std::array<const char*, 3>{"probability", "score", "entropy"});
     } else if (c == "batch") {
-        s.view.half =
-            choose<GuidanceHalf>(arg(line, 1), "batch", std::array<const char*, 3>{"cond", "uncond", "diff"});
+        s.view.half = choose<GuidanceHalf>(word_arg(line, 1), "batch",
+                                           std::array<const char*, 3>{"cond", "uncond", "diff"});
     } else if (c == "colormap") {
-        const auto c = parse_colormap(arg(line, 1));
+        const auto c = parse_colormap(word_arg(line, 1));
         if (!c) throw std::invalid_argument("unknown colormap (viridis, magma, jet, gray)");
         s.display.colormap = *c;
     } else if (c == "opacity") {
-        s.opacity = std::clamp(to_float(line, 1), 0.0f, 1.0f);
+        s.opacity = std::clamp(float_arg(line, 1), 0.0f, 1.0f);
     } else if (c == "normalize") {
-        const auto& n = arg(line, 1);
-        s.display.normalization = n == "global"  ? Normalization::Global
-                                  : n == "fixed" ? Normalization::Fixed
-                                                 : Normalization::PerMap;
-        if (s.display.normalization == Normalization::Fixed) {
-            s.display.fixed_lo = to_float(line, 2);
-            s.display.fixed_hi = to_float(line, 3);
+        const auto n = choose<Normalization>(word_arg(line, 1), "normalize",
+                                             std::array<const char*, 3>{"per-map", "global", "fixed"});
+        if (n == Normalization::Fixed) {
+            const float lo = float_arg(line, 2), hi = float_arg(line, 3);
+            s.display.fixed_lo = lo;
+            s.display.fixed_hi = hi;
         }
+        s.display.normalization = n;
     } else if (c == "compare") {
-        s.compare.backend = arg(line, 1);
-        s.compare.dtype = line.words.size() > 2 && line.words[2] != "as-a" ? line.words[2] : "";
-        const auto mode = line.words.size() > 3 ? line.words[3] : "same-inputs";
-        if (mode != "same-inputs" && mode != "free") throw std::invalid_argument("mode: same-inputs or free");
-        s.compare.same_inputs = mode == "same-inputs";
-        s.compare.from_step = line.words.size() > 4 ? to_int(line, 4) - 1 : 0;
+        const bool same_inputs =
+            !has_arg(line, 3) ||
+            choose<bool>(word_arg(line, 3), "mode", std::array<const char*, 2>{"free", "same-inputs"});
+        s.compare.backend = word_arg(line, 1);
+        s.compare.dtype = has_arg(line, 2) && line.words[2] != "as-a" ? line.words[2] : "";
+        s.compare.same_inputs = same_inputs;
+        s.compare.from_step = line.words.size() > 4 ? int_arg(line, 4) - 1 : 0;
         w.compare(s.compare);
         s.show_tab = CentreTab::Compare;
     } else if (c == "edit") {
-        if (arg(line, 1) == "clear")
+        if (word_arg(line, 1) == "clear")
             s.edits.clear();
         else
-            s.edits.push_back(arg(line, 1));
+            s.edits.push_back(word_arg(line, 1));
     } else if (c == "branch") {
-        w.branch(to_int(line, 1) - 1, s.edits);
+        w.branch(int_arg(line, 1) - 1, s.edits);
         s.view.branch = -1;
         s.show_tab = CentreTab::Branches;
     } else if (c == "select-branch") {
-        s.view.branch = arg(line, 1) == "latest" ? -1 : to_int(line, 1);
+        s.view.branch = word_arg(line, 1) == "latest" ? -1 : int_arg(line, 1);
     } else if (c == "drop-branch") {
-        w.drop_branch(to_int(line, 1));
+        w.drop_branch(int_arg(line, 1));
     } else if (c == "tab") {
         s.show_tab = choose<CentreTab>(
-            arg(line, 1), "tab",
+            word_arg(line, 1), "tab",
             std::array<const char*, 6>{"image", "guidance", "compare", "branches", "mass", "int8"});
     } else if (c == "screenshot") {
-        screenshot_ = arg(line, 1);
+        screenshot_ = word_arg(line, 1);
     } else if (c == "export-map") {
         try {
-            export_map(s, ui.colormaps, arg(line, 1));
+            export_map(s, ui.colormaps, word_arg(line, 1));
         } catch (const std::runtime_error& e) {
             fail(line, e.what());
         }
     } else if (c == "expect-error") {
-        if (s.snap.error.find(arg(line, 1)) == std::string::npos)
-            fail(line, "expected an error containing '" + arg(line, 1) + "', got '" + s.snap.error + "'");
+        if (s.snap.error.find(word_arg(line, 1)) == std::string::npos)
+            fail(line,
+                 "expected an error containing '" + word_arg(line, 1) + "', got '" + s.snap.error + "'");
         acknowledged_ = s.snap.error;
     } else if (c == "wait-frames") {
-        wait_frames_ = to_int(line, 1);
+        wait_frames_ = int_arg(line, 1);
     } else if (c == "frame-rate") {
-        frame_rate_ = to_float(line, 1);
+        frame_rate_ = float_arg(line, 1);
         if (!(frame_rate_ >= 1 && frame_rate_ <= 1000)) throw std::invalid_argument("frame-rate: 1 to 1000");
     } else if (c == "frame-stats") {
         write_frame_stats(ui, line);
@@ -328,9 +274,9 @@ void ScriptRunner::write_frame_stats(const Ui& ui, const ScriptLine& line) {
     steps_seen_ = snap.history.size();
     stats["steps"] = step_ms.size();
     stats["step_ms"] = step_ms;
-    std::ofstream out(arg(line, 1));
+    std::ofstream out(word_arg(line, 1));
     out << stats.dump(2) << "\n";
-    if (!out) fail(line, arg(line, 1) + ": cannot write");
+    if (!out) fail(line, word_arg(line, 1) + ": cannot write");
 }
 
 } // namespace attnscope::gui

@@ -21,8 +21,10 @@
 //   frame-rate HZ             (pace every frame at this rate, as the interactive window does at 60)
 //   frame-stats PATH          (JSON: how long frames took since the last frame-stats, and the steps' times)
 //
-// '#' starts a comment. A worker error that no expect-error names ends the script with exit code 1.
+// '#' starts a comment. Lines are checked as the script is read (script_parse.h). A worker error that no
+// expect-error names ends the script with exit code 1.
 #include "frame_clock.h"
+#include "script_parse.h"
 #include "ui.h"
 
 #include <optional>
@@ -30,14 +32,6 @@
 #include <vector>
 
 namespace attnscope::gui {
-
-struct ScriptLine {
-    int number = 0;
-    std::vector<std::string> words; // the command and its arguments, quotes removed
-};
-
-// Throws std::runtime_error naming the file and line of a malformed line or unknown command.
-std::vector<ScriptLine> read_script(const std::string& path);
 
 class ScriptRunner {
   public:

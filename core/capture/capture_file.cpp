@@ -1,5 +1,6 @@
 #include "capture_file.h"
 
+#include "capture_metadata.h"
 #include "io/safetensors_file.h"
 #include "util/version.h"
 
@@ -17,28 +18,6 @@ std::string prefix(const CaptureKey& key) {
     return s;
 }
 
-nlohmann::json site_json(const CaptureKey& key, const AttentionSite& s) {
-    return {{"step", key.step}, {"index", s.index}, {"kind", to_string(s.kind)}, {"height", s.height},
-            {"width", s.width}, {"heads", s.heads}, {"head_dim", s.head_dim},    {"batch", s.batch},
-            {"seq_q", s.seq_q}, {"seq_k", s.seq_k}, {"upcast", s.upcast},        {"module", s.module}};
-}
-
-AttentionSite site_from(const nlohmann::json& j) {
-    AttentionSite s;
-    s.index = j.at("index").get<int>();
-    s.kind = j.at("kind").get<std::string>() == "cross" ? AttentionKind::Cross : AttentionKind::Self;
-    s.height = j.at("height").get<int>();
-    s.width = j.at("width").get<int>();
-    s.heads = j.at("heads").get<int>();
-    s.head_dim = j.at("head_dim").get<int>();
-    s.batch = j.at("batch").get<int64_t>();
-    s.seq_q = j.at("seq_q").get<int64_t>();
-    s.seq_k = j.at("seq_k").get<int64_t>();
-    s.upcast = j.at("upcast").get<bool>();
-    s.module = j.at("module").get<std::string>();
-    return s;
-}
-
 } // namespace
 
 void save_capture(const std::string& path, const CaptureStore& store, const nlohmann::json& description) {
@@ -50,7 +29,7 @@ void save_capture(const std::string& path, const CaptureStore& store, const nloh
         tensors[p + "k"] = c.k;
         tensors[p + "lse"] = c.lse;
         if (c.probs.defined()) tensors[p + "probs"] = c.probs;
-        sites.push_back(site_json(key, c.site));
+        sites.push_back(capture_site_json(key.step, c.site));
     }
     const nlohmann::json meta{{"attnscope_version", version()},
                               {"attnscope_commit", git_commit()},
@@ -64,22 +43,15 @@ LoadedCapture load_capture(const std::string& path, at::Device device) {
     const auto it = file.header().metadata.find(kMetadataKey);
     if (it == file.header().metadata.end())
         throw std::runtime_error(path + ": not an attnscope capture (no '" + kMetadataKey + "' metadata)");
-    nlohmann::json meta;
-    try {
-        meta = nlohmann::json::parse(it->second);
-    } catch (const nlohmann::json::exception& e) {
-        throw std::runtime_error(path + ": the capture description is not valid JSON: " + e.what());
-    }
+    auto meta = parse_capture_metadata(it->second, path);
     CapturePolicy policy;
     policy.budget_bytes = INT64_MAX; // what was saved fits by definition
-    LoadedCapture out{CaptureStore(policy), meta.value("description", nlohmann::json())};
+    LoadedCapture out{CaptureStore(policy), std::move(meta.description)};
     try {
-        for (const auto& j : meta.at("sites")) {
-            CaptureKey key{j.at("step").get<int>(), 0, AttentionKind::Self};
+        for (const auto& [step, site] : meta.entries) {
+            const CaptureKey key{step, site.index, site.kind};
             CapturedSite c;
-            c.site = site_from(j);
-            key.index = c.site.index;
-            key.kind = c.site.kind;
+            c.site = site;
             const auto p = prefix(key);
             for (const char* name : {"q", "k", "lse"})
                 if (!file.contains(p + name)) throw std::runtime_error("missing tensor '" + p + name + "'");
@@ -89,8 +61,6 @@ LoadedCapture load_capture(const std::string& path, at::Device device) {
             if (file.contains(p + "probs")) c.probs = file.load(p + "probs").to(device);
             out.store.insert(key, std::move(c));
         }
-    } catch (const nlohmann::json::exception& e) {
-        throw std::runtime_error(path + ": malformed capture description: " + e.what());
     } catch (const std::runtime_error& e) {
         throw std::runtime_error(path + ": " + e.what());
     }

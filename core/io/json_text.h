@@ -2,15 +2,27 @@
 // Config files (config.json and friends) read as JSON objects, with errors that name the file.
 #include <nlohmann/json.hpp>
 #include <string>
+#include <type_traits>
+#include <vector>
 
 namespace attnscope {
 
 // Throws std::runtime_error "<label>: is not valid JSON: ..." or "<label>: is not a JSON object".
 nlohmann::json parse_json_object(const std::string& text, const std::string& label);
 
+// A whole number that fits an int, else std::invalid_argument "<what> must be a whole number that fits an
+// int, not <v>": nlohmann's get<int> of 1e300 is undefined behaviour (UBSan under fuzz_unet_config) and of
+// 2^40 wraps.
+int whole_int(const nlohmann::json& v, const std::string& what);
+std::vector<int> whole_ints(const nlohmann::json& v, const std::string& what); // a list of them
+
 // Sets `field` from j[key] when the key is there (configs leave out what keeps its default).
 template <typename T> void read_if_present(const nlohmann::json& j, const char* key, T& field) {
-    if (j.contains(key)) field = j[key].get<T>();
+    if (!j.contains(key)) return;
+    if constexpr (std::is_same_v<T, int>)
+        field = whole_int(j[key], std::string("\"") + key + "\"");
+    else
+        field = j[key].get<T>();
 }
 
 } // namespace attnscope

@@ -1,5 +1,7 @@
 #include "unet_config.h"
 
+#include "io/json_text.h"
+
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <stdexcept>
@@ -64,6 +66,9 @@ void UNetConfig::validate() const {
         bad("down/up block types do not match block_out_channels");
     if (heads.size() != block_out_channels.size()) bad("one head count per level is needed");
     if (layers_per_block < 1) bad("layers_per_block must be at least 1");
+    // Channels are checked modulo the group count: 0 would divide by zero (UBSan, fuzz_unet_config).
+    if (norm_num_groups < 1) bad("norm_num_groups must be at least 1");
+    if (sample_size < 1) bad("sample_size must be at least 1");
     if (in_channels < 1 || out_channels < 1 || cross_attention_dim < 1)
         bad("channel counts must be positive");
     for (int i = 0; i < levels(); ++i) {
@@ -79,10 +84,18 @@ void UNetConfig::validate() const {
 
 namespace {
 
+std::string field_of(const std::string& label, const std::string& field) {
+    return label + ": \"" + field + "\"";
+}
+
+int whole_or(const nlohmann::json& j, const char* field, int fallback, const std::string& label) {
+    return j.contains(field) ? whole_int(j[field], field_of(label, field)) : fallback;
+}
+
 std::vector<int> int_or_list(const nlohmann::json& v, int levels, const std::string& field,
                              const std::string& label) {
-    if (v.is_number_integer()) return std::vector<int>(levels, v.get<int>());
-    if (v.is_array() && static_cast<int>(v.size()) == levels) return v.get<std::vector<int>>();
+    if (v.is_number_integer()) return std::vector<int>(levels, whole_int(v, field_of(label, field)));
+    if (v.is_array() && static_cast<int>(v.size()) == levels) return whole_ints(v, field_of(label, field));
     throw std::invalid_argument(label + ": \"" + field + "\" must be an integer or a list of " +
                                 std::to_string(levels) + " integers");
 }
@@ -92,9 +105,9 @@ std::vector<int> int_or_list(const nlohmann::json& v, int levels, const std::str
 UNetConfig unet_config_from_json(const nlohmann::json& j, const std::string& label) {
     try {
         UNetConfig c;
-        c.in_channels = j.value("in_channels", 4);
-        c.out_channels = j.value("out_channels", 4);
-        c.block_out_channels = j.at("block_out_channels").get<std::vector<int>>();
+        c.in_channels = whole_or(j, "in_channels", 4, label);
+        c.out_channels = whole_or(j, "out_channels", 4, label);
+        c.block_out_channels = whole_ints(j.at("block_out_channels"), field_of(label, "block_out_channels"));
         const int levels = c.levels();
         const auto down = j.at("down_block_types").get<std::vector<std::string>>();
         const auto up = j.at("up_block_types").get<std::vector<std::string>>();
@@ -119,13 +132,14 @@ UNetConfig unet_config_from_json(const nlohmann::json& j, const std::string& lab
                                 ? j["num_attention_heads"]
                                 : j.at("attention_head_dim");
         c.heads = int_or_list(heads, levels, "attention_head_dim", label);
-        c.layers_per_block = j.value("layers_per_block", 2);
-        c.cross_attention_dim = j.at("cross_attention_dim").get<int>();
+        c.layers_per_block = whole_or(j, "layers_per_block", 2, label);
+        c.cross_attention_dim =
+            whole_int(j.at("cross_attention_dim"), field_of(label, "cross_attention_dim"));
         c.use_linear_projection = j.value("use_linear_projection", false);
         c.upcast_attention = j.value("upcast_attention", false);
-        c.norm_num_groups = j.value("norm_num_groups", 32);
+        c.norm_num_groups = whole_or(j, "norm_num_groups", 32, label);
         c.norm_eps = j.value("norm_eps", 1e-5);
-        c.sample_size = j.value("sample_size", 64);
+        c.sample_size = whole_or(j, "sample_size", 64, label);
         c.flip_sin_to_cos = j.value("flip_sin_to_cos", true);
         c.freq_shift = j.value("freq_shift", 0.0);
         if (j.contains("transformer_layers_per_block") && j["transformer_layers_per_block"] != 1)

@@ -124,8 +124,11 @@ UNetCheckpoint open_unet_checkpoint(const std::string& path, const UNetOpenOptio
         const auto sched = weights.parent_path().parent_path() / "scheduler" / "scheduler_config.json";
         if (fs::is_regular_file(sched)) {
             const auto j = read_json(sched);
-            if (j.contains("prediction_type"))
+            if (j.contains("prediction_type")) {
+                if (!j["prediction_type"].is_string())
+                    fail(sched.string(), "\"prediction_type\" must be a string");
                 folder_prediction = parse_prediction(j["prediction_type"].get<std::string>());
+            }
         }
     }
     ck.weights_path = weights.string();

@@ -259,7 +259,7 @@ VaeConfig vae_config_from_json(const std::string& json_text, const std::string& 
         read_if_present(j, "layers_per_block", c.layers_per_block);
         read_if_present(j, "norm_num_groups", c.norm_num_groups);
         if (j.contains("block_out_channels"))
-            c.block_out_channels = j["block_out_channels"].get<std::vector<int>>();
+            c.block_out_channels = whole_ints(j["block_out_channels"], "\"block_out_channels\"");
         read_if_present(j, "scaling_factor", c.scaling_factor);
 
         if (j.contains("act_fn") && j["act_fn"] != "silu")

@@ -1,6 +1,6 @@
 // libFuzzer target for the safetensors header parser: any byte string must either parse into entries that
 // lie inside the file and do not overlap, or be rejected with FormatError. Nothing else (no crash, no
-// other exception, no sanitizer report). Built and run by tools/fuzz-safetensors.sh.
+// other exception, no sanitizer report). Built and run by tools/fuzz.sh.
 #include "io/safetensors_format.h"
 
 #include <cstddef>

@@ -701,5 +701,30 @@ TEST(GuiScriptErrors, AWorkerErrorEndsTheScript) {
     EXPECT_NE(r.output.find("does not exist"), std::string::npos) << r.output;
 }
 
+// The audit's findings, as a user meets them: a number out of range is refused with its line before any
+// window opens, and a head past the selected site's count is an error like -1 (app/gui/script_parse.cpp).
+TEST(GuiScriptErrors, OutOfRangeNumbersAreRefusedBeforeAnythingRuns) {
+    TempDir dir;
+    std::ofstream(dir.file("bad.txt")) << "steps 3\nrewind -2147483648\n";
+    const auto r = run_cli("gui --script " + dir.file("bad.txt") + extra_gui_options());
+    EXPECT_EQ(r.rc, 1);
+    EXPECT_NE(r.output.find("bad.txt:2 (rewind): argument 1: expected a whole number from 1 to 10000, got "
+                            "'-2147483648'"),
+              std::string::npos)
+        << r.output;
+}
+
+TEST(GuiScriptErrors, AHeadPastTheSitesCountIsAnError) {
+    TempDir dir;
+    std::ofstream(dir.file("heads.txt"))
+        << "load " ATTNSCOPE_TEST_DATA "/pipeline_v1_small\nsize 64x48\nsteps 1\n"
+           "session\nselect-index 4\nselect-head 7\nselect-head 8\n";
+    const auto r = run_cli("gui --offscreen --script " + dir.file("heads.txt") + extra_gui_options());
+    EXPECT_EQ(r.rc, 1);
+    EXPECT_NE(r.output.find("heads.txt:7 (select-head): head 8 out of range: index 4 has 8 heads (0 to 7)"),
+              std::string::npos)
+        << r.output;
+}
+
 } // namespace
 } // namespace attnscope::test

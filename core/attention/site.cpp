@@ -1,4 +1,4 @@
-#include "attention_site.h"
+#include "site.h"
 
 #include <cmath>
 
