@@ -41,6 +41,18 @@ int checked_head(const UiState& s, int head) {
     return head;
 }
 
+// The model's numbering decides which indices exist (16 for SD v1/v2, more for larger U-Nets).
+int checked_index(const UiState& s, int index) {
+    if (s.snap.sites.empty()) return index;
+    int last = 0;
+    for (const auto& site : s.snap.sites) {
+        if (site.index == index) return index;
+        last = std::max(last, site.index);
+    }
+    throw std::invalid_argument("index " + std::to_string(index) +
+                                " out of range: the model's sites are 1 to " + std::to_string(last));
+}
+
 double seconds_now() {
     return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
@@ -167,7 +179,7 @@ void ScriptRunner::run(Ui& ui, const ScriptLine& line) {
         std::sort(s.view.tokens.begin(), s.view.tokens.end());
         s.view.self = false;
     } else if (c == "select-index") {
-        s.view.index = int_arg(line, 1);
+        s.view.index = checked_index(s, int_arg(line, 1));
     } else if (c == "select-head") {
         const auto& h = word_arg(line, 1);
         if (h == "mean" || h == "max") {

@@ -25,7 +25,7 @@ enum class Arg {
     Id,           // 0 .. 2^31-1 (branches)
     IdOrLatest,   // an Id or "latest"
     Position,     // 0 .. 76, a token position
-    Index,        // 1 .. 16, an attention site
+    Index,        // 1 .. 2^31-1, an attention site (checked against the model's sites when applied)
     Head,         // 0 .. 2^31-1 (checked against the site's heads when applied), "mean" or "max"
     Number,       // a finite float
     Size,         // WxH
@@ -156,7 +156,7 @@ void check(Arg kind, const ScriptLine& line, size_t i) {
         integer(w, 0, 76, what);
         return;
     case Arg::Index:
-        integer(w, 1, 16, what);
+        integer(w, 1, kMaxInt, what);
         return;
     case Arg::Head:
         if (w != "mean" && w != "max") integer(w, 0, kMaxInt, what + " (a head number, mean or max)");

@@ -726,5 +726,18 @@ TEST(GuiScriptErrors, AHeadPastTheSitesCountIsAnError) {
         << r.output;
 }
 
+TEST(GuiScriptErrors, AnIndexPastTheModelsSitesIsAnError) {
+    TempDir dir;
+    std::ofstream(dir.file("index.txt"))
+        << "load " ATTNSCOPE_TEST_DATA "/pipeline_v1_small\nsize 64x48\nsteps 1\n"
+           "session\nselect-index 16\nselect-index 17\n";
+    const auto r = run_cli("gui --offscreen --script " + dir.file("index.txt") + extra_gui_options());
+    EXPECT_EQ(r.rc, 1);
+    EXPECT_NE(
+        r.output.find("index.txt:6 (select-index): index 17 out of range: the model's sites are 1 to 16"),
+        std::string::npos)
+        << r.output;
+}
+
 } // namespace
 } // namespace attnscope::test
