@@ -7,7 +7,7 @@ tests/test_clip_tokenizer.cpp compares attnscope's C++ tokenizer with the ids wr
 Run it on a machine with transformers installed (4.x gives the Python tokenizer, 5.x the Rust-backed one;
 the file records which); nothing is downloaded:
 
-    python3 tools/make_tokenizer_fixtures.py ../shared/data/clip-tokenizer
+    python3 tools/make_tokenizer_fixtures.py assets/clip-tokenizer
 
 The folder holds vocab.json and merges.txt (a diffusers model folder works too: its tokenizer/ is used).
 It writes tests/data/tokenizer_reference.json; --prompts and --out choose other files.
