@@ -714,29 +714,27 @@ TEST(GuiScriptErrors, OutOfRangeNumbersAreRefusedBeforeAnythingRuns) {
         << r.output;
 }
 
-TEST(GuiScriptErrors, AHeadPastTheSitesCountIsAnError) {
+// A session of the small v1 pipeline (16 sites, 8 heads each) and then `lines`: the script must end with
+// exit code 1 and `message`.
+void expect_refused_after_a_session(const std::string& lines, const std::string& message) {
     TempDir dir;
-    std::ofstream(dir.file("heads.txt"))
-        << "load " ATTNSCOPE_TEST_DATA "/pipeline_v1_small\nsize 64x48\nsteps 1\n"
-           "session\nselect-index 4\nselect-head 7\nselect-head 8\n";
-    const auto r = run_cli("gui --offscreen --script " + dir.file("heads.txt") + extra_gui_options());
+    std::ofstream(dir.file("s.txt")) << "load " ATTNSCOPE_TEST_DATA
+                                        "/pipeline_v1_small\nsize 64x48\nsteps 1\n"
+                                        "session\n"
+                                     << lines;
+    const auto r = run_cli("gui --offscreen --script " + dir.file("s.txt") + extra_gui_options());
     EXPECT_EQ(r.rc, 1);
-    EXPECT_NE(r.output.find("heads.txt:7 (select-head): head 8 out of range: index 4 has 8 heads (0 to 7)"),
-              std::string::npos)
-        << r.output;
+    EXPECT_NE(r.output.find("s.txt:" + message), std::string::npos) << r.output;
+}
+
+TEST(GuiScriptErrors, AHeadPastTheSitesCountIsAnError) {
+    expect_refused_after_a_session("select-index 4\nselect-head 7\nselect-head 8\n",
+                                   "7 (select-head): head 8 out of range: index 4 has 8 heads (0 to 7)");
 }
 
 TEST(GuiScriptErrors, AnIndexPastTheModelsSitesIsAnError) {
-    TempDir dir;
-    std::ofstream(dir.file("index.txt"))
-        << "load " ATTNSCOPE_TEST_DATA "/pipeline_v1_small\nsize 64x48\nsteps 1\n"
-           "session\nselect-index 16\nselect-index 17\n";
-    const auto r = run_cli("gui --offscreen --script " + dir.file("index.txt") + extra_gui_options());
-    EXPECT_EQ(r.rc, 1);
-    EXPECT_NE(
-        r.output.find("index.txt:6 (select-index): index 17 out of range: the model's sites are 1 to 16"),
-        std::string::npos)
-        << r.output;
+    expect_refused_after_a_session("select-index 16\nselect-index 17\n",
+                                   "6 (select-index): index 17 out of range: the model's sites are 1 to 16");
 }
 
 } // namespace
