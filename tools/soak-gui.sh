@@ -110,7 +110,7 @@ echo "soak-gui: $count actions ($(wc -l < "$work/walk.txt") lines) in $(($(date 
 for ((i = 0; i < 20; i++)); do
   line=$(pick "rewind -$RANDOM$RANDOM" "rewind 0" "seed 1$RANDOM$RANDOM$RANDOM$RANDOM$RANDOM" "seed -$RANDOM" \
     "steps 0" "steps -$RANDOM" "size $((RANDOM % 100))x" "size x$RANDOM" "select-head -$((RANDOM % 9 + 1))" \
-    "select-token $((RANDOM + 77))" "select-index $((RANDOM % 100 + 17))" "cfg nan" "opacity inf" \
+    "select-token $((RANDOM + 77))" "select-index 0" "select-index -$RANDOM" "cfg nan" "opacity inf" \
     "click 0.5" "quit now" "frobnicate $RANDOM" "prompt \"unterminated")
   printf '%s\n' "$line" > "$work/bad.txt"
   if "$attnscope" gui --offscreen --script "$work/bad.txt" > "$work/bad.log" 2>&1; then
