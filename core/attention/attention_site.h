@@ -12,6 +12,8 @@ struct AttentionTensors {
     at::Tensor probs;   // (B*heads, Sq, Sk) where the backend materialized P, else undefined
     at::Tensor out;     // (B*heads, Sq, d), before the heads are merged
     at::Tensor lse;     // (B*heads, Sq) fp32, ln sum_j exp(scale q.k_j), where the backend computed it
+    at::Tensor hidden;  // (B, Sq, channels): the normalized hidden state Q was projected from, where the
+                        // model passes it (the walk-through shows where a query comes from)
 };
 
 // Callers observe attention per site through this; it runs synchronously inside the forward pass.

@@ -193,7 +193,7 @@ AttentionResult AttentionRouter::run_backend(const AttentionSite& site, const At
 }
 
 at::Tensor AttentionRouter::attention_forward(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
-                                              const AttentionSite& site) {
+                                              const AttentionSite& site, const at::Tensor& hidden) {
     const bool want_probs =
         std::any_of(observers_.begin(), observers_.end(), [](const auto* o) { return o->wants_probs(); });
     const AttentionRequest request{q, k, v, site.scale(), site.upcast, want_probs};
@@ -203,8 +203,8 @@ at::Tensor AttentionRouter::attention_forward(const at::Tensor& q, const at::Ten
     const auto result = run_backend(site, request, *choice.backend);
     if (!observers_.empty()) {
         const auto flat = [](const at::Tensor& t) { return t.defined() ? t.flatten(0, 1) : t; };
-        const AttentionTensors seen{flat(q),          flat(k),         flat(v), flat(result.probs),
-                                    flat(result.out), flat(result.lse)};
+        const AttentionTensors seen{flat(q),          flat(k),          flat(v), flat(result.probs),
+                                    flat(result.out), flat(result.lse), hidden};
         for (auto* o : observers_) o->on_attention(site, seen);
     }
     return result.out;

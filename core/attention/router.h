@@ -45,10 +45,12 @@ class AttentionRouter {
     void remove_observer(AttentionObserver* observer);
     // At most one edit, not owned: set nullptr before it is destroyed. Observers see the edited call.
     void set_edit(const AttentionEdit* edit) { edit_ = edit; }
+    const AttentionEdit* edit() const { return edit_; }
 
-    // q, k, v: (B, heads, S, d). Returns O in the same layout.
+    // q, k, v: (B, heads, S, d). Returns O in the same layout. `hidden`, the normalized hidden state q was
+    // projected from, only goes on to observers.
     at::Tensor attention_forward(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
-                                 const AttentionSite& site);
+                                 const AttentionSite& site, const at::Tensor& hidden = {});
 
     // The backend a call would use and why: the site's override, else the default, "auto" resolved (on a GPU
     // by measuring the candidates once per shape: backend_timings.h).

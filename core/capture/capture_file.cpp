@@ -2,6 +2,7 @@
 
 #include "capture_metadata.h"
 #include "io/safetensors_file.h"
+#include "util/shape_string.h"
 #include "util/version.h"
 
 #include <cstdio>
@@ -29,6 +30,7 @@ void save_capture(const std::string& path, const CaptureStore& store, const nloh
         tensors[p + "k"] = c.k;
         tensors[p + "lse"] = c.lse;
         if (c.probs.defined()) tensors[p + "probs"] = c.probs;
+        if (c.v.defined()) tensors[p + "v"] = c.v;
         sites.push_back(capture_site_json(key.step, c.site));
     }
     const nlohmann::json meta{{"attnscope_version", version()},
@@ -59,6 +61,12 @@ LoadedCapture load_capture(const std::string& path, at::Device device) {
             c.k = file.load(p + "k").to(device);
             c.lse = file.load(p + "lse").to(device);
             if (file.contains(p + "probs")) c.probs = file.load(p + "probs").to(device);
+            if (file.contains(p + "v")) {
+                c.v = file.load(p + "v").to(device);
+                if (c.v.sizes() != c.k.sizes())
+                    throw std::runtime_error("tensor '" + p + "v' has shape " + shape_string(c.v.sizes()) +
+                                             ", not K's " + shape_string(c.k.sizes()));
+            }
             out.store.insert(key, std::move(c));
         }
     } catch (const std::runtime_error& e) {

@@ -9,7 +9,7 @@
 
 namespace attnscope {
 
-// Keys "step.SSS.index.II.self.q" (and .k, .lse, .probs); metadata "attnscope.capture" holds
+// Keys "step.SSS.index.II.self.q" (and .k, .lse, .probs, .v); metadata "attnscope.capture" holds
 // {"sites": [...], "description": description}. Written atomically.
 void save_capture(const std::string& path, const CaptureStore& store, const nlohmann::json& description = {});
 

@@ -28,7 +28,7 @@ std::string megabytes(int64_t b) {
 } // namespace
 
 int64_t CapturedSite::bytes() const {
-    return nbytes(q) + nbytes(k) + nbytes(lse) + nbytes(probs);
+    return nbytes(q) + nbytes(k) + nbytes(lse) + nbytes(probs) + nbytes(v);
 }
 
 int64_t default_capture_budget(at::Device device) {
@@ -63,6 +63,7 @@ void CaptureStore::on_attention(const AttentionSite& site, const AttentionTensor
     c.site = site;
     c.q = own(t.q);
     c.k = own(t.k);
+    if (policy_.values) c.v = own(t.v);
     c.lse = t.lse.defined() ? own(t.lse.to(at::kFloat)) : row_logsumexp(t.q, t.k, site.scale());
     if (!self && policy_.cross_probs)
         c.probs = t.probs.defined()

@@ -20,6 +20,7 @@ struct CapturedSite {
     at::Tensor q, k;  // (B*heads, S, d), the run's dtype, on the run's device
     at::Tensor lse;   // (B*heads, Sq) fp32: ln sum_j exp(scale q_i.k_j)
     at::Tensor probs; // cross-attention only, when kept: (B*heads, Sq, Sk) in the run's dtype
+    at::Tensor v;     // when kept (CapturePolicy::values): (B*heads, Sk, d), the run's dtype
     int64_t bytes() const;
 };
 
@@ -30,6 +31,9 @@ struct CapturePolicy {
     // Keep cross-attention P outright as well. Off by default: making it costs a generation 1.3-1.6x on an
     // H100 (fp32 temporaries every call) while maps recomputed from Q/K/LSE come back in 0.1-0.2 ms.
     bool cross_probs = false;
+    // Keep V too, so that a walk-through of a query (core/teach) can show its output O = P V from the
+    // capture alone: as much again as K.
+    bool values = false;
 };
 
 // Half the free memory of a CUDA device; a quarter of physical memory for the CPU.

@@ -113,7 +113,7 @@ at::Tensor UNet::attention(const TransformerBlock& t, AttentionKind kind, const 
     const auto k = split_heads(nn::linear(weights_, p + ".to_k", kv_source), t.heads);
     const auto v = split_heads(nn::linear(weights_, p + ".to_v", kv_source), t.heads);
     const auto site = site_for(t, kind, height, width, x.size(0), k.size(2), config_.upcast_attention);
-    const auto o = router.attention_forward(q, k, v, site);
+    const auto o = router.attention_forward(q, k, v, site, x);
     return nn::linear(weights_, p + ".to_out.0", merge_heads(o));
 }
 

@@ -88,6 +88,19 @@ Session::Session(const Session& from, int step, std::shared_ptr<const Pipeline> 
     replay_scheduler();
 }
 
+at::Tensor Session::replay(int step, AttentionObserver& observer) const {
+    if (step < 0 || step >= current_)
+        throw std::out_of_range("cannot replay step " + std::to_string(step + 1) + ": steps 1.." +
+                                std::to_string(current_) + " have run");
+    AttentionRouter router;
+    router.set_default_backend(router_.default_backend());
+    for (const auto& [site, name] : router_.site_backends())
+        router.set_site_backend(site.first, site.second, name);
+    router.set_edit(router_.edit());
+    router.add_observer(&observer);
+    return unet_forward(latents_.at(step), step, router);
+}
+
 Session Session::branch(int step, std::shared_ptr<const Pipeline> pipeline) const {
     if (step < 0 || step > current_)
         throw std::out_of_range("cannot branch at step " + std::to_string(step) + ": steps 0.." +
@@ -108,13 +121,16 @@ void Session::encode_prompts() {
     }
 }
 
-at::Tensor Session::predict_noise(const at::Tensor& sample, int step_index, double& unet_ms) {
+at::Tensor Session::unet_forward(const at::Tensor& sample, int step_index, AttentionRouter& router) const {
     const auto input = scheduler_->scale_model_input(sample, step_index);
     const auto timestep = at::tensor(scheduler_->timesteps().at(step_index), at::kDouble);
+    return pipeline_->unet.forward(guided() ? at::cat({input, input}) : input, timestep, context_, router);
+}
+
+at::Tensor Session::predict_noise(const at::Tensor& sample, int step_index, double& unet_ms) {
     gpu_synchronize();
     const auto start = Clock::now();
-    const auto out =
-        pipeline_->unet.forward(guided() ? at::cat({input, input}) : input, timestep, context_, router_);
+    const auto out = unet_forward(sample, step_index, router_);
     gpu_synchronize();
     unet_ms = ms_since(start);
     if (!guided()) return out;

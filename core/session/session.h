@@ -66,6 +66,12 @@ class Session {
     // anew there and the kept tensors converted); null keeps this session's.
     Session branch(int step, std::shared_ptr<const Pipeline> pipeline = nullptr) const;
 
+    // Runs the U-Net of step `step` (0..current_step()-1) again on its kept latents, with this session's
+    // backend choices and edit, showing its attention calls to `observer` alone: what a capture did not
+    // keep (V, the hidden states) comes back exactly as the step saw it. Returns the U-Net's output (both
+    // guidance halves, the negative prompt's first). The session does not change.
+    at::Tensor replay(int step, AttentionObserver& observer) const;
+
     const at::Tensor& latents() const { return latents_.at(current_); }
     const at::Tensor& latents_before(int step) const { return latents_.at(step); } // 0..current_step()
     const at::Tensor& x0_at(int step) const { return x0_.at(step); }               // 0..current_step()-1
@@ -81,6 +87,7 @@ class Session {
     void encode_prompts();
     void replay_scheduler(); // rebuilds a multistep scheduler's memory from the kept steps
     at::Tensor predict_noise(const at::Tensor& sample, int step_index, double& unet_ms);
+    at::Tensor unet_forward(const at::Tensor& sample, int step_index, AttentionRouter& router) const;
 
     std::shared_ptr<const Pipeline> pipeline_;
     GenerationSettings settings_;
