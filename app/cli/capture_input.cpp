@@ -14,4 +14,18 @@ LoadedCapture read_capture_file(const std::string& path) {
     return loaded;
 }
 
+ImageSize capture_image_size(const LoadedCapture& capture) {
+    const auto& settings = capture.description.value("settings", nlohmann::json::object());
+    if (settings.value("width", 0) > 0 && settings.value("height", 0) > 0)
+        return {settings["width"].get<int>(), settings["height"].get<int>(), "settings"};
+    // A capture saved without the session's summary: the finest site's grid stands in for the image.
+    ImageSize size{0, 0, "the finest site (the capture records no image size)"};
+    for (const auto& [key, site] : capture.store.entries())
+        if (site.site.width * site.site.height > size.width * size.height) {
+            size.width = site.site.width;
+            size.height = site.site.height;
+        }
+    return size;
+}
+
 } // namespace attnscope::cli

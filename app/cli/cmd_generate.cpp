@@ -24,6 +24,8 @@ int cmd_generate(const std::vector<std::string>& argv) {
     args.flag("previews", "write each step's preview to previews/step_NNN.png");
     args.option("preview-decoder", "fast|full", "TAESD or the full VAE for the previews", "fast");
     args.option("capture", "FILE.safetensors", "keep every step's attention for maps and the visualizer");
+    args.flag("capture-values",
+              "keep V in the capture too, so walkthrough can show O = P V (as much again as K)");
     if (!args.parse(argv)) return 0;
     require_generation_args(args);
     const auto out_dir = args.get("out");
@@ -49,7 +51,10 @@ int cmd_generate(const std::vector<std::string>& argv) {
 
     // --capture keeps every step's Q, K and LSE (and cross P) and writes them for later exploration.
     const auto capture_path = args.get("capture");
-    CaptureStore capture;
+    CapturePolicy policy;
+    policy.values = args.given("capture-values");
+    if (policy.values && !capture_path) throw UsageError("--capture-values needs --capture FILE");
+    CaptureStore capture(policy);
     if (capture_path) session.router().add_observer(&capture);
 
     const int n = session.total_steps();

@@ -13,6 +13,7 @@
 #include "io/png16_file.h"
 #include "io/png_file.h"
 #include "io/safetensors_file.h"
+#include "number_lists.h"
 #include "progress_bar.h"
 #include "render/colormap.h"
 #include "render/grid.h"
@@ -61,21 +62,6 @@ struct Options {
     GridKind grid = GridKind::None;
 };
 
-std::vector<std::string> split(const std::string& s, const std::string& separators) {
-    std::vector<std::string> parts;
-    std::size_t from = 0;
-    for (std::size_t at; (at = s.find_first_of(separators, from)) != std::string::npos; from = at + 1)
-        parts.push_back(s.substr(from, at - from));
-    parts.push_back(s.substr(from));
-    return parts;
-}
-
-std::optional<long long> whole_number(const std::string& s) {
-    if (s.empty() || s.size() > 9 || s.find_first_not_of("0123456789") != std::string::npos)
-        return std::nullopt;
-    return std::stoll(s);
-}
-
 std::optional<double> number(const std::string& s) {
     try {
         std::size_t used = 0;
@@ -84,24 +70,6 @@ std::optional<double> number(const std::string& s) {
     } catch (const std::exception&) {
     }
     return std::nullopt;
-}
-
-// Whole numbers from 0, separated by `separator`; empty when the text is anything else.
-std::vector<long long> numbers(const std::string& s, const std::string& separator) {
-    std::vector<long long> out;
-    for (const auto& part : split(s, separator)) {
-        const auto n = whole_number(part);
-        if (!n) return {};
-        out.push_back(*n);
-    }
-    return out;
-}
-
-std::pair<int, int> two_numbers(const std::string& option, const std::string& text,
-                                const std::string& separator, const std::string& expected) {
-    const auto n = numbers(text, separator);
-    if (n.size() != 2) throw UsageError("bad --" + option + " '" + text + "': expected " + expected);
-    return {static_cast<int>(n[0]), static_cast<int>(n[1])};
 }
 
 MapQuantity parse_quantity(const std::string& text) {
@@ -257,20 +225,11 @@ struct Capture {
 };
 
 Capture open_capture(const std::string& path) {
-    Capture c{path, read_capture_file(path), 0, 0, "settings"};
-    const auto& settings = c.loaded.description.value("settings", json::object());
-    if (settings.value("width", 0) > 0 && settings.value("height", 0) > 0) {
-        c.image_width = settings["width"].get<int>();
-        c.image_height = settings["height"].get<int>();
-    } else {
-        // A capture saved without the session's summary: the finest site's grid stands in for the image.
-        for (const auto& [key, site] : c.loaded.store.entries())
-            if (site.site.width * site.site.height > c.image_width * c.image_height) {
-                c.image_width = site.site.width;
-                c.image_height = site.site.height;
-            }
-        c.image_size_source = "the finest site (the capture records no image size)";
-    }
+    Capture c{path, read_capture_file(path), 0, 0, ""};
+    const auto size = capture_image_size(c.loaded);
+    c.image_width = size.width;
+    c.image_height = size.height;
+    c.image_size_source = size.source;
     return c;
 }
 

@@ -16,5 +16,6 @@ int cmd_compare(const std::vector<std::string>& args);
 int cmd_edit(const std::vector<std::string>& args);
 int cmd_maps(const std::vector<std::string>& args);
 int cmd_inspect_int8(const std::vector<std::string>& args);
+int cmd_walkthrough(const std::vector<std::string>& args);
 
 } // namespace attnscope::cli

@@ -24,6 +24,7 @@ void usage(std::ostream& o) {
          "  edit          attention surgery, re-denoised from a step (--edit SPEC, repeatable)\n"
          "  maps          attention maps from a capture, as PNG, .safetensors and JSON\n"
          "  inspect-int8  the int8 kernel's quantization of one captured call\n"
+         "  walkthrough   one query's attention stage by stage, as worksheet figures and numbers\n"
          "  shapes        one forward pass; every attention site's Q/K/V/P shapes\n"
          "  info          this build's GPUs and attention backends; with --model or --preset, the model\n"
          "  unet          the U-Net on given tensors, to check our numbers against other implementations\n"
@@ -64,6 +65,7 @@ int main(int argc, char** argv) {
         if (command == "edit") return attnscope::cli::cmd_edit(args);
         if (command == "maps") return attnscope::cli::cmd_maps(args);
         if (command == "inspect-int8") return attnscope::cli::cmd_inspect_int8(args);
+        if (command == "walkthrough") return attnscope::cli::cmd_walkthrough(args);
         if (command == "gui") {
 #ifdef ATTNSCOPE_GUI
             return attnscope::gui::gui_command(args);
