@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates the screenshots in docs/ (screenshot-{main,guidance,self-attention,heads,token-mass,int8,
-# compare,branch}.png): the real visualizer, driven by a script (attnscope gui --script) under a virtual display,
+# walkthrough,walkthrough-output,tour,compare,branch}.png): the real visualizer, driven by a script
+# (attnscope gui --script) under a virtual display,
 # with the embedded tiny model. Needs xvfb-run and a built attnscope; on a 2-core CPU it takes several
 # minutes (a 20-step run, a comparison of 20 steps, a branch).
 #
@@ -55,6 +56,15 @@ screenshot $shots/token-mass.png
 # What int8 quantization does to index 12's cross-attention at the last step.
 tab int8
 screenshot $shots/int8.png
+# The walk-through of the pixel on the red circle at index 12, head 5, cross-attention: the softmax taken
+# apart over the prompt's tokens, then O as the tokens' contributions; and the U-Net tour with index 12.
+tab walk
+walk-stage softmax
+screenshot $shots/walkthrough.png
+walk-stage output
+screenshot $shots/walkthrough-output.png
+tab tour
+screenshot $shots/tour.png
 # Our int8 kernel against the session's flash (on the CPU: our CPU kernel, exact and quantized), same inputs:
 # the divergence grids, P of "red" in both, the images.
 select-head mean
@@ -69,7 +79,7 @@ quit
 SCRIPT
 
 "${display[@]}" "$attnscope" gui --window 1600x1000 --script "$shots/script.txt" "${extra[@]}"
-for name in main guidance self-attention heads token-mass int8 compare branch; do
+for name in main guidance self-attention heads token-mass int8 walkthrough walkthrough-output tour compare branch; do
     cp "$shots/$name.png" "$root/docs/screenshot-$name.png"
     echo "docs/screenshot-$name.png: $(( $(stat -c %s "$shots/$name.png") / 1024 )) KiB"
 done

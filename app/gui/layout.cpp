@@ -35,7 +35,9 @@ void views(Ui& ui) {
                 {CentreTab::Compare, "Compare", panel_compare},
                 {CentreTab::Branches, "Branches", panel_branches},
                 {CentreTab::TokenMass, "Token mass", panel_token_mass},
-                {CentreTab::Int8, "int8", panel_int8}};
+                {CentreTab::Int8, "int8", panel_int8},
+                {CentreTab::Walkthrough, "Walk-through", panel_walkthrough},
+                {CentreTab::Tour, "U-Net tour", panel_tour}};
     for (const auto& t : tabs) {
         const ImGuiTabItemFlags flags = s.show_tab == t.tab ? ImGuiTabItemFlags_SetSelected : 0;
         if (ImGui::BeginTabItem(t.name, nullptr, flags)) {

@@ -242,9 +242,17 @@ void ScriptRunner::run(Ui& ui, const ScriptLine& line) {
     } else if (c == "drop-branch") {
         w.drop_branch(int_arg(line, 1));
     } else if (c == "tab") {
-        s.show_tab = choose<CentreTab>(
-            word_arg(line, 1), "tab",
-            std::array<const char*, 6>{"image", "guidance", "compare", "branches", "mass", "int8"});
+        s.show_tab = choose<CentreTab>(word_arg(line, 1), "tab",
+                                       std::array<const char*, 8>{"image", "guidance", "compare", "branches",
+                                                                  "mass", "int8", "walk", "tour"});
+    } else if (c == "walk-stage") {
+        s.walk_stage =
+            choose<int>(word_arg(line, 1), "walk-stage",
+                        std::array<const char*, 6>{"query", "keys", "scores", "softmax", "output", "heads"});
+        s.walk_playing = false;
+    } else if (c == "tour") {
+        s.tour_playing = choose<bool>(word_arg(line, 1), "tour", std::array<const char*, 2>{"stop", "play"});
+        s.tour_started = ImGui::GetTime();
     } else if (c == "screenshot") {
         screenshot_ = word_arg(line, 1);
     } else if (c == "export-map") {

@@ -74,6 +74,8 @@ const std::map<std::string, Syntax>& commands() {
         {"select-branch", {{Arg::IdOrLatest}, {}}},
         {"drop-branch", {{Arg::Id}, {}}},
         {"tab", {{Arg::Text}, {}}},
+        {"walk-stage", {{Arg::Text}, {}}},
+        {"tour", {{Arg::Text}, {}}},
         {"screenshot", {{Arg::Text}, {}}},
         {"export-map", {{Arg::Text}, {}}},
         {"expect-error", {{Arg::Text}, {}}},

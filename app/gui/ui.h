@@ -37,7 +37,7 @@ struct MapRanges {
 };
 
 // The centre panel's views.
-enum class CentreTab { Image, Guidance, Compare, Branches, TokenMass, Int8 };
+enum class CentreTab { Image, Guidance, Compare, Branches, TokenMass, Int8, Walkthrough, Tour };
 
 // The branch view's edit builder, composed into attnscope edit's --edit grammar when added.
 struct EditDraft {
@@ -96,6 +96,14 @@ struct UiState {
     Int8View int8;
     uint64_t int8_version = 0;
     Int8Key int8_asked; // the call the int8 tab last asked the worker to inspect
+    WalkView walk;
+    uint64_t walk_version = 0;
+    WalkKey walk_asked; // the query the walk-through tab last asked for
+    int walk_stage = 0; // 0..5: query, keys, scores, softmax, output, heads and guidance
+    bool walk_playing = false;
+    double walk_stage_since = 0; // ImGui time the shown stage came up
+    bool tour_playing = false;
+    double tour_started = 0; // ImGui time the tour's forward pass started
 
     CentreTab tab = CentreTab::Image;
     std::optional<CentreTab> show_tab; // brought to the front at the next frame (a script, a run started)

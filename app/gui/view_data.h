@@ -160,6 +160,43 @@ struct Int8View {
     bool empty() const { return key.step < 0; }
 };
 
+// The walk-through's call and query: a step's site, a guidance half, a head and a query of the site's grid.
+struct WalkKey {
+    uint64_t capture = 0;
+    int step = -1; // from 0
+    int index = 0;
+    bool self = false;
+    int batch = -1; // -1: the last item, the prompt's half
+    int head = 0;
+    int64_t query = 0;
+    bool operator==(const WalkKey& o) const {
+        return capture == o.capture && step == o.step && index == o.index && self == o.self &&
+               batch == o.batch && head == o.head && query == o.query;
+    }
+    bool operator!=(const WalkKey& o) const { return !(*this == o); }
+};
+
+// core/teach/query_walkthrough.h's stages of one query, as plain values for the walk-through tab: every
+// number is the float64 recomputation from the captured Q, K and LSE and the step replayed for V and the
+// hidden state.
+struct WalkView {
+    WalkKey key;
+    std::string module;
+    int width = 0, height = 0, heads = 0, head_dim = 0, batch_items = 0;
+    double scale = 0;
+    std::vector<std::string> key_labels; // tokens (cross) or "x,y" (self)
+    std::vector<double> q, hidden, q_from_hidden;
+    std::vector<double> key_norms; // |k_j|
+    std::vector<double> scores, exps, probs, other_probs;
+    double row_max = 0, exp_sum = 0, lse = 0, captured_lse = 0;
+    std::vector<double> contributions; // keys x head_dim, row-major: P_j v_j
+    std::vector<double> out, joined, projected;
+    double guidance_scale = 1;
+    int latent_x = 0, latent_y = 0;
+    std::vector<double> eps_uncond, eps_cond, eps_guided;
+    bool empty() const { return key.step < 0; }
+};
+
 struct RgbImage {
     int width = 0, height = 0;
     std::vector<uint8_t> rgb;
@@ -231,6 +268,16 @@ struct StepRow {
 };
 
 // The worker's state, copied for the UI once a frame.
+// One block of the U-Net in forward order, as the tour draws it.
+struct UNetBlockRow {
+    enum class Kind { Resnet, Transformer, Downsample, Upsample } kind = Kind::Resnet;
+    enum class Path { Down, Mid, Up } path = Path::Down;
+    int level = 0; // 0 is the latent's own resolution
+    int channels = 0;
+    int index = 0; // a transformer's attention index (its self- and cross-attention sites)
+    std::string name;
+};
+
 struct WorkerSnapshot {
     bool busy = false;
     std::string task; // what runs now
@@ -254,6 +301,7 @@ struct WorkerSnapshot {
     std::vector<std::string> words;
     int prompt_length = 0;
     std::vector<SiteRow> sites;
+    std::vector<UNetBlockRow> unet_blocks;                    // the loaded model's, forward order
     std::vector<std::string> backends;                        // registered names, "auto" first
     std::map<std::pair<int, bool>, std::string> last_used;    // (index, self) -> backend
     std::map<std::pair<int, bool>, std::string> last_why;     // (index, self) -> why that backend
@@ -263,7 +311,7 @@ struct WorkerSnapshot {
     std::string last_eviction;
     std::optional<ComparisonSummary> comparison;
     std::vector<BranchSummary> branches; // oldest first
-    uint64_t preview_version = 0, maps_version = 0, images_version = 0, int8_version = 0;
+    uint64_t preview_version = 0, maps_version = 0, images_version = 0, int8_version = 0, walk_version = 0;
     uint64_t capture_version = 0; // changes when captured steps are replaced: a new session, a rewind
 };
 

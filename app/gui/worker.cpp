@@ -7,9 +7,11 @@
 #include "session/session.h"
 #include "tensor_views.h"
 #include "token_mass_view.h"
+#include "unet_blocks_view.h"
 #include "util/dtype_names.h"
 #include "util/tf32.h"
 #include "view_maps.h"
+#include "walk_run.h"
 
 #include <algorithm>
 #include <atomic>
@@ -70,6 +72,8 @@ struct Worker::Impl {
     RgbImage preview;
     PairImages images;
     Int8View int8;
+    WalkRun walk_run;
+    WalkView walk;
     std::atomic<bool> cancel{false};
     std::thread thread;
 
@@ -157,6 +161,7 @@ struct Worker::Impl {
             s.element_bytes = static_cast<int>(c10::elementSize(pipeline->unet.dtype()));
             s.has_taesd = pipeline->taesd.has_value();
             s.pixel_space = pipeline->pixel_space();
+            s.unet_blocks = unet_block_rows(pipeline->unet.layout());
         }
         if (session) {
             const auto& g = session->settings();
@@ -213,6 +218,7 @@ struct Worker::Impl {
         s.maps_version = snap.maps_version;
         s.images_version = snap.images_version;
         s.int8_version = snap.int8_version;
+        s.walk_version = snap.walk_version;
         snap = std::move(s);
     }
 
@@ -226,9 +232,12 @@ struct Worker::Impl {
     void captures_replaced(int step) {
         ++capture_version;
         token_mass.drop_from(step);
+        walk_run.forget();
         const std::lock_guard<std::mutex> lock(mutex);
         int8 = {};
         ++snap.int8_version;
+        walk = {};
+        ++snap.walk_version;
     }
 
     // A session on `model` with the UI's settings and site choices; throws on bad settings before anything
@@ -591,6 +600,22 @@ void Worker::inspect_int8(const Int8Key& call) {
     });
 }
 
+void Worker::walk(const WalkKey& key) {
+    impl_->enqueue([this, key] {
+        auto& w = *impl_;
+        const auto& session = w.need_session();
+        if (key.capture != w.capture_version)
+            throw std::runtime_error("walk-through: the captured steps have changed since it was asked for");
+        w.set_task("walk-through: replaying step " + std::to_string(key.step + 1) + " to index " +
+                       std::to_string(key.index),
+                   0);
+        auto result = w.walk_run.walk(session, *w.store, key);
+        const std::lock_guard<std::mutex> lock(w.mutex);
+        w.walk = std::move(result);
+        ++w.snap.walk_version;
+    });
+}
+
 void Worker::cancel() {
     const std::lock_guard<std::mutex> lock(impl_->mutex);
     impl_->jobs.clear();
@@ -658,6 +683,14 @@ bool Worker::take_int8(Int8View& out, uint64_t& version) const {
     if (impl_->snap.int8_version == version) return false;
     version = impl_->snap.int8_version;
     out = impl_->int8;
+    return true;
+}
+
+bool Worker::take_walk(WalkView& out, uint64_t& version) const {
+    const std::lock_guard<std::mutex> lock(impl_->mutex);
+    if (impl_->snap.walk_version == version) return false;
+    version = impl_->snap.walk_version;
+    out = impl_->walk;
     return true;
 }
 

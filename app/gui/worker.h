@@ -47,6 +47,10 @@ class Worker {
     // the result replaces the previous inspection. A key whose capture_version is not the current one, or a
     // call not captured, is an error.
     void inspect_int8(const Int8Key& call);
+    // Takes the call's query apart stage by stage (walk_run.h): the captured Q, K and LSE, V and the hidden
+    // state from replaying the step. The result replaces the previous walk-through; a key whose capture
+    // version is not the current one, or a call not captured, is an error.
+    void walk(const WalkKey& key);
     // Stops the running command at its next step (or a load at its next progress report) and drops the
     // queued ones.
     void cancel();
@@ -66,6 +70,7 @@ class Worker {
     bool take_preview(RgbImage& out, uint64_t& version) const;
     bool take_images(PairImages& out, uint64_t& version) const;
     bool take_int8(Int8View& out, uint64_t& version) const;
+    bool take_walk(WalkView& out, uint64_t& version) const;
     // Nothing queued or running and every view computed for the last request (scripts wait for this).
     bool idle() const;
 

@@ -674,6 +674,72 @@ TEST_F(GuiAnalysis, Int8TabShowsTheQuantizationOfTheSelectedCall) {
     EXPECT_GT(mean_abs_difference(cross, self, "int8_histogram"), 1.0);
 }
 
+// The teaching views (issue 23): the walk-through of one query, stage by stage, for a cross- and a
+// self-attention call, and the U-Net tour, still and while a forward pass plays.
+class GuiTeaching : public ScriptedRun<GuiTeaching> {
+  public:
+    static std::string script(const TempDir& d) {
+        std::string s =
+            "load " ATTNSCOPE_TEST_DATA "/pipeline_v1_small\n"
+            "prompt \"a photo of a cat sitting on a red chair\"\nnegative \"blurry\"\n"
+            "size 64x48\nsteps 2\nseed 7\nsession\nstep 2\nselect-index 4\nselect-head 1\ntab walk\n";
+        for (const char* stage : {"query", "keys", "scores", "softmax", "output", "heads"})
+            s += std::string("walk-stage ") + stage + "\nscreenshot " +
+                 d.file(std::string("walk_") + stage + ".png") + "\n";
+        s +=
+            "click 0.3 0.6\nselect-index 1\nwalk-stage softmax\nscreenshot " + d.file("walk_self.png") + "\n";
+        s += "tab tour\nscreenshot " + d.file("tour.png") + "\ntour play\nwait-frames 5\nscreenshot " +
+             d.file("tour_playing.png") + "\ntour stop\nquit\n";
+        return s;
+    }
+};
+
+TEST_F(GuiTeaching, WalkThroughShowsEveryStageOfTheSelectedQuery) {
+    ASSERT_EQ(exit_code_, 0) << log_;
+    const struct {
+        const char* stage;
+        std::vector<const char*> regions;
+    } stages[] = {{"query", {"walk_hidden", "walk_q_from_hidden", "walk_q"}},
+                  {"keys", {"walk_keys"}},
+                  {"scores", {"walk_keys"}},
+                  {"softmax", {"walk_keys"}},
+                  {"output", {"walk_contributions", "walk_out", "walk_joined", "walk_projected"}},
+                  {"heads", {"walk_heads", "walk_keys"}}};
+    for (const auto& st : stages) {
+        const auto shot_ = shot(std::string("walk_") + st.stage + ".png");
+        for (const auto* r : st.regions) {
+            ASSERT_TRUE(shot_.has(r)) << st.stage << " " << r;
+            EXPECT_GT(shot_.stddev(r), 3.0) << st.stage << " " << r;
+        }
+    }
+    // The stages draw different numbers into the same table.
+    EXPECT_GT(mean_abs_difference(shot("walk_scores.png"), shot("walk_softmax.png"), "walk_keys"), 1.0);
+    // Self-attention: the softmax stage's three maps over the 8x6 grid of index 1.
+    const auto self = shot("walk_self.png");
+    for (const char* r : {"walk_map_0", "walk_map_1", "walk_map_2"}) {
+        ASSERT_TRUE(self.has(r)) << r;
+        EXPECT_GT(self.stddev(r), 3.0) << r;
+    }
+}
+
+TEST_F(GuiTeaching, TourDrawsTheUNetAndLightsTheForwardPass) {
+    ASSERT_EQ(exit_code_, 0) << log_;
+    const auto still = shot("tour.png"), playing = shot("tour_playing.png");
+    ASSERT_TRUE(still.has("tour"));
+    const auto count = [](const Shot& s, int r, int g, int b) {
+        size_t n = 0;
+        s.for_each("tour", [&](const uint8_t* p) {
+            n += std::abs(p[0] - r) <= 3 && std::abs(p[1] - g) <= 3 && std::abs(p[2] - b) <= 3;
+        });
+        return n;
+    };
+    // Transformer blocks (blue), the selected one outlined, and while playing one block lit.
+    EXPECT_GT(count(still, 60, 110, 180), 500u);
+    EXPECT_GT(count(still, 255, 210, 0), 20u);
+    EXPECT_EQ(count(still, 250, 200, 60), 0u);
+    EXPECT_GT(count(playing, 250, 200, 60), 20u);
+}
+
 TEST(GuiScriptErrors, UnknownCommandNamesTheLine) {
     TempDir dir;
     std::ofstream(dir.file("bad.txt")) << "# a comment\nstep\nfrobnicate 3\n";
