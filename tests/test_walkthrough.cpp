@@ -20,29 +20,31 @@ double at2(const at::Tensor& t, int64_t i, int64_t j) {
     return t[i][j].item<double>();
 }
 
-// A guided call of 2 batch items x 3 heads, 6 queries on a 3x2 grid, 5 keys of dim 4, channels 12, with a
-// U-Net output of 2 x 4 x 6 x 4 (latent pixels per site cell: 2).
+// A guided call of 2 batch items x 3 heads, 6 queries on a 3x2 grid, keys of dim 4 (5 text tokens for
+// cross-attention, the 6 pixels for self-attention), channels 12, with a U-Net output of 2 x 4 x 6 x 4
+// (latent pixels per site cell: 2).
 struct HandCall {
     WalkthroughInputs in;
-    HandCall() {
+    int64_t keys;
+    explicit HandCall(AttentionKind kind) : keys(kind == AttentionKind::Self ? 6 : 5) {
         at::manual_seed(11);
         auto& s = in.site;
         s.index = 4;
-        s.kind = AttentionKind::Cross;
+        s.kind = kind;
         s.width = 3;
         s.height = 2;
         s.heads = 3;
         s.head_dim = 4;
         s.batch = 2;
         s.seq_q = 6;
-        s.seq_k = 5;
+        s.seq_k = keys;
         in.hidden = at::randn({2, 6, 12}, at::kFloat);
         in.w_q = at::randn({12, 12}, at::kFloat);
         const auto q =
             at::matmul(in.hidden, in.w_q.t()).view({2, 6, 3, 4}).transpose(1, 2).reshape({6, 6, 4});
         in.q = q.contiguous();
-        in.k = at::randn({6, 5, 4}, at::kFloat) * 2;
-        in.v = at::randn({6, 5, 4}, at::kFloat);
+        in.k = at::randn({6, keys, 4}, at::kFloat) * 2;
+        in.v = at::randn({6, keys, 4}, at::kFloat);
         in.lse = at::logsumexp(at::matmul(in.q, in.k.transpose(1, 2)) * s.scale(), -1);
         in.w_out = at::randn({12, 12}, at::kFloat);
         in.b_out = at::randn({12}, at::kFloat);
@@ -71,8 +73,11 @@ std::vector<double> hand_probs(const WalkthroughInputs& in, int64_t row, int64_t
     return s;
 }
 
-TEST(QueryWalkthrough, EveryStageEqualsAFloat64RecomputationByHand) {
-    const HandCall call;
+class QueryWalkthroughOf : public ::testing::TestWithParam<AttentionKind> {};
+
+TEST_P(QueryWalkthroughOf, EveryStageEqualsAFloat64RecomputationByHand) {
+    const HandCall call(GetParam());
+    const int64_t keys = call.keys;
     const auto& in = call.in;
     const int batch = 1, head = 2;
     const int64_t query = 4, row = batch * 3 + head; // query (1, 1) of the 3x2 grid
@@ -80,7 +85,7 @@ TEST(QueryWalkthrough, EveryStageEqualsAFloat64RecomputationByHand) {
     ASSERT_EQ(w.batch, batch);
     double lse = 0;
     const auto p = hand_probs(in, row, query, &lse);
-    for (int64_t j = 0; j < 5; ++j) {
+    for (int64_t j = 0; j < keys; ++j) {
         double dot = 0;
         for (int64_t c = 0; c < 4; ++c)
             dot += in.q[row][query][c].item<double>() * in.k[row][j][c].item<double>();
@@ -99,7 +104,7 @@ TEST(QueryWalkthrough, EveryStageEqualsAFloat64RecomputationByHand) {
         const auto ph = hand_probs(in, batch * 3 + h, query);
         for (int64_t c = 0; c < 4; ++c) {
             double o = 0;
-            for (int64_t j = 0; j < 5; ++j) o += ph[j] * in.v[batch * 3 + h][j][c].item<double>();
+            for (int64_t j = 0; j < keys; ++j) o += ph[j] * in.v[batch * 3 + h][j][c].item<double>();
             joined.push_back(o);
             EXPECT_NEAR(at2(w.head_outputs, h, c), o, 1e-12);
             if (h == head) {
@@ -124,7 +129,7 @@ TEST(QueryWalkthrough, EveryStageEqualsAFloat64RecomputationByHand) {
     // Guidance: the other half's P, and the two predictions combined at the latent pixel under the query.
     EXPECT_EQ(w.other_batch, 0);
     const auto po = hand_probs(in, head, query);
-    for (int64_t j = 0; j < 5; ++j) EXPECT_NEAR(w.other_probs[j].item<double>(), po[j], 1e-12);
+    for (int64_t j = 0; j < keys; ++j) EXPECT_NEAR(w.other_probs[j].item<double>(), po[j], 1e-12);
     EXPECT_EQ(w.latent_x, 3); // the query's centre x = 1.5 of 3 cells -> 3 of 6 latent columns
     EXPECT_EQ(w.latent_y, 3); // y = 1.5 of 2 cells -> 3 of 4 latent rows
     for (int64_t c = 0; c < 4; ++c) {
@@ -134,8 +139,12 @@ TEST(QueryWalkthrough, EveryStageEqualsAFloat64RecomputationByHand) {
     }
 }
 
+INSTANTIATE_TEST_SUITE_P(SelfAndCross, QueryWalkthroughOf,
+                         ::testing::Values(AttentionKind::Self, AttentionKind::Cross),
+                         [](const auto& info) { return std::string(to_string(info.param)); });
+
 TEST(QueryWalkthrough, RefusesWhatIsOutOfRange) {
-    const HandCall call;
+    const HandCall call(AttentionKind::Cross);
     EXPECT_THROW(walk_query(call.in, {-1, 3, 0}), std::invalid_argument); // 3 heads
     EXPECT_THROW(walk_query(call.in, {-1, -1, 0}), std::invalid_argument);
     EXPECT_THROW(walk_query(call.in, {2, 0, 0}), std::invalid_argument);  // 2 batch items
