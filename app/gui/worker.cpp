@@ -157,6 +157,7 @@ struct Worker::Impl {
             s.element_bytes = static_cast<int>(c10::elementSize(pipeline->unet.dtype()));
             s.has_taesd = pipeline->taesd.has_value();
             s.pixel_space = pipeline->pixel_space();
+            s.prompt_guide = pipeline->prompt_guide;
         }
         if (session) {
             const auto& g = session->settings();
