@@ -75,8 +75,7 @@ void panel_model(Ui& ui) {
         if (ImGui::SmallButton("random caption")) r.prompt = guide->random_caption(s.random_captions++);
         if (ImGui::IsItemHovered())
             ImGui::SetTooltip(
-                "a caption of the model's grammar, the next of a sequence that is the same every "
-                "run");
+                "the next caption of the model's grammar, in an order that is the same every run");
     }
     ImGui::InputTextMultiline("##prompt", &r.prompt, ImVec2(-1, ImGui::GetTextLineHeight() * 3.5f));
     ImGui::TextUnformatted("Negative prompt");

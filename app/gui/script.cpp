@@ -133,8 +133,9 @@ void ScriptRunner::run(Ui& ui, const ScriptLine& line) {
     } else if (c == "random-caption" || c == "example") {
         const auto& guide = s.snap.prompt_guide;
         if (!guide)
-            throw std::invalid_argument("the loaded model declares no prompt grammar (model_index.json's "
-                                        "\"attnscope\": {\"prompt_grammar\"}), as the embedded model does");
+            throw std::invalid_argument(
+                "the loaded model declares no prompt grammar (the embedded model does, "
+                "in model_index.json's \"attnscope\": {\"prompt_grammar\": ...})");
         if (c == "random-caption") {
             r.prompt = guide->random_caption(s.random_captions++);
         } else {
