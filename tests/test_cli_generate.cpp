@@ -26,6 +26,8 @@ TEST(CliGenerate, WritesTheImagePreviewsAndSummary) {
                       dir.file("run"));
     ASSERT_EQ(r.rc, 0) << r.output;
     EXPECT_NE(r.output.find("4 steps"), std::string::npos) << r.output;
+    // SD declares no grammar of its prompts: no word is unknown to it.
+    EXPECT_EQ(r.output.find("vocabulary"), std::string::npos) << r.output;
 
     const auto image = read_png(dir.file("run/image.png"));
     EXPECT_EQ(image.width, 64);
@@ -101,6 +103,31 @@ TEST(CliGenerate, ExplainsBadInputInOneLine) {
     r = test::run_cli("generate --model " + kData + "/pipeline_v1_small");
     EXPECT_EQ(r.rc, 2);
     EXPECT_NE(r.output.find("generate needs --prompt"), std::string::npos) << r.output;
+}
+
+// The embedded model knows the words of its captions only: each other word of either prompt is named once
+// on stderr, and the image is made all the same.
+TEST(CliGenerate, WarnsOfEachWordTheEmbeddedModelDoesNotKnow) {
+    test::TempDir dir;
+    const auto r =
+        test::run_cli("generate --prompt 'a cat left of a Cat on a grey background' --negative 'a dog' "
+                      "--steps 1 --out " +
+                      dir.file("run"));
+    ASSERT_EQ(r.rc, 0) << r.output;
+    EXPECT_TRUE(std::filesystem::exists(dir.file("run/image.png")));
+    const auto count = [&](const std::string& text) {
+        std::size_t n = 0;
+        for (auto at = r.output.find(text); at != std::string::npos; at = r.output.find(text, at + 1)) ++n;
+        return n;
+    };
+    EXPECT_EQ(count("attnscope generate: warning: "), 3u) << r.output;
+    for (const char* word : {"cat", "grey", "dog"})
+        EXPECT_EQ(count(std::string("warning: '") + word +
+                        "' is not in the embedded model's vocabulary; it knows: "
+                        "a, above, background, below, big, black, blue, brown,"),
+                  1u)
+            << word << "\n"
+            << r.output;
 }
 
 TEST(CliGenerate, AsksForAVaeWhenALatentModelHasNone) {

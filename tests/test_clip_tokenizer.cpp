@@ -1,3 +1,4 @@
+#include "scratch_dir.h"
 #include "text/clip_tokenizer.h"
 
 #include <algorithm>
@@ -5,7 +6,6 @@
 #include <fstream>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
-#include <random>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -37,49 +37,6 @@ std::vector<std::int64_t> padded(std::vector<std::int64_t> ids, std::int64_t pad
     ids.resize(ClipTokenizer::kContextLength, pad);
     return ids;
 }
-
-template <typename F> std::string error_of(F&& f) {
-    try {
-        f();
-    } catch (const std::exception& e) {
-        return e.what();
-    }
-    return "(no exception)";
-}
-
-// A scratch folder that removes exactly what the test wrote (no remove_all: see tests/test_util.h).
-class ScratchDir {
-  public:
-    ScratchDir() {
-        std::random_device rd;
-        root_ = fs::temp_directory_path() / ("attnscope-tok-" + std::to_string(rd()) + std::to_string(rd()));
-        fs::create_directories(root_);
-        made_.push_back(root_);
-    }
-    ~ScratchDir() {
-        std::error_code ec;
-        for (auto it = made_.rbegin(); it != made_.rend(); ++it) fs::remove(*it, ec);
-    }
-    ScratchDir(const ScratchDir&) = delete;
-    ScratchDir& operator=(const ScratchDir&) = delete;
-
-    const fs::path& path() const { return root_; }
-    fs::path write(const fs::path& relative, const std::string& text) {
-        fs::path dir = root_;
-        for (const auto& part : relative.parent_path()) {
-            dir /= part;
-            if (fs::create_directory(dir)) made_.push_back(dir);
-        }
-        const fs::path p = root_ / relative;
-        std::ofstream(p, std::ios::binary) << text;
-        made_.push_back(p);
-        return p;
-    }
-
-  private:
-    fs::path root_;
-    std::vector<fs::path> made_;
-};
 
 // A tokenizer small enough to reason about: bytes a, b, c plus merges "b c</w>" (rank 0), "a b"
 // (rank 1) and "a bc</w>" (rank 2).

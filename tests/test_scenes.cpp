@@ -4,12 +4,15 @@
 #include "image_check.h"
 #include "scenes.h"
 #include "text/clip_tokenizer.h"
+#include "text/prompt_guide.h"
 #include "vocab.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 
@@ -152,6 +155,29 @@ TEST(TinyScenes, TrainAndHeldOutCaptionsNeverMeet) {
         EXPECT_FALSE(is_held_out(sample_scene(1, i, Split::Train).caption()));
         EXPECT_TRUE(is_held_out(sample_scene(1, i, Split::HeldOut).caption()));
     }
+}
+
+// The grammar model_index.json declares (the prompt box's examples, the unknown-word warnings) describes the
+// scenes' captions: every scene's caption is a sentence of it, every caption it makes is one the scenes
+// parse, its words are the vocabulary's, and the committed asset declares what the exporter writes.
+TEST(TinyScenes, TheDeclaredGrammarIsTheScenesCaptions) {
+    const auto grammar = PromptGrammar::parse(prompt_grammar());
+    for (uint64_t i = 0; i < 300; ++i) {
+        const auto s = sample_scene(5, i, i % 2 ? Split::Train : Split::HeldOut);
+        EXPECT_TRUE(grammar.accepts(s.words)) << s.caption();
+    }
+    for (uint64_t seed = 0; seed < 300; ++seed)
+        EXPECT_TRUE(parse_caption(grammar.sample(seed))) << grammar.sample(seed);
+    auto words = grammar_words();
+    std::sort(words.begin(), words.end());
+    EXPECT_EQ(grammar.words(), words);
+
+    const auto guide = read_prompt_guide(ATTNSCOPE_TINY_MODEL, "the embedded model");
+    ASSERT_TRUE(guide);
+    EXPECT_EQ(guide->grammar.words(), words);
+    const auto index =
+        nlohmann::json::parse(read_file(std::string(ATTNSCOPE_TINY_MODEL) + "/model_index.json"));
+    EXPECT_EQ(index.at("attnscope").at("prompt_grammar"), prompt_grammar());
 }
 
 TEST(TinyScenes, WordLabelsNameTheirObject) {

@@ -133,6 +133,7 @@ int cmd_compare(const std::vector<std::string>& argv) {
     Session a(pipeline_a, settings);
     a.router().set_default_backend(side_a.backend);
     warn_if_truncated(a, "compare");
+    warn_unknown_words(a, "compare");
     if (map) {
         auto& r = map->request;
         r.tokens = with_word_positions(r.tokens, map->token_words, a);

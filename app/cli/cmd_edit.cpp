@@ -54,6 +54,7 @@ int cmd_edit(const std::vector<std::string>& argv) {
     Session original(pipeline, settings);
     if (const auto backend = args.get("backend")) original.router().set_default_backend(*backend);
     warn_if_truncated(original, "edit");
+    warn_unknown_words(original, "edit");
     std::vector<AttentionEditSpec> edits;
     for (auto& p : parsed) {
         if (auto* s = std::get_if<TokenScale>(&p.edit.change))

@@ -48,6 +48,7 @@ int cmd_generate(const std::vector<std::string>& argv) {
     Session session(pipeline, settings);
     if (const auto backend = args.get("backend")) session.router().set_default_backend(*backend);
     warn_if_truncated(session, "generate");
+    warn_unknown_words(session, "generate");
 
     // --capture keeps every step's Q, K and LSE (and cross P) and writes them for later exploration.
     const auto capture_path = args.get("capture");

@@ -109,6 +109,17 @@ void warn_if_truncated(const Session& session, const std::string& command) {
                          command.c_str(), tokens->dropped_tokens);
 }
 
+void warn_unknown_words(const Session& session, const std::string& command) {
+    const auto& guide = session.pipeline().prompt_guide;
+    if (!guide) return;
+    auto words = session.prompt_tokens().words;
+    const auto& negative = session.negative_tokens().words;
+    words.insert(words.end(), negative.begin(), negative.end());
+    for (const auto& word : guide->unknown_words(words))
+        std::fprintf(stderr, "attnscope %s: warning: %s\n", command.c_str(),
+                     guide->unknown_words_line({word}).c_str());
+}
+
 void write_text(const std::string& path, const std::string& text) {
     AtomicFileWriter out(path);
     out.write(text.data(), text.size());

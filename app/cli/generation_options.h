@@ -31,6 +31,10 @@ std::shared_ptr<const Pipeline> load_generation_pipeline(const CommandLine& args
 
 // A warning on stderr for each prompt that lost tokens past CLIP's 77.
 void warn_if_truncated(const Session& session, const std::string& command);
+// A warning on stderr for each word of the prompts that a model declaring its prompts does not know
+// (core/text/prompt_guide.h; the embedded model), once per word. The run goes on: the word still reaches the
+// model, as letters it has hardly seen.
+void warn_unknown_words(const Session& session, const std::string& command);
 // Through a temporary file and a rename, like every output.
 void write_text(const std::string& path, const std::string& text);
 

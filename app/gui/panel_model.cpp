@@ -61,6 +61,22 @@ void panel_model(Ui& ui) {
     ImGui::Separator();
 
     ImGui::TextUnformatted("Prompt");
+    // A model that declares its captions (the embedded one knows a few dozen words) offers some.
+    if (const auto& guide = s.snap.prompt_guide) {
+        ImGui::SameLine();
+        if (ImGui::SmallButton("examples")) ImGui::OpenPopup("examples");
+        if (ImGui::IsItemHovered()) ImGui::SetTooltip("captions of the grammar the model was trained on");
+        if (ImGui::BeginPopup("examples")) {
+            for (const auto& example : guide->examples())
+                if (ImGui::Selectable(example.c_str())) r.prompt = example;
+            ImGui::EndPopup();
+        }
+        ImGui::SameLine();
+        if (ImGui::SmallButton("random caption")) r.prompt = guide->random_caption(s.random_captions++);
+        if (ImGui::IsItemHovered())
+            ImGui::SetTooltip(
+                "the next caption of the model's grammar, in an order that is the same every run");
+    }
     ImGui::InputTextMultiline("##prompt", &r.prompt, ImVec2(-1, ImGui::GetTextLineHeight() * 3.5f));
     ImGui::TextUnformatted("Negative prompt");
     ImGui::InputTextMultiline("##negative", &r.negative_prompt,

@@ -7,14 +7,18 @@ namespace attnscope::gui {
 
 namespace {
 
+// A word the model does not know (core/text/prompt_guide.h): its chips and the line that explains it.
+const ImVec4 kUnknownChip(0.70f, 0.42f, 0.05f, 1.0f);
+const ImVec4 kUnknownText(1.0f, 0.72f, 0.25f, 1.0f);
+
 // One chip, true when clicked; chips flow onto new lines.
-bool chip(const char* label, TokenRole role, bool selected, int id) {
+bool chip(const char* label, const ImVec4& color, bool selected, int id) {
     const ImVec2 size = ImGui::CalcTextSize(label);
     const float w = size.x + ImGui::GetStyle().FramePadding.x * 2;
     const float right = ImGui::GetWindowPos().x + ImGui::GetWindowContentRegionMax().x;
     if (id > 0 && ImGui::GetItemRectMax().x + ImGui::GetStyle().ItemSpacing.x + w < right) ImGui::SameLine();
     ImGui::PushID(id);
-    ImGui::PushStyleColor(ImGuiCol_Button, role_color(role));
+    ImGui::PushStyleColor(ImGuiCol_Button, color);
     if (selected) ImGui::PushStyleColor(ImGuiCol_Border, ImGui::ColorConvertU32ToFloat4(kSelectedOutline));
     ImGui::PushStyleVar(ImGuiStyleVar_FrameBorderSize, selected ? 2.0f : 0.0f);
     const bool clicked = ImGui::Button(label);
@@ -80,19 +84,34 @@ void panel_tokens(Ui& ui) {
                              {i}});
         }
     }
+    const auto& guide = s.snap.prompt_guide;
     for (size_t c = 0; c < chips.size(); ++c) {
         const auto& [label, positions] = chips[c];
-        const auto role = tokens[positions.front()].role;
-        if (chip(label.c_str(), role, all_selected(s, positions), static_cast<int>(c)))
+        const auto& first = tokens[positions.front()];
+        const std::string* unknown =
+            guide && first.word >= 0 && !guide->grammar.knows(s.snap.words.at(first.word))
+                ? &s.snap.words.at(first.word)
+                : nullptr;
+        if (chip(label.c_str(), unknown ? kUnknownChip : role_color(first.role), all_selected(s, positions),
+                 static_cast<int>(c)))
             apply_click(s, positions);
         record_region(s, "token" + std::to_string(positions.front()));
+        if (unknown) record_region(s, "unknown_token" + std::to_string(positions.front()));
         if (ImGui::IsItemHovered()) {
             hovered = positions;
-            ImGui::SetTooltip("position %d%s", positions.front(),
-                              positions.size() > 1 ? (".." + std::to_string(positions.back())).c_str() : "");
+            ImGui::SetTooltip("position %d%s%s", positions.front(),
+                              positions.size() > 1 ? (".." + std::to_string(positions.back())).c_str() : "",
+                              unknown ? ("\n" + guide->unknown_words_line({*unknown})).c_str() : "");
         }
     }
     s.view.thumb_tokens = s.view.self ? std::vector<int>{} : hovered;
+    if (!guide) return;
+    const auto unknown_words = guide->unknown_words(s.snap.words);
+    if (unknown_words.empty()) return;
+    ImGui::PushStyleColor(ImGuiCol_Text, kUnknownText);
+    ImGui::TextWrapped("%s", guide->unknown_words_line(unknown_words).c_str());
+    ImGui::PopStyleColor();
+    record_region(s, "unknown_words");
 }
 
 } // namespace attnscope::gui

@@ -130,6 +130,22 @@ void ScriptRunner::run(Ui& ui, const ScriptLine& line) {
         w.load(s.model_path, r);
     } else if (c == "prompt") {
         r.prompt = word_arg(line, 1);
+    } else if (c == "random-caption" || c == "example") {
+        const auto& guide = s.snap.prompt_guide;
+        if (!guide)
+            throw std::invalid_argument(
+                "the loaded model declares no prompt grammar (the embedded model does, "
+                "in model_index.json's \"attnscope\": {\"prompt_grammar\": ...})");
+        if (c == "random-caption") {
+            r.prompt = guide->random_caption(s.random_captions++);
+        } else {
+            const auto examples = guide->examples();
+            const auto n = static_cast<size_t>(int_arg(line, 1));
+            if (n > examples.size())
+                throw std::invalid_argument("the model's examples are 1 to " +
+                                            std::to_string(examples.size()));
+            r.prompt = examples[n - 1];
+        }
     } else if (c == "negative") {
         r.negative_prompt = word_arg(line, 1);
     } else if (c == "seed") {

@@ -3,6 +3,8 @@
 // is idle and the views show its results.
 //
 //   load PATH                 prompt "TEXT"        negative "TEXT"      seed N      steps N
+//   random-caption            example N            (the prompt box's buttons: the next random caption, the
+//                                                   examples menu's N-th, of a model that declares a grammar)
 //   cfg X                     scheduler NAME       size WxH             backend NAME
 //   tf32 on|off               (fp32 on CUDA in TF32, as the model panel's checkbox)
 //   session                   (a new session with the settings above)

@@ -41,6 +41,8 @@ const std::map<std::string, Syntax>& commands() {
     static const std::map<std::string, Syntax> table = {
         {"load", {{Arg::Text}, {}}},
         {"prompt", {{Arg::Text}, {}}},
+        {"random-caption", {{}, {}}},
+        {"example", {{Arg::Count}, {}}},
         {"negative", {{Arg::Text}, {}}},
         {"seed", {{Arg::Seed}, {}}},
         {"steps", {{Arg::Count}, {}}},

@@ -6,6 +6,7 @@
 #include "view_data.h"
 #include "worker.h"
 
+#include <cstdint>
 #include <imgui.h>
 #include <map>
 #include <optional>
@@ -71,6 +72,7 @@ struct Layout {
 struct UiState {
     std::string model_path;
     RunSettings settings;
+    std::uint64_t random_captions = 0; // the random caption button's presses so far: the next one's number
     Layout layout;
 
     // Selection; `view.step` < 0 follows the latest step.

@@ -1,6 +1,7 @@
 #pragma once
 // What the worker thread hands the UI: plain values only, so the UI files need no LibTorch headers.
 #include "render/map_image.h"
+#include "text/prompt_guide.h"
 
 #include <cstdint>
 #include <map>
@@ -15,7 +16,7 @@ namespace attnscope::gui {
 // The generation the model panel describes.
 struct RunSettings {
     // A caption in the embedded model's grammar, which a first run loads (SD reads it as well): that model
-    // knows 35 words, and any other prompt falls apart into single letters there.
+    // knows 31 words, and any other prompt falls apart into single letters there.
     std::string prompt = "a red circle left of a blue square on a black background";
     std::string negative_prompt;
     uint64_t seed = 1234;
@@ -291,6 +292,8 @@ struct WorkerSnapshot {
     int element_bytes = 4;
     bool has_taesd = false;
     bool pixel_space = false; // no VAE: x0 is the image itself
+    // The loaded model's prompt examples and vocabulary, where it declares them (the embedded model).
+    std::shared_ptr<const PromptGuide> prompt_guide;
     bool session_ready = false;
     RunSettings session_settings; // what the session runs (sizes resolved)
     int latent_width = 0, latent_height = 0;

@@ -162,6 +162,7 @@ struct Worker::Impl {
             s.has_taesd = pipeline->taesd.has_value();
             s.pixel_space = pipeline->pixel_space();
             s.unet_blocks = unet_block_rows(pipeline->unet.layout());
+            s.prompt_guide = pipeline->prompt_guide;
         }
         if (session) {
             const auto& g = session->settings();

@@ -49,6 +49,20 @@ std::optional<VaeDecoder> load_vae(const std::string& path, const PipelineOption
     }
 }
 
+// How warnings name a model that declares its prompts: the embedded one by that name, so a newcomer learns
+// what the default is. Where the bundled files are gone no model is the embedded one.
+std::shared_ptr<const PromptGuide> load_prompt_guide(const std::string& path) {
+    if (!fs::is_directory(path)) return nullptr;
+    bool embedded = false;
+    try {
+        std::error_code ec;
+        embedded = fs::equivalent(path, default_model_path(), ec);
+    } catch (const std::runtime_error&) {
+    }
+    auto guide = read_prompt_guide(path, embedded ? "the embedded model" : "the model");
+    return guide ? std::make_shared<const PromptGuide>(std::move(*guide)) : nullptr;
+}
+
 } // namespace
 
 std::pair<int, int> Pipeline::native_size() const {
@@ -106,6 +120,7 @@ std::shared_ptr<const Pipeline> load_pipeline(const std::string& path, const Pip
     const auto report = [&](double f, const std::string& what) {
         if (progress) progress(f, what);
     };
+    auto guide = load_prompt_guide(path); // before the weights: a malformed one fails at once
     report(0.0, "reading the U-Net");
     const auto checkpoint = open_unet_checkpoint(path, options.unet);
     auto unet = load_unet(checkpoint, options.dtype, options.device,
@@ -133,7 +148,7 @@ std::shared_ptr<const Pipeline> load_pipeline(const std::string& path, const Pip
     report(1.0, "model ready");
     return std::make_shared<const Pipeline>(Pipeline{path, std::move(tokenizer), std::move(tokenizer_source),
                                                      std::move(text), std::move(unet), std::move(vae),
-                                                     std::move(taesd)});
+                                                     std::move(taesd), std::move(guide)});
 }
 
 std::shared_ptr<const Pipeline> random_pipeline(const std::string& preset, uint64_t seed,
@@ -158,7 +173,7 @@ std::shared_ptr<const Pipeline> random_pipeline(const std::string& preset, uint6
     return std::make_shared<const Pipeline>(Pipeline{"random weights, preset " + preset, std::move(tokenizer),
                                                      vocabulary.string() + " (CLIP's vocabulary, bundled)",
                                                      std::move(text), std::move(unet), std::move(vae),
-                                                     std::move(taesd)});
+                                                     std::move(taesd), nullptr});
 }
 
 std::string default_model_path() {

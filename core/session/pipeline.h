@@ -8,6 +8,7 @@
 #include "model/vae_decoder.h"
 #include "text/clip_text_model.h"
 #include "text/clip_tokenizer.h"
+#include "text/prompt_guide.h"
 #include "util/progress.h"
 
 #include <ATen/ATen.h>
@@ -41,6 +42,9 @@ struct Pipeline {
     UNet unet;
     std::optional<VaeDecoder> vae; // absent for pixel-space models
     std::optional<TaesdDecoder> taesd;
+    // The captions the model was trained on, where its model_index.json declares them (the embedded model);
+    // null for other models. Shared: the visualizer's UI thread reads it.
+    std::shared_ptr<const PromptGuide> prompt_guide;
 
     bool pixel_space() const { return !vae; }
     int downscale() const { return vae ? vae->config().downscale() : 1; } // image pixels per latent pixel

@@ -2,6 +2,7 @@
 // tests/CMakeLists.txt) and the screenshots' key regions are checked, not their exact pixels (fonts vary).
 #include "io/png_file.h"
 #include "test_util.h"
+#include "text/prompt_guide.h"
 
 #include <algorithm>
 #include <array>
@@ -179,6 +180,55 @@ TEST(GuiOffscreen, RunsAScriptWithoutADisplayAndReportsFrameTimes) {
     // The CPU's part comes before presenting, within the whole.
     EXPECT_LE(frames.at("cpu_ms").at("median").get<double>(), work.at("max").get<double>());
     EXPECT_GT(frames.at("cpu_ms").at("max").get<double>(), 0);
+}
+
+// The prompt box's guides on the embedded model, offscreen: `random-caption` and `example N` are its buttons,
+// and a word the model does not know gets amber chips and a line under them.
+TEST(GuiPromptGuide, RandomCaptionsExamplesAndUnknownWords) {
+    const TempDir d;
+    const std::string model = std::string(ATTNSCOPE_ASSETS_SOURCE) + "/tiny-sd";
+    std::string log;
+    const int code = run_script(d,
+                                "load " + model +
+                                    "\nsteps 1\nrandom-caption\nrandom-caption\nsession\nstep\n"
+                                    "export-map " +
+                                    d.file("random.png") + "\nscreenshot " + d.file("known.png") +
+                                    "\nexample 3\nsession\nstep\nexport-map " + d.file("example.png") +
+                                    "\nprompt \"a cat on a black background\"\nsession\nscreenshot " +
+                                    d.file("unknown.png") + "\nquit\n",
+                                log, true);
+    ASSERT_EQ(code, 0) << log;
+    const auto guide = read_prompt_guide(model, "the embedded model");
+    ASSERT_TRUE(guide);
+    const auto prompt_of = [&](const std::string& stem) {
+        nlohmann::json about;
+        std::ifstream(d.file(stem + ".json")) >> about;
+        return about.at("prompt").get<std::string>();
+    };
+    // The second press: the same caption on every run, a sentence of the model's grammar.
+    EXPECT_EQ(prompt_of("random"), guide->random_caption(1));
+    EXPECT_NE(prompt_of("random"), guide->random_caption(0));
+    EXPECT_EQ(prompt_of("example"), guide->examples().at(2));
+
+    const auto known = load_shot(d.file("known.png"));
+    ASSERT_TRUE(known.has("token1"));
+    EXPECT_FALSE(known.has("unknown_words"));
+    for (const auto& [name, rect] : known.regions.at("regions").items())
+        EXPECT_EQ(name.rfind("unknown_token", 0), std::string::npos) << name;
+
+    // "a cat on ...": position 2 is cat's first token.
+    const auto unknown = load_shot(d.file("unknown.png"));
+    ASSERT_TRUE(unknown.has("unknown_token2"));
+    EXPECT_FALSE(unknown.has("unknown_token1"));
+    const auto cat = unknown.mean("token2"), a = unknown.mean("token1");
+    EXPECT_GT(cat[0], cat[2] + 60) << "amber";
+    EXPECT_GT(a[2], a[0]) << "a prompt token's blue";
+    // The line: amber text.
+    ASSERT_TRUE(unknown.has("unknown_words"));
+    int amber = 0;
+    unknown.for_each("unknown_words",
+                     [&](const uint8_t* p) { amber += p[0] > 200 && p[1] > 130 && p[2] < 120; });
+    EXPECT_GT(amber, 50);
 }
 
 // One scripted run of the real program shared by a suite's tests: Derived::script(dir) is run once, before
@@ -801,6 +851,12 @@ TEST(GuiScriptErrors, AHeadPastTheSitesCountIsAnError) {
 TEST(GuiScriptErrors, AnIndexPastTheModelsSitesIsAnError) {
     expect_refused_after_a_session("select-index 16\nselect-index 17\n",
                                    "6 (select-index): index 17 out of range: the model's sites are 1 to 16");
+}
+
+// SD declares no grammar: the prompt box has no captions to offer, and a script asking for one is told why.
+TEST(GuiScriptErrors, ACaptionFromAModelWithoutAGrammarIsAnError) {
+    expect_refused_after_a_session("random-caption\n",
+                                   "5 (random-caption): the loaded model declares no prompt grammar");
 }
 
 } // namespace

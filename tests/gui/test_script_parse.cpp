@@ -87,6 +87,12 @@ TEST(ScriptParse, ArgumentCountsAreChecked) {
     EXPECT_EQ(error_of("select-token"), "s.txt:1 (select-token): expected 1 or more argument(s), got 0");
     EXPECT_EQ(error_of("compare"), "s.txt:1 (compare): expected 1 to 4 argument(s), got 0");
     EXPECT_EQ(error_of("step\nstep 2\ncompare math bf16 free 3\nnormalize fixed 0 1"), "");
+    // The prompt box's captions: the next random one, or the menu's N-th (from 1; the model says how many).
+    EXPECT_EQ(error_of("random-caption\nexample 1\nexample 8"), "");
+    EXPECT_EQ(error_of("random-caption 3"), "s.txt:1 (random-caption): expected 0 argument(s), got 1");
+    EXPECT_NE(error_of("example 0").find("(example): argument 1: expected a whole number from 1"),
+              std::string::npos);
+    EXPECT_EQ(error_of("example"), "s.txt:1 (example): expected 1 argument(s), got 0");
 }
 
 TEST(ScriptParse, ArgumentsOfAnUncheckedLineStillThrow) {

@@ -38,17 +38,6 @@ TensorMap half(const TensorMap& tensors) {
     return out;
 }
 
-std::string grammar_summary() {
-    std::string colors, backgrounds, shapes;
-    for (const auto& c : object_colors()) colors += std::string(colors.empty() ? "" : "|") + c.name;
-    for (const auto& c : background_colors())
-        backgrounds += std::string(backgrounds.empty() ? "" : "|") + c.name;
-    for (const auto s : all_shapes()) shapes += (shapes.empty() ? "" : "|") + shape_word(s, false);
-    return "PHRASE [left of|right of|above|below PHRASE] on a (" + backgrounds +
-           ") background; PHRASE = a [small|big] COLOR SHAPE | two|three [small] COLOR SHAPEs; COLOR = " +
-           colors + "; SHAPE = " + shapes;
-}
-
 } // namespace
 
 void export_model(const std::string& dir, const UNet& unet, const ClipTextModel& text,
@@ -100,7 +89,7 @@ void export_model(const std::string& dir, const UNet& unet, const ClipTextModel&
           {"image_size", kImageSize},
           {"pixel_range", {-1, 1}},
           {"channels", "RGB"},
-          {"prompt_grammar", grammar_summary()},
+          {"prompt_grammar", prompt_grammar()},
           {"example_prompt", "a red circle left of a big blue square on a gray background"},
           {"recipe", training.value("recipe_id", std::string(kRecipeId))},
           {"recipe_doc", "docs/tiny-model.md"},

@@ -225,6 +225,24 @@ Scene with_first_shape(Scene scene, Shape shape) {
     return scene;
 }
 
+std::string prompt_grammar() {
+    const auto list = [](const std::vector<std::string>& words) {
+        std::string out;
+        for (const auto& w : words) out += (out.empty() ? "" : "|") + w;
+        return out;
+    };
+    std::vector<std::string> colors, backgrounds, shapes, plurals;
+    for (const auto& c : object_colors()) colors.push_back(c.name);
+    for (const auto& c : background_colors()) backgrounds.push_back(c.name);
+    for (const auto s : all_shapes())
+        shapes.push_back(shape_word(s, false)), plurals.push_back(shape_word(s, true));
+    return "PHRASE [RELATION PHRASE] on a BACKGROUND background; "
+           "PHRASE = a [small|big] COLOR SHAPE | (two|three) [small] COLOR SHAPES; "
+           "RELATION = left of|right of|above|below; BACKGROUND = " +
+           list(backgrounds) + "; COLOR = " + list(colors) + "; SHAPE = " + list(shapes) +
+           "; SHAPES = " + list(plurals);
+}
+
 std::vector<std::string> grammar_words() {
     std::vector<std::string> w = {"a", "two", "three", "small", "big"};
     for (const auto& c : object_colors()) w.push_back(c.name);

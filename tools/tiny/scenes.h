@@ -36,6 +36,9 @@ const std::vector<Shape>& all_shapes();
 std::string shape_word(Shape s, bool plural); // "circle" / "circles"
 // Every word a caption can contain, each once, in a fixed order (the tiny vocabulary is built from it).
 std::vector<std::string> grammar_words();
+// The grammar above in core/text/prompt_grammar.h's notation, words from the palettes: what model_index.json
+// declares as "prompt_grammar" (the prompt box's examples and unknown words come from it).
+std::string prompt_grammar();
 
 // The area of a shape of size parameter `radius`: every shape has the area of the circle of that
 // radius, so size words mean the same amount of paint whatever the shape.
