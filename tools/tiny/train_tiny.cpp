@@ -53,13 +53,15 @@ struct Settings {
     int batch = 128, warmup = 300, log_every = 50, eval_every = 1000, ckpt_every = 500, eval_scenes = 64,
         eval_images = 32, eval_shape_words = 2, threads = 0;
     double lr = 6e-4, lr_final = 0.1, ema = 0.999, clip = 1.0, drop_caption = 0.1, attn_loss = 0.1,
-           minutes = 0, offset_noise = 0, min_snr_gamma = 0, v_weight_cap = 0, shape_contrast = 0;
-    int attn_max_t = 800;
+           minutes = 0, offset_noise = 0, min_snr_gamma = 0, v_weight_cap = 0, shape_contrast = 0,
+           unet_shape_contrast = 0, unet_contrast_margin = 0.05, unet_contrast_fraction = 0.5;
+    int attn_max_t = 800, unet_contrast_min_t = 0;
     std::string attn_loss_kind = "inside";
 
     // What must match when resuming: everything that changes the trajectory.
     nlohmann::json recipe() const {
-        const char* id = shape_contrast > 0          ? kRecipeIdShapeContrast
+        const char* id = unet_shape_contrast > 0     ? kRecipeIdUNetContrast
+                         : shape_contrast > 0        ? kRecipeIdShapeContrast
                          : v_weight_cap > 0          ? kRecipeIdVWeight
                          : min_snr_gamma > 0         ? kRecipeIdMinSnr
                          : attn_loss_kind == "match" ? kRecipeIdMatch
@@ -84,6 +86,12 @@ struct Settings {
         if (min_snr_gamma > 0) r["min_snr_gamma"] = min_snr_gamma;
         if (v_weight_cap > 0) r["v_weight_cap"] = v_weight_cap;
         if (shape_contrast > 0) r["shape_contrast"] = shape_contrast;
+        if (unet_shape_contrast > 0) {
+            r["unet_shape_contrast"] = unet_shape_contrast;
+            r["unet_contrast_margin"] = unet_contrast_margin;
+            r["unet_contrast_fraction"] = unet_contrast_fraction;
+            r["unet_contrast_min_t"] = unet_contrast_min_t;
+        }
         return r;
     }
     LocalizationLoss localization() const {
@@ -113,6 +121,12 @@ const char* kUsage =
     "                       unit-length outputs at a caption's first noun and at that noun naming\n"
     "                       another shape (0: off; r5: 0.1): else the encoder maps the four shape words\n"
     "                       to nearly one output and the U-Net cannot see which shape a caption names\n"
+    "  --unet-shape-contrast W  run the U-Net a second time on the first --unet-contrast-fraction of the\n"
+    "                       batch (0.5) with each caption's twin (its first noun naming another shape),\n"
+    "                       and add W x mean(max(0, M - (mse_twin - mse) / mse)) over the captioned ones\n"
+    "                       (0: off; r6): the prediction under the wrong shape word must be M worse, else\n"
+    "                       the U-Net learns to read the shape from the noisy image and not the noun\n"
+    "  --unet-contrast-margin M  (0.05)   --unet-contrast-min-t T  timesteps below T do not count (0)\n"
     "  --attn-loss-kind K   inside (r1: attention mass on the object) or match (r2: attention spread\n"
     "                       evenly over the object; the maps then cover it)\n"
     "  --log-every N (50), --ckpt-every N (500), --eval-every N (1000)\n"
@@ -173,7 +187,10 @@ Settings parse(int argc, char** argv) {
     take("attn-max-t", s.attn_max_t), take("minutes", s.minutes), take("attn-loss-kind", s.attn_loss_kind);
     take("init-from", s.init_from), take("offset-noise", s.offset_noise),
         take("min-snr-gamma", s.min_snr_gamma), take("v-weight-cap", s.v_weight_cap);
-    take("shape-contrast", s.shape_contrast);
+    take("shape-contrast", s.shape_contrast), take("unet-shape-contrast", s.unet_shape_contrast);
+    take("unet-contrast-margin", s.unet_contrast_margin),
+        take("unet-contrast-fraction", s.unet_contrast_fraction);
+    take("unet-contrast-min-t", s.unet_contrast_min_t);
     if (!v.empty()) throw std::invalid_argument("unknown option --" + v.begin()->first + " (see --help)");
     if (s.dtype != "bf16" && s.dtype != "f32") throw std::invalid_argument("--dtype must be bf16 or f32");
     if (s.attn_loss_kind != "inside" && s.attn_loss_kind != "match")
@@ -183,6 +200,10 @@ Settings parse(int argc, char** argv) {
     if (s.v_weight_cap < 0 || (s.v_weight_cap > 0 && s.v_weight_cap < 1))
         throw std::invalid_argument("--v-weight-cap must be 0 (off) or at least 1");
     if (s.shape_contrast < 0) throw std::invalid_argument("--shape-contrast must be at least 0");
+    if (s.unet_shape_contrast < 0 || s.unet_contrast_margin <= 0 || s.unet_contrast_fraction <= 0 ||
+        s.unet_contrast_fraction > 1)
+        throw std::invalid_argument("--unet-shape-contrast must be at least 0, --unet-contrast-margin "
+                                    "positive and --unet-contrast-fraction in (0, 1]");
     if (s.batch < 1 || s.steps < 0) throw std::invalid_argument("--batch must be positive and --steps >= 0");
     return s;
 }
@@ -198,8 +219,8 @@ double learning_rate(const Settings& s, int64_t step) {
 struct StepInputs {
     SceneBatch batch;
     at::Tensor noise, timesteps;
-    // --shape-contrast: each caption with its first noun naming another shape, that noun's token position,
-    // and 1 where the caption was not dropped.
+    // --shape-contrast and --unet-shape-contrast: each caption with its first noun naming another shape,
+    // that noun's token position, and 1 where the caption was not dropped.
     at::Tensor contrast_ids, noun_positions, contrast_weight;
 };
 
@@ -221,6 +242,17 @@ at::Tensor shape_contrast_loss(const at::Tensor& context, const at::Tensor& twin
     return ((kShapeContrastMargin - apart).clamp_min(0) * weight).sum() / weight.sum().clamp_min(1);
 }
 
+// 0 once each weighted sample's epsilon MSE under its twin caption (same noisy image, timestep and noise) is
+// `margin` above its MSE under its own caption, relative to the latter: a relative gap, because the MSE
+// spans orders of magnitude over the timesteps. The divisor is detached so the term stays linear in both
+// MSEs; `mse` itself keeps its gradient, so the gap may open by the right caption's prediction getting
+// better as well as by the twin's moving to the shape it names, and not only by the twin's getting worse.
+at::Tensor unet_contrast_loss(const at::Tensor& mse, const at::Tensor& twin_mse, const at::Tensor& weight,
+                              double margin) {
+    const auto gap = (twin_mse - mse) / mse.detach().clamp_min(1e-12);
+    return ((margin - gap).clamp_min(0) * weight).sum() / weight.sum().clamp_min(1);
+}
+
 StepInputs make_inputs(const Settings& s, const ClipTokenizer& tokenizer, int64_t step) {
     StepInputs in;
     in.batch = make_batch(s.seed, static_cast<uint64_t>(step) * s.batch, s.batch, Split::Train, tokenizer,
@@ -232,7 +264,7 @@ StepInputs make_inputs(const Settings& s, const ClipTokenizer& tokenizer, int64_
     // leaves ~7% of the image at t = 999, so without it the model learns that an image's mean colour
     // survives all noising and, sampling from pure noise, paints every background a middle grey.
     if (s.offset_noise > 0) in.noise += at::randn({s.batch, 3, 1, 1}, gen) * s.offset_noise;
-    if (s.shape_contrast > 0) {
+    if (s.shape_contrast > 0 || s.unet_shape_contrast > 0) {
         const auto& shapes = all_shapes();
         const auto shift = at::randint(1, static_cast<int64_t>(shapes.size()), {s.batch}, gen, at::kLong);
         in.contrast_ids = in.batch.ids.clone();
@@ -412,13 +444,20 @@ int run(const Settings& s) {
     auto work = at::empty({flat.size()}, at::TensorOptions().dtype(dtype).device(device));
     const auto unet = flat.unet(work, true);
     const auto text = flat.text(work, true);
-    AttentionRouter router;
-    router.set_default_backend(device.is_cuda() ? "sdpa" : "math");
+    const auto configure = [&](AttentionRouter& r) {
+        r.set_default_backend(device.is_cuda() ? "sdpa" : "math");
+        if (s.attn_loss > 0)
+            for (int i = 1; i <= 16; ++i) r.set_site_backend(i, AttentionKind::Cross, "math");
+    };
+    // The twin captions' forward (--unet-shape-contrast) runs the same kernels, so that its MSE differs
+    // from the real one's by the caption alone, but unobserved: the localization loss is about the real
+    // captions' maps.
+    AttentionRouter router, twin_router;
+    configure(router), configure(twin_router);
     CrossAttentionCollector collector;
-    if (s.attn_loss > 0) {
-        for (int i = 1; i <= 16; ++i) router.set_site_backend(i, AttentionKind::Cross, "math");
-        router.add_observer(&collector);
-    }
+    if (s.attn_loss > 0) router.add_observer(&collector);
+    const int64_t twins =
+        std::max<int64_t>(1, std::llround(s.unet_contrast_fraction * static_cast<double>(s.batch)));
     const auto alphas = at::tensor(sd_alphas_cumprod(), at::kFloat).to(device);
     const AdamWOptions adam;
 
@@ -426,7 +465,8 @@ int run(const Settings& s) {
     const auto minutes = [&] { return std::chrono::duration<double>(Clock::now() - start).count() / 60; };
     auto next = std::async(std::launch::async, make_inputs, std::cref(s), std::cref(tokenizer), state.step());
     at::Tensor sum_mse = at::zeros({}, alphas.options()), sum_attn = at::zeros_like(sum_mse),
-               sum_contrast = at::zeros_like(sum_mse), sum_gnorm = at::zeros_like(sum_mse);
+               sum_contrast = at::zeros_like(sum_mse), sum_unet_contrast = at::zeros_like(sum_mse),
+               sum_gnorm = at::zeros_like(sum_mse);
     int since_log = 0;
     double data_wait = 0; // seconds the loop waited for the CPU to make a batch, since the last log
     auto log_time = Clock::now();
@@ -476,12 +516,30 @@ int run(const Settings& s) {
         const auto mse = sample_mse.mean();
         const auto weights = mse_weights(s, a.view({-1}));
         auto loss = weights.defined() ? (sample_mse * weights).mean() : mse;
-        at::Tensor attn = at::zeros({}, mse.options()), contrast = at::zeros_like(attn);
+        at::Tensor attn = at::zeros({}, mse.options()), contrast = at::zeros_like(attn),
+                   unet_contrast = at::zeros_like(attn);
+        const auto twin_context =
+            inputs.contrast_ids.defined() ? text.forward(inputs.contrast_ids.to(device)) : at::Tensor();
         if (s.shape_contrast > 0) {
-            contrast =
-                shape_contrast_loss(context, text.forward(inputs.contrast_ids.to(device)),
-                                    inputs.noun_positions.to(device), inputs.contrast_weight.to(device));
+            contrast = shape_contrast_loss(context, twin_context, inputs.noun_positions.to(device),
+                                           inputs.contrast_weight.to(device));
             loss = loss + contrast * s.shape_contrast;
+        }
+        if (s.unet_shape_contrast > 0) {
+            // The text encoder gets this term's gradient too: a twin is an ordinary caption of other scenes,
+            // so its output cannot be bent to fail here without failing there.
+            const auto twin_pred =
+                unet.forward(noisy.narrow(0, 0, twins), t.narrow(0, 0, twins).to(at::kFloat),
+                             twin_context.narrow(0, 0, twins), twin_router);
+            const auto twin_mse =
+                (twin_pred.to(at::kFloat) - noise.narrow(0, 0, twins)).pow(2).mean({1, 2, 3});
+            const auto weight = b.dropped.narrow(0, 0, twins)
+                                    .logical_not()
+                                    .logical_and(t.narrow(0, 0, twins).ge(s.unet_contrast_min_t))
+                                    .to(at::kFloat);
+            unet_contrast =
+                unet_contrast_loss(sample_mse.narrow(0, 0, twins), twin_mse, weight, s.unet_contrast_margin);
+            loss = loss + unet_contrast * s.unet_shape_contrast;
         }
         if (s.attn_loss > 0) {
             const auto weight = b.dropped.logical_not().logical_and(t.le(s.attn_max_t)).to(at::kFloat);
@@ -501,30 +559,33 @@ int run(const Settings& s) {
             state.update_ema(std::min(s.ema, (1.0 + state.step()) / (10.0 + state.step())));
         }
         sum_mse += mse.detach(), sum_attn += attn.detach(), sum_contrast += contrast.detach(),
-            sum_gnorm += gnorm;
+            sum_unet_contrast += unet_contrast.detach(), sum_gnorm += gnorm;
         ++since_log;
 
         if (state.step() % s.log_every == 0 || state.step() == s.steps) {
             const double secs = std::chrono::duration<double>(Clock::now() - log_time).count();
             const double m = sum_mse.item<double>() / since_log, at_l = sum_attn.item<double>() / since_log,
                          c = sum_contrast.item<double>() / since_log,
+                         uc = sum_unet_contrast.item<double>() / since_log,
                          g = sum_gnorm.item<double>() / since_log,
-                         total = m + s.attn_loss * at_l + s.shape_contrast * c;
+                         total = m + s.attn_loss * at_l + s.shape_contrast * c + s.unet_shape_contrast * uc;
             char line[300];
-            std::snprintf(line, sizeof line, "%lld,%.6f,%.6f,%.6f,%.3e,%.4f,%.2f,%.1f,%.6f",
+            std::snprintf(line, sizeof line, "%lld,%.6f,%.6f,%.6f,%.3e,%.4f,%.2f,%.1f,%.6f,%.6f",
                           static_cast<long long>(state.step()), total, m, at_l, learning_rate(s, step), g,
-                          minutes() * 60, since_log * s.batch / secs, c);
+                          minutes() * 60, since_log * s.batch / secs, c, uc);
             append_line(out / "loss.csv",
-                        "step,loss,mse,attn_loss,lr,grad_norm,seconds_this_call,images_per_s,shape_contrast",
+                        "step,loss,mse,attn_loss,lr,grad_norm,seconds_this_call,images_per_s,shape_contrast,"
+                        "unet_contrast",
                         line);
-            std::printf(
-                "step %lld  loss %.5f  mse %.5f  attn %.4f  shape contrast %.4f  lr %.2e  |g| %.3f  %.0f "
-                "img/s (%.0f%% waiting for data)  %.1f min\n",
-                static_cast<long long>(state.step()), total, m, at_l, c, learning_rate(s, step), g,
-                since_log * s.batch / secs, 100 * data_wait / secs, minutes());
+            std::printf("step %lld  loss %.5f  mse %.5f  attn %.4f  shape contrast %.4f  unet contrast %.4f  "
+                        "lr %.2e  |g| %.3f  "
+                        "%.0f img/s (%.0f%% waiting for data)  %.1f min\n",
+                        static_cast<long long>(state.step()), total, m, at_l, c, uc, learning_rate(s, step),
+                        g, since_log * s.batch / secs, 100 * data_wait / secs, minutes());
             data_wait = 0;
             std::fflush(stdout);
-            sum_mse.zero_(), sum_attn.zero_(), sum_contrast.zero_(), sum_gnorm.zero_();
+            sum_mse.zero_(), sum_attn.zero_(), sum_contrast.zero_(), sum_unet_contrast.zero_(),
+                sum_gnorm.zero_();
             since_log = 0;
             log_time = Clock::now();
         }
