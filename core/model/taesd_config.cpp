@@ -24,7 +24,8 @@ void check_taesd_config(const std::string& json_text, const std::string& label) 
         if (j.value("act_fn", std::string("relu")) != "relu") refuse("act_fn " + j["act_fn"].dump());
         if (j.value("upsample_fn", std::string("nearest")) != "nearest")
             refuse("upsample_fn " + j["upsample_fn"].dump());
-        if (j.value("upsampling_scaling_factor", 2) != 2)
+        // Compared as a JSON number, not read as an int: 2.5 would truncate to 2 and 1e300 overflow.
+        if (j.contains("upsampling_scaling_factor") && j["upsampling_scaling_factor"] != 2)
             refuse("upsampling_scaling_factor " + j["upsampling_scaling_factor"].dump());
         if (j.value("scaling_factor", 1.0) != 1.0)
             refuse("scaling_factor " + j["scaling_factor"].dump() +
