@@ -7,7 +7,8 @@
 #   - attnscope_sanitized_tests: the LibTorch-linked tests of the code that handles raw memory (mapped
 #     safetensors files, the CPU attention kernel and probes, capture files and store, attention edits, a
 #     session end to end), linking Debian's uninstrumented LibTorch.
-# With `all` (by hand: about 20 minutes more on 2 cores) it also builds the program and runs the whole
+# From an empty BUILD_DIR that takes 1.5-3.5 minutes on the shared 2-core VM. With `all` (by hand: the
+# program and the whole suite add about 12 minutes of build there, too much for CI) it also runs the whole
 # LibTorch-linked suite, the offscreen GUI tests and the visualizer's random walk (SOAK_COUNT actions, seed
 # SOAK_SEED) on the sanitized program.
 #   tools/test-sanitized.sh [BUILD_DIR=build-asan] [all]
