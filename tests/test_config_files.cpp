@@ -1,6 +1,7 @@
 // The config.json readers a user's model folder reaches (core/model/*_config.cpp, core/text/clip_text_config,
-// core/sched/scheduler_config), without LibTorch: what their fuzzers and readers found, kept found. The readers' ordinary
-// behaviour is tested beside the models that use them (test_vae_decoder.cpp, test_clip_text_model.cpp, ...).
+// core/sched/scheduler_config), without LibTorch: what their fuzzers and readers found, kept found. The
+// readers' ordinary behaviour is tested beside the models that use them (test_vae_decoder.cpp,
+// test_clip_text_model.cpp, ...).
 #include "model/taesd_config.h"
 #include "sched/scheduler_config.h"
 
