@@ -346,6 +346,24 @@ TEST(ClipTokenizer, ModelFolderLayoutAndItsPadToken) {
     EXPECT_EQ(ClipTokenizerOptions::from_folder(dir.path() / "other").pad_token, "<|endoftext|>");
 }
 
+// vocab.json's ids may be sparse; the id table was sized by the largest one, so this one-line change to the
+// tiny vocabulary asked for 2^30 strings (tens of GB) before the tokenizer could refuse or use it.
+TEST(ClipTokenizer, ALargeIdCostsOneEntryNotATableUpToIt) {
+    ScratchDir dir;
+    std::string vocab = kTinyVocab;
+    const std::string end = "\"<|endoftext|>\": 11";
+    vocab.replace(vocab.find(end), end.size(), "\"<|endoftext|>\": 1073741823");
+    dir.write("sparse/vocab.json", vocab);
+    dir.write("sparse/merges.txt", kTinyMerges);
+    ClipTokenizerOptions options;
+    options.pad_token = "!";
+    const ClipTokenizer tiny(dir.path() / "sparse", options);
+    EXPECT_EQ(tiny.tokenize("abc d"), (std::vector<std::int64_t>{8, 1073741823})); // d: unk, the end token
+    EXPECT_EQ(tiny.token_text(1073741823), "<|endoftext|>");
+    EXPECT_THROW(tiny.token_text(12), std::out_of_range);
+    EXPECT_THROW(tiny.token_text(std::int64_t{1} << 40), std::out_of_range);
+}
+
 TEST(ClipTokenizer, ConcurrentEncodesAgree) {
     const std::vector<std::string> prompts = {"a photo of a cat", "xylophonist playing 🎻", "ΟΔΟΣ ΣΟΦΟΣ",
                                               "(masterpiece:1.2), best quality", "猫が好き"};

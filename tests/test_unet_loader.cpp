@@ -177,7 +177,8 @@ TEST_F(BadCheckpoint, PathsThatAreNotCheckpoints) {
     write_safetensors((dir.path() / "broken" / "unet" / "diffusion_pytorch_model.safetensors").string(),
                       unet_state_dict(UNet::random(test::small_v1_config(), 1, at::kFloat, at::kCPU),
                                       KeyLayout::Diffusers));
-    EXPECT_THROW(open_unet_checkpoint((dir.path() / "broken").string()), std::invalid_argument);
+    ATTNSCOPE_EXPECT_THROW_WITH(open_unet_checkpoint((dir.path() / "broken").string()), std::runtime_error,
+                                "broken/unet/config.json: is not a JSON object");
 }
 
 TEST(UNetWeights, ConstructorChecksShapes) {

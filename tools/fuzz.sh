@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fuzzes every parser a user's file reaches with libFuzzer (+ AddressSanitizer, UBSan), a bounded time each.
 #   tools/fuzz.sh [SECONDS=60] [WORK_DIR=build-fuzz] [TARGET...]
-# Targets (default: all): safetensors script tokenizer unet_config capture_metadata prompt_grammar; each is
+# Targets (default: all): safetensors script tokenizer unet_config vae_config clip_text_config taesd_config
+# scheduler_config capture_metadata prompt_grammar; each is
 # tests/fuzz/fuzz_TARGET.cpp, seeded from tests/fuzz/seeds/TARGET. A target is rebuilt only when its sources
 # changed. Exits non-zero when any fuzzer finds a crash; the reproducer is left in WORK_DIR/TARGET.
 set -euo pipefail
@@ -18,11 +19,17 @@ declare -A sources=(
   [script]="app/gui/script_parse.cpp"
   [tokenizer]="core/text/clip_tokenizer.cpp"
   [unet_config]="core/model/unet_config.cpp core/io/json_text.cpp"
+  [vae_config]="core/model/vae_config.cpp core/io/json_text.cpp"
+  [clip_text_config]="core/text/clip_text_config.cpp core/io/json_text.cpp"
+  [taesd_config]="core/model/taesd_config.cpp core/io/json_text.cpp"
+  [scheduler_config]="core/sched/scheduler_config.cpp core/model/unet_config.cpp core/io/json_text.cpp"
   [capture_metadata]="core/capture/capture_metadata.cpp"
   [prompt_grammar]="core/text/prompt_grammar.cpp"
 )
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(safetensors script tokenizer unet_config capture_metadata prompt_grammar)
+[ ${#targets[@]} -gt 0 ] ||
+  targets=(safetensors script tokenizer unet_config vae_config clip_text_config taesd_config scheduler_config
+    capture_metadata prompt_grammar)
 
 build() {
   local t=$1 bin=$work/fuzz_$1

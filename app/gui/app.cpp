@@ -155,6 +155,7 @@ int run_gui(const GuiOptions& options) {
             // A new prompt starts with its first token selected, so the maps show something at once.
             auto& view = ui.state.view;
             if (view.tokens.empty() && ui.state.snap.prompt_length > 2) view.tokens = {1};
+            fit_head_to_index(ui.state);
             worker.request_view(view);
         }
         return exit_code;

@@ -40,6 +40,16 @@ const SiteRow* selected_site(const UiState& s) {
     return nullptr;
 }
 
+void fit_head_to_index(UiState& s) {
+    if (s.view.head_mode != HeadMode::Single) return;
+    for (const auto& site : s.snap.sites)
+        if (site.index == s.view.index && s.view.head >= site.heads) {
+            s.view.head_mode = HeadMode::Mean;
+            s.view.head = 0;
+            return;
+        }
+}
+
 std::string map_caption(const ViewRequest& v) {
     const std::string where = v.aggregate ? "all sites" : "index " + std::to_string(v.index);
     const std::string heads = v.head_mode == HeadMode::Single ? "head " + std::to_string(v.head)

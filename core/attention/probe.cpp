@@ -100,7 +100,9 @@ at::Tensor probe_map(const ProbeInputs& in, const ProbeSelection& sel) {
     return probe_aten(in, sel);
 }
 
-void probe_map_to_surface(const ProbeInputs& in, const ProbeSelection& sel, const ProbeSurface& surface) {
+// Only the CUDA kernel writes `surface`: a build without the kernels never uses a kernel and refuses.
+void probe_map_to_surface(const ProbeInputs& in, const ProbeSelection& sel,
+                          [[maybe_unused]] const ProbeSurface& surface) {
     check(in, sel);
     if (!use_kernel(in))
         throw std::invalid_argument("attention probe: writing a surface needs CUDA fp16/bf16 inputs (got " +

@@ -1,10 +1,20 @@
 #include "json_text.h"
 
 #include <cstdint>
+#include <fstream>
 #include <limits>
+#include <sstream>
 #include <stdexcept>
 
 namespace attnscope {
+
+std::string read_config_text(const std::filesystem::path& path) {
+    std::ifstream in(path);
+    if (!in) throw std::runtime_error(path.string() + ": cannot be read");
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
 
 nlohmann::json parse_json_object(const std::string& text, const std::string& label) {
     nlohmann::json j;

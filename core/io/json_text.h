@@ -1,11 +1,15 @@
 #pragma once
 // Config files (config.json and friends) read as JSON objects, with errors that name the file.
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <type_traits>
 #include <vector>
 
 namespace attnscope {
+
+// The whole file, for the config readers that take text; std::runtime_error "<path>: cannot be read".
+std::string read_config_text(const std::filesystem::path& path);
 
 // Throws std::runtime_error "<label>: is not valid JSON: ..." or "<label>: is not a JSON object".
 nlohmann::json parse_json_object(const std::string& text, const std::string& label);

@@ -1,16 +1,16 @@
 #include "taesd_decoder.h"
 
 #include "io/component_files.h"
+#include "io/json_text.h"
 #include "model/nn.h"
+#include "model/taesd_config.h"
 #include "util/shape_string.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -145,50 +145,6 @@ std::string diffusers_key(const std::string& name) {
     return kDiffusersPrefix + s(std::stoi(name.substr(0, dot)) - 1) + name.substr(dot);
 }
 
-std::string read_text(const fs::path& p) {
-    std::ifstream in(p);
-    if (!in) throw std::runtime_error(p.string() + ": cannot be read");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
-
-// diffusers' AutoencoderTiny options other than the ones TAESD for SD uses are refused by name.
-void check_config(const std::string& label) {
-    nlohmann::json j;
-    try {
-        j = nlohmann::json::parse(read_text(label));
-    } catch (const nlohmann::json::exception& e) {
-        throw std::runtime_error(label + ": is not valid JSON: " + e.what());
-    }
-    const auto refuse = [&](const std::string& what) {
-        throw std::runtime_error(label + ": unsupported " + what);
-    };
-    try {
-        const auto cls = j.value("_class_name", std::string("AutoencoderTiny"));
-        if (cls == "AutoencoderKL")
-            throw std::runtime_error(label +
-                                     ": describes the full Stable Diffusion VAE (AutoencoderKL), not TAESD: "
-                                     "load it as a VAE");
-        if (cls != "AutoencoderTiny")
-            throw std::runtime_error(label + ": describes a '" + cls +
-                                     "' model, not TAESD (AutoencoderTiny)");
-        if (j.value("act_fn", std::string("relu")) != "relu") refuse("act_fn " + j["act_fn"].dump());
-        if (j.value("upsample_fn", std::string("nearest")) != "nearest")
-            refuse("upsample_fn " + j["upsample_fn"].dump());
-        if (j.value("upsampling_scaling_factor", 2) != 2)
-            refuse("upsampling_scaling_factor " + j["upsampling_scaling_factor"].dump());
-        if (j.value("scaling_factor", 1.0) != 1.0)
-            refuse("scaling_factor " + j["scaling_factor"].dump() +
-                   " (TAESD for SD decodes the U-Net's latents as is)");
-        if (j.contains("shift_factor") && !j["shift_factor"].is_null() &&
-            j["shift_factor"].get<double>() != 0)
-            refuse("shift_factor " + j["shift_factor"].dump());
-    } catch (const nlohmann::json::exception& e) {
-        throw std::runtime_error(label + ": has a field of the wrong type: " + e.what());
-    }
-}
-
 } // namespace
 
 TaesdDecoder::TaesdDecoder(Weights weights)
@@ -236,7 +192,8 @@ TaesdDecoder TaesdDecoder::load(const std::string& path, at::ScalarType dtype, a
                                  "diffusion_pytorch_model.fp16.safetensors", "taesd_decoder.safetensors"},
                                 "diffusion_pytorch_model.bin",
                                 "TAESD"});
-    if (files.config_json) check_config(files.config_json->string());
+    if (files.config_json)
+        check_taesd_config(read_config_text(*files.config_json), files.config_json->string());
     const SafetensorsFile f(files.weights.string());
 
     // madebyollin's names, with the file's own name for each.

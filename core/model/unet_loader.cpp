@@ -1,11 +1,11 @@
 #include "unet_loader.h"
 
 #include "../io/component_files.h"
+#include "../io/json_text.h"
+#include "../sched/scheduler_config.h"
 #include "../util/shape_string.h"
 
 #include <filesystem>
-#include <fstream>
-#include <nlohmann/json.hpp>
 #include <stdexcept>
 
 namespace attnscope {
@@ -15,16 +15,6 @@ namespace {
 
 [[noreturn]] void fail(const std::string& path, const std::string& what) {
     throw std::runtime_error(path + ": " + what);
-}
-
-nlohmann::json read_json(const fs::path& p) {
-    std::ifstream in(p);
-    if (!in) fail(p.string(), "cannot be read");
-    try {
-        return nlohmann::json::parse(in);
-    } catch (const nlohmann::json::exception& e) {
-        fail(p.string(), std::string("is not valid JSON: ") + e.what());
-    }
 }
 
 std::optional<Prediction> prediction_from_metadata(const SafetensorsFile& f) {
@@ -39,7 +29,7 @@ std::optional<Prediction> prediction_from_metadata(const SafetensorsFile& f) {
 } // namespace
 
 UNetConfig read_unet_config(const std::string& path) {
-    return unet_config_from_json(read_json(path), path);
+    return unet_config_from_json(parse_json_object(read_config_text(path), path), path);
 }
 
 std::string to_string(KeyLayout layout) {
@@ -122,14 +112,8 @@ UNetCheckpoint open_unet_checkpoint(const std::string& path, const UNetOpenOptio
     std::optional<Prediction> folder_prediction;
     if (fs::is_directory(path)) {
         const auto sched = weights.parent_path().parent_path() / "scheduler" / "scheduler_config.json";
-        if (fs::is_regular_file(sched)) {
-            const auto j = read_json(sched);
-            if (j.contains("prediction_type")) {
-                if (!j["prediction_type"].is_string())
-                    fail(sched.string(), "\"prediction_type\" must be a string");
-                folder_prediction = parse_prediction(j["prediction_type"].get<std::string>());
-            }
-        }
+        if (fs::is_regular_file(sched))
+            folder_prediction = scheduler_prediction_from_json(read_config_text(sched), sched.string());
     }
     ck.weights_path = weights.string();
     ck.file = std::make_shared<const SafetensorsFile>(ck.weights_path);

@@ -6,6 +6,7 @@
 // Convention: decode() takes latents as the U-Net sees them, i.e. the VAE's own latents times
 // scaling_factor, and divides by it first as SD pipelines do; the image comes back in about [-1, 1].
 #include "io/safetensors_file.h"
+#include "model/vae_config.h"
 #include "model/weights.h"
 
 #include <ATen/ATen.h>
@@ -15,29 +16,6 @@
 #include <vector>
 
 namespace attnscope {
-
-struct VaeConfig {
-    int latent_channels = 4;
-    int out_channels = 3;
-    std::vector<int> block_out_channels{128, 256, 512, 512}; // encoder order: the decoder runs them reversed
-    int layers_per_block = 2;                                // each decoder up block has one more resnet
-    int norm_num_groups = 32;
-    double scaling_factor = 0.18215;
-
-    static VaeConfig sd(); // SD v1.x and v2.x
-
-    int levels() const { return static_cast<int>(block_out_channels.size()); }
-    int downscale() const { return 1 << (levels() - 1); } // image pixels per latent pixel
-    void validate() const;                                // throws std::invalid_argument
-    std::string describe() const;
-    bool operator==(const VaeConfig& o) const;
-    bool operator!=(const VaeConfig& o) const { return !(*this == o); }
-};
-
-// Reads diffusers' vae/config.json (AutoencoderKL). Missing fields take diffusers' defaults; options
-// attnscope does not implement (another activation, block type, no post_quant_conv, a shift factor) are
-// refused by name. `label` names the source in error messages.
-VaeConfig vae_config_from_json(const std::string& json_text, const std::string& label);
 
 // One decoder parameter under its names in each checkpoint layout.
 struct VaeParam {

@@ -3,6 +3,7 @@
 // the output is last_hidden_state (B, T, hidden), which the U-Net takes as encoder_hidden_states.
 #include "io/safetensors_file.h"
 #include "model/weights.h"
+#include "text/clip_text_config.h"
 
 #include <ATen/ATen.h>
 #include <cstdint>
@@ -12,36 +13,6 @@
 
 namespace attnscope {
 
-enum class ClipActivation { QuickGelu, Gelu };
-
-std::string to_string(ClipActivation act);
-ClipActivation parse_clip_activation(const std::string& name); // "quick_gelu" | "gelu"; throws otherwise
-
-struct ClipTextConfig {
-    int vocab_size = 49408;
-    int hidden_size = 768;
-    // Transformer layers run; final_layer_norm is applied to the last one's output. SD v2 takes the
-    // penultimate layer of OpenCLIP's 24, so its config says 23 and single files hold one more layer.
-    int num_layers = 12;
-    int num_heads = 12;
-    int intermediate_size = 3072;
-    int max_positions = 77;
-    ClipActivation act = ClipActivation::QuickGelu;
-    double layer_norm_eps = 1e-5;
-
-    static ClipTextConfig sd1(); // CLIP ViT-L/14
-    static ClipTextConfig sd2(); // OpenCLIP ViT-H/14 as diffusers ships it (penultimate layer)
-
-    int head_dim() const { return hidden_size / num_heads; }
-    void validate() const; // throws std::invalid_argument
-    std::string describe() const;
-    std::string to_json() const; // transformers' config.json field names
-    bool operator==(const ClipTextConfig& o) const;
-    bool operator!=(const ClipTextConfig& o) const { return !(*this == o); }
-};
-
-// `label` names the source in error messages.
-ClipTextConfig clip_text_config_from_json(const std::string& json_text, const std::string& label);
 ClipTextConfig read_clip_text_config(const std::string& config_json_path);
 
 // Where a checkpoint keeps the text encoder's tensors.

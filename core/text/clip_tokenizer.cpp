@@ -1269,7 +1269,8 @@ struct ClipTokenizer::Impl {
     ClipTokenizerOptions options;
     std::filesystem::path vocab_path, merges_path;
 
-    std::vector<std::string> id_to_token; // "" where vocab.json has no such id
+    // By id as vocab.json numbers them: a table sized by the largest id let one line ask for gigabytes.
+    std::unordered_map<int, std::string> id_to_token;
     std::unordered_map<std::string, int> token_to_id;
     int start = -1, end = -1, pad = -1, unk = -1;
 
@@ -1317,11 +1318,10 @@ struct ClipTokenizer::Impl {
                 throw std::runtime_error("'" + vocab_path.string() + "': token '" + token +
                                          "' has no valid id (a non-negative integer)");
             const int value = id.get<int>();
-            if (static_cast<std::size_t>(value) >= id_to_token.size()) id_to_token.resize(value + 1);
-            if (!id_to_token[value].empty())
+            const auto [it, added] = id_to_token.emplace(value, token);
+            if (!added)
                 throw std::runtime_error("'" + vocab_path.string() + "': id " + std::to_string(value) +
-                                         " is used by both '" + id_to_token[value] + "' and '" + token + "'");
-            id_to_token[value] = token;
+                                         " is used by both '" + it->second + "' and '" + token + "'");
             token_to_id.emplace(token, value);
         }
         start = required_id("<|startoftext|>", "start");
@@ -1527,7 +1527,7 @@ ClipEncoding ClipTokenizer::encode(std::string_view utf8) const {
 
     const auto push = [&](int id, int word) {
         e.ids.push_back(id);
-        e.tokens.push_back(impl_->id_to_token[id]);
+        e.tokens.push_back(impl_->id_to_token.at(id));
         e.display.push_back(display_text(e.tokens.back()));
         e.word_index.push_back(word);
     };
@@ -1571,10 +1571,12 @@ std::size_t ClipTokenizer::vocab_size() const {
 }
 
 const std::string& ClipTokenizer::token_text(std::int64_t id) const {
-    if (id < 0 || static_cast<std::size_t>(id) >= impl_->id_to_token.size() || impl_->id_to_token[id].empty())
+    const auto it =
+        id >= 0 && id <= INT_MAX ? impl_->id_to_token.find(static_cast<int>(id)) : impl_->id_to_token.end();
+    if (it == impl_->id_to_token.end())
         throw std::out_of_range("token id " + std::to_string(id) + " is not in '" +
                                 impl_->vocab_path.string() + "'");
-    return impl_->id_to_token[id];
+    return it->second;
 }
 
 std::int64_t ClipTokenizer::token_id(std::string_view token) const {

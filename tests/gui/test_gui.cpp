@@ -231,6 +231,48 @@ TEST(GuiPromptGuide, RandomCaptionsExamplesAndUnknownWords) {
     EXPECT_GT(amber, 50);
 }
 
+// SD v2 has 5, 10 and 20 heads per level: a head chosen at one index may not exist at the next. The map then
+// was the mean of heads while the selection, its caption and its export said head 6. The small v1 pipeline
+// with 4 heads at its two deepest levels (index 7, the mid block, is one of them) instead of 8.
+TEST(GuiOffscreen, AHeadTheNextIndexLacksGivesWayToTheMean) {
+    const TempDir d;
+    const auto model = d.path() / "fewer_heads";
+    for (const char* file :
+         {"model_index.json", "scheduler/scheduler_config.json", "text_encoder/config.json",
+          "text_encoder/model.safetensors", "tokenizer/tokenizer_config.json", "unet/config.json",
+          "unet/diffusion_pytorch_model.safetensors", "vae/config.json",
+          "vae/diffusion_pytorch_model.safetensors"}) {
+        std::filesystem::create_directories((model / file).parent_path());
+        write_bytes((model / file).string(),
+                    read_bytes(ATTNSCOPE_TEST_DATA "/pipeline_v1_small/" + std::string(file)));
+    }
+    auto config = nlohmann::json::parse(read_bytes((model / "unet" / "config.json").string()));
+    config["attention_head_dim"] = {8, 8, 4, 4};
+    write_bytes((model / "unet" / "config.json").string(), config.dump(2));
+    const auto map = [&](const std::string& stem) { return "export-map " + d.file(stem + ".png") + "\n"; };
+    std::string log;
+    const int code = run_script(d,
+                                "load " + model.string() +
+                                    "\nprompt \"a photo of a cat\"\nsize 64x48\nsteps 1\nsession\nstep\n"
+                                    "select-token 4\nselect-index 1\nselect-head 6\n" +
+                                    map("head6") + "select-index 7\n" + map("moved") + "select-head 3\n" +
+                                    map("head3") + "select-head 4\nquit\n",
+                                log, true);
+    const auto head_of = [&](const std::string& stem) {
+        nlohmann::json about;
+        std::ifstream(d.file(stem + ".json")) >> about;
+        return about.value("head", nlohmann::json()).dump() + " at " +
+               about.value("sites", nlohmann::json()).dump();
+    };
+    EXPECT_EQ(head_of("head6"), "6 at [1]");
+    EXPECT_EQ(head_of("moved"), "\"mean\" at [7]");
+    EXPECT_EQ(head_of("head3"), "3 at [7]");
+    // A script's head past the index's own count is still an error, not quietly the mean.
+    EXPECT_EQ(code, 1) << log;
+    EXPECT_NE(log.find("(select-head): head 4 out of range: index 7 has 4 heads (0 to 3)"), std::string::npos)
+        << log;
+}
+
 // One scripted run of the real program shared by a suite's tests: Derived::script(dir) is run once, before
 // the suite, with its files in `dir`.
 template <typename Derived> class ScriptedRun : public ::testing::Test {
