@@ -5,6 +5,7 @@
 #include "capture/capture_file.h"
 #include "io/safetensors_file.h"
 #include "session/session.h"
+#include "small_pipeline.h"
 #include "test_util.h"
 #include "util/version.h"
 
@@ -14,27 +15,13 @@
 namespace attnscope {
 namespace {
 
-const std::string kData = ATTNSCOPE_TEST_DATA;
 
-std::shared_ptr<const Pipeline> small_pipeline() {
-    static const auto p = load_pipeline(kData + "/pipeline_v1_small", {});
-    return p;
-}
-
-GenerationSettings settings() {
-    GenerationSettings s;
-    s.prompt = "a red circle left of a blue square";
-    s.negative_prompt = "blurry";
-    s.steps = 3;
-    s.width = 64;
-    s.height = 48;
-    s.seed = 7;
-    return s;
-}
+using test::small_pipeline;
+using test::small_settings;
 
 // One step with the capture and a ProbsRecorder observing the same calls.
 struct CapturedStep {
-    Session session{small_pipeline(), settings()};
+    Session session{small_pipeline(), small_settings()};
     CaptureStore store;
     ProbsRecorder probs;
     explicit CapturedStep(const std::string& backend) {
@@ -151,7 +138,7 @@ TEST(CaptureMaps, StatisticsOfAHandComputedMap) {
 }
 
 TEST(CaptureStore, EvictsOldSelfAttentionFirstAndSaysSo) {
-    Session session(small_pipeline(), settings());
+    Session session(small_pipeline(), small_settings());
     session.router().set_default_backend("math");
     CaptureStore probe_size;
     session.router().add_observer(&probe_size);
@@ -192,7 +179,7 @@ TEST(CaptureStore, EvictsOldSelfAttentionFirstAndSaysSo) {
 }
 
 TEST(CaptureStore, CapturesOnlyWhatThePolicyAsksFor) {
-    Session session(small_pipeline(), settings());
+    Session session(small_pipeline(), small_settings());
     CapturePolicy policy;
     policy.self_attention = false;
     policy.cross_probs = true;

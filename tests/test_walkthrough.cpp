@@ -3,6 +3,7 @@
 // command's output.
 #include "capture/capture_file.h"
 #include "capture/capture_store.h"
+#include "small_pipeline.h"
 #include "teach/site_replay.h"
 #include "teach/walkthrough_json.h"
 #include "test_util.h"
@@ -154,24 +155,11 @@ TEST(QueryWalkthrough, RefusesWhatIsOutOfRange) {
     EXPECT_THROW(walk_query(bad, {-1, 0, 0}), std::invalid_argument);
 }
 
-std::shared_ptr<const Pipeline> small_pipeline() {
-    static const auto p = load_pipeline(kData + "/pipeline_v1_small", {});
-    return p;
-}
-
-GenerationSettings settings() {
-    GenerationSettings s;
-    s.prompt = "a red circle left of a blue square";
-    s.negative_prompt = "blurry";
-    s.steps = 3;
-    s.width = 64;
-    s.height = 48;
-    s.seed = 7;
-    return s;
-}
+using test::small_pipeline;
+using test::small_settings;
 
 TEST(SiteReplay, GivesBackExactlyWhatTheStepSawAndWhatTheCaptureKept) {
-    Session session(small_pipeline(), settings());
+    Session session(small_pipeline(), small_settings());
     CapturePolicy policy;
     policy.values = true;
     CaptureStore store(policy);
@@ -208,7 +196,7 @@ TEST(SiteReplay, GivesBackExactlyWhatTheStepSawAndWhatTheCaptureKept) {
 TEST(SiteReplay, TheReplayedOutputProjectionIsWhatTheStepAddedToTheResidualStream) {
     // The walk-through joins its float64 O of every head in the model's order: projected, it is to_out of
     // the backend's O.
-    Session session(small_pipeline(), settings());
+    Session session(small_pipeline(), small_settings());
     session.step();
     const auto call = replay_call(session, 0, 1, AttentionKind::Cross);
     const auto in = walkthrough_inputs(call, session);
