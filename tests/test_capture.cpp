@@ -15,7 +15,6 @@
 namespace attnscope {
 namespace {
 
-
 using test::small_pipeline;
 using test::small_settings;
 
