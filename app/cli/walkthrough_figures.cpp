@@ -10,7 +10,7 @@
 namespace attnscope::cli {
 namespace {
 
-constexpr int kMargin = 12, kRow = 11, kLabel = 110, kColumn = 150, kMapSide = 256;
+constexpr int kMargin = 12, kRow = 11, kLabel = 110, kColumn = 180, kMapSide = 256;
 const Rgb8 kInk{0, 0, 0}, kGray{120, 120, 120}, kBar{70, 130, 220}, kMark{230, 30, 30};
 
 std::vector<double> doubles(const at::Tensor& t) {
@@ -43,7 +43,7 @@ void strip(Figure& f, int x, int y, int cell, int height, const std::vector<doub
 
 // A horizontal bar from a zero axis in the column's middle (or its left edge when nothing is negative).
 void bar(Figure& f, int x, int y, double value, double limit, bool signed_axis, Rgb8 colour) {
-    const int span = kColumn - 50, axis = x + (signed_axis ? span / 2 : 0);
+    const int span = kColumn - 75, axis = x + (signed_axis ? span / 2 : 0);
     const int length =
         limit > 0 ? static_cast<int>(std::lround(value / limit * (signed_axis ? span / 2 : span))) : 0;
     f.fill(std::min(axis, axis + length), y + 1, std::abs(length), kRow - 2, colour);
