@@ -270,19 +270,24 @@ void contribution_chart(UiState& s, const WalkView& w, float height) {
     auto* draw = ImGui::GetWindowDrawList();
     for (int c = 0; c < d; ++c) {
         double up = 0, down = 0;
-        const auto slice = [&](int j) {
-            const double v = w.contributions[static_cast<size_t>(j) * d + c];
+        const auto slice = [&](double v, ImU32 fill) {
             double& sum = v > 0 ? up : down;
             const float from = static_cast<float>(sum / limit) * half;
             sum += v;
             const float to = static_cast<float>(sum / limit) * half;
             draw->AddRectFilled(ImVec2(at.x + c * cell, axis - std::max(from, to)),
-                                ImVec2(at.x + (c + 1) * cell - 1, axis - std::min(from, to)),
-                                colour[j] >= 0 ? kTopKeys[colour[j]] : kRest);
+                                ImVec2(at.x + (c + 1) * cell - 1, axis - std::min(from, to)), fill);
         };
-        for (int i = 0; i < shown; ++i) slice(order[i]);
-        for (int j = 0; j < keys; ++j)
-            if (colour[j] < 0) slice(j);
+        for (int i = 0; i < shown; ++i)
+            slice(w.contributions[static_cast<size_t>(order[i]) * d + c], kTopKeys[i]);
+        // The other keys as one slice per sign: a self-attention site has thousands, each drawn every frame.
+        double rest_up = 0, rest_down = 0;
+        for (int j = 0; j < keys; ++j) {
+            const double v = w.contributions[static_cast<size_t>(j) * d + c];
+            if (colour[j] < 0) (v > 0 ? rest_up : rest_down) += v;
+        }
+        slice(rest_up, kRest);
+        slice(rest_down, kRest);
     }
     draw->AddLine(ImVec2(at.x, axis), ImVec2(at.x + width, axis), IM_COL32(200, 200, 200, 255));
     ImGui::InvisibleButton("walk_contributions", ImVec2(width, height));
