@@ -54,7 +54,8 @@ struct Settings {
         eval_images = 32, eval_shape_words = 2, threads = 0;
     double lr = 6e-4, lr_final = 0.1, ema = 0.999, clip = 1.0, drop_caption = 0.1, attn_loss = 0.1,
            minutes = 0, offset_noise = 0, min_snr_gamma = 0, v_weight_cap = 0, shape_contrast = 0,
-           unet_shape_contrast = 0, unet_contrast_margin = 0.05, unet_contrast_fraction = 0.5;
+           unet_shape_contrast = 0, unet_contrast_margin = 0.05, unet_contrast_fraction = 0.5,
+           eval_guidance = 4;
     int attn_max_t = 800, unet_contrast_min_t = 0;
     std::string attn_loss_kind = "inside";
 
@@ -131,6 +132,7 @@ const char* kUsage =
     "                       evenly over the object; the maps then cover it)\n"
     "  --log-every N (50), --ckpt-every N (500), --eval-every N (1000)\n"
     "  --eval-scenes N      held-out scenes for the attention score (64); --eval-images N samples (32)\n"
+    "  --eval-guidance G    classifier-free guidance of the sampled images (4)\n"
     "  --eval-shape-words N captions whose first shape word is swapped (same seed) to see whether the\n"
     "                       images follow it (2)\n"
     "  --init-from DIR      start from the weights of the checkpoint (master and EMA) or of the exported\n"
@@ -181,7 +183,7 @@ Settings parse(int argc, char** argv) {
     take("dtype", s.dtype), take("seed", s.seed), take("steps", s.steps), take("batch", s.batch);
     take("warmup", s.warmup), take("log-every", s.log_every), take("eval-every", s.eval_every);
     take("ckpt-every", s.ckpt_every), take("eval-scenes", s.eval_scenes), take("eval-images", s.eval_images);
-    take("eval-shape-words", s.eval_shape_words);
+    take("eval-shape-words", s.eval_shape_words), take("eval-guidance", s.eval_guidance);
     take("threads", s.threads), take("lr", s.lr), take("lr-final", s.lr_final), take("ema", s.ema);
     take("clip", s.clip), take("drop-caption", s.drop_caption), take("attn-loss", s.attn_loss);
     take("attn-max-t", s.attn_max_t), take("minutes", s.minutes), take("attn-loss-kind", s.attn_loss_kind);
@@ -330,7 +332,9 @@ Evaluation evaluate(const Settings& s, const FlatParams& flat, const at::Tensor&
         std::vector<std::string> captions;
         for (int i = 0; i < s.eval_images; ++i) captions.push_back(scenes[i].caption());
         AttentionRouter router;
-        const auto images = sample_images(unet, text, tokenizer, captions, router);
+        SampleOptions so;
+        so.guidance = s.eval_guidance;
+        const auto images = sample_images(unet, text, tokenizer, captions, router, so);
         for (int i = 0; i < s.eval_images; ++i) {
             const auto c = check_image(to_rgb_bytes(images[i]), scenes[i]);
             ++e.images;
