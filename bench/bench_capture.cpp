@@ -98,7 +98,7 @@ int main(int argc, char** argv) try {
     const auto pipeline =
         model.empty() ? random_pipeline(preset, 0, dtype, device) : load_pipeline(model, options);
     std::printf("%s, %dx%d, %d steps, CFG %.1f, %s on %s\n", model.empty() ? preset.c_str() : model.c_str(),
-                settings.width, settings.height, settings.steps, settings.guidance_scale, dt.c_str(),
+                settings.width, settings.height, settings.steps, pipeline->default_guidance(), dt.c_str(),
                 device.str().c_str());
 
     double off_ms = 0;

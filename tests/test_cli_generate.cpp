@@ -115,6 +115,8 @@ TEST(CliGenerate, WarnsOfEachWordTheEmbeddedModelDoesNotKnow) {
                       dir.file("run"));
     ASSERT_EQ(r.rc, 0) << r.output;
     EXPECT_TRUE(std::filesystem::exists(dir.file("run/image.png")));
+    // Without --cfg the model's own guidance: the embedded model's images are scored at 4.
+    EXPECT_EQ(read_json(dir.file("run/summary.json"))["settings"]["guidance_scale"], 4.0);
     const auto count = [&](const std::string& text) {
         std::size_t n = 0;
         for (auto at = r.output.find(text); at != std::string::npos; at = r.output.find(text, at + 1)) ++n;

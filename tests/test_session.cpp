@@ -192,6 +192,20 @@ TEST(Session, RefusesBadSettingsNamingThem) {
     EXPECT_THROW(one.rewind(2), std::out_of_range);
 }
 
+TEST(Session, TakesTheModelsGuidanceUnlessTold) {
+    auto s = reference_settings(SchedulerKind::DDIM);
+    s.guidance_scale.reset();
+    EXPECT_EQ(Session(pipeline("pipeline_v1_small"), s).guidance_scale(), 7.5); // declares none
+    const auto embedded = load_pipeline(std::string(ATTNSCOPE_ASSETS_SOURCE) + "/tiny-sd", {});
+    s.width = s.height = 0;
+    Session own(embedded, s);
+    EXPECT_EQ(own.guidance_scale(), 4.0);
+    EXPECT_EQ(own.settings().guidance_scale, 4.0);
+    EXPECT_TRUE(own.guided());
+    s.guidance_scale = 1.0;
+    EXPECT_FALSE(Session(embedded, s).guided());
+}
+
 TEST(Session, DefaultsToTheModelsOwnSize) {
     auto s = reference_settings(SchedulerKind::DDIM);
     s.width = s.height = 0;

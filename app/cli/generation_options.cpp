@@ -6,15 +6,12 @@
 #include "options.h"
 
 #include <cstdio>
-#include <sstream>
 #include <tuple>
 
 namespace attnscope::cli {
 
 void add_generation_options(CommandLine& args) {
     const GenerationSettings defaults;
-    std::ostringstream cfg;
-    cfg << defaults.guidance_scale;
     args.option("prompt", "TEXT", "what the image shows");
     args.option("out", "DIR", "the folder to write into (made if missing)");
     args.option("model", "PATH",
@@ -22,8 +19,9 @@ void add_generation_options(CommandLine& args) {
     args.option("preset", "sd15|sd21|sd21-base", "random weights of this layout instead of --model");
     args.option("negative", "TEXT", "the negative prompt");
     args.option("steps", "N", "denoising steps", std::to_string(defaults.steps));
-    args.option("cfg", "S", "classifier-free guidance scale; at 1 or below the unconditional half is skipped",
-                cfg.str());
+    args.option("cfg", "S",
+                "classifier-free guidance scale; at 1 or below the unconditional half is skipped (default: "
+                "the model's: 4 for the embedded model, 7.5 for SD)");
     args.option("seed", "K", "the initial noise's seed (and --preset's weights')", "0");
     args.option("scheduler", "ddim|euler|euler_a|dpmpp_2m_karras|pndm", "the sampler",
                 to_string(defaults.scheduler));
@@ -58,12 +56,11 @@ GenerationSettings generation_settings(const CommandLine& args) {
     s.steps = args.get_int("steps");
     s.seed = static_cast<uint64_t>(std::stoull(seed_text));
     s.scheduler = parse_scheduler(args.value("scheduler"));
-    const auto cfg = args.value("cfg");
-    try {
-        s.guidance_scale = std::stod(cfg);
-    } catch (const std::exception&) {
-        throw UsageError("bad --cfg '" + cfg + "': expected a number such as 7.5");
-    }
+    if (const auto cfg = args.get("cfg")) try {
+            s.guidance_scale = std::stod(*cfg);
+        } catch (const std::exception&) {
+            throw UsageError("bad --cfg '" + *cfg + "': expected a number such as 7.5");
+        }
     if (const auto size = args.get("size")) std::tie(s.width, s.height) = parse_size(*size);
     return s;
 }

@@ -19,6 +19,7 @@ nlohmann::json describe(const UiState& s) {
     j["model"] = s.snap.model_source;
     j["prompt"] = s.snap.session_settings.prompt;
     j["seed"] = s.snap.session_settings.seed;
+    j["guidance_scale"] = s.snap.session_settings.guidance_scale.value_or(s.snap.model_guidance);
     j["kind"] = v.self ? "self" : "cross";
     j["sites"] = s.maps.main_sites;
     auto steps = nlohmann::json::array();

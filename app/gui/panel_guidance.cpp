@@ -15,14 +15,15 @@ void panel_guidance(Ui& ui) {
         return;
     }
     const auto& settings = s.snap.session_settings;
-    if (settings.guidance_scale <= 1) {
+    const double cfg = settings.guidance_scale.value_or(s.snap.model_guidance);
+    if (cfg <= 1) {
         ImGui::TextDisabled("The session runs without classifier-free guidance (CFG <= 1): it has no "
                             "unconditional half.");
         return;
     }
     ImGui::TextWrapped("prompt: \"%s\"   negative prompt: \"%s\"   CFG %.1f: the U-Net sees both, and the "
                        "step moves along cond - uncond",
-                       settings.prompt.c_str(), settings.negative_prompt.c_str(), settings.guidance_scale);
+                       settings.prompt.c_str(), settings.negative_prompt.c_str(), cfg);
     const auto& pair = s.maps.guidance;
     if (!s.maps.error.empty() || pair.a.empty()) {
         error_text(s.maps.error.empty() ? "no map for this selection" : s.maps.error);

@@ -18,11 +18,12 @@ void combo_of(const char* label, std::string& value, const std::vector<std::stri
     }
 }
 
-bool differs(const RunSettings& a, const RunSettings& b) {
+// `b` is what the session runs, so its sizes and guidance are resolved; `a`'s may be the model's.
+bool differs(const RunSettings& a, const RunSettings& b, double model_guidance) {
     return a.prompt != b.prompt || a.negative_prompt != b.negative_prompt || a.seed != b.seed ||
-           a.steps != b.steps || a.guidance_scale != b.guidance_scale || a.scheduler != b.scheduler ||
-           (a.width != 0 && a.width != b.width) || (a.height != 0 && a.height != b.height) ||
-           a.backend != b.backend;
+           a.steps != b.steps || a.guidance_scale.value_or(model_guidance) != b.guidance_scale ||
+           a.scheduler != b.scheduler || (a.width != 0 && a.width != b.width) ||
+           (a.height != 0 && a.height != b.height) || a.backend != b.backend;
 }
 
 } // namespace
@@ -84,7 +85,16 @@ void panel_model(Ui& ui) {
     ImGui::PushItemWidth(ImGui::GetContentRegionAvail().x * 0.55f);
     ImGui::InputScalar("seed", ImGuiDataType_U64, &r.seed);
     ImGui::InputInt("steps", &r.steps);
-    ImGui::InputDouble("CFG", &r.guidance_scale, 0.5, 1.0, "%.2f");
+    double cfg = r.guidance_scale.value_or(s.snap.model_guidance);
+    if (ImGui::InputDouble(r.guidance_scale ? "CFG" : "CFG (model's)", &cfg, 0.5, 1.0, "%.2f"))
+        r.guidance_scale = cfg;
+    if (r.guidance_scale && s.snap.model_loaded) {
+        ImGui::SameLine();
+        if (ImGui::SmallButton("model's")) r.guidance_scale.reset();
+        if (ImGui::IsItemHovered())
+            ImGui::SetTooltip("the guidance the model declares (%.2g), 7.5 where it declares none",
+                              s.snap.model_guidance);
+    }
     std::vector<std::string> schedulers(std::begin(kSchedulers), std::end(kSchedulers));
     combo_of("scheduler", r.scheduler, schedulers);
     int size[2] = {r.width, r.height};
@@ -97,7 +107,7 @@ void panel_model(Ui& ui) {
     ImGui::PopItemWidth();
     r.steps = std::max(1, r.steps);
 
-    const bool changed = s.snap.session_ready && differs(r, s.snap.session_settings);
+    const bool changed = s.snap.session_ready && differs(r, s.snap.session_settings, s.snap.model_guidance);
     if (ImGui::Button(changed ? "New session (apply changes)" : "New session")) ui.worker.start_session(r);
     if (changed) {
         ImGui::SameLine();

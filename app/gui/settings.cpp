@@ -64,7 +64,7 @@ void read_line(ImGuiContext*, ImGuiSettingsHandler*, void* entry, const char* li
     else if (key == "steps")
         r.steps = std::max(1, std::atoi(value.c_str()));
     else if (key == "cfg")
-        r.guidance_scale = to_float(value, 7.5f);
+        r.guidance_scale = value == "model" ? std::nullopt : std::optional<double>(to_float(value, 7.5f));
     else if (key == "scheduler")
         r.scheduler = value;
     else if (key == "width")
@@ -107,8 +107,8 @@ void write_all(ImGuiContext*, ImGuiSettingsHandler* handler, ImGuiTextBuffer* ou
     out->appendf("model=%s\n", escape(s.model_path).c_str());
     out->appendf("prompt=%s\n", escape(r.prompt).c_str());
     out->appendf("negative=%s\n", escape(r.negative_prompt).c_str());
-    out->appendf("seed=%llu\nsteps=%d\ncfg=%g\n", static_cast<unsigned long long>(r.seed), r.steps,
-                 r.guidance_scale);
+    out->appendf("seed=%llu\nsteps=%d\ncfg=%s\n", static_cast<unsigned long long>(r.seed), r.steps,
+                 r.guidance_scale ? std::to_string(*r.guidance_scale).c_str() : "model");
     out->appendf("scheduler=%s\nwidth=%d\nheight=%d\nbackend=%s\n", r.scheduler.c_str(), r.width, r.height,
                  r.backend.c_str());
     out->appendf("colormap=%s\nnormalization=%d\nfixed_lo=%g\nfixed_hi=%g\nopacity=%g\njoin_words=%d\n",

@@ -21,7 +21,7 @@ struct RunSettings {
     std::string negative_prompt;
     uint64_t seed = 1234;
     int steps = 20;
-    double guidance_scale = 7.5;
+    std::optional<double> guidance_scale; // none: the model's own (Pipeline::default_guidance)
     std::string scheduler = "ddim";
     int width = 0, height = 0; // 0: the model's own size
     std::string backend = "auto";
@@ -294,8 +294,9 @@ struct WorkerSnapshot {
     bool pixel_space = false; // no VAE: x0 is the image itself
     // The loaded model's prompt examples and vocabulary, where it declares them (the embedded model).
     std::shared_ptr<const PromptGuide> prompt_guide;
+    double model_guidance = 7.5; // the guidance scale the model declares, else SD's usual
     bool session_ready = false;
-    RunSettings session_settings; // what the session runs (sizes resolved)
+    RunSettings session_settings; // what the session runs (sizes and guidance resolved)
     int latent_width = 0, latent_height = 0;
     int current_step = 0, total_steps = 0;
     std::vector<int> captured_steps;

@@ -163,6 +163,7 @@ struct Worker::Impl {
             s.pixel_space = pipeline->pixel_space();
             s.unet_blocks = unet_block_rows(pipeline->unet.layout());
             s.prompt_guide = pipeline->prompt_guide;
+            s.model_guidance = pipeline->default_guidance();
         }
         if (session) {
             const auto& g = session->settings();
@@ -171,7 +172,7 @@ struct Worker::Impl {
             s.session_settings.negative_prompt = g.negative_prompt;
             s.session_settings.seed = g.seed;
             s.session_settings.steps = g.steps;
-            s.session_settings.guidance_scale = g.guidance_scale;
+            s.session_settings.guidance_scale = session->guidance_scale();
             s.session_settings.scheduler = to_string(g.scheduler);
             s.session_settings.width = g.width;
             s.session_settings.height = g.height;

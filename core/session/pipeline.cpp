@@ -70,6 +70,10 @@ std::pair<int, int> Pipeline::native_size() const {
     return {side, side};
 }
 
+double Pipeline::default_guidance() const {
+    return prompt_guide && prompt_guide->guidance_scale ? *prompt_guide->guidance_scale : 7.5;
+}
+
 void Pipeline::check_size(int width, int height) const {
     // Whole latent pixels, and at least 8 image pixels a step as diffusers asks; sides that do not halve
     // evenly down the U-Net are fine (up-sampling follows the skips), multiples of 64 keep every level exact.

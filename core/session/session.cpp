@@ -20,7 +20,8 @@ GenerationSettings checked(GenerationSettings s, const Pipeline& p) {
     if (s.steps < 1 || s.steps > kTrainTimesteps)
         throw std::invalid_argument("steps " + std::to_string(s.steps) + " is outside 1.." +
                                     std::to_string(kTrainTimesteps));
-    if (!std::isfinite(s.guidance_scale) || s.guidance_scale < 0)
+    if (!s.guidance_scale) s.guidance_scale = p.default_guidance();
+    if (!std::isfinite(*s.guidance_scale) || *s.guidance_scale < 0)
         throw std::invalid_argument("guidance scale must be a finite number >= 0");
     const auto [w, h] = p.native_size();
     if (s.width == 0) s.width = w;
@@ -135,7 +136,7 @@ at::Tensor Session::predict_noise(const at::Tensor& sample, int step_index, doub
     unet_ms = ms_since(start);
     if (!guided()) return out;
     const auto halves = out.chunk(2);
-    return halves[0] + settings_.guidance_scale * (halves[1] - halves[0]);
+    return halves[0] + guidance_scale() * (halves[1] - halves[0]);
 }
 
 StepInfo Session::step() {

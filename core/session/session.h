@@ -10,6 +10,7 @@
 #include <ATen/ATen.h>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,7 +21,9 @@ struct GenerationSettings {
     std::string negative_prompt;
     uint64_t seed = 0;
     int steps = 20;
-    double guidance_scale = 7.5; // classifier-free guidance; at 1 or below the unconditional half is skipped
+    // Classifier-free guidance; at 1 or below the unconditional half is skipped. None: the model's own
+    // (Pipeline::default_guidance), which a Session fills in.
+    std::optional<double> guidance_scale;
     SchedulerKind scheduler = SchedulerKind::DDIM;
     int width = 0, height = 0; // pixels; 0 takes the model's native size
 };
@@ -46,7 +49,8 @@ class Session {
     // Attention of every U-Net call goes through here: set backends per site, add observers.
     AttentionRouter& router() { return router_; }
     const AttentionRouter& router() const { return router_; }
-    bool guided() const { return settings_.guidance_scale > 1.0; }
+    double guidance_scale() const { return *settings_.guidance_scale; }
+    bool guided() const { return guidance_scale() > 1.0; }
 
     int total_steps() const { return scheduler_->num_steps(); }
     int current_step() const { return current_; } // steps done so far

@@ -44,7 +44,7 @@ nlohmann::json session_summary(Session& session) {
                      {"negative_prompt", s.negative_prompt},
                      {"seed", s.seed},
                      {"steps", s.steps},
-                     {"guidance_scale", s.guidance_scale},
+                     {"guidance_scale", session.guidance_scale()},
                      {"scheduler", to_string(s.scheduler)},
                      {"prediction", to_string(p.unet.config().prediction)},
                      {"width", s.width},

@@ -58,7 +58,7 @@ WalkthroughInputs walkthrough_inputs(const ReplayedCall& call, const Session& se
     in.w_out = weights[call.site.module + ".to_out.0.weight"];
     in.b_out = weights.optional(call.site.module + ".to_out.0.bias");
     in.unet_output = call.unet_output;
-    in.guidance_scale = session.settings().guidance_scale;
+    in.guidance_scale = session.guidance_scale();
     return in;
 }
 

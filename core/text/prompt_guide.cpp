@@ -3,6 +3,7 @@
 #include "io/json_text.h"
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <iterator>
 #include <sstream>
@@ -57,13 +58,18 @@ std::optional<PromptGuide> read_prompt_guide(const std::filesystem::path& model,
     };
     try {
         PromptGuide guide{PromptGrammar::parse(field("prompt_grammar")), field("example_prompt"),
-                          std::move(model_name)};
+                          std::move(model_name), std::nullopt};
         std::vector<std::string> words;
         std::istringstream example(guide.example);
         for (std::string w; example >> w;) words.push_back(w);
         if (!guide.grammar.accepts(words))
             throw std::invalid_argument("the example prompt \"" + guide.example +
                                         "\" is not a caption of the prompt grammar");
+        if (const auto g = declared->find("guidance_scale"); g != declared->end()) {
+            if (!g->is_number() || !std::isfinite(g->get<double>()) || g->get<double>() < 0)
+                throw std::invalid_argument("\"attnscope\".guidance_scale must be a number >= 0");
+            guide.guidance_scale = g->get<double>();
+        }
         return guide;
     } catch (const std::invalid_argument& e) {
         throw std::runtime_error(path.string() + ": " + e.what());

@@ -2,7 +2,8 @@
 // What a model says about the prompts it understands, for people new to it: attnscope's tiny models declare
 // the grammar of their training captions and an example in model_index.json, under "attnscope"
 // ("prompt_grammar", "example_prompt"). From them come the prompt box's examples and random captions, and
-// the warning for a word the model does not know.
+// the warning for a word the model does not know. Such a model may also name the guidance scale its images
+// were checked at ("guidance_scale"): a generation takes it unless told otherwise.
 //
 // A word is unknown when it is not one of the grammar's words, compared as the tokenizer splits and
 // normalizes the prompt (lower case, punctuation apart: ClipEncoding::words). Such a model has seen no other
@@ -21,8 +22,9 @@ namespace attnscope {
 
 struct PromptGuide {
     PromptGrammar grammar;
-    std::string example;    // the model's own example prompt
-    std::string model_name; // how the warning names the model: "the embedded model"
+    std::string example;                  // the model's own example prompt
+    std::string model_name;               // how the warning names the model: "the embedded model"
+    std::optional<double> guidance_scale; // the classifier-free guidance the model's images are made at
 
     static constexpr int kExamples = 8;
 

@@ -188,27 +188,34 @@ TEST(GuiPromptGuide, RandomCaptionsExamplesAndUnknownWords) {
     const TempDir d;
     const std::string model = std::string(ATTNSCOPE_ASSETS_SOURCE) + "/tiny-sd";
     std::string log;
-    const int code = run_script(d,
-                                "load " + model +
-                                    "\nsteps 1\nrandom-caption\nrandom-caption\nsession\nstep\n"
-                                    "export-map " +
-                                    d.file("random.png") + "\nscreenshot " + d.file("known.png") +
-                                    "\nexample 3\nsession\nstep\nexport-map " + d.file("example.png") +
-                                    "\nprompt \"a cat on a black background\"\nsession\nscreenshot " +
-                                    d.file("unknown.png") + "\nquit\n",
-                                log, true);
+    const int code =
+        run_script(d,
+                   "load " + model +
+                       "\nsteps 1\nrandom-caption\nrandom-caption\nsession\nstep\n"
+                       "export-map " +
+                       d.file("random.png") + "\nscreenshot " + d.file("known.png") +
+                       "\nexample 3\ncfg 7.5\nsession\nstep\nexport-map " + d.file("example.png") +
+                       "\nprompt \"a cat on a black background\"\nsession\nscreenshot " +
+                       d.file("unknown.png") + "\nquit\n",
+                   log, true);
     ASSERT_EQ(code, 0) << log;
     const auto guide = read_prompt_guide(model, "the embedded model");
     ASSERT_TRUE(guide);
+    const auto about = [&](const std::string& stem) { // what export-map says the map is of
+        nlohmann::json j;
+        std::ifstream(d.file(stem + ".json")) >> j;
+        return j;
+    };
     const auto prompt_of = [&](const std::string& stem) {
-        nlohmann::json about;
-        std::ifstream(d.file(stem + ".json")) >> about;
-        return about.at("prompt").get<std::string>();
+        return about(stem).at("prompt").get<std::string>();
     };
     // The second press: the same caption on every run, a sentence of the model's grammar.
     EXPECT_EQ(prompt_of("random"), guide->random_caption(1));
     EXPECT_NE(prompt_of("random"), guide->random_caption(0));
     EXPECT_EQ(prompt_of("example"), guide->examples().at(2));
+    // The model's guidance until the script sets one.
+    EXPECT_EQ(about("random").at("guidance_scale"), 4.0);
+    EXPECT_EQ(about("example").at("guidance_scale"), 7.5);
 
     const auto known = load_shot(d.file("known.png"));
     ASSERT_TRUE(known.has("token1"));

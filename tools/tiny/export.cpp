@@ -3,6 +3,7 @@
 #include "io/mapped_file.h"
 #include "io/safetensors_file.h"
 #include "model/unet_loader.h"
+#include "sampler.h"
 #include "scenes.h"
 #include "sched/scheduler.h"
 #include "text/clip_tokenizer.h"
@@ -91,6 +92,7 @@ void export_model(const std::string& dir, const UNet& unet, const ClipTextModel&
           {"channels", "RGB"},
           {"prompt_grammar", prompt_grammar()},
           {"example_prompt", "a red circle left of a big blue square on a gray background"},
+          {"guidance_scale", SampleOptions{}.guidance}, // what the held-out images are scored at
           {"recipe", training.value("recipe_id", std::string(kRecipeId))},
           {"recipe_doc", "docs/tiny-model.md"},
           {"training", training}}}};
