@@ -344,6 +344,16 @@ TEST(ClipTokenizer, ModelFolderLayoutAndItsPadToken) {
     dir.write("other/vocab.json", kTinyVocab);
     dir.write("other/merges.txt", kTinyMerges);
     EXPECT_EQ(ClipTokenizerOptions::from_folder(dir.path() / "other").pad_token, "<|endoftext|>");
+
+    // An empty pad token reached the tokenizer as an unexplained "ClipTokenizerOptions::pad_token is empty"
+    // (std::invalid_argument, no file named: fuzz_tokenizer_files); now the file that declares it is named.
+    for (const char* pad : {R"("")", R"({"content": ""})", "3"}) {
+        dir.write("other/tokenizer_config.json", std::string(R"({"pad_token": )") + pad + "}");
+        const std::string e = error_of([&] { ClipTokenizerOptions::from_folder(dir.path() / "other"); });
+        EXPECT_NE(e.find("other/tokenizer_config.json': pad_token should be a non-empty string"),
+                  std::string::npos)
+            << e;
+    }
 }
 
 // vocab.json's ids may be sparse; the id table was sized by the largest one, so this one-line change to the

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes every parser a user's file reaches with libFuzzer (+ AddressSanitizer, UBSan), a bounded time each.
 #   tools/fuzz.sh [SECONDS=60] [WORK_DIR=build-fuzz] [TARGET...]
-# Targets (default: all): safetensors script tokenizer unet_config vae_config clip_text_config taesd_config
+# Targets (default: all): safetensors script tokenizer tokenizer_files unet_config vae_config clip_text_config taesd_config
 # scheduler_config capture_metadata prompt_grammar; each is
 # tests/fuzz/fuzz_TARGET.cpp, seeded from tests/fuzz/seeds/TARGET. A target is rebuilt only when its sources
 # changed. Exits non-zero when any fuzzer finds a crash; the reproducer is left in WORK_DIR/TARGET.
@@ -18,6 +18,7 @@ declare -A sources=(
   [safetensors]="core/io/safetensors_format.cpp"
   [script]="app/gui/script_parse.cpp"
   [tokenizer]="core/text/clip_tokenizer.cpp"
+  [tokenizer_files]="core/text/clip_tokenizer.cpp"
   [unet_config]="core/model/unet_config.cpp core/io/json_text.cpp"
   [vae_config]="core/model/vae_config.cpp core/io/json_text.cpp"
   [clip_text_config]="core/text/clip_text_config.cpp core/io/json_text.cpp"
@@ -28,7 +29,7 @@ declare -A sources=(
 )
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] ||
-  targets=(safetensors script tokenizer unet_config vae_config clip_text_config taesd_config scheduler_config
+  targets=(safetensors script tokenizer tokenizer_files unet_config vae_config clip_text_config taesd_config scheduler_config
     capture_metadata prompt_grammar)
 
 build() {
@@ -51,8 +52,11 @@ for t in "${targets[@]}"; do
   build "$t"
   mkdir -p "$work/$t/corpus"
   echo "fuzzing $t for $seconds s"
-  # -timeout: an input that takes over 10 s (a parser gone quadratic) is a finding too.
-  (cd "$work/$t" && "$work/fuzz_$t" -max_total_time="$seconds" -max_len=4096 -timeout=10 -print_final_stats=1 \
+  # -timeout: an input that takes over 10 s (a parser gone quadratic) is a finding too. A tokenizer folder
+  # (its three files in one input) needs more room than one file.
+  max_len=4096
+  [ "$t" = tokenizer_files ] && max_len=16384
+  (cd "$work/$t" && "$work/fuzz_$t" -max_total_time="$seconds" -max_len=$max_len -timeout=10 -print_final_stats=1 \
     corpus "$root/tests/fuzz/seeds/$t") || failed+=("$t")
 done
 if [ ${#failed[@]} -gt 0 ]; then

@@ -1220,11 +1220,13 @@ std::optional<std::string> pad_token_in(const std::filesystem::path& path) {
     }
     if (!j.is_object() || !j.contains("pad_token")) return std::nullopt;
     const nlohmann::json& pad = j["pad_token"];
-    if (pad.is_string()) return pad.get<std::string>();
-    if (pad.is_object() && pad.contains("content") && pad["content"].is_string())
-        return pad["content"].get<std::string>(); // a serialized AddedToken
     if (pad.is_null()) return std::nullopt;
-    throw std::runtime_error("'" + path.string() + "': pad_token should be a string or {\"content\": ...}");
+    const nlohmann::json& text =
+        pad.is_object() && pad.contains("content") ? pad["content"] : pad; // AddedToken
+    if (!text.is_string() || text.get<std::string>().empty())
+        throw std::runtime_error("'" + path.string() +
+                                 "': pad_token should be a non-empty string or {\"content\": ...}");
+    return text.get<std::string>();
 }
 
 } // namespace
