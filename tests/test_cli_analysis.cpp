@@ -249,7 +249,10 @@ TEST_F(CliAnalysis, ExplainsBadRequestsInOneLine) {
     expect_fails("maps", "--token-mass ''" + out, 2, "--token-mass needs a file name");
     expect_fails("inspect-int8", "--index 2", 2,
                  "inspect-int8 needs --capture FILE (from generate --capture), --index N and --step S");
-    expect_fails("inspect-int8", "--index 17 --step 1", 2, "bad --index 17: expected 1..16");
+    expect_fails("inspect-int8", "--index 0 --step 1", 2, "bad --index 0: sites count from 1");
+    // The model's numbering decides which sites there are: SD's has no 17th.
+    expect_fails("inspect-int8", "--index 17 --step 1", 1,
+                 "step 1 index 17 cross-attention is not in the capture");
     expect_fails("inspect-int8", "--index 2 --step 1 --bins 0", 2, "bad --bins 0: expected 1..10000");
     expect_fails("inspect-int8", "--index 2 --step 3", 1,
                  "step 3 index 2 cross-attention is not in the capture (it holds steps 1 to 2)");

@@ -207,11 +207,16 @@ TEST_F(CliMaps, MaxOverHeadsAtARequestedSize) {
 TEST_F(CliMaps, TheIndexGridPutsEachSiteWhereTheUNetHasIt) {
     const auto out = maps("grid", "--token red --grid indices --range tile");
     const auto j = read_json(out + "/maps.json");
-    const auto layout = unet_grid(kWidth, kHeight, 2);
+    // SD v1's sites as the U (column, row): the down path's two a row, the mid block alone in the third
+    // column of the last row, the up path's three on the right; gaps of 2 pixels.
+    const int cells[16][2] = {{0, 0}, {1, 0}, {0, 1}, {1, 1}, {0, 2}, {1, 2}, {2, 3}, {3, 2},
+                              {4, 2}, {5, 2}, {3, 1}, {4, 1}, {5, 1}, {3, 0}, {4, 0}, {5, 0}};
+    const auto x_of = [&](int index) { return 2 + cells[index - 1][0] * (kWidth + 2); };
+    const auto y_of = [&](int index) { return 2 + cells[index - 1][1] * (kHeight + 2); };
     const auto png = read_png(out + "/grid.png");
-    EXPECT_EQ(png.width, layout.width());
-    EXPECT_EQ(png.height, layout.height());
-    EXPECT_EQ(j["grid"]["width"], layout.width());
+    EXPECT_EQ(png.width, 2 + 6 * (kWidth + 2));
+    EXPECT_EQ(png.height, 2 + 4 * (kHeight + 2));
+    EXPECT_EQ(j["grid"]["width"], png.width);
     ASSERT_EQ(j["maps"].size(), 17u); // the main map, then indices 1..16
     const auto summary = run_summary();
     const auto tokens = positions_of(summary, "red");
@@ -221,8 +226,8 @@ TEST_F(CliMaps, TheIndexGridPutsEachSiteWhereTheUNetHasIt) {
         char name[16];
         std::snprintf(name, sizeof name, "index.%02d", index);
         ASSERT_EQ(about["tensor"], name);
-        EXPECT_EQ(about["grid"]["x"], layout.tile_x(index - 1)) << name;
-        EXPECT_EQ(about["grid"]["y"], layout.tile_y(index - 1)) << name;
+        EXPECT_EQ(about["grid"]["x"], x_of(index)) << name;
+        EXPECT_EQ(about["grid"]["y"], y_of(index)) << name;
         const auto tile = saved(out, name);
         const auto expected = (upsample(cross_mean(0, index, tokens), kHeight, kWidth) +
                                upsample(cross_mean(1, index, tokens), kHeight, kWidth)) /
@@ -232,13 +237,12 @@ TEST_F(CliMaps, TheIndexGridPutsEachSiteWhereTheUNetHasIt) {
         const double lo = about["png16"]["range"]["lo"], hi = about["png16"]["range"]["hi"];
         EXPECT_EQ(lo, tile.min().item<double>()) << name;
         EXPECT_EQ(hi, tile.max().item<double>()) << name;
-        expect_png16_matches(out + "/grid16.png", tile, lo, hi, layout.tile_x(index - 1),
-                             layout.tile_y(index - 1));
-        expect_colours_match(png, tile, lo, hi, lut, layout.tile_x(index - 1), layout.tile_y(index - 1));
+        expect_png16_matches(out + "/grid16.png", tile, lo, hi, x_of(index), y_of(index));
+        expect_colours_match(png, tile, lo, hi, lut, x_of(index), y_of(index));
     }
     // The gaps keep the background: the top-left corner and the cell left of index 7 (nothing there).
     EXPECT_EQ(png.pixels[0], 40);
-    const auto empty = (layout.tile_y(6) * png.width + layout.tile_x(0) + 5) * 3;
+    const auto empty = (y_of(7) * png.width + x_of(1) + 5) * 3;
     EXPECT_EQ((Rgb8{png.pixels[empty], png.pixels[empty + 1], png.pixels[empty + 2]}), (Rgb8{40, 42, 48}));
     // The main map is the DAAM sum the tiles add up to.
     at::Tensor sum = at::zeros({kHeight, kWidth}, at::kDouble);
@@ -361,9 +365,13 @@ TEST_F(CliMaps, ExplainsBadRequestsInOneLine) {
     EXPECT_EQ(r.rc, 2);
     EXPECT_NE(r.output.find("--grid heads shows the heads of one site: give --index N"), std::string::npos)
         << r.output;
-    r = run("--token circle --index 17");
+    r = run("--token circle --index 0");
     EXPECT_EQ(r.rc, 2);
-    EXPECT_NE(r.output.find("bad --index '17'"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("bad --index '0'"), std::string::npos) << r.output;
+    // Which sites exist is the model's numbering, as the capture holds it: SD's has no 17th.
+    r = run("--token circle --index 17");
+    EXPECT_EQ(r.rc, 1);
+    EXPECT_NE(r.output.find("index 17 cross-attention is not in the capture"), std::string::npos) << r.output;
     r = test::run_cli("maps --capture " + test::cli_capture().summary + " --token circle --out " +
                       dir_->file("bad2"));
     EXPECT_EQ(r.rc, 1);

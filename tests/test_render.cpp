@@ -1,5 +1,6 @@
 // The torch-free rendering of maps: the colormap tables read from assets/colormaps, values to colours and
 // to 16 bits as documented, and grids that put every tile where the layout says.
+#include "model/unet.h"
 #include "render/colormap.h"
 #include "render/grid.h"
 #include "test_util.h"
@@ -105,8 +106,15 @@ TEST(Colormap, NonFiniteValuesAndRangesTakeTheBottomOfTheScale) {
     EXPECT_EQ(color_of(0.5f, {-inf, inf}, lut), lut[0]);
 }
 
+std::vector<AttentionSite> sd15_self_sites() {
+    std::vector<AttentionSite> self;
+    for (const auto& s : unet_attention_sites(unet_config_preset("sd15"), 2, 64, 64, 77))
+        if (s.kind == AttentionKind::Self) self.push_back(s);
+    return self;
+}
+
 TEST(Grid, UnetLayoutReadsLikeTheU) {
-    const auto g = unet_grid(10, 6, 2);
+    const auto g = unet_grid(sd15_self_sites(), 10, 6, 2);
     ASSERT_EQ(g.cells.size(), 16u);
     EXPECT_EQ(g.width(), 2 + 6 * 12);
     EXPECT_EQ(g.height(), 2 + 4 * 8);
@@ -125,6 +133,46 @@ TEST(Grid, UnetLayoutReadsLikeTheU) {
     EXPECT_EQ(g.cells[6].column, 2);
     EXPECT_EQ(g.tile_x(13), 2 + 3 * 12); // index 14 starts the up path
     EXPECT_EQ(g.tile_y(6), 2 + 3 * 8);
+
+    // Whatever order the sites come in, each keeps its cell.
+    auto reversed = sd15_self_sites();
+    std::reverse(reversed.begin(), reversed.end());
+    const auto r = unet_grid(reversed, 10, 6, 2);
+    for (std::size_t i = 0; i < 16; ++i) {
+        EXPECT_EQ(r.cells[15 - i].column, g.cells[i].column) << i;
+        EXPECT_EQ(r.cells[15 - i].row, g.cells[i].row) << i;
+    }
+}
+
+// SDXL's shape of U-Net: no attention at the finest level, two transformers a level down, three up, one in
+// the mid block; numbered per transformer. Two rows, the mid block under the down path's last column + 1.
+TEST(Grid, AnyUNetsSitesReadLikeItsU) {
+    std::vector<AttentionSite> sites;
+    const auto add = [&](const std::string& module, int side) {
+        AttentionSite s;
+        s.index = static_cast<int>(sites.size()) + 1;
+        s.module = module + ".transformer_blocks.0.attn1";
+        s.height = s.width = side;
+        sites.push_back(s);
+    };
+    for (int level : {1, 2})
+        for (int a : {0, 1})
+            add("down_blocks." + std::to_string(level) + ".attentions." + std::to_string(a), 128 >> level);
+    add("mid_block.attentions.0", 32);
+    for (int level : {0, 1})
+        for (int a : {0, 1, 2})
+            add("up_blocks." + std::to_string(level) + ".attentions." + std::to_string(a), 32 << level);
+    const auto g = unet_grid(sites, 4, 4, 0);
+    EXPECT_EQ(g.columns, 6);
+    EXPECT_EQ(g.rows, 2);
+    const std::vector<std::pair<int, int>> expected = {{0, 0}, {1, 0}, {0, 1}, {1, 1}, {2, 1}, {3, 1},
+                                                       {4, 1}, {5, 1}, {3, 0}, {4, 0}, {5, 0}};
+    for (std::size_t i = 0; i < sites.size(); ++i) {
+        EXPECT_EQ(g.cells[i].column, expected[i].first) << sites[i].module;
+        EXPECT_EQ(g.cells[i].row, expected[i].second) << sites[i].module;
+    }
+    sites[3].module = "conv_in";
+    EXPECT_THROW(unet_grid(sites, 4, 4, 0), std::invalid_argument);
 }
 
 TEST(Grid, TilesLandWhereTheLayoutSays) {

@@ -42,8 +42,7 @@ Options parse_options(const CommandLine& args) {
     o.capture = *capture;
     o.out = args.get("out");
     o.index = args.get_int("index");
-    if (o.index < 1 || o.index > 16)
-        throw UsageError("bad --index " + *args.get("index") + ": expected 1..16");
+    if (o.index < 1) throw UsageError("bad --index " + *args.get("index") + ": sites count from 1");
     o.step = args.get_int("step");
     if (o.step < 1) throw UsageError("bad --step " + *args.get("step") + ": steps count from 1");
     const auto kind = args.value("kind");
@@ -113,7 +112,7 @@ int cmd_inspect_int8(const std::vector<std::string>& argv) {
     CommandLine args("inspect-int8", "The int8 kernel's quantization of one captured call: block steps, "
                                      "saturation, score histograms, P error per head and key.");
     args.option("capture", "FILE", "the capture to read (generate --capture)");
-    args.option("index", "N", "the attention site, 1..16");
+    args.option("index", "N", "the attention site, from 1 (1..16 for SD)");
     args.option("step", "S", "the denoising step, from 1");
     args.option("kind", "cross|self", "which attention", "cross");
     args.option("bins", "N", "the score histograms' bins", "100");

@@ -20,6 +20,7 @@
 #include "render/map_png.h"
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -144,8 +145,10 @@ void parse_subject(const CommandLine& args, Options& o) {
 void parse_slice(const CommandLine& args, Options& o) {
     if (const auto index = args.get("index"); index && *index != "all") {
         const auto n = numbers(*index, ",");
-        if (n.empty() || std::any_of(n.begin(), n.end(), [](long long i) { return i < 1 || i > 16; }))
-            throw UsageError("bad --index '" + *index + "': expected 1..16, a list such as 1,2,14, or all");
+        if (n.empty() || std::any_of(n.begin(), n.end(), [](long long i) { return i < 1 || i > INT_MAX; }))
+            throw UsageError("bad --index '" + *index +
+                             "': expected sites from 1 (1..16 for SD), a list such "
+                             "as 1,2,14, or all");
         o.indices.assign(n.begin(), n.end());
     }
     if (o.grid == GridKind::Heads && o.indices.size() != 1)
@@ -451,7 +454,7 @@ std::vector<MapSpec> grid_tiles(const Capture& c, const Options& o, const MapSpe
     std::vector<MapSpec> tiles;
     char name[32];
     if (o.grid == GridKind::Indices) {
-        for (int index = 1; index <= 16; ++index) {
+        for (const int index : captured_indices(c, main.request.steps.front(), o.kind)) {
             auto r = main.request;
             r.indices = {index};
             set_size(r, o, c, true);
@@ -491,8 +494,11 @@ GridLayout grid_layout(const Capture& c, const Options& o, const std::vector<Map
     const auto& site = any_site(c, r.steps.front(), r.indices.front(), o.kind).site;
     const int w = r.out_width > 0 ? r.out_width : site.width,
               h = r.out_height > 0 ? r.out_height : site.height;
-    return o.grid == GridKind::Indices ? unet_grid(w, h, kGridGap)
-                                       : reading_grid(tiles.size(), w, h, kGridGap);
+    if (o.grid != GridKind::Indices) return reading_grid(tiles.size(), w, h, kGridGap);
+    std::vector<AttentionSite> sites;
+    for (const auto& t : tiles)
+        sites.push_back(any_site(c, r.steps.front(), t.request.indices.front(), o.kind).site);
+    return unet_grid(sites, w, h, kGridGap);
 }
 
 // ---- from tensors to files
@@ -626,7 +632,8 @@ const std::vector<Choice> kChoices{
     {"token", "WORD[,WORD]", "cross-attention to these words of the prompt", std::nullopt},
     {"token-index", "N[,M]", "cross-attention to these token positions", std::nullopt},
     {"pixel", "X,Y", "self-attention from the query at this image pixel", std::nullopt},
-    {"index", "N|LIST|all", "attention sites, 1..16 (default: every one captured)", std::nullopt},
+    {"index", "N|LIST|all", "attention sites from 1 (1..16 for SD; default: every one captured)",
+     std::nullopt},
     {"step", "N|A:B|all", "denoising steps, from 1 (default: every one captured)", std::nullopt},
     {"head", "H|mean|max", "one head (from 0) or the heads reduced", "mean"},
     {"batch", "cond|uncond|diff", "the classifier-free guidance half, or cond minus uncond", "cond"},

@@ -77,7 +77,7 @@ ValueRange pair_range(const MapDisplay& d, const MapPair& p, const std::optional
 }
 
 size_t index_maps_shown(const MapResults& maps) {
-    return std::min<size_t>(maps.index_maps.size(), 16);
+    return std::min(maps.index_maps.size(), kMaxIndexTiles);
 }
 
 size_t head_maps_shown(const MapResults& maps) {

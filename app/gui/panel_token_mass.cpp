@@ -60,15 +60,16 @@ void legend() {
     }
 }
 
-// A row per site at the shown step: the prompt's half, and under it the negative prompt's when there is one.
-// A click selects the index.
-void sites_at_step(UiState& s, const std::array<const TokenMassSite*, 17>& at_step, float row_h) {
+// A row per site at the shown step (at_step[index], 1 first): the prompt's half, and under it the negative
+// prompt's when there is one. A click selects the index.
+void sites_at_step(UiState& s, const std::vector<const TokenMassSite*>& at_step, float row_h) {
+    const int sites = static_cast<int>(at_step.size()) - 1;
     const ImVec2 origin = ImGui::GetCursorScreenPos();
     const float width = std::max(32.0f, ImGui::GetContentRegionAvail().x - kLabelWidth);
     auto* draw = ImGui::GetWindowDrawList();
-    for (int index = 1; index <= 16; ++index) {
+    for (int index = 1; index <= sites; ++index) {
         const float y = origin.y + (index - 1) * row_h;
-        char label[16];
+        char label[24];
         std::snprintf(label, sizeof label, "index %d", index);
         draw->AddText(ImVec2(origin.x, y + (row_h - ImGui::GetTextLineHeight()) / 2),
                       IM_COL32(200, 200, 200, 255), label);
@@ -90,9 +91,9 @@ void sites_at_step(UiState& s, const std::array<const TokenMassSite*, 17>& at_st
         if (index == s.view.index) draw->AddRect(a, b, kSelectedOutline, 0, 0, 2);
     }
     record_region(s, "token_mass", ImVec2(origin.x + kLabelWidth, origin.y),
-                  ImVec2(origin.x + kLabelWidth + width, origin.y + 16 * row_h));
+                  ImVec2(origin.x + kLabelWidth + width, origin.y + sites * row_h));
     ImGui::SetCursorScreenPos(origin);
-    ImGui::Dummy(ImVec2(kLabelWidth + width, 16 * row_h));
+    ImGui::Dummy(ImVec2(kLabelWidth + width, sites * row_h));
 }
 
 // The selected index's prompt-half shares at every captured step, a column each; a click shows that step.
@@ -132,11 +133,13 @@ void panel_token_mass(Ui& ui) {
         return;
     }
     const int step = maps.request.step;
-    std::array<const TokenMassSite*, 17> at_step{};
+    int sites = 0; // the model's numbering: indices 1..sites
+    for (const auto& row : s.snap.sites) sites = std::max(sites, row.index);
+    std::vector<const TokenMassSite*> at_step(static_cast<size_t>(sites) + 1, nullptr);
     std::vector<const TokenMassSite*> over_steps;
     bool guided = false;
     for (const auto& site : maps.token_mass) {
-        if (site.index < 1 || site.index > 16) continue;
+        if (site.index < 1 || site.index > sites) continue;
         if (site.step == step) at_step[site.index] = &site;
         if (site.index == s.view.index) over_steps.push_back(&site);
         guided = guided || site.uncond.has_value();
@@ -153,7 +156,7 @@ void panel_token_mass(Ui& ui) {
     const float line = ImGui::GetTextLineHeightWithSpacing();
     const float avail = ImGui::GetContentRegionAvail().y;
     const float steps_h = std::clamp(avail * 0.22f, 40.0f, 120.0f);
-    const float row_h = std::clamp((avail - steps_h - 2 * line) / 16, 8.0f, 26.0f);
+    const float row_h = std::clamp((avail - steps_h - 2 * line) / sites, 8.0f, 26.0f);
     sites_at_step(s, at_step, row_h);
     ImGui::Text("index %d over the captured steps (the prompt's half); a click shows that step",
                 s.view.index);

@@ -91,19 +91,18 @@ ImagePair image_pair(const at::Tensor& a, const at::Tensor& b) {
 }
 
 std::pair<ViewMap, ViewMap> divergence_maps(const std::map<CaptureKey, Divergence>& errors, int first_step,
-                                            int steps) {
-    constexpr int kSites = 16;
-    std::vector<float> self(static_cast<size_t>(kSites) * steps, kGridLog10Range.lo), cross = self;
+                                            int steps, int sites) {
+    std::vector<float> self(static_cast<size_t>(sites) * steps, kGridLog10Range.lo), cross = self;
     for (const auto& [key, e] : errors) {
         const int column = key.step - first_step;
-        if (column < 0 || column >= steps || key.index < 1 || key.index > kSites) continue;
+        if (column < 0 || column >= steps || key.index < 1 || key.index > sites) continue;
         const float v = std::isnan(e.rel_l2) ? kGridLog10Range.hi
                         : e.rel_l2 > 0       ? static_cast<float>(std::log10(e.rel_l2))
                                              : kGridLog10Range.lo;
         (key.kind == AttentionKind::Self ? self
                                          : cross)[static_cast<size_t>(key.index - 1) * steps + column] = v;
     }
-    return {host_map(steps, kSites, std::move(self)), host_map(steps, kSites, std::move(cross))};
+    return {host_map(steps, sites, std::move(self)), host_map(steps, sites, std::move(cross))};
 }
 
 } // namespace attnscope::gui

@@ -26,10 +26,11 @@ RgbImage to_rgb(const at::Tensor& image, int step, bool full);
 // PSNR and SSIM.
 ImagePair image_pair(const at::Tensor& a, const at::Tensor& b);
 
-// The divergence grids, self and cross, of errors per (step, site): `steps` columns from `first_step`, 16
-// rows, each cell log10 of the relative L2 error as core/compare/divergence_grid.h colours it (bottom of
-// kGridLog10Range for zero and missing cells, top for NaN).
+// The divergence grids, self and cross, of errors per (step, site): `steps` columns from `first_step`, a row
+// per site (`sites`: the model's numbering, 1..sites), each cell log10 of the relative L2 error as
+// core/compare/divergence_grid.h colours it (bottom of kGridLog10Range for zero and missing cells, top for
+// NaN).
 std::pair<ViewMap, ViewMap> divergence_maps(const std::map<CaptureKey, Divergence>& errors, int first_step,
-                                            int steps);
+                                            int steps, int sites);
 
 } // namespace attnscope::gui

@@ -63,16 +63,13 @@ struct MapTexture {
     Texture colors; // RGBA8, painted from `values` by the colormap shader: what the panels draw
 };
 
-// The map slots of the views: the main map, the colour bar (a 256x1 ramp through the same shader), the
-// index thumbnails (index 1..16) and the head tiles (up to 64 heads, then the mean and the max).
+// The map slots of the views: the main map, the colour bar (a 256x1 ramp through the same shader) and the
+// head tiles (up to 64 heads, then the mean and the max).
 inline constexpr size_t kMainSlot = 0;
 inline constexpr size_t kColorbarSlot = 1;
-inline constexpr size_t index_slot(int index) {
-    return 1 + static_cast<size_t>(index);
-}
 inline constexpr size_t kMaxHeadTiles = 66;
 inline constexpr size_t head_slot(size_t tile) {
-    return 18 + tile;
+    return 2 + tile;
 }
 // Then the selection's map in two runs and their difference (a MapPair: a, b, diff) for the compare panel
 // and for the branch view, its guidance halves and their difference for the guidance view, and the compare
@@ -81,7 +78,13 @@ inline constexpr size_t kComparePair = head_slot(kMaxHeadTiles);
 inline constexpr size_t kBranchPair = kComparePair + 3;
 inline constexpr size_t kGuidancePair = kBranchPair + 3;
 inline constexpr size_t kDivergenceSlot = kGuidancePair + 3;
-inline constexpr size_t kMapSlots = kDivergenceSlot + 2;
+// Last, the index thumbnails: one per site of the model's numbering (16 for SD v1/v2, 70 transformer blocks
+// for SDXL), index 1 first.
+inline constexpr size_t kMaxIndexTiles = 160;
+inline constexpr size_t index_slot(int index) {
+    return kDivergenceSlot + 1 + static_cast<size_t>(index);
+}
+inline constexpr size_t kMapSlots = index_slot(1) + kMaxIndexTiles;
 
 // RGB images: the x0 preview, then the final images (a, b, difference) of the compare panel and of the
 // branch view.

@@ -102,7 +102,7 @@ struct MapResults {
     ViewRequest request;             // resolved: `step` is a step done, `steps_from` <= it or -1
     ViewMap main;                    // always has host values (Export map writes them)
     std::vector<int> main_sites;     // the sites the main map sums (one unless aggregated)
-    std::vector<ViewMap> index_maps; // 16, site 1..16 (empty where not captured)
+    std::vector<ViewMap> index_maps; // one per site of the model, index 1 first (empty where not captured)
     std::vector<ViewMap> head_maps;  // every head of the selected index, then the mean and the max
     std::string error;               // why a map could not be made (shown instead of it)
     MapPair compare;                 // when a comparison has run

@@ -62,7 +62,8 @@ MapResults compute_maps(const MapSources& src, const ViewRequest& v, bool on_dev
                         const std::function<void()>& between_maps) {
     MapResults out;
     out.request = v;
-    out.index_maps.resize(16);
+    const int sites = static_cast<int>(src.session.pipeline().unet.layout().transformers().size());
+    out.index_maps.resize(static_cast<size_t>(sites));
     if (src.comparison) {
         std::tie(out.divergence_self, out.divergence_cross) = src.comparison->divergence();
         out.divergence_range = kGridLog10Range;
@@ -85,7 +86,7 @@ MapResults compute_maps(const MapSources& src, const ViewRequest& v, bool on_dev
     const auto& store = src.capture;
     const auto kind = v.self ? AttentionKind::Self : AttentionKind::Cross;
     std::vector<int> captured;
-    for (int i = 1; i <= 16; ++i)
+    for (int i = 1; i <= sites; ++i)
         if (store.find(v.step, i, kind)) captured.push_back(i);
     if (captured.empty()) {
         out.error = "step " + std::to_string(v.step + 1) + " has no " + to_string(kind) +

@@ -1,9 +1,14 @@
 #include "grid.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <functional>
+#include <map>
+#include <numeric>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 namespace attnscope {
 namespace {
@@ -46,13 +51,45 @@ std::vector<T> compose(const GridLayout& layout, const std::vector<std::vector<T
 
 } // namespace
 
-GridLayout unet_grid(int tile_width, int tile_height, int gap) {
+UNetPath unet_path(const std::string& module) {
+    for (const auto& [prefix, path] : {std::pair<const char*, UNetPath>{"down_blocks.", UNetPath::Down},
+                                       {"mid_block.", UNetPath::Mid},
+                                       {"up_blocks.", UNetPath::Up}})
+        if (module.rfind(prefix, 0) == 0) return path;
+    throw std::invalid_argument("attention module '" + module + "' is on no path of the U-Net");
+}
+
+GridLayout unet_grid(const std::vector<AttentionSite>& sites, int tile_width, int tile_height, int gap) {
     check_tile_size(tile_width, tile_height, gap);
-    // index -> (column, row): the down path's two sites a level, then the mid block, then the up path's
-    // three.
-    static constexpr GridCell kCells[16] = {{0, 0}, {1, 0}, {0, 1}, {1, 1}, {0, 2}, {1, 2}, {2, 3}, {3, 2},
-                                            {4, 2}, {5, 2}, {3, 1}, {4, 1}, {5, 1}, {3, 0}, {4, 0}, {5, 0}};
-    return {6, 4, tile_width, tile_height, gap, std::vector<GridCell>(std::begin(kCells), std::end(kCells))};
+    if (sites.empty()) throw std::invalid_argument("a grid needs at least one tile");
+    std::vector<int64_t> areas; // one row per feature-map area, the largest first
+    for (const auto& s : sites) areas.push_back(int64_t{s.height} * s.width);
+    std::sort(areas.begin(), areas.end(), std::greater<>());
+    areas.erase(std::unique(areas.begin(), areas.end()), areas.end());
+
+    std::vector<std::size_t> forward(sites.size());
+    std::iota(forward.begin(), forward.end(), std::size_t{0});
+    std::stable_sort(forward.begin(), forward.end(),
+                     [&](std::size_t a, std::size_t b) { return sites[a].index < sites[b].index; });
+    std::vector<GridCell> cells(sites.size());
+    std::vector<std::size_t> paths(sites.size());
+    std::map<std::pair<std::size_t, int>, int> taken; // (path, row) -> columns used
+    std::array<int, 3> widest{};                      // columns per path
+    for (const auto i : forward) {
+        paths[i] = static_cast<std::size_t>(unet_path(sites[i].module));
+        const int row = static_cast<int>(
+            std::find(areas.begin(), areas.end(), int64_t{sites[i].height} * sites[i].width) - areas.begin());
+        cells[i] = {taken[{paths[i], row}]++, row};
+        widest[paths[i]] = std::max(widest[paths[i]], cells[i].column + 1);
+    }
+    const std::array<int, 3> first = {0, widest[0], widest[0] + widest[1]}; // down | mid | up
+    for (std::size_t i = 0; i < sites.size(); ++i) cells[i].column += first[paths[i]];
+    return {widest[0] + widest[1] + widest[2],
+            static_cast<int>(areas.size()),
+            tile_width,
+            tile_height,
+            gap,
+            std::move(cells)};
 }
 
 GridLayout reading_grid(std::size_t count, int tile_width, int tile_height, int gap) {

@@ -1,8 +1,11 @@
 #pragma once
 // Small multiples: many maps of one size side by side in one image, either where their sites sit in the
 // U-Net (as the visualizer's index grid shows them) or in reading order. No LibTorch.
+#include "attention/site.h"
+
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace attnscope {
@@ -22,10 +25,17 @@ struct GridLayout {
     int tile_y(std::size_t tile) const { return gap + cells.at(tile).row * (tile_height + gap); }
 };
 
-// Sites 1..16 in six columns and four rows that read like the U: a row per resolution, finest first; the down
-// path on the left (two sites a level), the mid block (7) alone in the third column of the last row, the up
-// path on the right (three a level). cells[i] is index i + 1.
-GridLayout unet_grid(int tile_width, int tile_height, int gap);
+enum class UNetPath { Down, Mid, Up };
+// The path of a site from its diffusers module ("down_blocks.", "mid_block.", "up_blocks."); throws
+// std::invalid_argument for a module on none of them.
+UNetPath unet_path(const std::string& module);
+
+// `sites` (of one kind, any model) laid out so the grid reads like the U: a row per feature-map size, the
+// largest first; in each row the down path's sites on the left, then the mid block's, then the up path's,
+// each in forward order and in columns of their own, so every path lines up across rows. SD v1/v2's 16 come
+// out in six columns and four rows, index 7 (mid) alone in the third column of the last. cells[i] is
+// sites[i]'s.
+GridLayout unet_grid(const std::vector<AttentionSite>& sites, int tile_width, int tile_height, int gap);
 
 // `count` tiles row by row in a near-square grid (columns = ceil(sqrt(count))).
 GridLayout reading_grid(std::size_t count, int tile_width, int tile_height, int gap);
