@@ -66,7 +66,15 @@ TEST(CliEdit, ExplainsBadEditsInOneLine) {
     EXPECT_NE(r.output.find("a token edit needs :scale=S"), std::string::npos) << r.output;
     r = test::run_cli("edit --edit 'head=1@sites=0-3'" + kRun + out);
     EXPECT_EQ(r.rc, 2);
-    EXPECT_NE(r.output.find("bad @sites '0-3': expected numbers 1..16"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("bad @sites '0-3': expected numbers from 1"), std::string::npos) << r.output;
+    // Which sites exist is the loaded model's numbering.
+    r = test::run_cli("edit --edit 'head=1@sites=4,17'" + kRun + out);
+    EXPECT_EQ(r.rc, 2);
+    EXPECT_NE(
+        r.output.find("bad 'head=1@sites=4,17': @sites names site 17, but the model's numbering has sites "
+                      "1..16"),
+        std::string::npos)
+        << r.output;
     r = test::run_cli("edit --edit 'head=1@steps=3'" + kRun + out);
     EXPECT_EQ(r.rc, 2);
     EXPECT_NE(r.output.find("bad @steps '3': expected numbers 0..2"), std::string::npos) << r.output;

@@ -135,8 +135,8 @@ int cmd_compare(const std::vector<std::string>& argv) {
     warn_if_truncated(a, "compare");
     warn_unknown_words(a, "compare");
     if (map) {
+        fit_to_model(*map, a);
         auto& r = map->request;
-        r.tokens = with_word_positions(r.tokens, map->token_words, a);
         r.out_width = a.settings().width;
         r.out_height = a.settings().height;
     }

@@ -57,8 +57,7 @@ int cmd_edit(const std::vector<std::string>& argv) {
     warn_unknown_words(original, "edit");
     std::vector<AttentionEditSpec> edits;
     for (auto& p : parsed) {
-        if (auto* s = std::get_if<TokenScale>(&p.edit.change))
-            s->tokens = with_word_positions(s->tokens, p.token_words, original);
+        fit_to_model(p, original);
         edits.push_back(p.edit);
     }
 

@@ -2,6 +2,7 @@
 
 #include "usage_error.h"
 
+#include <climits>
 #include <cmath>
 #include <map>
 #include <optional>
@@ -10,8 +11,6 @@
 
 namespace attnscope::cli {
 namespace {
-
-constexpr int kSites = 16;
 
 std::vector<std::string> split(const std::string& s, char separator) {
     std::vector<std::string> parts;
@@ -38,7 +37,7 @@ double number(const std::string& s, const std::string& what) {
     throw UsageError("bad " + what + " '" + s + "': expected a number");
 }
 
-// "1-4,7" -> {1, 2, 3, 4, 7}, every value within lo..hi.
+// "1-4,7" -> {1, 2, 3, 4, 7}, every value within lo..hi (INT_MAX: no upper bound).
 std::set<int> number_list(const std::string& text, const std::string& what, int lo, int hi) {
     std::set<int> values;
     for (const auto& item : split(text, ',')) {
@@ -46,8 +45,10 @@ std::set<int> number_list(const std::string& text, const std::string& what, int 
         const auto first = whole_number(item.substr(0, dash));
         const auto last = dash == std::string::npos ? first : whole_number(item.substr(dash + 1));
         if (!first || !last || *first > *last || *first < lo || *last > hi)
-            throw UsageError("bad " + what + " '" + text + "': expected numbers " + std::to_string(lo) +
-                             ".." + std::to_string(hi) + " and ranges such as 1-4,7");
+            throw UsageError("bad " + what + " '" + text + "': expected numbers " +
+                             (hi == INT_MAX ? "from " + std::to_string(lo)
+                                            : std::to_string(lo) + ".." + std::to_string(hi)) +
+                             " and ranges such as 1-4,7");
         for (int v = *first; v <= *last; ++v) values.insert(v);
     }
     return values;
@@ -92,9 +93,25 @@ std::set<int> steps_of(const std::map<std::string, std::string>& scope, int step
     return it == scope.end() ? std::set<int>{} : number_list(it->second, "@steps", 0, steps - 1);
 }
 
+// Any site from 1 here: which exist is the model's to say (fit_to_model).
 std::set<int> sites_of(const std::map<std::string, std::string>& scope) {
     const auto it = scope.find("sites");
-    return it == scope.end() ? std::set<int>{} : number_list(it->second, "@sites", 1, kSites);
+    return it == scope.end() ? std::set<int>{} : number_list(it->second, "@sites", 1, INT_MAX);
+}
+
+std::vector<int64_t> with_word_positions(std::vector<int64_t> positions,
+                                         const std::vector<std::string>& words, const Session& session) {
+    for (const auto& w : words)
+        for (const auto p : word_positions(session.prompt_tokens(), session.pipeline().tokenizer, w))
+            positions.push_back(p);
+    return positions;
+}
+
+void check_sites(const std::set<int>& sites, const std::string& text, const Session& session) {
+    const int count = session.pipeline().unet.site_count();
+    if (!sites.empty() && *sites.rbegin() > count)
+        throw UsageError("bad '" + text + "': @sites names site " + std::to_string(*sites.rbegin()) +
+                         ", but the model's numbering has sites 1.." + std::to_string(count));
 }
 
 } // namespace
@@ -149,9 +166,7 @@ MapText parse_map(const std::string& text, int steps) {
     const auto chosen_steps = steps_of(scope, steps);
     r.steps = chosen_steps.empty() ? std::vector<int>{steps - 1}
                                    : std::vector<int>(chosen_steps.begin(), chosen_steps.end());
-    const auto chosen_sites = sites_of(scope);
-    for (int i = 1; i <= kSites; ++i)
-        if (chosen_sites.empty() || chosen_sites.count(i)) r.indices.push_back(i);
+    for (const int i : sites_of(scope)) r.indices.push_back(i);
     if (const auto it = scope.find("head"); it != scope.end()) {
         if (it->second == "mean") {
             r.heads = HeadReduction::Mean;
@@ -185,12 +200,18 @@ MapText parse_map(const std::string& text, int steps) {
     return m;
 }
 
-std::vector<int64_t> with_word_positions(std::vector<int64_t> positions,
-                                         const std::vector<std::string>& words, const Session& session) {
-    for (const auto& w : words)
-        for (const auto p : word_positions(session.prompt_tokens(), session.pipeline().tokenizer, w))
-            positions.push_back(p);
-    return positions;
+void fit_to_model(EditText& e, const Session& session) {
+    check_sites(e.edit.scope.sites, e.text, session);
+    if (auto* s = std::get_if<TokenScale>(&e.edit.change))
+        s->tokens = with_word_positions(s->tokens, e.token_words, session);
+}
+
+void fit_to_model(MapText& m, const Session& session) {
+    auto& r = m.request;
+    check_sites(std::set<int>(r.indices.begin(), r.indices.end()), m.text, session);
+    if (r.indices.empty())
+        for (int i = 1; i <= session.pipeline().unet.site_count(); ++i) r.indices.push_back(i);
+    r.tokens = with_word_positions(r.tokens, m.token_words, session);
 }
 
 } // namespace attnscope::cli

@@ -6,7 +6,8 @@
 //   edit: token=WORD|POS[,WORD|POS...]:scale=S[:renorm] | head=H | backend=NAME
 //   map:  token=WORD|POS[,...] | pixel=X,Y (in [0, 1) of the image)
 //   then, for either: [@sites=LIST] [@steps=LIST] [@attn=self|cross] (edits) [@head=H|mean|max] (maps)
-//   LIST: "1-4,7"; sites 1..16, steps from 0.
+//   LIST: "1-4,7"; sites from 1 (1..16 for SD: the model's numbering decides, once it is loaded), steps from
+//   0.
 #include "capture/attention_maps.h"
 #include "intervene/attention_edits.h"
 #include "session/session.h"
@@ -24,7 +25,8 @@ struct EditText {
 
 struct MapText {
     std::string text;
-    MapRequest request; // tokens given as numbers; the whole image's size is the caller's to set
+    MapRequest request; // tokens given as numbers, sites as named (none: every one, once fit to the model);
+                        // the whole image's size is the caller's to set
     std::vector<std::string> token_words;
 };
 
@@ -32,9 +34,10 @@ struct MapText {
 EditText parse_edit(const std::string& text, int steps);
 MapText parse_map(const std::string& text, int steps);
 
-// The positions of `words` in the session's prompt, appended to `positions` (std::invalid_argument for a
-// word the prompt does not have).
-std::vector<int64_t> with_word_positions(std::vector<int64_t> positions,
-                                         const std::vector<std::string>& words, const Session& session);
+// Once the model is loaded: @sites checked against its numbering (UsageError for a site it lacks), a map's
+// sites filled in when none were named, and the words looked up in the session's prompt
+// (std::invalid_argument for a word the prompt does not have).
+void fit_to_model(EditText& edit, const Session& session);
+void fit_to_model(MapText& map, const Session& session);
 
 } // namespace attnscope::cli

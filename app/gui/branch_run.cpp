@@ -11,8 +11,7 @@ std::vector<AttentionEditSpec> parse_edits(const std::vector<std::string>& texts
     std::vector<AttentionEditSpec> edits;
     for (const auto& text : texts) {
         auto parsed = cli::parse_edit(text, session.total_steps());
-        if (auto* s = std::get_if<TokenScale>(&parsed.edit.change))
-            s->tokens = cli::with_word_positions(s->tokens, parsed.token_words, session);
+        cli::fit_to_model(parsed, session);
         edits.push_back(std::move(parsed.edit));
     }
     // The plan's own checks (token positions, factors, which attention a token scale acts on, backends),

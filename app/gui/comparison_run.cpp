@@ -60,8 +60,7 @@ MapPair ComparisonRun::maps(const MapRequest& request, bool on_device) const {
 
 std::pair<ViewMap, ViewMap> ComparisonRun::divergence() const {
     return divergence_maps(lockstep_.output_errors(), lockstep_.from_step(),
-                           a_.current_step() - lockstep_.from_step(),
-                           static_cast<int>(a_.pipeline().unet.layout().transformers().size()));
+                           a_.current_step() - lockstep_.from_step(), a_.pipeline().unet.site_count());
 }
 
 MapPair map_pair(const CaptureStore& a, const CaptureStore& b, const MapRequest& request, bool on_device) {

@@ -62,7 +62,7 @@ MapResults compute_maps(const MapSources& src, const ViewRequest& v, bool on_dev
                         const std::function<void()>& between_maps) {
     MapResults out;
     out.request = v;
-    const int sites = static_cast<int>(src.session.pipeline().unet.layout().transformers().size());
+    const int sites = src.session.pipeline().unet.site_count();
     out.index_maps.resize(static_cast<size_t>(sites));
     if (src.comparison) {
         std::tie(out.divergence_self, out.divergence_cross) = src.comparison->divergence();

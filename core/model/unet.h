@@ -34,6 +34,8 @@ class UNet {
     // The attention sites a forward pass at this latent size makes (self and cross per transformer).
     std::vector<AttentionSite> sites(int64_t batch, int64_t latent_h, int64_t latent_w,
                                      int64_t context_len) const;
+    // How many attention indices the numbering gives this U-Net (16 for SD v1/v2): sites 1..site_count().
+    int site_count() const { return static_cast<int>(layout_.transformers().size()); }
 
     const UNetConfig& config() const { return config_; }
     const UNetLayout& layout() const { return layout_; }
