@@ -41,7 +41,7 @@ const char* half_name(GuidanceHalf h); // "cond", "uncond", "diff", as attnscope
 struct ViewRequest {
     int step = -1;                 // a step done (0-based); -1: the latest, following the run
     int steps_from = -1;           // >= 0: the maps average the steps from this one to `step`
-    int index = 1;                 // site 1..16 for the main map, the head grid and the teaching panel
+    int index = 1;                 // the site (1..16 for SD) of the main map, head grid, teaching panel
     bool aggregate = false;        // main map: sum of all sites on the latent grid (DAAM) instead of `index`
     bool self = false;             // self-attention of the query pixel instead of cross-attention of tokens
     std::vector<int> tokens;       // selected token positions (cross)

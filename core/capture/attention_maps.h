@@ -32,7 +32,7 @@ enum class BatchView { Item, CondMinusUncond };
 
 struct MapRequest {
     std::vector<int> steps;   // averaged
-    std::vector<int> indices; // sites 1..16, combined on the output grid (see attention_map)
+    std::vector<int> indices; // sites (1..16 for SD), combined on the output grid (see attention_map)
     AttentionKind kind = AttentionKind::Cross;
     int batch = -1; // batch item; -1 is the last one, the prompt's half under classifier-free guidance
     BatchView batch_view = BatchView::Item;

@@ -37,7 +37,7 @@ struct BackendSwap {
 // Where an edit acts. Empty sets mean every site or step; `kind` empty means both self- and
 // cross-attention (token scales act on cross-attention only).
 struct EditScope {
-    std::set<int> sites; // 1..16
+    std::set<int> sites; // the model's indices (1..16 for SD)
     std::set<int> steps; // 0-based denoising steps
     std::optional<AttentionKind> kind;
     bool covers(int step, const AttentionSite& site) const;
