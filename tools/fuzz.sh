@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes every parser a user's file reaches with libFuzzer (+ AddressSanitizer, UBSan), a bounded time each.
 #   tools/fuzz.sh [SECONDS=60] [WORK_DIR=build-fuzz] [TARGET...]
-# Targets (default: all): safetensors script tokenizer tokenizer_files unet_config vae_config clip_text_config taesd_config
+# Targets (default: all): safetensors script tokenizer tokenizer_files model_index unet_config vae_config clip_text_config taesd_config
 # scheduler_config capture_metadata prompt_grammar; each is
 # tests/fuzz/fuzz_TARGET.cpp, seeded from tests/fuzz/seeds/TARGET. A target is rebuilt only when its sources
 # changed. Exits non-zero when any fuzzer finds a crash; the reproducer is left in WORK_DIR/TARGET.
@@ -19,6 +19,7 @@ declare -A sources=(
   [script]="app/gui/script_parse.cpp"
   [tokenizer]="core/text/clip_tokenizer.cpp"
   [tokenizer_files]="core/text/clip_tokenizer.cpp"
+  [model_index]="core/text/prompt_guide.cpp core/text/prompt_grammar.cpp core/io/json_text.cpp"
   [unet_config]="core/model/unet_config.cpp core/io/json_text.cpp"
   [vae_config]="core/model/vae_config.cpp core/io/json_text.cpp"
   [clip_text_config]="core/text/clip_text_config.cpp core/io/json_text.cpp"
@@ -29,7 +30,7 @@ declare -A sources=(
 )
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] ||
-  targets=(safetensors script tokenizer tokenizer_files unet_config vae_config clip_text_config taesd_config scheduler_config
+  targets=(safetensors script tokenizer tokenizer_files model_index unet_config vae_config clip_text_config taesd_config scheduler_config
     capture_metadata prompt_grammar)
 
 build() {
@@ -37,7 +38,7 @@ build() {
   local files=("$root/tests/fuzz/fuzz_$t.cpp")
   for f in ${sources[$t]}; do files+=("$root/$f"); done
   local newest
-  newest=$(ls -t "${files[@]}" "$root"/core/*/*.h "$root"/app/gui/script_parse.h "$0" | head -1)
+  newest=$(ls -t "${files[@]}" "$root"/core/*/*.h "$root"/tests/fuzz/*.h "$root"/app/gui/script_parse.h "$0" | head -1)
   [ -x "$bin" ] && [ "$bin" -nt "$newest" ] && return 0
   echo "building fuzz_$t"
   clang++ -std=c++17 -Wall -Wextra -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
