@@ -105,6 +105,55 @@ TEST(CliGenerate, ExplainsBadInputInOneLine) {
     EXPECT_NE(r.output.find("generate needs --prompt"), std::string::npos) << r.output;
 }
 
+// --lora FILE[:SCALE] on a small SD v1 pipeline: the image moves with the LoRA and its scale, scale 0 is the
+// model without it, summary.json says what was applied, and a LoRA for another model is one line naming it.
+TEST(CliGenerate, AppliesLorasAtTheirScale) {
+    test::TempDir dir;
+    const std::string model = kData + "/pipeline_v1_small";
+    const SafetensorsFile unet(model + "/unet/diffusion_pytorch_model.safetensors");
+    const std::string layer = "mid_block.attentions.0.transformer_blocks.0.attn2.to_v";
+    const auto w = unet.load(layer + ".weight");
+    at::manual_seed(1);
+    write_safetensors(
+        dir.file("style.safetensors"),
+        {{"lora_unet_" + std::string("mid_block_attentions_0_transformer_blocks_0_attn2_to_v") +
+              ".lora_down.weight",
+          at::randn({4, w.size(1)})},
+         {"lora_unet_mid_block_attentions_0_transformer_blocks_0_attn2_to_v.lora_up.weight",
+          at::randn({w.size(0), 4})},
+         {"lora_unet_mid_block_attentions_0_transformer_blocks_0_attn2_to_v.alpha", at::tensor(4.0f)}});
+    const auto run = [&](const std::string& name, const std::string& extra) {
+        const auto r =
+            test::run_cli("generate --model " + model + " --prompt 'a red circle' --steps 2 --seed 3 " +
+                          extra + " --out " + dir.file(name));
+        EXPECT_EQ(r.rc, 0) << r.output;
+        return read_png(dir.file(name + "/image.png")).pixels;
+    };
+    const auto plain = run("plain", "");
+    EXPECT_EQ(run("off", "--lora " + dir.file("style.safetensors") + ":0"), plain);
+    EXPECT_NE(run("on", "--lora " + dir.file("style.safetensors") + ":2.5"), plain);
+    const auto loras = read_json(dir.file("on/summary.json"))["model"]["loras"];
+    ASSERT_EQ(loras.size(), 1u);
+    EXPECT_EQ(loras[0]["path"], dir.file("style.safetensors"));
+    EXPECT_EQ(loras[0]["layers"], 1);
+    EXPECT_EQ(loras[0]["scale"], 2.5);
+
+    write_safetensors(dir.file("other.safetensors"),
+                      {{"lora_unet_mid_block_attentions_0_transformer_blocks_0_attn2_to_v.lora_down.weight",
+                        at::zeros({4, 1024})},
+                       {"lora_unet_mid_block_attentions_0_transformer_blocks_0_attn2_to_v.lora_up.weight",
+                        at::zeros({w.size(0), 4})}});
+    const auto r = test::run_cli("generate --model " + model + " --prompt cat --steps 1 --lora " +
+                                 dir.file("other.safetensors") + " --out " + dir.file("bad"));
+    EXPECT_EQ(r.rc, 1);
+    EXPECT_NE(
+        r.output.find("other.safetensors: 'lora_unet_mid_block_attentions_0_transformer_blocks_0_attn2_to_v."
+                      "lora_down.weight' does not fit"),
+        std::string::npos)
+        << r.output;
+    EXPECT_FALSE(std::filesystem::exists(dir.file("bad/image.png")));
+}
+
 // The embedded model knows the words of its captions only: each other word of either prompt is named once
 // on stderr, and the image is made all the same.
 TEST(CliGenerate, WarnsOfEachWordTheEmbeddedModelDoesNotKnow) {

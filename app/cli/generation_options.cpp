@@ -5,6 +5,7 @@
 #include "model/unet_loader.h"
 #include "options.h"
 
+#include <cmath>
 #include <cstdio>
 #include <tuple>
 
@@ -31,6 +32,9 @@ void add_generation_options(CommandLine& args) {
                 "a CLIP tokenizer folder (vocab.json, merges.txt) instead of the model's");
     args.option("vae", "PATH", "VAE weights instead of the model's");
     args.option("taesd", "PATH", "TAESD weights for the fast previews");
+    args.repeatable("lora", "FILE[:SCALE]",
+                    "a LoRA (.safetensors; kohya-ss or diffusers/PEFT names) applied at SCALE (default 1), "
+                    "unmerged; give it again for more");
     args.option("prediction", "epsilon|v_prediction", "what the U-Net predicts (default: from its config)");
     args.option("config", "FILE", "the U-Net's config.json, for a single-file checkpoint");
     args.option("heads", "N", "the text encoder's attention heads (single files do not record them)");
@@ -78,6 +82,26 @@ at::ScalarType generation_dtype(const CommandLine& args, at::Device device) {
     return dtype ? parse_dtype(*dtype) : default_dtype(device);
 }
 
+namespace {
+
+LoraChoice parse_lora_choice(const std::string& text) {
+    // FILE:SCALE when what follows the last ':' is a number, else the whole text is the file.
+    const auto colon = text.rfind(':');
+    if (colon != std::string::npos && colon > 0) {
+        const auto tail = text.substr(colon + 1);
+        try {
+            std::size_t used = 0;
+            const double scale = std::stod(tail, &used);
+            if (used == tail.size() && std::isfinite(scale)) return {text.substr(0, colon), scale};
+        } catch (const std::exception&) {
+        }
+    }
+    if (text.empty()) throw UsageError("--lora needs a file: --lora FILE[:SCALE]");
+    return {text, 1.0};
+}
+
+} // namespace
+
 PipelineOptions pipeline_options(const CommandLine& args, at::Device device, at::ScalarType dtype) {
     PipelineOptions o;
     o.device = device;
@@ -85,6 +109,7 @@ PipelineOptions pipeline_options(const CommandLine& args, at::Device device, at:
     o.tokenizer = args.get("tokenizer");
     o.vae = args.get("vae");
     o.taesd = args.get("taesd");
+    for (const auto& text : args.get_all("lora")) o.loras.push_back(parse_lora_choice(text));
     if (const auto p = args.get("prediction")) o.unet.prediction = parse_prediction(*p);
     if (const auto c = args.get("config")) o.unet.config = read_unet_config(*c);
     if (args.given("heads")) o.text.num_heads = args.get_int("heads");

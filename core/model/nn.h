@@ -8,13 +8,22 @@
 namespace attnscope::nn {
 
 inline at::Tensor linear(const Weights& w, const std::string& p, const at::Tensor& x) {
-    return at::linear(x, w[p + ".weight"], w.optional(p + ".bias"));
+    auto y = at::linear(x, w[p + ".weight"], w.optional(p + ".bias"));
+    if (const auto* adapters = w.adapters(p))
+        for (const auto& a : *adapters)
+            y = y + at::linear(at::linear(x, a.down), a.up) * (a.factor * a.scale->load());
+    return y;
 }
 
 inline at::Tensor conv2d(const Weights& w, const std::string& p, const at::Tensor& x, int64_t stride = 1) {
     const auto& weight = w[p + ".weight"];
     const int64_t pad = weight.size(-1) / 2;
-    return at::conv2d(x, weight, w.optional(p + ".bias"), {stride, stride}, {pad, pad});
+    auto y = at::conv2d(x, weight, w.optional(p + ".bias"), {stride, stride}, {pad, pad});
+    if (const auto* adapters = w.adapters(p))
+        for (const auto& a : *adapters)
+            y = y + at::conv2d(at::conv2d(x, a.down, {}, {stride, stride}, {pad, pad}), a.up) *
+                        (a.factor * a.scale->load());
+    return y;
 }
 
 inline at::Tensor group_norm(const Weights& w, const std::string& p, const at::Tensor& x, int64_t groups,

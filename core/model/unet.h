@@ -40,6 +40,7 @@ class UNet {
     const UNetConfig& config() const { return config_; }
     const UNetLayout& layout() const { return layout_; }
     const Weights& weights() const { return weights_; }
+    void add_adapter(const std::string& module, Adapter a) { weights_.add_adapter(module, std::move(a)); }
     at::ScalarType dtype() const { return dtype_; }
     at::Device device() const { return device_; }
 

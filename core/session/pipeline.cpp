@@ -115,6 +115,9 @@ std::string Pipeline::describe() const {
     s += "decoder    " + (vae ? vae->config().describe() : std::string("none: the U-Net works on pixels")) +
          "\n";
     if (taesd) s += "previews   TAESD\n";
+    for (const auto& l : loras)
+        s += "LoRA       " + l.path + " (" + std::to_string(l.layers) + " layers, scale " +
+             std::to_string(l.scale->load()).substr(0, 5) + ")\n";
     s += "precision  " + std::string(c10::toString(unet.dtype())) + " on " + unet.device().str();
     return s;
 }
@@ -149,10 +152,22 @@ std::shared_ptr<const Pipeline> load_pipeline(const std::string& path, const Pip
                                  std::to_string(unet.config().in_channels));
     std::optional<TaesdDecoder> taesd;
     if (options.taesd) taesd = TaesdDecoder::load(*options.taesd, options.dtype, options.device);
+    // Every file read and checked before any is applied: a refused one leaves the models as loaded.
+    std::vector<LoraFile> files;
+    for (const auto& choice : options.loras) {
+        report(0.95, "reading LoRA " + choice.path);
+        files.push_back(read_lora(choice.path, unet, text));
+    }
+    std::vector<LoraInUse> loras;
+    for (size_t i = 0; i < files.size(); ++i) {
+        loras.push_back({files[i].path, static_cast<int>(files[i].layers.size()),
+                         std::make_shared<std::atomic<double>>(options.loras[i].scale)});
+        apply_lora(files[i], unet, text, loras.back().scale);
+    }
     report(1.0, "model ready");
     return std::make_shared<const Pipeline>(Pipeline{path, std::move(tokenizer), std::move(tokenizer_source),
                                                      std::move(text), std::move(unet), std::move(vae),
-                                                     std::move(taesd), std::move(guide)});
+                                                     std::move(taesd), std::move(guide), std::move(loras)});
 }
 
 std::shared_ptr<const Pipeline> random_pipeline(const std::string& preset, uint64_t seed,
@@ -174,10 +189,15 @@ std::shared_ptr<const Pipeline> random_pipeline(const std::string& preset, uint6
     auto vae = VaeDecoder::random(VaeConfig::sd(), seed + 2, dtype, device);
     auto taesd = TaesdDecoder::random(seed + 3, dtype, device);
     report(1.0, "model ready");
-    return std::make_shared<const Pipeline>(Pipeline{"random weights, preset " + preset, std::move(tokenizer),
+    return std::make_shared<const Pipeline>(Pipeline{"random weights, preset " + preset,
+                                                     std::move(tokenizer),
                                                      vocabulary.string() + " (CLIP's vocabulary, bundled)",
-                                                     std::move(text), std::move(unet), std::move(vae),
-                                                     std::move(taesd), nullptr});
+                                                     std::move(text),
+                                                     std::move(unet),
+                                                     std::move(vae),
+                                                     std::move(taesd),
+                                                     nullptr,
+                                                     {}});
 }
 
 std::string default_model_path() {

@@ -2,6 +2,7 @@
 // Everything one generation needs, loaded from one place: a diffusers model folder (tokenizer/,
 // text_encoder/, unet/, vae/, scheduler/) or an original single-file checkpoint, plus optional stand-ins for
 // parts of it.
+#include "model/lora.h"
 #include "model/taesd_decoder.h"
 #include "model/unet.h"
 #include "model/unet_loader.h"
@@ -19,6 +20,19 @@
 
 namespace attnscope {
 
+// A LoRA file to apply and its strength (1: as trained; 0: off; negative: away from it).
+struct LoraChoice {
+    std::string path;
+    double scale = 1;
+};
+
+// A LoRA the pipeline runs with: its layers stay apart from the weights, so `scale` may change between steps.
+struct LoraInUse {
+    std::string path;
+    int layers = 0;
+    std::shared_ptr<std::atomic<double>> scale;
+};
+
 struct PipelineOptions {
     at::ScalarType dtype = at::kFloat;
     at::Device device = at::kCPU;
@@ -29,6 +43,7 @@ struct PipelineOptions {
     UNetOpenOptions unet;
     ClipTextLoadOptions text;
     std::optional<VaeConfig> vae_config;
+    std::vector<LoraChoice> loras; // applied unmerged, in order
 };
 
 // Full: the model's VAE. Fast: TAESD when one is loaded, else the VAE. Pixel-space models need neither.
@@ -45,6 +60,7 @@ struct Pipeline {
     // The captions the model was trained on, where its model_index.json declares them (the embedded model);
     // null for other models. Shared: the visualizer's UI thread reads it.
     std::shared_ptr<const PromptGuide> prompt_guide;
+    std::vector<LoraInUse> loras;
 
     bool pixel_space() const { return !vae; }
     int downscale() const { return vae ? vae->config().downscale() : 1; } // image pixels per latent pixel

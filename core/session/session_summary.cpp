@@ -40,6 +40,10 @@ nlohmann::json session_summary(Session& session) {
                   {"decoder", p.vae ? p.vae->config().describe() : "none (pixel space)"},
                   {"dtype", c10::toString(p.unet.dtype())},
                   {"device", p.unet.device().str()}};
+    auto loras = nlohmann::json::array();
+    for (const auto& l : p.loras)
+        loras.push_back({{"path", l.path}, {"layers", l.layers}, {"scale", l.scale->load()}});
+    j["model"]["loras"] = loras;
     j["settings"] = {{"prompt", s.prompt},
                      {"negative_prompt", s.negative_prompt},
                      {"seed", s.seed},

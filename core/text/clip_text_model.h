@@ -59,6 +59,7 @@ class ClipTextModel {
 
     const ClipTextConfig& config() const { return config_; }
     const Weights& weights() const { return weights_; }
+    void add_adapter(const std::string& module, Adapter a) { weights_.add_adapter(module, std::move(a)); }
     at::ScalarType dtype() const { return dtype_; }
     at::Device device() const { return device_; }
 
