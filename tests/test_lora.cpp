@@ -152,7 +152,7 @@ TEST(Lora, BothNamingsFindTheSameLayers) {
     for (const auto& t : targets()) {
         ASSERT_TRUE(by_module.count(t.module)) << t.module;
         const auto& l = *by_module[t.module];
-        EXPECT_EQ(l.model, t.unet ? LoraLayer::Model::UNet : LoraLayer::Model::TextEncoder) << t.module;
+        EXPECT_EQ(l.model, t.unet ? LoraModel::UNet : LoraModel::TextEncoder) << t.module;
         EXPECT_DOUBLE_EQ(l.factor(), (t.alpha > 0 ? t.alpha : t.rank) / t.rank) << t.module;
         EXPECT_EQ(l.key, (t.unet ? "lora_unet_" : "lora_te_") + flat(t.module) + ".lora_down.weight");
     }

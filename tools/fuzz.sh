@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes every parser a user's file reaches with libFuzzer (+ AddressSanitizer, UBSan), a bounded time each.
 #   tools/fuzz.sh [SECONDS=60] [WORK_DIR=build-fuzz] [TARGET...]
-# Targets (default: all): safetensors script tokenizer tokenizer_files model_index unet_config vae_config clip_text_config taesd_config
+# Targets (default: all): safetensors script tokenizer tokenizer_files model_index lora_keys unet_config vae_config clip_text_config taesd_config
 # scheduler_config capture_metadata prompt_grammar; each is
 # tests/fuzz/fuzz_TARGET.cpp, seeded from tests/fuzz/seeds/TARGET. A target is rebuilt only when its sources
 # changed. Exits non-zero when any fuzzer finds a crash; the reproducer is left in WORK_DIR/TARGET.
@@ -19,6 +19,7 @@ declare -A sources=(
   [script]="app/gui/script_parse.cpp"
   [tokenizer]="core/text/clip_tokenizer.cpp"
   [tokenizer_files]="core/text/clip_tokenizer.cpp"
+  [lora_keys]="core/model/lora_names.cpp"
   [model_index]="core/text/prompt_guide.cpp core/text/prompt_grammar.cpp core/io/json_text.cpp"
   [unet_config]="core/model/unet_config.cpp core/io/json_text.cpp"
   [vae_config]="core/model/vae_config.cpp core/io/json_text.cpp"
@@ -30,8 +31,8 @@ declare -A sources=(
 )
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] ||
-  targets=(safetensors script tokenizer tokenizer_files model_index unet_config vae_config clip_text_config taesd_config scheduler_config
-    capture_metadata prompt_grammar)
+  targets=(safetensors script tokenizer tokenizer_files model_index lora_keys unet_config vae_config clip_text_config
+    taesd_config scheduler_config capture_metadata prompt_grammar)
 
 build() {
   local t=$1 bin=$work/fuzz_$1

@@ -6,6 +6,7 @@
 //  - diffusers / PEFT: unet.<layer>.lora_A.weight and .lora_B.weight, text_encoder.<layer>..., also under
 //    base_model.model.; with .alpha where the file keeps one, else alpha = rank.
 // Each layer W gains scale * alpha / rank * up @ down.
+#include "model/lora_names.h"
 #include "model/unet.h"
 #include "text/clip_text_model.h"
 
@@ -18,8 +19,7 @@
 namespace attnscope {
 
 struct LoraLayer {
-    enum class Model { UNet, TextEncoder };
-    Model model = Model::UNet;
+    LoraModel model = LoraModel::UNet;
     std::string module; // the layer's diffusers name, e.g. "mid_block.attentions.0.proj_in"
     std::string key;    // the file's key of its down matrix, for messages
     at::Tensor down, up;
