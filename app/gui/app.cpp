@@ -134,7 +134,7 @@ int run_gui(const GuiOptions& options) {
                 started = true;
                 if (!options.model.empty()) ui.state.model_path = options.model;
                 if (ui.state.model_path.empty()) ui.state.model_path = default_model_path();
-                worker.load(ui.state.model_path, ui.state.settings);
+                worker.load(ui.state.model_path, ui.state.loras, ui.state.settings);
             }
             ui.state.regions.clear();
             draw_layout(ui);

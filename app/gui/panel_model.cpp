@@ -2,6 +2,7 @@
 #include "panels.h"
 #include "widgets.h"
 
+#include <filesystem>
 #include <imgui_stdlib.h>
 
 namespace attnscope::gui {
@@ -26,6 +27,40 @@ bool differs(const RunSettings& a, const RunSettings& b, double model_guidance) 
            (a.height != 0 && a.height != b.height) || a.backend != b.backend;
 }
 
+// The LoRAs the loaded model runs with, each with its scale (read at every step, so a change shows from the
+// next step on), then the list the next Load applies.
+void lora_rows(Ui& ui) {
+    auto& s = ui.state;
+    for (size_t i = 0; i < s.snap.loras.size(); ++i) {
+        const auto& l = s.snap.loras[i];
+        ImGui::PushID(static_cast<int>(i));
+        auto scale = static_cast<float>(l.scale->load());
+        ImGui::SetNextItemWidth(ImGui::GetContentRegionAvail().x * 0.55f);
+        if (ImGui::SliderFloat("##scale", &scale, -2.0f, 2.0f, "LoRA %.2f")) l.scale->store(scale);
+        ImGui::SameLine();
+        ImGui::TextUnformatted(std::filesystem::path(l.path).filename().string().c_str());
+        if (ImGui::IsItemHovered())
+            ImGui::SetTooltip(
+                "%s: %d layers\nThe scale applies from the next step; rewind to see it from the "
+                "start.",
+                l.path.c_str(), l.layers);
+        ImGui::PopID();
+    }
+    ImGui::SetNextItemWidth(-100);
+    ImGui::InputTextWithHint("##lora", "LoRA .safetensors", &s.lora_path);
+    ImGui::SameLine();
+    if (ImGui::Button("Add LoRA") && !s.lora_path.empty()) {
+        s.loras.push_back({s.lora_path, 1.0});
+        s.lora_path.clear();
+    }
+    if (ImGui::IsItemHovered())
+        ImGui::SetTooltip("kohya-ss or diffusers/PEFT naming; applied at the next Load");
+    if (s.loras.empty()) return;
+    ImGui::TextDisabled("next Load applies %zu LoRA%s", s.loras.size(), s.loras.size() == 1 ? "" : "s");
+    ImGui::SameLine();
+    if (ImGui::SmallButton("clear")) s.loras.clear();
+}
+
 } // namespace
 
 void panel_model(Ui& ui) {
@@ -39,11 +74,12 @@ void panel_model(Ui& ui) {
     if (ImGui::Button("...")) picker.open(s.model_path);
     if (ImGui::IsItemHovered()) ImGui::SetTooltip("browse for a model folder or file");
     ImGui::SameLine();
-    if (ImGui::Button("Load")) ui.worker.load(s.model_path, r);
+    if (ImGui::Button("Load")) ui.worker.load(s.model_path, s.loras, r);
     if (const auto chosen = picker.draw()) {
         s.model_path = *chosen;
-        ui.worker.load(s.model_path, r);
+        ui.worker.load(s.model_path, s.loras, r);
     }
+    lora_rows(ui);
     if (s.snap.model_loaded) {
         ImGui::TextDisabled("%s, %s, %s", s.snap.model_source.c_str(), s.snap.device.c_str(),
                             s.snap.dtype.c_str());

@@ -127,7 +127,17 @@ void ScriptRunner::run(Ui& ui, const ScriptLine& line) {
     const std::string& c = line.words.at(0);
     if (c == "load") {
         s.model_path = word_arg(line, 1);
-        w.load(s.model_path, r);
+        w.load(s.model_path, s.loras, r);
+    } else if (c == "lora") {
+        s.loras.push_back({word_arg(line, 1), line.words.size() > 2 ? float_arg(line, 2) : 1.0});
+    } else if (c == "lora-clear") {
+        s.loras.clear();
+    } else if (c == "lora-scale") {
+        const int n = int_arg(line, 1);
+        if (n > static_cast<int>(s.snap.loras.size()))
+            throw std::invalid_argument("the loaded model runs with " + std::to_string(s.snap.loras.size()) +
+                                        " LoRA(s)");
+        s.snap.loras[static_cast<size_t>(n - 1)].scale->store(float_arg(line, 2));
     } else if (c == "prompt") {
         r.prompt = word_arg(line, 1);
     } else if (c == "random-caption" || c == "example") {

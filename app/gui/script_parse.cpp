@@ -40,6 +40,9 @@ struct Syntax {
 const std::map<std::string, Syntax>& commands() {
     static const std::map<std::string, Syntax> table = {
         {"load", {{Arg::Text}, {}}},
+        {"lora", {{Arg::Text}, {Arg::Number}}},
+        {"lora-scale", {{Arg::Count, Arg::Number}, {}}},
+        {"lora-clear", {{}, {}}},
         {"prompt", {{Arg::Text}, {}}},
         {"random-caption", {{}, {}}},
         {"example", {{Arg::Count}, {}}},

@@ -3,6 +3,7 @@
 #include "render/map_image.h"
 #include "text/prompt_guide.h"
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -25,6 +26,19 @@ struct RunSettings {
     std::string scheduler = "ddim";
     int width = 0, height = 0; // 0: the model's own size
     std::string backend = "auto";
+};
+
+// A LoRA to load with the model (core's LoraChoice): applied when the model is loaded next.
+struct LoraSetting {
+    std::string path;
+    double scale = 1;
+};
+
+// A LoRA the loaded model runs with; `scale` is read at every step, so the UI may change it at any time.
+struct LoraView {
+    std::string path;
+    int layers = 0;
+    std::shared_ptr<std::atomic<double>> scale;
 };
 
 enum class HeadMode { Single, Mean, Max };
@@ -295,6 +309,7 @@ struct WorkerSnapshot {
     // The loaded model's prompt examples and vocabulary, where it declares them (the embedded model).
     std::shared_ptr<const PromptGuide> prompt_guide;
     double model_guidance = 7.5; // the guidance scale the model declares, else SD's usual
+    std::vector<LoraView> loras;
     bool session_ready = false;
     RunSettings session_settings; // what the session runs (sizes and guidance resolved)
     int latent_width = 0, latent_height = 0;

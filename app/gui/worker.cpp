@@ -164,6 +164,7 @@ struct Worker::Impl {
             s.unet_blocks = unet_block_rows(pipeline->unet.layout());
             s.prompt_guide = pipeline->prompt_guide;
             s.model_guidance = pipeline->default_guidance();
+            for (const auto& l : pipeline->loras) s.loras.push_back({l.path, l.layers, l.scale});
         }
         if (session) {
             const auto& g = session->settings();
@@ -466,10 +467,12 @@ Worker::~Worker() {
     impl_->thread.join();
 }
 
-void Worker::load(const std::string& path, const RunSettings& settings) {
-    impl_->enqueue([this, path, settings] {
+void Worker::load(const std::string& path, const std::vector<LoraSetting>& loras,
+                  const RunSettings& settings) {
+    impl_->enqueue([this, path, loras, settings] {
         auto& w = *impl_;
         PipelineOptions o;
+        for (const auto& l : loras) o.loras.push_back({l.path, l.scale});
         o.device = w.options.device.empty() ? at::Device(at::hasCUDA() ? at::kCUDA : at::kCPU)
                                             : at::Device(w.options.device);
         o.dtype = parse_dtype(w.options.dtype, o.device);

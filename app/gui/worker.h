@@ -24,8 +24,9 @@ class Worker {
 
     // Commands run in order on the worker thread. A failure is reported in the snapshot's `error` and
     // leaves the previous model and session in place.
-    void load(const std::string& path, const RunSettings& settings); // then starts a session
-    void start_session(const RunSettings& settings);                 // on the loaded model, from step 0
+    // Loads the model with `loras` applied (unmerged), then starts a session.
+    void load(const std::string& path, const std::vector<LoraSetting>& loras, const RunSettings& settings);
+    void start_session(const RunSettings& settings); // on the loaded model, from step 0
     void step();
     void play();                // steps to the end, refreshing the preview and maps after every step
     void run_to_end();          // steps to the end, refreshing them at the end only

@@ -1,6 +1,7 @@
 // The visualizer driven end to end: the real program runs a script under a virtual display (xvfb-run, see
 // tests/CMakeLists.txt) and the screenshots' key regions are checked, not their exact pixels (fonts vary).
 #include "io/png_file.h"
+#include "io/safetensors_file.h"
 #include "test_util.h"
 #include "text/prompt_guide.h"
 
@@ -278,6 +279,39 @@ TEST(GuiOffscreen, AHeadTheNextIndexLacksGivesWayToTheMean) {
     EXPECT_EQ(code, 1) << log;
     EXPECT_NE(log.find("(select-head): head 4 out of range: index 7 has 4 heads (0 to 3)"), std::string::npos)
         << log;
+}
+
+// A LoRA loaded with the model (script: lora FILE SCALE, then load) changes what the model computes by its
+// scale, which can change between steps (lora-scale N S): scale 0 is the model without it.
+TEST(GuiOffscreen, ALorasScaleChangesTheNextStepsLive) {
+    const TempDir d;
+    const std::string model = ATTNSCOPE_TEST_DATA "/pipeline_v1_small";
+    const std::string layer = "lora_unet_down_blocks_0_attentions_0_transformer_blocks_0_attn2_to_q";
+    const auto w = SafetensorsFile(model + "/unet/diffusion_pytorch_model.safetensors")
+                       .load("down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_q.weight");
+    at::manual_seed(2);
+    write_safetensors(d.file("lora.safetensors"), {{layer + ".lora_down.weight", at::randn({2, w.size(1)})},
+                                                   {layer + ".lora_up.weight", at::randn({w.size(0), 2})}});
+    const auto run_and_map = [&](const std::string& stem) {
+        return "session\nstep\nselect-token 4\nselect-index 1\nexport-map " + d.file(stem + ".png") + "\n";
+    };
+    std::string log;
+    const int code = run_script(d,
+                                "lora " + d.file("lora.safetensors") + " 0\nload " + model +
+                                    "\nprompt \"a photo of a cat\"\nsize 64x48\nsteps 1\n" +
+                                    run_and_map("off") + "lora-scale 1 3\n" + run_and_map("on") +
+                                    "lora-scale 1 0\n" + run_and_map("off_again") + "lora-scale 2 1\n",
+                                log, true);
+    const auto off = read_exported(d, "off"), on = read_exported(d, "on"),
+               off_again = read_exported(d, "off_again");
+    ASSERT_EQ(off.values.size(), on.values.size());
+    EXPECT_EQ(off.values, off_again.values);
+    double moved = 0;
+    for (size_t i = 0; i < off.values.size(); ++i)
+        moved = std::max(moved, std::abs(off.values[i] - on.values[i]));
+    EXPECT_GT(moved, 100 * off.step) << "the LoRA at scale 3 moved index 1's map of 'cat' by " << moved;
+    EXPECT_EQ(code, 1) << log; // the last line asks for a second LoRA
+    EXPECT_NE(log.find("(lora-scale): the loaded model runs with 1 LoRA(s)"), std::string::npos) << log;
 }
 
 // One scripted run of the real program shared by a suite's tests: Derived::script(dir) is run once, before
