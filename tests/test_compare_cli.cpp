@@ -1,6 +1,7 @@
 // `attnscope compare` as a user runs it on the small pipeline: the files it writes, what compare.json says
 // for math against sdpa, fp32 against fp64 and a backend against itself, and its answers to bad input.
 #include "io/png_file.h"
+#include "io/safetensors_file.h"
 #include "test_json.h"
 #include "test_util.h"
 
@@ -95,6 +96,38 @@ TEST(CliCompare, ABackendAgainstItselfGivesIdenticalImages) {
     EXPECT_EQ(j["image"]["psnr_db"], "inf");
     EXPECT_EQ(j["image"]["ssim"], 1.0);
     EXPECT_EQ(j["worst"]["max_abs"], 0.0);
+}
+
+// The model against itself with a LoRA (B only), free running: scale 0 is the model itself, scale 3 moves
+// both the attention outputs and the image.
+TEST(CliCompare, AModelAgainstItselfWithALora) {
+    test::TempDir dir;
+    const std::string layer = "lora_unet_down_blocks_0_attentions_0_transformer_blocks_0_attn2_to_q";
+    const auto w = SafetensorsFile(std::string(ATTNSCOPE_TEST_DATA) +
+                                   "/pipeline_v1_small/unet/diffusion_pytorch_model.safetensors")
+                       .load("down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_q.weight");
+    at::manual_seed(4);
+    write_safetensors(dir.file("lora.safetensors"), {{layer + ".lora_down.weight", at::randn({2, w.size(1)})},
+                                                     {layer + ".lora_up.weight", at::randn({w.size(0), 2})}});
+    const auto compare = [&](const std::string& scale) {
+        const auto r = test::run_cli("compare --b-lora " + dir.file("lora.safetensors") + ":" + scale +
+                                     " --mode free" + kRun + " --out " + dir.file(scale));
+        EXPECT_EQ(r.rc, 0) << r.output;
+        EXPECT_NE(r.output.find("auto vs auto + LoRA (free)"), std::string::npos) << r.output;
+        return read_json(dir.file(scale + "/compare.json"));
+    };
+    const auto off = compare("0");
+    EXPECT_EQ(off["image"]["psnr_db"], "inf");
+    EXPECT_EQ(off["worst"]["max_abs"], 0.0);
+    const auto on = compare("3");
+    EXPECT_EQ(on["b"]["loras"][0]["scale"], 3.0);
+    EXPECT_GT(on["worst"]["rel_l2"].get<double>(), 1e-3);
+    EXPECT_LT(on["image"]["psnr_db"].get<double>(), 60);
+
+    const auto r = test::run_cli("compare --b-lora " + dir.file("lora.safetensors") + kRun + " --out " +
+                                 dir.file("same"));
+    EXPECT_EQ(r.rc, 2);
+    EXPECT_NE(r.output.find("compare a LoRA with --mode free"), std::string::npos) << r.output;
 }
 
 TEST(CliCompare, ExplainsBadInputInOneLine) {

@@ -82,10 +82,7 @@ at::ScalarType generation_dtype(const CommandLine& args, at::Device device) {
     return dtype ? parse_dtype(*dtype) : default_dtype(device);
 }
 
-namespace {
-
 LoraChoice parse_lora_choice(const std::string& text) {
-    // FILE:SCALE when what follows the last ':' is a number, else the whole text is the file.
     const auto colon = text.rfind(':');
     if (colon != std::string::npos && colon > 0) {
         const auto tail = text.substr(colon + 1);
@@ -99,8 +96,6 @@ LoraChoice parse_lora_choice(const std::string& text) {
     if (text.empty()) throw UsageError("--lora needs a file: --lora FILE[:SCALE]");
     return {text, 1.0};
 }
-
-} // namespace
 
 PipelineOptions pipeline_options(const CommandLine& args, at::Device device, at::ScalarType dtype) {
     PipelineOptions o;

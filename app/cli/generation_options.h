@@ -23,6 +23,8 @@ at::ScalarType default_dtype(at::Device device); // f16 on a GPU, f32 on the CPU
 // --dtype of generate and edit (compare's sides carry their own), default_dtype() when not given.
 void add_dtype_option(CommandLine& args);
 at::ScalarType generation_dtype(const CommandLine& args, at::Device device);
+// "FILE:SCALE" when what follows the last ':' is a number, else the whole text is the file (scale 1).
+LoraChoice parse_lora_choice(const std::string& text);
 PipelineOptions pipeline_options(const CommandLine& args, at::Device device, at::ScalarType dtype);
 // --preset's random weights, else --model (the embedded model when neither is given).
 std::shared_ptr<const Pipeline> load_generation_pipeline(const CommandLine& args,
