@@ -9,6 +9,7 @@
 #include "test_util.h"
 
 #include <atomic>
+#include <cmath>
 #include <memory>
 
 namespace attnscope {
@@ -198,6 +199,11 @@ TEST(Lora, AFileForAnotherModelIsRefusedWithItsFirstKeyThatDoesNotFit) {
         << e;
     e = refused({{q + ".lora_down.weight", at::zeros({4, 32})}});
     EXPECT_NE(e.find("has no up matrix beside it"), std::string::npos) << e;
+    auto nan_alpha = pair(q, at::zeros({4, 32}), at::zeros({32, 4}));
+    nan_alpha[q + ".alpha"] = at::tensor(std::nanf(""));
+    e = refused(nan_alpha);
+    EXPECT_NE(e.find("'" + q + ".alpha' should hold one finite number, the layer's alpha"), std::string::npos)
+        << e;
     // The first key in the file's order is named, and nothing was added to the model.
     auto both = pair(q, at::zeros({4, 32}), at::zeros({32, 4}));
     both["lora_unet_zzz.lora_down.weight"] = at::zeros({4, 32});

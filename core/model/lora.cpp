@@ -3,6 +3,7 @@
 #include "io/safetensors_file.h"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <stdexcept>
 #include <utility>
@@ -51,7 +52,8 @@ LoraFile read_lora(const std::string& path, const UNet& unet, const ClipTextMode
         layer.module = *module;
         const auto tensor = file.load(key, at::kFloat);
         if (name->part == LoraPart::Alpha) {
-            if (tensor.numel() != 1) throw fail(key, "should hold one number, the layer's alpha");
+            if (tensor.numel() != 1 || !std::isfinite(tensor.item<double>()))
+                throw fail(key, "should hold one finite number, the layer's alpha");
             alphas[{name->model, *module}] = tensor.item<double>();
         } else {
             (name->part == LoraPart::Down ? layer.down : layer.up) = tensor;

@@ -3,6 +3,7 @@
 #include "util/assets.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <filesystem>
 #include <stdexcept>
 
@@ -115,9 +116,11 @@ std::string Pipeline::describe() const {
     s += "decoder    " + (vae ? vae->config().describe() : std::string("none: the U-Net works on pixels")) +
          "\n";
     if (taesd) s += "previews   TAESD\n";
-    for (const auto& l : loras)
-        s += "LoRA       " + l.path + " (" + std::to_string(l.layers) + " layers, scale " +
-             std::to_string(l.scale->load()).substr(0, 5) + ")\n";
+    for (const auto& l : loras) {
+        char scale[32];
+        std::snprintf(scale, sizeof scale, "%.3g", l.scale->load());
+        s += "LoRA       " + l.path + " (" + std::to_string(l.layers) + " layers, scale " + scale + ")\n";
+    }
     s += "precision  " + std::string(c10::toString(unet.dtype())) + " on " + unet.device().str();
     return s;
 }
