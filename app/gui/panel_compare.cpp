@@ -7,12 +7,36 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <imgui_stdlib.h>
+#include <string>
 
 namespace attnscope::gui {
 
 namespace {
 
 constexpr const char* kDtypes[] = {"f32", "f16", "bf16", "f64"};
+
+// B as the model with a LoRA: its file and scale (then only free running means anything).
+void lora_control(Ui& ui) {
+    auto& c = ui.state.compare;
+    ImGui::AlignTextToFramePadding();
+    ImGui::TextUnformatted("B's LoRA:");
+    ImGui::SameLine();
+    auto path = c.loras.empty() ? std::string() : c.loras.front().path;
+    auto scale = static_cast<float>(c.loras.empty() ? 1.0 : c.loras.front().scale);
+    ImGui::SetNextItemWidth(260);
+    const bool edited = ImGui::InputTextWithHint("##b_lora", "none: the model as A has it", &path);
+    ImGui::SameLine();
+    ImGui::SetNextItemWidth(110);
+    const bool scaled = ImGui::SliderFloat("scale##b_lora", &scale, -2.0f, 2.0f, "%.2f");
+    if (ImGui::IsItemHovered())
+        ImGui::SetTooltip("B runs the model with this LoRA added, A without: the model against itself with a "
+                          "LoRA (free running)");
+    if (!edited && !scaled) return;
+    c.loras.clear();
+    if (!path.empty()) c.loras.push_back({path, scale});
+    if (!c.loras.empty()) c.same_inputs = false;
+}
 
 void controls(Ui& ui) {
     auto& s = ui.state;
@@ -152,6 +176,7 @@ std::string range_text(ValueRange r) {
 void panel_compare(Ui& ui) {
     auto& s = ui.state;
     controls(ui);
+    lora_control(ui);
     if (!s.snap.error.empty()) error_text(s.snap.error);
     if (!s.snap.comparison) {
         ImGui::TextDisabled("No comparison yet: choose B's backend and dtype, then Compare. The session's "

@@ -130,6 +130,10 @@ void ScriptRunner::run(Ui& ui, const ScriptLine& line) {
         w.load(s.model_path, s.loras, r);
     } else if (c == "lora") {
         s.loras.push_back({word_arg(line, 1), line.words.size() > 2 ? float_arg(line, 2) : 1.0});
+    } else if (c == "compare-lora") {
+        s.compare.loras.clear();
+        if (word_arg(line, 1) != "none")
+            s.compare.loras.push_back({word_arg(line, 1), line.words.size() > 2 ? float_arg(line, 2) : 1.0});
     } else if (c == "lora-clear") {
         s.loras.clear();
     } else if (c == "lora-scale") {

@@ -43,6 +43,7 @@ const std::map<std::string, Syntax>& commands() {
         {"lora", {{Arg::Text}, {Arg::Number}}},
         {"lora-scale", {{Arg::Count, Arg::Number}, {}}},
         {"lora-clear", {{}, {}}},
+        {"compare-lora", {{Arg::Text}, {Arg::Number}}},
         {"prompt", {{Arg::Text}, {}}},
         {"random-caption", {{}, {}}},
         {"example", {{Arg::Count}, {}}},

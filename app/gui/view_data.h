@@ -240,6 +240,8 @@ struct CompareChoice {
     std::string dtype;            // f32, f16, bf16, f64; empty: A's
     bool same_inputs = true;      // else free-running
     int from_step = 0;            // A and B share the session's steps before this one (0: none)
+    // B's model is A's with these LoRAs added (free running only): the model against itself with a LoRA.
+    std::vector<LoraSetting> loras;
 };
 
 // A comparison that has run, for the compare panel's captions.

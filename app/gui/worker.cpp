@@ -17,7 +17,9 @@
 #include <atomic>
 #include <c10/util/Exception.h>
 #include <condition_variable>
+#include <cstdio>
 #include <deque>
+#include <filesystem>
 #include <functional>
 #include <mutex>
 #include <stdexcept>
@@ -327,6 +329,17 @@ struct Worker::Impl {
         return other_dtype;
     }
 
+    // The model loaded again in `dtype` with `loras` added to its own (for one comparison: not kept).
+    std::shared_ptr<const Pipeline> with_loras(at::ScalarType dtype, const std::vector<LoraSetting>& loras) {
+        auto o = pipeline_options;
+        o.dtype = dtype;
+        for (const auto& l : loras) o.loras.push_back({l.path, l.scale});
+        return load_pipeline(model_path, o, [this](double f, const std::string& what) {
+            check_cancel();
+            set_task("loading the model with B's LoRA: " + what, static_cast<float>(f));
+        });
+    }
+
     void run_comparison(const CompareChoice& choice) {
         auto& s = need_session();
         if (choice.from_step < 0 || choice.from_step >= s.total_steps())
@@ -338,11 +351,21 @@ struct Worker::Impl {
         }
         const auto b_dtype = choice.dtype.empty() ? pipeline->unet.dtype()
                                                   : parse_dtype(choice.dtype, pipeline->unet.device());
-        const auto b_pipeline = pipeline_in(b_dtype);
+        if (!choice.loras.empty() && choice.same_inputs)
+            throw std::invalid_argument(
+                "a LoRA changes q, k and v themselves, which same inputs would replace "
+                "by A's: compare a LoRA free running");
+        const auto b_pipeline =
+            choice.loras.empty() ? pipeline_in(b_dtype) : with_loras(b_dtype, choice.loras);
         ComparisonSummary labels;
         labels.a = s.router().default_backend() + (site_backends.empty() ? "" : " (+ site choices)") + " " +
                    dtype_short_name(pipeline->unet.dtype());
         labels.b = choice.backend + " " + dtype_short_name(b_dtype);
+        for (const auto& l : choice.loras) {
+            char scale[32];
+            std::snprintf(scale, sizeof scale, "%.3g", l.scale);
+            labels.b += " + " + std::filesystem::path(l.path).filename().string() + " at " + scale;
+        }
         const auto mode = choice.same_inputs ? CompareMode::SameInputs : CompareMode::FreeRunning;
         labels.mode = to_string(mode);
         auto run = std::make_unique<ComparisonRun>(

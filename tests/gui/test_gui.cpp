@@ -312,6 +312,25 @@ TEST(GuiOffscreen, ALorasScaleChangesTheNextStepsLive) {
     EXPECT_GT(moved, 100 * off.step) << "the LoRA at scale 3 moved index 1's map of 'cat' by " << moved;
     EXPECT_EQ(code, 1) << log; // the last line asks for a second LoRA
     EXPECT_NE(log.find("(lora-scale): the loaded model runs with 1 LoRA(s)"), std::string::npos) << log;
+
+    // The compare view with B = the model with the LoRA: at scale 0 B's maps are A's, at 3 they move; same
+    // inputs would hide the LoRA's q, k, v and is refused.
+    const auto shot_of = [&](const std::string& scale) {
+        return "compare-lora " + d.file("lora.safetensors") + " " + scale +
+               "\ncompare auto as-a free\nscreenshot " + d.file("compare" + scale + ".png") + "\n";
+    };
+    const int compared = run_script(d,
+                                    "load " + model +
+                                        "\nprompt \"a photo of a cat\"\nsize 64x48\nsteps 2\nsession\nrun\n"
+                                        "select-token 4\nselect-index 1\ntab compare\n" +
+                                        shot_of("0") + shot_of("3") +
+                                        "compare auto as-a same-inputs\nexpect-error \"free running\"\n",
+                                    log, true);
+    ASSERT_EQ(compared, 0) << log;
+    const auto off_shot = load_shot(d.file("compare0.png")), on_shot = load_shot(d.file("compare3.png"));
+    ASSERT_TRUE(off_shot.has("compare_map_a") && on_shot.has("compare_map_b")) << log;
+    EXPECT_EQ(mean_abs_difference(off_shot, "compare_map_a", off_shot, "compare_map_b"), 0.0);
+    EXPECT_GT(mean_abs_difference(on_shot, "compare_map_a", on_shot, "compare_map_b"), 2.0);
 }
 
 // One scripted run of the real program shared by a suite's tests: Derived::script(dir) is run once, before
