@@ -12,7 +12,7 @@ void check_taesd_config(const std::string& json_text, const std::string& label) 
     const auto refuse = [&](const std::string& what) {
         throw std::runtime_error(label + ": unsupported " + what);
     };
-    try {
+    read_fields(label, [&] {
         const auto cls = j.value("_class_name", std::string("AutoencoderTiny"));
         if (cls == "AutoencoderKL")
             throw std::runtime_error(label +
@@ -33,9 +33,7 @@ void check_taesd_config(const std::string& json_text, const std::string& label) 
         if (j.contains("shift_factor") && !j["shift_factor"].is_null() &&
             j["shift_factor"].get<double>() != 0)
             refuse("shift_factor " + j["shift_factor"].dump());
-    } catch (const nlohmann::json::exception& e) {
-        throw std::runtime_error(label + ": has a field of the wrong type: " + e.what());
-    }
+    });
 }
 
 } // namespace attnscope

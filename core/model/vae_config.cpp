@@ -75,7 +75,7 @@ VaeConfig vae_config_from_json(const std::string& json_text, const std::string& 
     VaeConfig c;
     c.block_out_channels = {64};
     c.layers_per_block = 1;
-    try {
+    read_fields(label, [&] {
         if (j.contains("_class_name")) {
             const auto cls = j["_class_name"].get<std::string>();
             if (cls == "AutoencoderTiny")
@@ -111,11 +111,7 @@ VaeConfig vae_config_from_json(const std::string& json_text, const std::string& 
             j["shift_factor"].get<double>() != 0)
             unsupported("shift_factor " + j["shift_factor"].dump(), "SD v1/v2 latents are only scaled");
         c.validate();
-    } catch (const nlohmann::json::exception& e) {
-        fail(label, std::string("has a field of the wrong type: ") + e.what());
-    } catch (const std::invalid_argument& e) {
-        fail(label, e.what());
-    }
+    });
     return c;
 }
 

@@ -94,7 +94,7 @@ ClipTextConfig clip_text_config_from_json(const std::string& json_text, const st
     c.hidden_size = 512;
     c.num_heads = 8;
     c.intermediate_size = 2048;
-    try {
+    read_fields(label, [&] {
         read_if_present(j, "vocab_size", c.vocab_size);
         read_if_present(j, "hidden_size", c.hidden_size);
         read_if_present(j, "num_hidden_layers", c.num_layers);
@@ -104,11 +104,7 @@ ClipTextConfig clip_text_config_from_json(const std::string& json_text, const st
         read_if_present(j, "layer_norm_eps", c.layer_norm_eps);
         if (j.contains("hidden_act")) c.act = parse_clip_activation(j["hidden_act"].get<std::string>());
         c.validate();
-    } catch (const nlohmann::json::exception& e) {
-        fail(label, std::string("has a field of the wrong type: ") + e.what());
-    } catch (const std::invalid_argument& e) {
-        fail(label, e.what());
-    }
+    });
     return c;
 }
 
