@@ -71,8 +71,8 @@ struct Layout {
 
 struct UiState {
     std::string model_path;
-    std::vector<LoraSetting> loras; // loaded with the model (Load)
-    std::string lora_path;          // the LoRA field's text
+    std::vector<LoraChoice> loras; // loaded with the model (Load)
+    std::string lora_path;         // the LoRA field's text
     RunSettings settings;
     std::uint64_t random_captions = 0; // the random caption button's presses so far: the next one's number
     Layout layout;

@@ -1,9 +1,9 @@
 #pragma once
 // What the worker thread hands the UI: plain values only, so the UI files need no LibTorch headers.
+#include "model/lora_use.h"
 #include "render/map_image.h"
 #include "text/prompt_guide.h"
 
-#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -26,19 +26,6 @@ struct RunSettings {
     std::string scheduler = "ddim";
     int width = 0, height = 0; // 0: the model's own size
     std::string backend = "auto";
-};
-
-// A LoRA to load with the model (core's LoraChoice): applied when the model is loaded next.
-struct LoraSetting {
-    std::string path;
-    double scale = 1;
-};
-
-// A LoRA the loaded model runs with; `scale` is read at every step, so the UI may change it at any time.
-struct LoraView {
-    std::string path;
-    int layers = 0;
-    std::shared_ptr<std::atomic<double>> scale;
 };
 
 enum class HeadMode { Single, Mean, Max };
@@ -241,7 +228,7 @@ struct CompareChoice {
     bool same_inputs = true;      // else free-running
     int from_step = 0;            // A and B share the session's steps before this one (0: none)
     // B's model is A's with these LoRAs added (free running only): the model against itself with a LoRA.
-    std::vector<LoraSetting> loras;
+    std::vector<LoraChoice> loras;
 };
 
 // A comparison that has run, for the compare panel's captions.
@@ -310,8 +297,8 @@ struct WorkerSnapshot {
     bool pixel_space = false; // no VAE: x0 is the image itself
     // The loaded model's prompt examples and vocabulary, where it declares them (the embedded model).
     std::shared_ptr<const PromptGuide> prompt_guide;
-    double model_guidance = 7.5; // the guidance scale the model declares, else SD's usual
-    std::vector<LoraView> loras;
+    double model_guidance = 7.5;  // the guidance scale the model declares, else SD's usual
+    std::vector<LoraInUse> loras; // the loaded model's; the UI may set their scales at any time
     bool session_ready = false;
     RunSettings session_settings; // what the session runs (sizes and guidance resolved)
     int latent_width = 0, latent_height = 0;

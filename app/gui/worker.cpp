@@ -166,7 +166,7 @@ struct Worker::Impl {
             s.unet_blocks = unet_block_rows(pipeline->unet.layout());
             s.prompt_guide = pipeline->prompt_guide;
             s.model_guidance = pipeline->default_guidance();
-            for (const auto& l : pipeline->loras) s.loras.push_back({l.path, l.layers, l.scale});
+            s.loras = pipeline->loras;
         }
         if (session) {
             const auto& g = session->settings();
@@ -330,10 +330,10 @@ struct Worker::Impl {
     }
 
     // The model loaded again in `dtype` with `loras` added to its own (for one comparison: not kept).
-    std::shared_ptr<const Pipeline> with_loras(at::ScalarType dtype, const std::vector<LoraSetting>& loras) {
+    std::shared_ptr<const Pipeline> with_loras(at::ScalarType dtype, const std::vector<LoraChoice>& loras) {
         auto o = pipeline_options;
         o.dtype = dtype;
-        for (const auto& l : loras) o.loras.push_back({l.path, l.scale});
+        o.loras.insert(o.loras.end(), loras.begin(), loras.end());
         return load_pipeline(model_path, o, [this](double f, const std::string& what) {
             check_cancel();
             set_task("loading the model with B's LoRA: " + what, static_cast<float>(f));
@@ -490,12 +490,12 @@ Worker::~Worker() {
     impl_->thread.join();
 }
 
-void Worker::load(const std::string& path, const std::vector<LoraSetting>& loras,
+void Worker::load(const std::string& path, const std::vector<LoraChoice>& loras,
                   const RunSettings& settings) {
     impl_->enqueue([this, path, loras, settings] {
         auto& w = *impl_;
         PipelineOptions o;
-        for (const auto& l : loras) o.loras.push_back({l.path, l.scale});
+        o.loras = loras;
         o.device = w.options.device.empty() ? at::Device(at::hasCUDA() ? at::kCUDA : at::kCPU)
                                             : at::Device(w.options.device);
         o.dtype = parse_dtype(w.options.dtype, o.device);

@@ -25,7 +25,7 @@ class Worker {
     // Commands run in order on the worker thread. A failure is reported in the snapshot's `error` and
     // leaves the previous model and session in place.
     // Loads the model with `loras` applied (unmerged), then starts a session.
-    void load(const std::string& path, const std::vector<LoraSetting>& loras, const RunSettings& settings);
+    void load(const std::string& path, const std::vector<LoraChoice>& loras, const RunSettings& settings);
     void start_session(const RunSettings& settings); // on the loaded model, from step 0
     void step();
     void play();                // steps to the end, refreshing the preview and maps after every step

@@ -3,6 +3,7 @@
 // text_encoder/, unet/, vae/, scheduler/) or an original single-file checkpoint, plus optional stand-ins for
 // parts of it.
 #include "model/lora.h"
+#include "model/lora_use.h"
 #include "model/taesd_decoder.h"
 #include "model/unet.h"
 #include "model/unet_loader.h"
@@ -19,19 +20,6 @@
 #include <utility>
 
 namespace attnscope {
-
-// A LoRA file to apply and its strength (1: as trained; 0: off; negative: away from it).
-struct LoraChoice {
-    std::string path;
-    double scale = 1;
-};
-
-// A LoRA the pipeline runs with: its layers stay apart from the weights, so `scale` may change between steps.
-struct LoraInUse {
-    std::string path;
-    int layers = 0;
-    std::shared_ptr<std::atomic<double>> scale;
-};
 
 struct PipelineOptions {
     at::ScalarType dtype = at::kFloat;
