@@ -6,6 +6,7 @@
 // one line and the right code.
 #include "capture/attention_maps.h"
 #include "compare/quant_inspector.h"
+#include "io/image_file.h"
 #include "io/png_file.h"
 #include "io/safetensors_file.h"
 #include "test_capture_fixtures.h"
@@ -215,10 +216,10 @@ TEST_F(CliAnalysis, TheInt8ReportIsTheInspectionOfThatCall) {
     ASSERT_EQ(j["p_error"]["by_key"]["max_abs"].size(), static_cast<std::size_t>(c.site.seq_k));
 
     // The charts: a bar per bin (10 pixels wide for 40 bins) in three panels, a bar per key in two.
-    const auto histogram = read_png(out + "/histogram.png");
+    const auto histogram = read_image(out + "/histogram.png");
     EXPECT_EQ(histogram.width, 8 + 40 * 10);
     EXPECT_EQ(histogram.height, 4 + 3 * (120 + 4));
-    const auto by_key = read_png(out + "/p_error_by_key.png");
+    const auto by_key = read_image(out + "/p_error_by_key.png");
     EXPECT_EQ(by_key.width, 8 + static_cast<int>(c.site.seq_k) * (400 / static_cast<int>(c.site.seq_k)));
     EXPECT_EQ(by_key.height, 4 + 2 * (120 + 4));
 }

@@ -1,6 +1,7 @@
 // `attnscope generate` as a user runs it: the image, previews and summary it writes, and its answers to bad
 // input (one line, non-zero exit, nothing half-written).
 #include "capture/capture_file.h"
+#include "io/image_file.h"
 #include "io/png_file.h"
 #include "io/safetensors_file.h"
 #include "test_json.h"
@@ -29,7 +30,7 @@ TEST(CliGenerate, WritesTheImagePreviewsAndSummary) {
     // SD declares no grammar of its prompts: no word is unknown to it.
     EXPECT_EQ(r.output.find("vocabulary"), std::string::npos) << r.output;
 
-    const auto image = read_png(dir.file("run/image.png"));
+    const auto image = read_image(dir.file("run/image.png"));
     EXPECT_EQ(image.width, 64);
     EXPECT_EQ(image.height, 48);
     // The same run as diffusers' (tests/test_session.cpp checks the floats): its 8-bit image agrees to a
@@ -127,7 +128,7 @@ TEST(CliGenerate, AppliesLorasAtTheirScale) {
             test::run_cli("generate --model " + model + " --prompt 'a red circle' --steps 2 --seed 3 " +
                           extra + " --out " + dir.file(name));
         EXPECT_EQ(r.rc, 0) << r.output;
-        return read_png(dir.file(name + "/image.png")).pixels;
+        return read_image(dir.file(name + "/image.png")).pixels;
     };
     const auto plain = run("plain", "");
     EXPECT_EQ(run("off", "--lora " + dir.file("style.safetensors") + ":0"), plain);

@@ -5,6 +5,7 @@
 // size their layout says with every tile in its place; bad requests get one line and the right exit code.
 #include "capture/attention_maps.h"
 #include "capture/capture_file.h"
+#include "io/image_file.h"
 #include "io/png_file.h"
 #include "io/safetensors_file.h"
 #include "render/colormap.h"
@@ -165,7 +166,7 @@ TEST_F(CliMaps, AWordsDaamMapIsTheRecomputedAttention) {
     EXPECT_EQ(lo, map.min().item<double>());
     EXPECT_EQ(hi, map.max().item<double>());
     expect_png16_matches(out + "/map16.png", map, lo, hi);
-    const auto png = read_png(out + "/map.png");
+    const auto png = read_image(out + "/map.png");
     EXPECT_EQ(png.width, kWidth);
     EXPECT_EQ(png.height, kHeight);
     expect_colours_match(png, map, lo, hi, Colormaps().lut(Colormap::Viridis));
@@ -190,7 +191,7 @@ TEST_F(CliMaps, OneHeadOfAPixelsSelfAttentionInTheUnconditionalHalf) {
     EXPECT_EQ(j["maps"][0]["pixel"]["x"], px);
     EXPECT_EQ(j["batch"], "uncond");
     expect_png16_matches(out + "/map16.png", map, 0, 0.05f);
-    expect_colours_match(read_png(out + "/map.png"), map, 0, 0.05f, Colormaps().lut(Colormap::Magma));
+    expect_colours_match(read_image(out + "/map.png"), map, 0, 0.05f, Colormaps().lut(Colormap::Magma));
 }
 
 TEST_F(CliMaps, MaxOverHeadsAtARequestedSize) {
@@ -213,7 +214,7 @@ TEST_F(CliMaps, TheIndexGridPutsEachSiteWhereTheUNetHasIt) {
                               {4, 2}, {5, 2}, {3, 1}, {4, 1}, {5, 1}, {3, 0}, {4, 0}, {5, 0}};
     const auto x_of = [&](int index) { return 2 + cells[index - 1][0] * (kWidth + 2); };
     const auto y_of = [&](int index) { return 2 + cells[index - 1][1] * (kHeight + 2); };
-    const auto png = read_png(out + "/grid.png");
+    const auto png = read_image(out + "/grid.png");
     EXPECT_EQ(png.width, 2 + 6 * (kWidth + 2));
     EXPECT_EQ(png.height, 2 + 4 * (kHeight + 2));
     EXPECT_EQ(j["grid"]["width"], png.width);
@@ -260,7 +261,7 @@ TEST_F(CliMaps, TheHeadGridShowsEveryHeadThenTheMeanAndMax) {
     const auto& site = store().find(1, 16, AttentionKind::Cross)->site;
     ASSERT_EQ(site.heads, kHeads);
     const auto layout = reading_grid(kHeads + 2, site.width, site.height, 2);
-    const auto png = read_png(out + "/grid.png");
+    const auto png = read_image(out + "/grid.png");
     EXPECT_EQ(png.width, layout.width());
     EXPECT_EQ(png.height, layout.height());
     ASSERT_EQ(j["maps"].size(), kHeads + 3u);
@@ -302,7 +303,7 @@ TEST_F(CliMaps, TheTokenGridHasATilePerPromptToken) {
     ASSERT_EQ(j["maps"].size(), prompt.size() + 1);
     const auto& site = store().find(0, 1, AttentionKind::Cross)->site;
     const auto layout = reading_grid(prompt.size(), site.width, site.height, 2);
-    const auto png = read_png(out + "/grid.png");
+    const auto png = read_image(out + "/grid.png");
     EXPECT_EQ(png.width, layout.width());
     EXPECT_EQ(png.height, layout.height());
     at::Tensor all = at::zeros({site.height, site.width}, at::kDouble);

@@ -1,5 +1,6 @@
 // `attnscope compare` as a user runs it on the small pipeline: the files it writes, what compare.json says
 // for math against sdpa, fp32 against fp64 and a backend against itself, and its answers to bad input.
+#include "io/image_file.h"
 #include "io/png_file.h"
 #include "io/safetensors_file.h"
 #include "test_json.h"
@@ -54,19 +55,19 @@ TEST(CliCompare, MathAgainstSdpaOnTheSameInputs) {
     EXPECT_GT(j["image"]["psnr_db"].get<double>(), 60);
     EXPECT_GT(j["image"]["ssim"].get<double>(), 0.999);
     for (const char* f : {"image_a.png", "image_b.png", "diff.png"}) {
-        const auto image = read_png(dir.file(std::string("run/") + f));
+        const auto image = read_image(dir.file(std::string("run/") + f));
         EXPECT_EQ(image.width, 64);
         EXPECT_EQ(image.height, 64);
     }
     // 2 steps x 16 sites of 12-pixel cells, self above cross, 4 pixels apart.
-    const auto grid = read_png(dir.file("run/divergence.png"));
+    const auto grid = read_image(dir.file("run/divergence.png"));
     EXPECT_EQ(grid.width, 4 + 2 * 12 + 4);
     EXPECT_EQ(grid.height, 4 + 2 * (16 * 12 + 4));
     EXPECT_EQ(j["map"]["tokens"], (std::vector<int>{2}));
     EXPECT_EQ(j["map"]["steps"], (std::vector<int>{1}));
     EXPECT_GT(j["map"]["a"]["max"].get<double>(), 0.0);
     EXPECT_LT(j["map"]["abs_diff"]["max"].get<double>(), 1e-5);
-    EXPECT_EQ(read_png(dir.file("run/map_diff.png")).width, 64);
+    EXPECT_EQ(read_image(dir.file("run/map_diff.png")).width, 64);
 }
 
 TEST(CliCompare, Float32AgainstFloat64FreeRunning) {

@@ -1,5 +1,6 @@
 // `attnscope edit` as a user runs it on the small pipeline: the original and edited images, edit.json, where
 // the latents part, and its answers to bad edits.
+#include "io/image_file.h"
 #include "io/png_file.h"
 #include "test_json.h"
 #include "test_util.h"
@@ -38,7 +39,7 @@ TEST(CliEdit, ScalesATokenAndZeroesAHeadFromAStep) {
     EXPECT_GT(j["latents"][0]["rel_l2"].get<double>(), 0.0);
     EXPECT_LT(j["image"]["psnr_db"].get<double>(), 100.0);
     for (const char* f : {"original.png", "edited.png", "diff.png"})
-        EXPECT_EQ(read_png(dir.file(std::string("run/") + f)).width, 64) << f;
+        EXPECT_EQ(read_image(dir.file(std::string("run/") + f)).width, 64) << f;
 }
 
 TEST(CliEdit, AnEditThatChangesNothingGivesTheOriginal) {

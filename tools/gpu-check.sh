@@ -73,6 +73,12 @@ if [ -f tools/make_pipeline_fixtures.py ] && [ -d .ref/diffusers/src ] && [ -d a
     assets/clip-tokenizer || status=1
   made+=(tests/data/pipeline_*)
 fi
+if [ -f tools/make_img2img_fixtures.py ] && [ -d .ref/diffusers/src ] &&
+   { [ "$regen" = 1 ] || [ ! -f tests/data/img2img_reference.safetensors ]; }; then
+  step "VAE encoder and image-to-image fixtures (diffusers)"
+  PYTHONPATH=.ref/diffusers/src python3 tools/make_img2img_fixtures.py tests/data assets/clip-tokenizer || status=1
+  made+=(tests/data/img2img_*)
+fi
 [ "${#made[@]}" -gt 0 ] && tar czf - "${made[@]}" | split -b 15M - "$OUT/fixtures.tgz."
 
 # What comparing and editing cost: wall time of each whole command and the GPU's peak memory, against a plain

@@ -3,7 +3,6 @@
 #include "mapped_file.h"
 
 #include <memory>
-#include <stb/stb_image.h>
 #include <stb/stb_image_write.h>
 #include <stdexcept>
 
@@ -38,17 +37,6 @@ void write_png(const std::string& path, const Image8& image) {
     AtomicFileWriter out(path);
     out.write(encoded.data(), encoded.size());
     out.commit();
-}
-
-Image8 read_png(const std::string& path) {
-    const MappedFile file(path);
-    int w = 0, h = 0, c = 0;
-    const std::unique_ptr<stbi_uc, void (*)(void*)> pixels(
-        stbi_load_from_memory(file.data(), static_cast<int>(file.size()), &w, &h, &c, 0), stbi_image_free);
-    if (!pixels) throw std::runtime_error(path + ": not a readable image (" + stbi_failure_reason() + ")");
-    Image8 out{w, h, c, {}};
-    out.pixels.assign(pixels.get(), pixels.get() + static_cast<std::size_t>(w) * h * c);
-    return out;
 }
 
 } // namespace attnscope

@@ -5,9 +5,7 @@
 //
 // Convention: decode() takes latents as the U-Net sees them, i.e. the VAE's own latents times
 // scaling_factor, and divides by it first as SD pipelines do; the image comes back in about [-1, 1].
-#include "io/safetensors_file.h"
-#include "model/vae_config.h"
-#include "model/weights.h"
+#include "model/vae_weights.h"
 
 #include <ATen/ATen.h>
 #include <cstdint>
@@ -16,21 +14,6 @@
 #include <vector>
 
 namespace attnscope {
-
-// One decoder parameter under its names in each checkpoint layout.
-struct VaeParam {
-    std::string name;   // diffusers
-    std::string legacy; // diffusers before its attention rewrite (query/key/value/proj_attn)
-    std::string ldm;    // original checkpoint, without the "first_stage_model." prefix
-    std::vector<int64_t> shape;
-    bool projection =
-        false; // a mid-attention projection: (C, C) in diffusers, a 1x1 conv (C, C, 1, 1) in LDM
-};
-
-// Every decoder parameter, in forward order. Encoder parameters are not listed: decoding never reads them.
-std::vector<VaeParam> vae_decoder_parameters(const VaeConfig& config);
-
-inline constexpr const char* kLdmVaePrefix = "first_stage_model.";
 
 class VaeDecoder {
   public:
@@ -63,9 +46,6 @@ class VaeDecoder {
     TensorMap state_dict_ldm() const;
 
   private:
-    at::Tensor resnet(const std::string& prefix, const at::Tensor& x) const;
-    at::Tensor mid_attention(const at::Tensor& x) const;
-
     VaeConfig config_;
     Weights weights_;
     at::ScalarType dtype_;

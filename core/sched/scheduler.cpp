@@ -185,6 +185,16 @@ StepResult Scheduler::step_with_noise(const at::Tensor& model_output, int step_i
     return result;
 }
 
+void Scheduler::begin_at(int first) {
+    if (next_step_ != 0) throw std::logic_error(to_string(kind_) + " scheduler: begin_at() after a step");
+    if (first < 0 || first >= num_steps())
+        throw std::invalid_argument(to_string(kind_) + " scheduler: cannot begin at step " +
+                                    std::to_string(first) + " of " + std::to_string(num_steps()));
+    timesteps_.erase(timesteps_.begin(), timesteps_.begin() + first);
+    if (!sigmas_.empty()) sigmas_.erase(sigmas_.begin(), sigmas_.begin() + first);
+    drop_first(first);
+}
+
 void Scheduler::reset() {
     next_step_ = 0;
     clear_history();

@@ -75,6 +75,15 @@ class Scheduler {
                                const at::Tensor& noise);
     void reset();
 
+    // Image-to-image: drops the first `first` timesteps, so the run starts there with the spacing of the
+    // full count, as diffusers' img2img slices scheduler.timesteps and sets the begin index. Only before the
+    // first step; throws std::invalid_argument unless 0 <= first < num_steps().
+    void begin_at(int first);
+    // A clean sample (B, C, h, w) noised to the level of step 0, as diffusers' add_noise at that timestep:
+    // sqrt(a) x0 + sqrt(1 - a) noise with a = alphas_cumprod[t] (DDIM, PNDM), x0 + sigma noise (Euler),
+    // alpha_t x0 + sigma_t noise in the VP view of sigma (DPM++).
+    virtual at::Tensor add_noise(const at::Tensor& x0, const at::Tensor& noise) const = 0;
+
   protected:
     Scheduler(SchedulerKind kind, Prediction prediction, int requested_steps);
 
@@ -82,6 +91,8 @@ class Scheduler {
     virtual StepResult do_step(const at::Tensor& model_output, int step_index, const at::Tensor& sample,
                                const at::Tensor& noise) = 0;
     virtual void clear_history() {}
+    // Drops the first n entries of a subclass's own per-step tables (begin_at).
+    virtual void drop_first(int /*n*/) {}
 
     const SchedulerKind kind_;
     const Prediction prediction_;

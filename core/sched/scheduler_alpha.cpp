@@ -34,6 +34,13 @@ at::Tensor x0_from_alpha(Prediction prediction, const at::Tensor& model_output, 
     return sample * f64(sqrt_a) - model_output * f64(sqrt_b);
 }
 
+// diffusers' add_noise of DDIM and PNDM: the float32 table converted to the sample's dtype, then the roots.
+at::Tensor add_noise_at(int t, const at::Tensor& x0, const at::Tensor& noise) {
+    const float a = alpha_at(t);
+    if (x0.scalar_type() == at::kDouble) return x0 * std::sqrt(f64(a)) + noise * std::sqrt(1.0 - f64(a));
+    return x0 * f64(std::sqrt(a)) + noise * f64(std::sqrt(1.0f - a));
+}
+
 class DDIMScheduler final : public Scheduler {
   public:
     DDIMScheduler(Prediction prediction, int steps)
@@ -41,6 +48,10 @@ class DDIMScheduler final : public Scheduler {
         check_leading_steps(kind_, steps, step_ratio_);
         // "leading" spacing (DDIM's default) shifted by the config's steps_offset of 1: 981, 961, ..., 1.
         for (int i = steps - 1; i >= 0; --i) timesteps_.push_back(i * step_ratio_ + 1);
+    }
+
+    at::Tensor add_noise(const at::Tensor& x0, const at::Tensor& noise) const override {
+        return add_noise_at(static_cast<int>(timesteps_.front()), x0, noise);
     }
 
   protected:
@@ -84,6 +95,10 @@ class PNDMScheduler final : public Scheduler {
         if (base.size() >= 2) plms.push_back(base[base.size() - 2]);
         plms.push_back(base.back());
         for (auto it = plms.rbegin(); it != plms.rend(); ++it) timesteps_.push_back(*it);
+    }
+
+    at::Tensor add_noise(const at::Tensor& x0, const at::Tensor& noise) const override {
+        return add_noise_at(static_cast<int>(timesteps_.front()), x0, noise);
     }
 
   protected:

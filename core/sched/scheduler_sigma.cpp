@@ -56,7 +56,13 @@ class EulerScheduler final : public Scheduler {
 
     bool stochastic() const override { return ancestral_; }
 
+    at::Tensor add_noise(const at::Tensor& x0, const at::Tensor& noise) const override {
+        return x0 + noise * f64(sigma_f_.front());
+    }
+
   protected:
+    void drop_first(int n) override { sigma_f_.erase(sigma_f_.begin(), sigma_f_.begin() + n); }
+
     StepResult do_step(const at::Tensor& model_output, int step_index, const at::Tensor& sample,
                        const at::Tensor& noise) override {
         const at::Tensor x = sample.to(at::kFloat); // diffusers' "upcast", a downcast for float64 samples
@@ -105,7 +111,14 @@ class DPMPP2MKarrasScheduler final : public Scheduler {
         sigmas_.assign(sigma_f_.begin(), sigma_f_.end());
     }
 
+    at::Tensor add_noise(const at::Tensor& x0, const at::Tensor& noise) const override {
+        const Coeffs c = coeffs(sigma_f_.front());
+        return x0 * f64(c.alpha) + noise * f64(c.sigma);
+    }
+
   protected:
+    void drop_first(int n) override { sigma_f_.erase(sigma_f_.begin(), sigma_f_.begin() + n); }
+
     StepResult do_step(const at::Tensor& model_output, int step_index, const at::Tensor& sample,
                        const at::Tensor& /*noise*/) override {
         const Coeffs s0 = coeffs(sigma_f_[step_index]);

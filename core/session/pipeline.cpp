@@ -50,6 +50,18 @@ std::optional<VaeDecoder> load_vae(const std::string& path, const PipelineOption
     }
 }
 
+// The encoder of the VAE the decoder came from. Many VAE files hold both halves; one that does not only
+// stops pictures from being a starting point, so it is recorded, not thrown.
+void load_vae_encoder(const std::string& path, const PipelineOptions& options, Pipeline& p) {
+    if (!p.vae) return;
+    try {
+        p.vae_encoder = VaeEncoder::load(options.vae ? *options.vae : path, options.dtype, options.device,
+                                         p.vae->config());
+    } catch (const std::exception& e) {
+        p.no_encoder = e.what();
+    }
+}
+
 // How warnings name a model that declares its prompts: the embedded one by that name, so a newcomer learns
 // what the default is. Where the bundled files are gone no model is the embedded one.
 std::shared_ptr<const PromptGuide> load_prompt_guide(const std::string& path) {
@@ -95,6 +107,15 @@ std::pair<ClipEncoding, at::Tensor> Pipeline::encode_prompt(const std::string& p
     auto encoding = tokenizer.encode(prompt);
     const auto ids = at::tensor(encoding.ids, at::kLong).unsqueeze(0).to(text_encoder.device());
     return {std::move(encoding), text_encoder.forward(ids)};
+}
+
+at::Tensor Pipeline::encode_image(const at::Tensor& image, TorchCpuGenerator& gen) const {
+    if (!vae) return image.to(unet.device(), unet.dtype());
+    if (!vae_encoder) throw std::invalid_argument("this model cannot start from a picture: " + no_encoder);
+    const auto posterior = vae_encoder->encode(image);
+    const auto noise = gen.randn(posterior.mean.sizes(), vae_encoder->dtype()).to(vae_encoder->device());
+    const auto latents = posterior.sample(noise) * vae_encoder->config().scaling_factor;
+    return latents.to(unet.device(), unet.dtype());
 }
 
 at::Tensor Pipeline::decode(const at::Tensor& latents, Decoder decoder) const {
@@ -167,10 +188,20 @@ std::shared_ptr<const Pipeline> load_pipeline(const std::string& path, const Pip
                          std::make_shared<std::atomic<double>>(options.loras[i].scale)});
         apply_lora(files[i], unet, text, loras.back().scale);
     }
+    Pipeline p{path,
+               std::move(tokenizer),
+               std::move(tokenizer_source),
+               std::move(text),
+               std::move(unet),
+               std::move(vae),
+               std::move(taesd),
+               std::move(guide),
+               std::move(loras),
+               {},
+               {}};
+    load_vae_encoder(path, options, p);
     report(1.0, "model ready");
-    return std::make_shared<const Pipeline>(Pipeline{path, std::move(tokenizer), std::move(tokenizer_source),
-                                                     std::move(text), std::move(unet), std::move(vae),
-                                                     std::move(taesd), std::move(guide), std::move(loras)});
+    return std::make_shared<const Pipeline>(std::move(p));
 }
 
 std::shared_ptr<const Pipeline> random_pipeline(const std::string& preset, uint64_t seed,
@@ -191,6 +222,7 @@ std::shared_ptr<const Pipeline> random_pipeline(const std::string& preset, uint6
     report(0.8, "random VAE and TAESD");
     auto vae = VaeDecoder::random(VaeConfig::sd(), seed + 2, dtype, device);
     auto taesd = TaesdDecoder::random(seed + 3, dtype, device);
+    auto encoder = VaeEncoder::random(VaeConfig::sd(), seed + 4, dtype, device);
     report(1.0, "model ready");
     return std::make_shared<const Pipeline>(Pipeline{"random weights, preset " + preset,
                                                      std::move(tokenizer),
@@ -200,6 +232,8 @@ std::shared_ptr<const Pipeline> random_pipeline(const std::string& preset, uint6
                                                      std::move(vae),
                                                      std::move(taesd),
                                                      nullptr,
+                                                     {},
+                                                     std::move(encoder),
                                                      {}});
 }
 

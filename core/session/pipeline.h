@@ -8,9 +8,11 @@
 #include "model/unet.h"
 #include "model/unet_loader.h"
 #include "model/vae_decoder.h"
+#include "model/vae_encoder.h"
 #include "text/clip_text_model.h"
 #include "text/clip_tokenizer.h"
 #include "text/prompt_guide.h"
+#include "torch_generator.h"
 #include "util/progress.h"
 
 #include <ATen/ATen.h>
@@ -49,6 +51,10 @@ struct Pipeline {
     // null for other models. Shared: the visualizer's UI thread reads it.
     std::shared_ptr<const PromptGuide> prompt_guide;
     std::vector<LoraInUse> loras;
+    // The VAE's encoder, for starting from a picture: absent for pixel-space models, which need none, and
+    // where the VAE file holds none (`no_encoder` then says why).
+    std::optional<VaeEncoder> vae_encoder;
+    std::string no_encoder;
 
     bool pixel_space() const { return !vae; }
     int downscale() const { return vae ? vae->config().downscale() : 1; } // image pixels per latent pixel
@@ -61,6 +67,11 @@ struct Pipeline {
     void check_size(int width, int height) const;
     // Tokens and the text encoder's last hidden state (1, 77, width) for one prompt.
     std::pair<ClipEncoding, at::Tensor> encode_prompt(const std::string& prompt) const;
+    // A picture (1, 3, H, W) in [-1, 1] (image_input.h) -> its clean latents as the U-Net sees them (times
+    // scaling_factor) in the U-Net's dtype on its device: the VAE posterior sampled with one draw from `gen`,
+    // as diffusers' img2img retrieve_latents does; pixel-space models take the picture itself and draw
+    // nothing. Throws std::invalid_argument when the model has no encoder.
+    at::Tensor encode_image(const at::Tensor& image, TorchCpuGenerator& gen) const;
     // Latents (B, C, h, w) as the U-Net sees them -> image (B, 3, H, W), float32 in [0, 1] on the CPU.
     at::Tensor decode(const at::Tensor& latents, Decoder decoder) const;
     std::string describe() const; // a few lines: source, components, dtype, device

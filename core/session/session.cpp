@@ -1,8 +1,10 @@
 #include "session.h"
 
 #include "gpu_info.h"
+#include "image_input.h"
 #include "util/out_of_memory.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <stdexcept>
@@ -27,7 +29,21 @@ GenerationSettings checked(GenerationSettings s, const Pipeline& p) {
     if (s.width == 0) s.width = w;
     if (s.height == 0) s.height = h;
     p.check_size(s.width, s.height);
+    if (s.start_image) {
+        if (!s.start_image->image) throw std::invalid_argument("the start image is empty");
+        first_step_for_strength(s.steps, s.start_image->strength);
+    }
     return s;
+}
+
+int first_step(const GenerationSettings& s) {
+    return s.start_image ? first_step_for_strength(s.steps, s.start_image->strength) : 0;
+}
+
+std::unique_ptr<Scheduler> session_scheduler(const GenerationSettings& s, Prediction prediction) {
+    auto scheduler = make_scheduler(s.scheduler, prediction, s.steps);
+    scheduler->begin_at(first_step(s));
+    return scheduler;
 }
 
 std::pair<ClipEncoding, at::Tensor> encode(const Pipeline& p, const std::string& text, const char* what) {
@@ -40,23 +56,49 @@ std::pair<ClipEncoding, at::Tensor> encode(const Pipeline& p, const std::string&
 
 } // namespace
 
+int first_step_for_strength(int steps, double strength) {
+    if (!std::isfinite(strength) || strength <= 0 || strength > 1)
+        throw std::invalid_argument("strength must be in (0, 1], got " + std::to_string(strength));
+    // Python's int(steps * strength) in float64, as diffusers' get_timesteps.
+    const int run = std::min(static_cast<int>(steps * strength), steps);
+    if (run == 0)
+        throw std::invalid_argument("strength " + std::to_string(strength) + " of " + std::to_string(steps) +
+                                    " steps runs no step; raise the strength or the steps");
+    return steps - run;
+}
+
 Session::Session(std::shared_ptr<const Pipeline> pipeline, GenerationSettings settings)
     : pipeline_(std::move(pipeline)), settings_(checked(std::move(settings), *pipeline_)),
-      scheduler_(make_scheduler(settings_.scheduler, pipeline_->unet.config().prediction, settings_.steps)),
+      first_step_(first_step(settings_)),
+      scheduler_(session_scheduler(settings_, pipeline_->unet.config().prediction)),
       generator_(settings_.seed) {
     encode_prompts();
-    // As diffusers' prepare_latents: CPU noise in the model's dtype, scaled to the first step's noise level.
+    draw_start_latents();
+    generator_before_.push_back(generator_);
+}
+
+void Session::draw_start_latents() {
     const int f = pipeline_->downscale();
     const auto& unet = pipeline_->unet;
-    const auto noise = generator_.randn(
-        {1, pipeline_->latent_channels(), settings_.height / f, settings_.width / f}, unet.dtype());
-    latents_.push_back(noise.to(unet.device()) * scheduler_->init_noise_sigma());
-    generator_before_.push_back(generator_);
+    const std::vector<int64_t> shape{1, pipeline_->latent_channels(), settings_.height / f,
+                                     settings_.width / f};
+    if (!settings_.start_image) {
+        // As diffusers' prepare_latents: CPU noise in the model's dtype, scaled to the first step's level.
+        const auto noise = generator_.randn(shape, unet.dtype());
+        latents_.push_back(noise.to(unet.device()) * scheduler_->init_noise_sigma());
+        return;
+    }
+    // As diffusers' img2img: the picture's latents (one draw for the posterior), then the noise draw.
+    const auto picture = fit_image(*settings_.start_image->image, settings_.width, settings_.height);
+    const auto clean = pipeline_->encode_image(picture, generator_);
+    const auto noise = generator_.randn(shape, unet.dtype()).to(unet.device());
+    latents_.push_back(scheduler_->add_noise(clean, noise));
 }
 
 Session::Session(const Session& from, int step, std::shared_ptr<const Pipeline> pipeline)
     : pipeline_(pipeline ? std::move(pipeline) : from.pipeline_), settings_(from.settings_),
-      scheduler_(make_scheduler(settings_.scheduler, pipeline_->unet.config().prediction, settings_.steps)),
+      first_step_(from.first_step_),
+      scheduler_(session_scheduler(settings_, pipeline_->unet.config().prediction)),
       generator_(from.generator_before_.at(step)) {
     if (pipeline_->latent_channels() != from.pipeline_->latent_channels() ||
         pipeline_->downscale() != from.pipeline_->downscale())

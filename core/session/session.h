@@ -3,6 +3,7 @@
 // latents, x0 estimate and model output are kept, so the user can go back to any step and run on from there.
 // Same settings and seed give the same image as diffusers' StableDiffusionPipeline with a CPU generator.
 #include "attention/router.h"
+#include "io/image8.h"
 #include "pipeline.h"
 #include "sched/scheduler.h"
 #include "torch_generator.h"
@@ -16,6 +17,14 @@
 
 namespace attnscope {
 
+// Image-to-image: the run starts from a picture noised to the strength's level instead of from pure noise,
+// as diffusers' StableDiffusionImg2ImgPipeline does.
+struct StartImage {
+    std::shared_ptr<const Image8> image; // as read, any size: fitted to the generation's (image_input.h)
+    std::string source;                  // where it came from, for summaries
+    double strength = 0.75; // (0, 1]: the share of the schedule that runs; 1 keeps nothing of the picture
+};
+
 struct GenerationSettings {
     std::string prompt;
     std::string negative_prompt;
@@ -26,7 +35,12 @@ struct GenerationSettings {
     std::optional<double> guidance_scale;
     SchedulerKind scheduler = SchedulerKind::DDIM;
     int width = 0, height = 0; // pixels; 0 takes the model's native size
+    std::optional<StartImage> start_image;
 };
+
+// The step of `steps` at which a run from a picture starts: diffusers' t_start = steps - int(steps *
+// strength). Throws std::invalid_argument for a strength outside (0, 1] or one that leaves no step to run.
+int first_step_for_strength(int steps, double strength);
 
 struct StepInfo {
     int index = 0;       // 0-based
@@ -52,7 +66,10 @@ class Session {
     double guidance_scale() const { return *settings_.guidance_scale; }
     bool guided() const { return guidance_scale() > 1.0; }
 
+    // Steps this run makes; a run from a picture makes only the last ones of settings().steps.
     int total_steps() const { return scheduler_->num_steps(); }
+    // Where a run from a picture joined the schedule of settings().steps: 0 for a run from noise.
+    int first_scheduled_step() const { return first_step_; }
     int current_step() const { return current_; } // steps done so far
     bool done() const { return current_ == total_steps(); }
 
@@ -89,7 +106,8 @@ class Session {
   private:
     Session(const Session& from, int step, std::shared_ptr<const Pipeline> pipeline);
     void encode_prompts();
-    void replay_scheduler(); // rebuilds a multistep scheduler's memory from the kept steps
+    void draw_start_latents(); // noise, or the picture noised to the first step's level
+    void replay_scheduler();   // rebuilds a multistep scheduler's memory from the kept steps
     at::Tensor predict_noise(const at::Tensor& sample, int step_index, double& unet_ms);
     at::Tensor unet_forward(const at::Tensor& sample, int step_index, AttentionRouter& router) const;
 
@@ -97,6 +115,7 @@ class Session {
     GenerationSettings settings_;
     ClipEncoding prompt_tokens_, negative_tokens_;
     at::Tensor context_; // (2, 77, width) [negative; prompt] with guidance, else (1, 77, width)
+    int first_step_ = 0;
     std::unique_ptr<Scheduler> scheduler_;
     AttentionRouter router_;
     TorchCpuGenerator generator_;

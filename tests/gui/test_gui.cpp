@@ -1,5 +1,6 @@
 // The visualizer driven end to end: the real program runs a script under a virtual display (xvfb-run, see
 // tests/CMakeLists.txt) and the screenshots' key regions are checked, not their exact pixels (fonts vary).
+#include "io/image_file.h"
 #include "io/png_file.h"
 #include "io/safetensors_file.h"
 #include "test_util.h"
@@ -66,7 +67,7 @@ struct Shot {
 };
 
 Shot load_shot(const std::string& path) {
-    Shot s{read_png(path), {}};
+    Shot s{read_image(path), {}};
     std::ifstream in(path + ".json");
     in >> s.regions;
     return s;
@@ -461,7 +462,7 @@ TEST_F(GuiScript, GrayColormapGivesAGrayColorBar) {
 
 TEST_F(GuiScript, ExportsTheMapAtTheSiteResolution) {
     ASSERT_EQ(exit_code_, 0) << log_;
-    const auto map = read_png(dir_->file("map.png"));
+    const auto map = read_image(dir_->file("map.png"));
     // Index 4 sits at the second level: a 64x48 image is an 8x6 latent, 4x3 there.
     EXPECT_EQ(map.width, 4);
     EXPECT_EQ(map.height, 3);

@@ -1,0 +1,70 @@
+#pragma once
+// The Stable Diffusion VAE's parameters as its two halves use them: their names in each checkpoint layout,
+// the checked reading of one half from a user's file, and the blocks both halves are built of (resnets,
+// single-head attention over all pixels).
+#include "io/safetensors_file.h"
+#include "model/vae_config.h"
+#include "model/weights.h"
+
+#include <ATen/ATen.h>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace attnscope {
+
+// One parameter under its names in each checkpoint layout.
+struct VaeParam {
+    std::string name;   // diffusers
+    std::string legacy; // diffusers before its attention rewrite (query/key/value/proj_attn)
+    std::string ldm;    // original checkpoint, without the "first_stage_model." prefix
+    std::vector<int64_t> shape;
+    bool projection =
+        false; // a mid-attention projection: (C, C) in diffusers, a 1x1 conv (C, C, 1, 1) in LDM
+};
+
+enum class VaePart { Decoder, Encoder };
+
+// Every parameter of one half, in forward order: the decoder with post_quant_conv, the encoder with
+// quant_conv.
+std::vector<VaeParam> vae_parameters(const VaeConfig& config, VaePart part);
+
+inline constexpr const char* kLdmVaePrefix = "first_stage_model.";
+
+struct VaeHalf {
+    VaeConfig config;
+    Weights weights; // keyed by diffusers names
+};
+
+// One half of the VAE from `path` (see VaeDecoder::load for the layouts and where the config comes from).
+// Every key, shape and dtype is checked before any tensor is read; errors name the file and key.
+VaeHalf load_vae_half(const std::string& path, VaePart part, at::ScalarType dtype, at::Device device,
+                      std::optional<VaeConfig> config);
+
+// Deterministic random weights for one half (norms and biases perturbed too), for tests and demos.
+Weights random_vae_weights(const VaeConfig& config, VaePart part, uint64_t seed, at::ScalarType dtype,
+                           at::Device device);
+
+// Throws std::invalid_argument naming the first parameter of `part` that `weights` lacks or has another
+// shape of.
+void check_vae_weights(const VaeConfig& config, VaePart part, const Weights& weights);
+
+// The half's weights as an original single-file checkpoint holds them (first_stage_model.* keys, 1x1 convs).
+TensorMap vae_state_dict_ldm(const VaeConfig& config, VaePart part, const Weights& weights);
+
+namespace vae {
+// A resnet block of the VAE (group norm, SiLU, 3x3 conv, twice; a 1x1 shortcut where the width changes).
+at::Tensor resnet(const Weights& w, const VaeConfig& config, const std::string& prefix, const at::Tensor& x);
+// The mid block's attention: one head as wide as the channels, one token per pixel, residual.
+at::Tensor mid_attention(const Weights& w, const VaeConfig& config, const std::string& prefix,
+                         const at::Tensor& x);
+// The mid block: resnet, attention, resnet.
+at::Tensor mid_block(const Weights& w, const VaeConfig& config, const std::string& prefix,
+                     const at::Tensor& x);
+// Group norm, SiLU, 3x3 conv: how both halves end.
+at::Tensor norm_act_conv(const Weights& w, const VaeConfig& config, const std::string& norm,
+                         const std::string& conv, const at::Tensor& x);
+} // namespace vae
+
+} // namespace attnscope

@@ -1,0 +1,207 @@
+// Starting from the user's picture: reading it (stb_image, with one line for anything unreadable), fitting it
+// to the generation's size, the VAE encoder against diffusers' AutoencoderKL in float64, and image-to-image
+// against diffusers' StableDiffusionImg2ImgPipeline step for step (fixtures: tools/make_img2img_fixtures.py).
+#include "io/image_file.h"
+#include "io/png_file.h"
+#include "model/vae_encoder.h"
+#include "session/image_input.h"
+#include "session/session.h"
+#include "test_util.h"
+
+#include <cctype>
+
+namespace attnscope {
+namespace {
+
+namespace fs = std::filesystem;
+
+const fs::path kData = ATTNSCOPE_TEST_DATA;
+
+const SafetensorsFile& reference() {
+    static const SafetensorsFile f((kData / "img2img_reference.safetensors").string());
+    return f;
+}
+
+std::string meta(const std::string& key) {
+    return reference().header().metadata.at(key);
+}
+
+VaeConfig fixture_config() {
+    const auto path = kData / "vae_small" / "vae" / "config.json";
+    return vae_config_from_json(test::read_bytes(path.string()), path.string());
+}
+
+TEST(VaeEncoder, MatchesDiffusersInFloat64FromBothLayouts) {
+    const auto image = reference().load("vae_encode.image");
+    const auto mean = reference().load("vae_encode.mean");
+    const auto std = reference().load("vae_encode.std");
+    for (const auto& path : {kData / "vae_small", kData / "vae_small_ldm.safetensors"}) {
+        const auto encoder = VaeEncoder::load(path.string(), at::kDouble, at::kCPU, fixture_config());
+        const auto posterior = encoder.encode(image);
+        EXPECT_LT((posterior.mean - mean).abs().max().item<double>(), 1e-10) << path;
+        EXPECT_LT((posterior.std - std).abs().max().item<double>(), 1e-10) << path;
+        const auto noise = TorchCpuGenerator(42).randn(mean.sizes(), at::kDouble);
+        EXPECT_LT(
+            (posterior.sample(noise) - reference().load("vae_encode.sample.42")).abs().max().item<double>(),
+            1e-10)
+            << "latent_dist.sample(generator seeded 42)";
+    }
+}
+
+TEST(VaeEncoder, RefusesAFileWithTheDecoderOnlyAndImagesOfTheWrongSize) {
+    test::TempDir dir;
+    const auto decoder = VaeDecoder::load((kData / "vae_small").string(), at::kFloat, at::kCPU);
+    write_safetensors(dir.file("decoder_only.safetensors"), decoder.state_dict_ldm());
+    ATTNSCOPE_EXPECT_THROW_WITH(
+        VaeEncoder::load(dir.file("decoder_only.safetensors"), at::kFloat, at::kCPU, fixture_config()),
+        std::runtime_error, "holds the VAE's decoder but not its encoder");
+    const auto encoder = VaeEncoder::load((kData / "vae_small").string(), at::kFloat, at::kCPU);
+    ATTNSCOPE_EXPECT_THROW_WITH(encoder.encode(at::zeros({1, 3, 50, 64})), std::invalid_argument,
+                                "multiples of 8");
+    ATTNSCOPE_EXPECT_THROW_WITH(encoder.encode(at::zeros({1, 4, 48, 64})), std::invalid_argument,
+                                "(B, 3, H, W)");
+}
+
+Image8 image8(int w, int h, int c, std::vector<uint8_t> pixels) {
+    return {w, h, c, std::move(pixels)};
+}
+
+TEST(FitImage, TakesAPictureOfTheSizePixelForPixel) {
+    const auto rgb = image8(2, 1, 3, {0, 255, 51, 102, 153, 204});
+    const auto t = fit_image(rgb, 2, 1);
+    ASSERT_EQ(t.sizes(), at::IntArrayRef({1, 3, 1, 2}));
+    const float expected[3][2] = {{-1.0f, 102 / 255.0f * 2 - 1},
+                                  {1.0f, 153 / 255.0f * 2 - 1},
+                                  {51 / 255.0f * 2 - 1, 204 / 255.0f * 2 - 1}};
+    for (int c = 0; c < 3; ++c)
+        for (int x = 0; x < 2; ++x) EXPECT_FLOAT_EQ(t[0][c][0][x].item<float>(), expected[c][x]);
+    // Gray is repeated into RGB; alpha is dropped.
+    const auto gray_alpha = fit_image(image8(1, 1, 2, {255, 0}), 1, 1);
+    EXPECT_EQ(gray_alpha.sizes(), at::IntArrayRef({1, 3, 1, 1}));
+    EXPECT_TRUE(at::all(gray_alpha == 1.0f).item<bool>());
+    EXPECT_TRUE(at::all(fit_image(image8(1, 1, 4, {0, 0, 0, 255}), 1, 1) == -1.0f).item<bool>());
+}
+
+TEST(FitImage, CoversTheSizeKeepingTheAspectAndCutsOutTheMiddle) {
+    // 8x4, columns 0-3 black, 4-5 white, 6-7 black: to 4x4 it grows to 8x4 (covering), then columns 2-5 stay.
+    std::vector<uint8_t> px;
+    for (int y = 0; y < 4; ++y)
+        for (int x = 0; x < 8; ++x)
+            for (int c = 0; c < 3; ++c) px.push_back(x == 4 || x == 5 ? 255 : 0);
+    const auto middle = fit_image(image8(8, 4, 3, px), 4, 4);
+    ASSERT_EQ(middle.sizes(), at::IntArrayRef({1, 3, 4, 4}));
+    for (int x = 0; x < 4; ++x)
+        EXPECT_FLOAT_EQ(middle[0][0][1][x].item<float>(), x == 2 || x == 3 ? 1.0f : -1.0f) << "column " << x;
+    // 8x8 halves black | white, shrunk to 4x4: the halves stay, each output pixel the mean of what it covers.
+    px.clear();
+    for (int y = 0; y < 8; ++y)
+        for (int x = 0; x < 8; ++x)
+            for (int c = 0; c < 3; ++c) px.push_back(x < 4 ? 0 : 255);
+    const auto half = fit_image(image8(8, 8, 3, px), 4, 4);
+    EXPECT_NEAR(half[0][1][2][0].item<float>(), -1.0f, 1e-6);
+    EXPECT_NEAR(half[0][1][2][3].item<float>(), 1.0f, 1e-6);
+    EXPECT_NEAR(half.mean().item<double>(), 0.0, 1e-6);
+}
+
+TEST(ImageFile, ReadsPngAndRefusesWhatItCannotReadInOneLine) {
+    test::TempDir dir;
+    const auto picture = read_image((kData / "img2img_init.png").string());
+    EXPECT_EQ(picture.width, 64);
+    EXPECT_EQ(picture.height, 48);
+    EXPECT_EQ(picture.channels, 3);
+
+    const auto png = test::read_bytes((kData / "img2img_init.png").string());
+    test::write_bytes(dir.file("cut.png"), png.substr(0, png.size() / 2));
+    ATTNSCOPE_EXPECT_THROW_WITH(read_image(dir.file("cut.png")), std::runtime_error,
+                                "cut.png: this PNG file is corrupt or truncated");
+    test::write_bytes(dir.file("a.gif"), "GIF89a\x01\x00\x01\x00");
+    ATTNSCOPE_EXPECT_THROW_WITH(read_image(dir.file("a.gif")), std::runtime_error,
+                                "a.gif: a GIF image; attnscope reads PNG, JPEG and BMP images");
+    test::write_bytes(dir.file("empty.png"), "");
+    EXPECT_THROW(read_image(dir.file("empty.png")), std::runtime_error);
+    // A PNG header that claims 20000 x 100 pixels is refused before any pixel is allocated.
+    std::string huge = png.substr(0, 16);
+    const char ihdr[] = {0, 0, 0x4e, 0x20, 0, 0, 0, 100, 8, 2, 0, 0, 0};
+    huge += std::string(ihdr, sizeof ihdr) + std::string(4, '\0');
+    test::write_bytes(dir.file("huge.png"), huge);
+    ATTNSCOPE_EXPECT_THROW_WITH(read_image(dir.file("huge.png")), std::runtime_error,
+                                "is 20000x100 pixels; images up to 16384 pixels a side");
+    ATTNSCOPE_EXPECT_THROW_WITH(read_image(dir.file("missing.png")), std::runtime_error, "missing.png");
+}
+
+TEST(ImageStart, StrengthPicksTheFirstStepAsDiffusersDoes) {
+    EXPECT_EQ(first_step_for_strength(5, 0.6), 2);
+    EXPECT_EQ(first_step_for_strength(10, 0.3), 7);    // 10 * 0.3 = 3.0000000000000004
+    EXPECT_EQ(first_step_for_strength(100, 0.29), 72); // 100 * 0.29 = 28.999999999999996
+    EXPECT_EQ(first_step_for_strength(20, 1.0), 0);
+    ATTNSCOPE_EXPECT_THROW_WITH(first_step_for_strength(4, 0.1), std::invalid_argument, "runs no step");
+    EXPECT_THROW(first_step_for_strength(5, 0.0), std::invalid_argument);
+    EXPECT_THROW(first_step_for_strength(5, 1.5), std::invalid_argument);
+    EXPECT_THROW(first_step_for_strength(5, std::nan("")), std::invalid_argument);
+}
+
+std::shared_ptr<const Pipeline> small_pipeline() {
+    static const auto p = load_pipeline((kData / "pipeline_v1_small").string(), {});
+    return p;
+}
+
+GenerationSettings reference_settings(SchedulerKind scheduler) {
+    GenerationSettings s;
+    s.prompt = meta("prompt");
+    s.negative_prompt = meta("negative_prompt");
+    s.seed = std::stoull(meta("seed"));
+    s.steps = std::stoi(meta("steps"));
+    s.guidance_scale = std::stod(meta("guidance_scale"));
+    s.width = std::stoi(meta("width"));
+    s.height = std::stoi(meta("height"));
+    s.scheduler = scheduler;
+    const auto path = (kData / "img2img_init.png").string();
+    s.start_image =
+        StartImage{std::make_shared<const Image8>(read_image(path)), path, std::stod(meta("strength"))};
+    return s;
+}
+
+class ImageToImageParity : public ::testing::TestWithParam<SchedulerKind> {};
+
+TEST_P(ImageToImageParity, EveryStepMatchesDiffusersImg2Img) {
+    Session session(small_pipeline(), reference_settings(GetParam()));
+    const std::string prefix = "pipeline_v1_small." + to_string(GetParam());
+    int reference_steps = 0;
+    while (reference().contains(prefix + ".latents." + std::to_string(reference_steps + 1)))
+        ++reference_steps;
+    ASSERT_EQ(session.total_steps(), reference_steps);
+    EXPECT_EQ(session.first_scheduled_step(), 2);
+    while (!session.done()) {
+        const auto info = session.step();
+        const auto ref = reference().load(prefix + ".latents." + std::to_string(info.index + 1));
+        EXPECT_LT(test::rel_l2(session.latents(), ref), 1e-5) << "after step " << info.index + 1;
+    }
+    const auto image = session.image(Decoder::Full).permute({0, 2, 3, 1});
+    EXPECT_LT((image.to(at::kDouble) - reference().load(prefix + ".image")).abs().max().item<double>(), 5e-5);
+    // A branch from the middle repeats the rest exactly: it joins the same shortened schedule.
+    const auto last = session.latents().clone();
+    auto branch = session.branch(1);
+    while (!branch.done()) branch.step();
+    EXPECT_TRUE(at::equal(branch.latents(), last));
+}
+
+INSTANTIATE_TEST_SUITE_P(Schedulers, ImageToImageParity, ::testing::ValuesIn(all_scheduler_kinds()),
+                         [](const auto& info) { return to_string(info.param); });
+
+TEST(ImageStart, AModelWithoutAnEncoderSaysSoInOneLine) {
+    test::TempDir dir;
+    const auto folder = fs::path(dir.file("model"));
+    fs::copy(kData / "pipeline_v1_small", folder, fs::copy_options::recursive);
+    const auto vae = folder / "vae" / "diffusion_pytorch_model.safetensors";
+    const auto decoder = VaeDecoder::load((folder / "vae").string(), at::kFloat, at::kCPU);
+    TensorMap only_decoder;
+    for (const auto& [name, t] : decoder.weights().all()) only_decoder[name] = t;
+    write_safetensors(vae.string(), only_decoder);
+    const auto pipeline = load_pipeline(folder.string(), {});
+    EXPECT_FALSE(pipeline->vae_encoder);
+    ATTNSCOPE_EXPECT_THROW_WITH(Session(pipeline, reference_settings(SchedulerKind::DDIM)),
+                                std::invalid_argument, "cannot start from a picture");
+}
+
+} // namespace
+} // namespace attnscope
