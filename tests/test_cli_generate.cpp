@@ -106,6 +106,51 @@ TEST(CliGenerate, ExplainsBadInputInOneLine) {
     EXPECT_NE(r.output.find("generate needs --prompt"), std::string::npos) << r.output;
 }
 
+// --init-image FILE --strength S: the run diffusers' img2img makes (tests/test_image_start.cpp checks the
+// floats), where it starts said on the console and in summary.json; a picture it cannot read is one line.
+TEST(CliGenerate, StartsFromAPictureAtAStrength) {
+    test::TempDir dir;
+    const std::string model = " --model " + kData +
+                              "/pipeline_v1_small --prompt 'a red circle left of a blue "
+                              "square, watercolor' --negative blurry --seed 1234 --steps 5 --cfg 7.5 ";
+    const auto picture = kData + "/img2img_init.png";
+    auto r =
+        test::run_cli("generate" + model + "--init-image " + picture +
+                      " --strength 0.6 --scheduler dpmpp_2m_karras --size 64x48 --out " + dir.file("run"));
+    ASSERT_EQ(r.rc, 0) << r.output;
+    EXPECT_NE(r.output.find("at strength 0.60: the last 3 of 5 steps"), std::string::npos) << r.output;
+    const auto image = read_image(dir.file("run/image.png"));
+    EXPECT_EQ(image.width, 64);
+    EXPECT_EQ(image.height, 48);
+    const SafetensorsFile ref(kData + "/img2img_reference.safetensors");
+    const auto expected =
+        to_image8(ref.load("pipeline_v1_small.dpmpp_2m_karras.image").permute({0, 3, 1, 2}));
+    int worst = 0;
+    for (std::size_t i = 0; i < image.pixels.size(); ++i)
+        worst = std::max(worst, std::abs(int(image.pixels[i]) - int(expected.pixels[i])));
+    EXPECT_LE(worst, 1);
+    const auto summary = read_json(dir.file("run/summary.json"));
+    EXPECT_EQ(summary["settings"]["start_image"]["file"], picture);
+    EXPECT_EQ(summary["settings"]["start_image"]["first_step"], 2);
+    EXPECT_DOUBLE_EQ(summary["settings"]["start_image"]["strength"].get<double>(), 0.6);
+    EXPECT_EQ(summary["steps"].size(), 3u);
+
+    test::write_bytes(dir.file("cut.jpg"), "\xff\xd8\xff\xe0 not much of a JPEG");
+    r = test::run_cli("generate" + model + "--init-image " + dir.file("cut.jpg") + " --out " +
+                      dir.file("bad"));
+    EXPECT_EQ(r.rc, 1);
+    EXPECT_NE(r.output.find("cut.jpg: this JPEG file is corrupt or truncated"), std::string::npos)
+        << r.output;
+    EXPECT_FALSE(std::filesystem::exists(dir.file("bad/image.png")));
+    r = test::run_cli("generate" + model + "--init-image " + picture + " --strength 0.1 --out " +
+                      dir.file("bad"));
+    EXPECT_EQ(r.rc, 1);
+    EXPECT_NE(r.output.find("runs no step; raise the strength or the steps"), std::string::npos) << r.output;
+    r = test::run_cli("generate" + model + "--strength 0.5 --out " + dir.file("bad"));
+    EXPECT_EQ(r.rc, 2);
+    EXPECT_NE(r.output.find("--strength goes with --init-image FILE"), std::string::npos) << r.output;
+}
+
 // --lora FILE[:SCALE] on a small SD v1 pipeline: the image moves with the LoRA and its scale, scale 0 is the
 // model without it, summary.json says what was applied, and a LoRA for another model is one line naming it.
 TEST(CliGenerate, AppliesLorasAtTheirScale) {

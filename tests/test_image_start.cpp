@@ -103,6 +103,13 @@ TEST(FitImage, CoversTheSizeKeepingTheAspectAndCutsOutTheMiddle) {
     EXPECT_NEAR(half.mean().item<double>(), 0.0, 1e-6);
 }
 
+TEST(FitImage, WithoutASizeARunTakesThePicturesAspectAtTheNativePixelCount) {
+    EXPECT_EQ(size_for_picture(image8(4000, 3000, 3, {}), 512, 512), std::make_pair(576, 448));
+    EXPECT_EQ(size_for_picture(image8(64, 48, 3, {}), 64, 64), std::make_pair(64, 64));
+    EXPECT_EQ(size_for_picture(image8(100, 1000, 3, {}), 64, 64), std::make_pair(64, 192));
+    EXPECT_EQ(size_for_picture(image8(768, 768, 3, {}), 768, 768), std::make_pair(768, 768));
+}
+
 TEST(ImageFile, ReadsPngAndRefusesWhatItCannotReadInOneLine) {
     test::TempDir dir;
     const auto picture = read_image((kData / "img2img_init.png").string());

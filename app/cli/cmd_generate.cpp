@@ -49,6 +49,13 @@ int cmd_generate(const std::vector<std::string>& argv) {
     if (const auto backend = args.get("backend")) session.router().set_default_backend(*backend);
     warn_if_truncated(session, "generate");
     warn_unknown_words(session, "generate");
+    if (const auto& start = session.settings().start_image)
+        std::printf(
+            "starting from %s (%dx%d, fitted to %dx%d) at strength %.2f: the last %d of %d steps, from "
+            "t=%.0f\n",
+            start->source.c_str(), start->image->width, start->image->height, session.settings().width,
+            session.settings().height, start->strength, session.total_steps(), session.settings().steps,
+            session.scheduler().timesteps().front());
 
     // --capture keeps every step's Q, K and LSE (and cross P) and writes them for later exploration.
     const auto capture_path = args.get("capture");

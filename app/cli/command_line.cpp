@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cmath>
 #include <iostream>
 #include <numeric>
 #include <stdexcept>
@@ -137,6 +138,17 @@ int CommandLine::get_int(const std::string& name) const {
     } catch (const std::exception&) {
     }
     throw UsageError("option --" + name + " expects an integer, got '" + v + "'");
+}
+
+double CommandLine::get_double(const std::string& name) const {
+    const auto v = value(name);
+    try {
+        std::size_t used = 0;
+        const double x = std::stod(v, &used);
+        if (used == v.size() && std::isfinite(x)) return x;
+    } catch (const std::exception&) {
+    }
+    throw UsageError("option --" + name + " expects a number, got '" + v + "'");
 }
 
 std::vector<std::string> CommandLine::get_all(const std::string& name) const {

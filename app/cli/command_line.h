@@ -46,6 +46,9 @@ class CommandLine {
     std::string value(const std::string& name) const;
     // value() as an integer; UsageError "option --steps expects an integer, got 'x'" when it is not one.
     int get_int(const std::string& name) const;
+    // value() as a finite number; UsageError "option --strength expects a number, got 'x'" when it is not
+    // one.
+    double get_double(const std::string& name) const;
     std::vector<std::string> get_all(const std::string& name) const;
 
   private:

@@ -1,6 +1,7 @@
 #include "generation_options.h"
 
 #include "device_options.h"
+#include "io/image_file.h"
 #include "io/mapped_file.h"
 #include "model/unet_loader.h"
 #include "options.h"
@@ -26,7 +27,13 @@ void add_generation_options(CommandLine& args) {
     args.option("seed", "K", "the initial noise's seed (and --preset's weights')", "0");
     args.option("scheduler", "ddim|euler|euler_a|dpmpp_2m_karras|pndm", "the sampler",
                 to_string(defaults.scheduler));
-    args.option("size", "WxH", "image size in pixels, multiples of 8 (default: the model's native size)");
+    args.option("size", "WxH",
+                "image size in pixels, multiples of 8 (default: the model's native size; from --init-image, "
+                "the picture's aspect at the native pixel count, sides multiples of 64)");
+    args.option("init-image", "FILE",
+                "start from this picture (PNG, JPEG or BMP) instead of noise: scaled to cover the size, the "
+                "middle cut out");
+    args.option("strength", "S", "with --init-image: how much of the schedule runs, in (0, 1]", "0.8");
     add_device_options(args);
     args.option("tokenizer", "DIR",
                 "a CLIP tokenizer folder (vocab.json, merges.txt) instead of the model's");
@@ -66,6 +73,12 @@ GenerationSettings generation_settings(const CommandLine& args) {
             throw UsageError("bad --cfg '" + *cfg + "': expected a number such as 7.5");
         }
     if (const auto size = args.get("size")) std::tie(s.width, s.height) = parse_size(*size);
+    if (const auto picture = args.get("init-image")) {
+        const auto strength = args.get_double("strength");
+        s.start_image = StartImage{std::make_shared<const Image8>(read_image(*picture)), *picture, strength};
+    } else if (args.given("strength")) {
+        throw UsageError("--strength goes with --init-image FILE");
+    }
     return s;
 }
 

@@ -7,6 +7,14 @@
 
 namespace attnscope {
 
+std::pair<int, int> size_for_picture(const Image8& image, int native_width, int native_height) {
+    if (image.width <= 0 || image.height <= 0) throw std::invalid_argument("the image is empty");
+    const double area = static_cast<double>(native_width) * native_height;
+    const double aspect = static_cast<double>(image.width) / image.height;
+    const auto side = [](double v) { return std::max(64, static_cast<int>(std::lround(v / 64)) * 64); };
+    return {side(std::sqrt(area * aspect)), side(std::sqrt(area / aspect))};
+}
+
 at::Tensor fit_image(const Image8& image, int width, int height) {
     const int c = image.channels;
     if (image.width <= 0 || image.height <= 0 || c < 1 || c > 4 ||

@@ -9,8 +9,14 @@
 #include "io/image8.h"
 
 #include <ATen/ATen.h>
+#include <utility>
 
 namespace attnscope {
+
+// The size a run from `image` takes when none is asked for: the picture's aspect at the model's native pixel
+// count (native_width x native_height), each side rounded to the nearest multiple of 64, at least 64. A
+// 4000x3000 photo on SD v1.5 (512x512) runs at 576x448.
+std::pair<int, int> size_for_picture(const Image8& image, int native_width, int native_height);
 
 // (1, 3, height, width) float32 in [-1, 1] on the CPU. Throws std::invalid_argument for an empty image or
 // a size that is not positive.

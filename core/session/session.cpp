@@ -25,14 +25,15 @@ GenerationSettings checked(GenerationSettings s, const Pipeline& p) {
     if (!s.guidance_scale) s.guidance_scale = p.default_guidance();
     if (!std::isfinite(*s.guidance_scale) || *s.guidance_scale < 0)
         throw std::invalid_argument("guidance scale must be a finite number >= 0");
-    const auto [w, h] = p.native_size();
+    if (s.start_image && !s.start_image->image) throw std::invalid_argument("the start image is empty");
+    const auto [w, h] =
+        s.start_image && s.width == 0 && s.height == 0
+            ? size_for_picture(*s.start_image->image, p.native_size().first, p.native_size().second)
+            : p.native_size();
     if (s.width == 0) s.width = w;
     if (s.height == 0) s.height = h;
     p.check_size(s.width, s.height);
-    if (s.start_image) {
-        if (!s.start_image->image) throw std::invalid_argument("the start image is empty");
-        first_step_for_strength(s.steps, s.start_image->strength);
-    }
+    if (s.start_image) first_step_for_strength(s.steps, s.start_image->strength);
     return s;
 }
 

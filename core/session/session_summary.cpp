@@ -54,6 +54,12 @@ nlohmann::json session_summary(Session& session) {
                      {"width", s.width},
                      {"height", s.height},
                      {"attention_backend", session.router().default_backend()}};
+    if (const auto& start = s.start_image)
+        j["settings"]["start_image"] = {{"file", start->source},
+                                        {"width", start->image->width},
+                                        {"height", start->image->height},
+                                        {"strength", start->strength},
+                                        {"first_step", session.first_scheduled_step()}};
     j["prompt"] = tokens_json(session.prompt_tokens());
     if (session.guided()) j["negative_prompt"] = tokens_json(session.negative_tokens());
 
