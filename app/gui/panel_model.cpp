@@ -24,7 +24,8 @@ bool differs(const RunSettings& a, const RunSettings& b, double model_guidance) 
     return a.prompt != b.prompt || a.negative_prompt != b.negative_prompt || a.seed != b.seed ||
            a.steps != b.steps || a.guidance_scale.value_or(model_guidance) != b.guidance_scale ||
            a.scheduler != b.scheduler || (a.width != 0 && a.width != b.width) ||
-           (a.height != 0 && a.height != b.height) || a.backend != b.backend;
+           (a.height != 0 && a.height != b.height) || a.backend != b.backend ||
+           a.start_image != b.start_image || (!a.start_image.empty() && a.strength != b.strength);
 }
 
 // The LoRAs the loaded model runs with, each with its scale (read at every step, so a change shows from the
@@ -59,6 +60,29 @@ void lora_rows(Ui& ui) {
     ImGui::TextDisabled("next Load applies %zu LoRA%s", s.loras.size(), s.loras.size() == 1 ? "" : "s");
     ImGui::SameLine();
     if (ImGui::SmallButton("clear")) s.loras.clear();
+}
+
+// Image-to-image: a picture the next session starts from, and how much of the schedule then runs.
+void start_image_row(RunSettings& r) {
+    static FilePicker picker;
+    ImGui::SetNextItemWidth(ImGui::GetContentRegionAvail().x - 60);
+    ImGui::InputTextWithHint("##start", "start from image (PNG, JPEG, BMP)", &r.start_image);
+    if (ImGui::IsItemHovered())
+        ImGui::SetTooltip(
+            "the next session starts from this picture noised to the strength's step instead of from noise;\n"
+            "it is scaled to cover the size and its middle cut out (size 0: its aspect at the model's "
+            "pixels)");
+    ImGui::SameLine();
+    if (ImGui::Button("...##start")) picker.open(r.start_image);
+    if (const auto chosen = picker.draw()) r.start_image = *chosen;
+    if (r.start_image.empty()) return;
+    ImGui::SameLine();
+    if (ImGui::SmallButton("x")) r.start_image.clear();
+    auto strength = static_cast<float>(r.strength);
+    if (ImGui::SliderFloat("strength", &strength, 0.05f, 1.0f, "%.2f")) r.strength = strength;
+    if (ImGui::IsItemHovered())
+        ImGui::SetTooltip("the share of the %d steps that runs: %d of them; 1 keeps nothing of the picture",
+                          r.steps, static_cast<int>(r.steps * r.strength));
 }
 
 } // namespace
@@ -138,6 +162,7 @@ void panel_model(Ui& ui) {
         r.width = std::max(0, size[0]);
         r.height = std::max(0, size[1]);
     }
+    start_image_row(r);
     const std::vector<std::string> fallback = {"auto", "math", "sdpa"};
     combo_of("backend", r.backend, s.snap.backends.empty() ? fallback : s.snap.backends);
     ImGui::PopItemWidth();

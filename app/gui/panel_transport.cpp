@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 
 namespace attnscope::gui {
 
@@ -119,6 +120,11 @@ void panel_transport(Ui& ui) {
     std::snprintf(progress, sizeof progress, "%s", s.snap.task.empty() ? "idle" : s.snap.task.c_str());
     ImGui::ProgressBar(s.snap.busy ? s.snap.progress : 0.0f, ImVec2(-1, 0), progress);
 
+    if (const auto& start = s.snap.session_settings.start_image; !start.empty() && s.snap.session_ready)
+        ImGui::TextDisabled("from %s at strength %.2f: steps %d-%d of the %d-step schedule",
+                            std::filesystem::path(start).filename().string().c_str(),
+                            s.snap.session_settings.strength, s.snap.first_scheduled_step + 1,
+                            s.snap.session_settings.steps, s.snap.session_settings.steps);
     timeline(ui);
     bool averaging = s.view.steps_from >= 0;
     if (ImGui::Checkbox("average steps", &averaging)) s.view.steps_from = averaging ? std::max(0, shown) : -1;

@@ -142,6 +142,9 @@ void ScriptRunner::run(Ui& ui, const ScriptLine& line) {
             throw std::invalid_argument("the loaded model runs with " + std::to_string(s.snap.loras.size()) +
                                         " LoRA(s)");
         s.snap.loras[static_cast<size_t>(n - 1)].scale->store(float_arg(line, 2));
+    } else if (c == "start-image") {
+        r.start_image = word_arg(line, 1) == "none" ? "" : word_arg(line, 1);
+        if (line.words.size() > 2) r.strength = float_arg(line, 2);
     } else if (c == "prompt") {
         r.prompt = word_arg(line, 1);
     } else if (c == "random-caption" || c == "example") {

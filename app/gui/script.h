@@ -6,6 +6,7 @@
 //   random-caption            example N            (the prompt box's buttons: the next random caption, the
 //                                                   examples menu's N-th, of a model that declares a grammar)
 //   cfg X                     scheduler NAME       size WxH             backend NAME
+//   start-image FILE [STRENGTH] | none  (the next session starts from the picture: image-to-image)
 //   tf32 on|off               (fp32 on CUDA in TF32, as the model panel's checkbox)
 //   session                   (a new session with the settings above)
 //   step [N]   play   run     rewind K (back to before step K, 1-based)  decode-full

@@ -53,6 +53,7 @@ const std::map<std::string, Syntax>& commands() {
         {"cfg", {{Arg::Number}, {}}},
         {"scheduler", {{Arg::Text}, {}}},
         {"size", {{Arg::Size}, {}}},
+        {"start-image", {{Arg::Text}, {Arg::Number}}},
         {"backend", {{Arg::Text}, {}}},
         {"tf32", {{Arg::Text}, {}}},
         {"session", {{}, {}}},

@@ -26,6 +26,8 @@ struct RunSettings {
     std::string scheduler = "ddim";
     int width = 0, height = 0; // 0: the model's own size
     std::string backend = "auto";
+    std::string start_image; // a picture the run starts from (image-to-image); empty: from noise
+    double strength = 0.8;   // with a start image: the share of the schedule that runs
 };
 
 enum class HeadMode { Single, Mean, Max };
@@ -303,6 +305,8 @@ struct WorkerSnapshot {
     RunSettings session_settings; // what the session runs (sizes and guidance resolved)
     int latent_width = 0, latent_height = 0;
     int current_step = 0, total_steps = 0;
+    int first_scheduled_step =
+        0; // a run from a picture joined its schedule here (Session::first_scheduled_step)
     std::vector<int> captured_steps;
     std::vector<StepRow> history;
     std::vector<TokenChip> tokens; // 77

@@ -3,6 +3,7 @@
 #include "branch_run.h"
 #include "comparison_run.h"
 #include "int8_run.h"
+#include "io/image_file.h"
 #include "session/pipeline.h"
 #include "session/session.h"
 #include "tensor_views.h"
@@ -180,6 +181,11 @@ struct Worker::Impl {
             s.session_settings.width = g.width;
             s.session_settings.height = g.height;
             s.session_settings.backend = session->router().default_backend();
+            if (g.start_image) {
+                s.session_settings.start_image = g.start_image->source;
+                s.session_settings.strength = g.start_image->strength;
+            }
+            s.first_scheduled_step = session->first_scheduled_step();
             s.latent_width = static_cast<int>(session->latents().size(3));
             s.latent_height = static_cast<int>(session->latents().size(2));
             s.current_step = session->current_step();
@@ -258,6 +264,9 @@ struct Worker::Impl {
         g.scheduler = parse_scheduler(r.scheduler);
         g.width = r.width;
         g.height = r.height;
+        if (!r.start_image.empty())
+            g.start_image = StartImage{std::make_shared<const Image8>(read_image(r.start_image)),
+                                       r.start_image, r.strength};
         auto fresh = std::make_unique<Session>(model, g);
         fresh->router().set_default_backend(r.backend);
         for (const auto& [key, name] : site_backends)

@@ -284,6 +284,34 @@ TEST(GuiOffscreen, AHeadTheNextIndexLacksGivesWayToTheMean) {
 
 // A LoRA loaded with the model (script: lora FILE SCALE, then load) changes what the model computes by its
 // scale, which can change between steps (lora-scale N S): scale 0 is the model without it.
+// "Start from image": the next session starts from the picture at the strength, so at a low strength the
+// embedded model's image keeps the picture's colour; a picture that cannot be read is one line.
+TEST(GuiOffscreen, ASessionStartsFromAPictureAtItsStrength) {
+    const TempDir d;
+    for (const auto& [name, channel] : {std::pair<const char*, int>{"red", 0}, {"blue", 2}}) {
+        auto picture = at::zeros({3, 48, 80});
+        picture[channel].fill_(1.0);
+        write_png(d.file(std::string(name) + ".png"), to_image8(picture));
+    }
+    write_bytes(d.file("cut.png"), read_bytes(d.file("red.png")).substr(0, 40));
+    const std::string model = std::string(ATTNSCOPE_ASSETS_SOURCE) + "/tiny-sd";
+    std::string log;
+    const int code = run_script(
+        d,
+        "load " + model + "\nprompt \"a green circle on a gray background\"\nsteps 10\nopacity 0\n" +
+            "start-image " + d.file("red.png") + " 0.3\nsession\nrun\nscreenshot " + d.file("red_run.png") +
+            "\nstart-image " + d.file("blue.png") + "\nsession\nrun\nscreenshot " + d.file("blue_run.png") +
+            "\nstart-image " + d.file("cut.png") + "\nsession\nexpect-error \"corrupt or truncated\"\n" +
+            "start-image none\nsession\nrun\nquit\n",
+        log, true);
+    ASSERT_EQ(code, 0) << log;
+    const auto red = load_shot(d.file("red_run.png")).mean("image");
+    const auto blue = load_shot(d.file("blue_run.png")).mean("image");
+    EXPECT_GT(red[0] - red[2], 60) << "from red at strength 0.3 the image stays red: " << red[0] << " "
+                                   << red[2];
+    EXPECT_GT(blue[2] - blue[0], 60) << "from blue it stays blue: " << blue[0] << " " << blue[2];
+}
+
 TEST(GuiOffscreen, ALorasScaleChangesTheNextStepsLive) {
     const TempDir d;
     const std::string model = ATTNSCOPE_TEST_DATA "/pipeline_v1_small";
