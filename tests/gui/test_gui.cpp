@@ -302,7 +302,7 @@ TEST(GuiOffscreen, ASessionStartsFromAPictureAtItsStrength) {
             "start-image " + d.file("red.png") + " 0.3\nsession\nrun\nscreenshot " + d.file("red_run.png") +
             "\nstart-image " + d.file("blue.png") + "\nsession\nrun\nscreenshot " + d.file("blue_run.png") +
             "\nstart-image " + d.file("cut.png") + "\nsession\nexpect-error \"corrupt or truncated\"\n" +
-            "start-image none\nsession\nrun\nquit\n",
+            "start-image none\nsession\nstep\nquit\n",
         log, true);
     ASSERT_EQ(code, 0) << log;
     const auto red = load_shot(d.file("red_run.png")).mean("image");
