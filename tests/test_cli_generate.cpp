@@ -151,6 +151,53 @@ TEST(CliGenerate, StartsFromAPictureAtAStrength) {
     EXPECT_NE(r.output.find("--strength goes with --init-image FILE"), std::string::npos) << r.output;
 }
 
+// attnscope image-maps on the small SD v1 pipeline: the files it writes, what summary.json says of the
+// reading and of each word, and the maps as fp32; bad input is one line.
+TEST(CliImageMaps, WritesEveryWordsMapOfAPicture) {
+    test::TempDir dir;
+    const auto picture = kData + "/img2img_init.png";
+    const std::string base = "image-maps --model " + kData + "/pipeline_v1_small --prompt 'a red circle' ";
+    auto r = test::run_cli(base + "--image " + picture +
+                           " --timesteps 100,500 --noises 2 --size 64x48 --capture " +
+                           dir.file("reading.safetensors") + " --out " + dir.file("maps"));
+    ASSERT_EQ(r.rc, 0) << r.output;
+    EXPECT_NE(r.output.find("at 64x48 in 4 U-Net runs; wrote 3 word maps"), std::string::npos) << r.output;
+    const auto summary = read_json(dir.file("maps/summary.json"));
+    const auto& reading = summary["settings"]["reading"];
+    EXPECT_EQ(reading["file"], picture);
+    EXPECT_EQ(reading["timesteps"], nlohmann::json::array({100, 500}));
+    EXPECT_EQ(reading["noises"], 2);
+    EXPECT_EQ(summary["steps"].size(), 4u);
+    EXPECT_EQ(summary["steps"][1]["timestep"], 500); // every timestep with the first draw, then the second
+    EXPECT_EQ(summary["steps"][2]["timestep"], 100);
+    ASSERT_EQ(summary["words"].size(), 3u);
+    EXPECT_EQ(summary["words"][2]["word"], "circle");
+    EXPECT_EQ(summary["words"][2]["tokens"], nlohmann::json::array({3}));
+    const SafetensorsFile maps(dir.file("maps/maps.safetensors"));
+    const auto circle = maps.load("word.2");
+    EXPECT_EQ(circle.sizes(), at::IntArrayRef({48, 64}));
+    EXPECT_NEAR(circle.max().item<double>(), summary["words"][2]["stats"]["max"].get<double>(), 1e-6);
+    EXPECT_TRUE(std::filesystem::exists(dir.file("maps/word_02_circle.png")));
+    EXPECT_TRUE(std::filesystem::exists(dir.file("maps/word_02_circle16.png")));
+    EXPECT_EQ(read_image(dir.file("maps/words.png")).width, 2 + 2 * (64 + 2)); // picture + 3 maps, 2 columns
+    // The capture serves attnscope maps like a generation's.
+    r = test::run_cli("maps --capture " + dir.file("reading.safetensors") + " --token circle --out " +
+                      dir.file("from_capture"));
+    EXPECT_EQ(r.rc, 0) << r.output;
+
+    r = test::run_cli(base + "--out " + dir.file("bad"));
+    EXPECT_EQ(r.rc, 2);
+    EXPECT_NE(r.output.find("image-maps needs --image FILE"), std::string::npos) << r.output;
+    r = test::run_cli(base + "--image " + picture + " --timesteps 100,1000 --out " + dir.file("bad"));
+    EXPECT_EQ(r.rc, 2);
+    EXPECT_NE(r.output.find("bad --timesteps '100,1000'"), std::string::npos) << r.output;
+    test::write_bytes(dir.file("notes.txt"), "not a picture");
+    r = test::run_cli(base + "--image " + dir.file("notes.txt") + " --out " + dir.file("bad"));
+    EXPECT_EQ(r.rc, 1);
+    EXPECT_NE(r.output.find("notes.txt: not an image attnscope reads"), std::string::npos) << r.output;
+    EXPECT_FALSE(std::filesystem::exists(dir.file("bad")));
+}
+
 // --lora FILE[:SCALE] on a small SD v1 pipeline: the image moves with the LoRA and its scale, scale 0 is the
 // model without it, summary.json says what was applied, and a LoRA for another model is one line naming it.
 TEST(CliGenerate, AppliesLorasAtTheirScale) {

@@ -207,7 +207,7 @@ TEST(ImageStart, AModelWithoutAnEncoderSaysSoInOneLine) {
     const auto pipeline = load_pipeline(folder.string(), {});
     EXPECT_FALSE(pipeline->vae_encoder);
     ATTNSCOPE_EXPECT_THROW_WITH(Session(pipeline, reference_settings(SchedulerKind::DDIM)),
-                                std::invalid_argument, "cannot start from a picture");
+                                std::invalid_argument, "cannot read a picture");
 }
 
 } // namespace

@@ -2,15 +2,21 @@
 // attention sites, its cross-attention finds the objects its held-out captions name, and what it draws is
 // recognisably the caption. CPU only; sized to finish in well under a minute on two cores.
 #include "attention_eval.h"
+#include "capture/word_maps.h"
 #include "image_check.h"
+#include "io/image_file.h"
+#include "io/png_file.h"
 #include "model/unet_loader.h"
 #include "sampler.h"
+#include "session/session.h"
 #include "tiny_model.h"
 #include "util/cpu_threads.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <gtest/gtest.h>
 #include <map>
+#include <unistd.h>
 
 namespace attnscope::tiny {
 namespace {
@@ -76,6 +82,60 @@ TEST(TinyModel, CrossAttentionFindsTheObjectsOfHeldOutCaptions) {
     EXPECT_GE(r.hit_rate, 0.8);
     // Issue 7's bar. The shipped recipe-r5 checkpoint reaches 0.80 here (0.86 on 45 objects on the device).
     EXPECT_GE(r.mean_iou, 0.5);
+}
+
+// attnscope image-maps' reading of a picture the model did not draw: held-out scenes rendered with exact
+// masks, saved as PNG files and read back as a user's pictures, noised to the reading's default timesteps
+// and draws; each object's noun map, thresholded as the model's own evaluation thresholds it, against the
+// object's mask.
+TEST(TinyModel, ReadsAPictureItDidNotDrawWordByWord) {
+    configure_cpu_threads();
+    const auto pipeline = load_pipeline(kModel, {});
+    const auto dir =
+        std::filesystem::temp_directory_path() / ("attnscope-reading-" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    double iou_sum = 0;
+    int objects = 0;
+    for (uint64_t i = 0; i < 2; ++i) {
+        const auto scene = sample_scene(1, i, Split::HeldOut);
+        const auto drawn = render_scene(scene);
+        const auto file = (dir / ("scene" + std::to_string(i) + ".png")).string();
+        write_png(file, Image8{kImageSize, kImageSize, 3, drawn.rgb});
+        GenerationSettings s;
+        s.prompt = scene.caption();
+        s.reading = ImageReading{std::make_shared<const Image8>(read_image(file)), file};
+        Session session(pipeline, s);
+        CaptureStore store;
+        session.router().add_observer(&store);
+        std::vector<int> steps;
+        while (!session.done()) {
+            steps.push_back(session.current_step());
+            store.begin_step(session.current_step());
+            session.step();
+        }
+        std::vector<int> cross;
+        for (const auto& site : pipeline->unet.sites(2, 64, 64, ClipTokenizer::kContextLength))
+            if (site.kind == AttentionKind::Cross) cross.push_back(site.index);
+        const auto maps = word_maps(store, session.prompt_tokens(), cross, steps, kImageSize, kImageSize);
+        for (size_t g = 0; g < scene.phrases.size(); ++g) {
+            const int noun = scene.phrases[g].noun_word;
+            const auto m =
+                std::find_if(maps.begin(), maps.end(), [&](const WordMap& w) { return w.word == noun; });
+            ASSERT_NE(m, maps.end()) << scene.caption();
+            ASSERT_EQ(m->text, scene.words[static_cast<size_t>(noun)]);
+            const auto score = score_map(m->map, drawn.mask(static_cast<int>(g) + 1), 0.4);
+            std::printf("'%s' '%s': IoU %.3f, argmax %s\n", scene.caption().c_str(), m->text.c_str(),
+                        score.iou, score.hit ? "on it" : "off");
+            EXPECT_TRUE(score.hit) << m->text;
+            iou_sum += score.iou;
+            ++objects;
+        }
+    }
+    std::filesystem::remove_all(dir);
+    ASSERT_GE(objects, 3);
+    // The shipped recipe-r6 model reaches a mean IoU of 0.89 on these three objects (0.86, 0.90, 0.92); issue
+    // 22 asks for at least 0.5.
+    EXPECT_GE(iou_sum / objects, 0.85);
 }
 
 TEST(TinyModel, DrawsItsHeldOutCaptions) {

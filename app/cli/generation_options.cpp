@@ -12,13 +12,27 @@
 
 namespace attnscope::cli {
 
+void add_pipeline_options(CommandLine& args) {
+    args.option("model", "PATH",
+                "a diffusers folder or a single .safetensors (default: the embedded tiny model)");
+    args.option("preset", "sd15|sd21|sd21-base", "random weights of this layout instead of --model");
+    add_device_options(args);
+    args.option("tokenizer", "DIR",
+                "a CLIP tokenizer folder (vocab.json, merges.txt) instead of the model's");
+    args.option("vae", "PATH", "VAE weights instead of the model's");
+    args.option("taesd", "PATH", "TAESD weights for the fast previews");
+    args.repeatable("lora", "FILE[:SCALE]",
+                    "a LoRA (.safetensors; kohya-ss or diffusers/PEFT names) applied at SCALE (default 1), "
+                    "unmerged; give it again for more");
+    args.option("prediction", "epsilon|v_prediction", "what the U-Net predicts (default: from its config)");
+    args.option("config", "FILE", "the U-Net's config.json, for a single-file checkpoint");
+    args.option("heads", "N", "the text encoder's attention heads (single files do not record them)");
+}
+
 void add_generation_options(CommandLine& args) {
     const GenerationSettings defaults;
     args.option("prompt", "TEXT", "what the image shows");
     args.option("out", "DIR", "the folder to write into (made if missing)");
-    args.option("model", "PATH",
-                "a diffusers folder or a single .safetensors (default: the embedded tiny model)");
-    args.option("preset", "sd15|sd21|sd21-base", "random weights of this layout instead of --model");
     args.option("negative", "TEXT", "the negative prompt");
     args.option("steps", "N", "denoising steps", std::to_string(defaults.steps));
     args.option("cfg", "S",
@@ -34,17 +48,7 @@ void add_generation_options(CommandLine& args) {
                 "start from this picture (PNG, JPEG or BMP) instead of noise: scaled to cover the size, the "
                 "middle cut out");
     args.option("strength", "S", "with --init-image: how much of the schedule runs, in (0, 1]", "0.8");
-    add_device_options(args);
-    args.option("tokenizer", "DIR",
-                "a CLIP tokenizer folder (vocab.json, merges.txt) instead of the model's");
-    args.option("vae", "PATH", "VAE weights instead of the model's");
-    args.option("taesd", "PATH", "TAESD weights for the fast previews");
-    args.repeatable("lora", "FILE[:SCALE]",
-                    "a LoRA (.safetensors; kohya-ss or diffusers/PEFT names) applied at SCALE (default 1), "
-                    "unmerged; give it again for more");
-    args.option("prediction", "epsilon|v_prediction", "what the U-Net predicts (default: from its config)");
-    args.option("config", "FILE", "the U-Net's config.json, for a single-file checkpoint");
-    args.option("heads", "N", "the text encoder's attention heads (single files do not record them)");
+    add_pipeline_options(args);
 }
 
 void require_generation_args(const CommandLine& args) {

@@ -11,8 +11,11 @@
 
 namespace attnscope::cli {
 
-// --prompt --out --model --preset --negative --steps --cfg --seed --scheduler --size --device --tf32
-// --tokenizer --vae --taesd --prediction --config --heads
+// --model --preset --device --tf32 --tokenizer --vae --taesd --lora --prediction --config --heads: what
+// pipeline_options() and load_generation_pipeline() read.
+void add_pipeline_options(CommandLine& args);
+// --prompt --out --negative --steps --cfg --seed --scheduler --size --init-image --strength and the model
+// options.
 void add_generation_options(CommandLine& args);
 
 // Throws UsageError unless --prompt and --out are there and not both --model and --preset.

@@ -44,6 +44,7 @@ SchedulerKind parse_scheduler(const std::string& name) {
 }
 
 std::string to_string(SchedulerKind kind) {
+    if (kind == SchedulerKind::Reading) return "reading";
     for (const auto& k : kKindNames) {
         if (kind == k.kind) return k.name;
     }
@@ -212,6 +213,8 @@ std::unique_ptr<Scheduler> make_scheduler(SchedulerKind kind, Prediction predict
         return sched_detail::make_dpmpp_2m_karras(prediction, steps);
     case SchedulerKind::PNDM:
         return sched_detail::make_pndm(prediction, steps);
+    case SchedulerKind::Reading:
+        throw std::invalid_argument("a reading schedule comes from make_reading_scheduler, with its picture");
     }
     throw std::invalid_argument("invalid SchedulerKind value " + std::to_string(static_cast<int>(kind)));
 }

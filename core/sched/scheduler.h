@@ -18,7 +18,8 @@
 
 namespace attnscope {
 
-enum class SchedulerKind { DDIM, Euler, EulerAncestral, DPMPP2MKarras, PNDM };
+// Reading is no sampler a user picks: it reads a picture instead of denoising one (make_reading_scheduler).
+enum class SchedulerKind { DDIM, Euler, EulerAncestral, DPMPP2MKarras, PNDM, Reading };
 
 // "ddim", "euler", "euler_a", "dpmpp_2m_karras", "pndm"; throws std::invalid_argument listing them.
 SchedulerKind parse_scheduler(const std::string& name);
@@ -106,5 +107,12 @@ class Scheduler {
 
 // `steps`: inference steps as a diffusers pipeline's num_inference_steps (1..1000).
 std::unique_ptr<Scheduler> make_scheduler(SchedulerKind kind, Prediction prediction, int steps);
+
+// Reading a picture instead of denoising one: step k's sample is `clean` (latents as the U-Net sees them)
+// noised to timesteps[k] by the training forward process, sqrt(a) clean + sqrt(1 - a) noise with a fresh
+// draw each step, and its x0 is the model's estimate of `clean` from there; after the last step the latents
+// are `clean` itself. 1..1000 timesteps in 0..999, any order, repeats allowed (several noises at one t).
+std::unique_ptr<Scheduler> make_reading_scheduler(Prediction prediction, const std::vector<int>& timesteps,
+                                                  at::Tensor clean);
 
 } // namespace attnscope

@@ -166,6 +166,39 @@ class PNDMScheduler final : public Scheduler {
     at::Tensor first_sample_;
 };
 
+class ReadingScheduler final : public Scheduler {
+  public:
+    ReadingScheduler(Prediction prediction, const std::vector<int>& timesteps, at::Tensor clean)
+        : Scheduler(SchedulerKind::Reading, prediction, static_cast<int>(timesteps.size())),
+          clean_(std::move(clean)) {
+        for (const int t : timesteps) {
+            if (t < 0 || t >= kTrainTimesteps)
+                throw std::invalid_argument("timestep " + std::to_string(t) + " is outside the trained 0.." +
+                                            std::to_string(kTrainTimesteps - 1));
+            timesteps_.push_back(t);
+        }
+    }
+
+    at::Tensor add_noise(const at::Tensor& x0, const at::Tensor& noise) const override {
+        return add_noise_at(static_cast<int>(timesteps_.front()), x0, noise);
+    }
+    // Each step draws the next step's noise.
+    bool stochastic() const override { return true; }
+
+  protected:
+    StepResult do_step(const at::Tensor& model_output, int step_index, const at::Tensor& sample,
+                       const at::Tensor& noise) override {
+        const auto x0 = x0_from_alpha(prediction_, model_output, sample,
+                                      alpha_at(static_cast<int>(timesteps_[step_index])));
+        const bool last = step_index + 1 == num_steps();
+        const auto clean = clean_.to(sample.device(), sample.scalar_type());
+        return {last ? clean : add_noise_at(static_cast<int>(timesteps_[step_index + 1]), clean, noise), x0};
+    }
+
+  private:
+    const at::Tensor clean_;
+};
+
 } // namespace
 
 std::unique_ptr<Scheduler> make_ddim(Prediction prediction, int steps) {
@@ -177,3 +210,12 @@ std::unique_ptr<Scheduler> make_pndm(Prediction prediction, int steps) {
 }
 
 } // namespace attnscope::sched_detail
+
+namespace attnscope {
+
+std::unique_ptr<Scheduler> make_reading_scheduler(Prediction prediction, const std::vector<int>& timesteps,
+                                                  at::Tensor clean) {
+    return std::make_unique<sched_detail::ReadingScheduler>(prediction, timesteps, std::move(clean));
+}
+
+} // namespace attnscope

@@ -109,12 +109,15 @@ std::pair<ClipEncoding, at::Tensor> Pipeline::encode_prompt(const std::string& p
     return {std::move(encoding), text_encoder.forward(ids)};
 }
 
-at::Tensor Pipeline::encode_image(const at::Tensor& image, TorchCpuGenerator& gen) const {
+at::Tensor Pipeline::encode_image(const at::Tensor& image, TorchCpuGenerator* gen) const {
     if (!vae) return image.to(unet.device(), unet.dtype());
-    if (!vae_encoder) throw std::invalid_argument("this model cannot start from a picture: " + no_encoder);
+    if (!vae_encoder) throw std::invalid_argument("this model cannot read a picture: " + no_encoder);
     const auto posterior = vae_encoder->encode(image);
-    const auto noise = gen.randn(posterior.mean.sizes(), vae_encoder->dtype()).to(vae_encoder->device());
-    const auto latents = posterior.sample(noise) * vae_encoder->config().scaling_factor;
+    const auto drawn = [&] {
+        const auto noise = gen->randn(posterior.mean.sizes(), vae_encoder->dtype());
+        return posterior.sample(noise.to(vae_encoder->device()));
+    };
+    const auto latents = (gen ? drawn() : posterior.mean) * vae_encoder->config().scaling_factor;
     return latents.to(unet.device(), unet.dtype());
 }
 

@@ -69,9 +69,9 @@ struct Pipeline {
     std::pair<ClipEncoding, at::Tensor> encode_prompt(const std::string& prompt) const;
     // A picture (1, 3, H, W) in [-1, 1] (image_input.h) -> its clean latents as the U-Net sees them (times
     // scaling_factor) in the U-Net's dtype on its device: the VAE posterior sampled with one draw from `gen`,
-    // as diffusers' img2img retrieve_latents does; pixel-space models take the picture itself and draw
-    // nothing. Throws std::invalid_argument when the model has no encoder.
-    at::Tensor encode_image(const at::Tensor& image, TorchCpuGenerator& gen) const;
+    // as diffusers' img2img retrieve_latents does, or its mean when `gen` is null; pixel-space models take
+    // the picture itself and draw nothing. Throws std::invalid_argument when the model has no encoder.
+    at::Tensor encode_image(const at::Tensor& image, TorchCpuGenerator* gen) const;
     // Latents (B, C, h, w) as the U-Net sees them -> image (B, 3, H, W), float32 in [0, 1] on the CPU.
     at::Tensor decode(const at::Tensor& latents, Decoder decoder) const;
     std::string describe() const; // a few lines: source, components, dtype, device

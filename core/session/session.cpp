@@ -18,7 +18,23 @@ double ms_since(Clock::time_point start) {
     return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 
+void check_reading(GenerationSettings& s) {
+    if (s.start_image)
+        throw std::invalid_argument("a session either reads a picture or starts from one, not both");
+    const auto& r = *s.reading;
+    if (!r.image) throw std::invalid_argument("the picture to read is empty");
+    if (r.timesteps.empty()) throw std::invalid_argument("a reading needs at least one timestep");
+    if (r.noises < 1 || r.noises > kTrainTimesteps)
+        throw std::invalid_argument("noises per timestep must be in 1.." + std::to_string(kTrainTimesteps));
+    const auto n = r.timesteps.size() * static_cast<std::size_t>(r.noises);
+    if (n > static_cast<std::size_t>(kTrainTimesteps))
+        throw std::invalid_argument("a reading of " + std::to_string(n) + " U-Net runs is more than " +
+                                    std::to_string(kTrainTimesteps));
+    s.steps = static_cast<int>(n);
+}
+
 GenerationSettings checked(GenerationSettings s, const Pipeline& p) {
+    if (s.reading) check_reading(s);
     if (s.steps < 1 || s.steps > kTrainTimesteps)
         throw std::invalid_argument("steps " + std::to_string(s.steps) + " is outside 1.." +
                                     std::to_string(kTrainTimesteps));
@@ -26,10 +42,12 @@ GenerationSettings checked(GenerationSettings s, const Pipeline& p) {
     if (!std::isfinite(*s.guidance_scale) || *s.guidance_scale < 0)
         throw std::invalid_argument("guidance scale must be a finite number >= 0");
     if (s.start_image && !s.start_image->image) throw std::invalid_argument("the start image is empty");
-    const auto [w, h] =
-        s.start_image && s.width == 0 && s.height == 0
-            ? size_for_picture(*s.start_image->image, p.native_size().first, p.native_size().second)
-            : p.native_size();
+    const Image8* picture = s.start_image ? s.start_image->image.get()
+                            : s.reading   ? s.reading->image.get()
+                                          : nullptr;
+    const auto [w, h] = picture && s.width == 0 && s.height == 0
+                            ? size_for_picture(*picture, p.native_size().first, p.native_size().second)
+                            : p.native_size();
     if (s.width == 0) s.width = w;
     if (s.height == 0) s.height = h;
     p.check_size(s.width, s.height);
@@ -41,12 +59,6 @@ int first_step(const GenerationSettings& s) {
     return s.start_image ? first_step_for_strength(s.steps, s.start_image->strength) : 0;
 }
 
-std::unique_ptr<Scheduler> session_scheduler(const GenerationSettings& s, Prediction prediction) {
-    auto scheduler = make_scheduler(s.scheduler, prediction, s.steps);
-    scheduler->begin_at(first_step(s));
-    return scheduler;
-}
-
 std::pair<ClipEncoding, at::Tensor> encode(const Pipeline& p, const std::string& text, const char* what) {
     try {
         return p.encode_prompt(text);
@@ -56,6 +68,13 @@ std::pair<ClipEncoding, at::Tensor> encode(const Pipeline& p, const std::string&
 }
 
 } // namespace
+
+std::vector<int> reading_timesteps(const ImageReading& reading) {
+    std::vector<int> steps;
+    for (int draw = 0; draw < reading.noises; ++draw)
+        steps.insert(steps.end(), reading.timesteps.begin(), reading.timesteps.end());
+    return steps;
+}
 
 int first_step_for_strength(int steps, double strength) {
     if (!std::isfinite(strength) || strength <= 0 || strength > 1)
@@ -70,12 +89,20 @@ int first_step_for_strength(int steps, double strength) {
 
 Session::Session(std::shared_ptr<const Pipeline> pipeline, GenerationSettings settings)
     : pipeline_(std::move(pipeline)), settings_(checked(std::move(settings), *pipeline_)),
-      first_step_(first_step(settings_)),
-      scheduler_(session_scheduler(settings_, pipeline_->unet.config().prediction)),
-      generator_(settings_.seed) {
+      first_step_(first_step(settings_)), generator_(settings_.seed) {
     encode_prompts();
     draw_start_latents();
     generator_before_.push_back(generator_);
+}
+
+void Session::build_scheduler() {
+    const auto prediction = pipeline_->unet.config().prediction;
+    if (settings_.reading) {
+        scheduler_ = make_reading_scheduler(prediction, reading_timesteps(*settings_.reading), clean_);
+        return;
+    }
+    scheduler_ = attnscope::make_scheduler(settings_.scheduler, prediction, settings_.steps);
+    scheduler_->begin_at(first_step_);
 }
 
 void Session::draw_start_latents() {
@@ -83,24 +110,30 @@ void Session::draw_start_latents() {
     const auto& unet = pipeline_->unet;
     const std::vector<int64_t> shape{1, pipeline_->latent_channels(), settings_.height / f,
                                      settings_.width / f};
-    if (!settings_.start_image) {
+    const auto fitted = [&](const Image8& picture) {
+        return fit_image(picture, settings_.width, settings_.height);
+    };
+    // A reading explains the picture, not one draw of it: the posterior's mean.
+    if (settings_.reading) clean_ = pipeline_->encode_image(fitted(*settings_.reading->image), nullptr);
+    build_scheduler();
+    if (settings_.reading) {
+        const auto noise = generator_.randn(shape, unet.dtype()).to(unet.device());
+        latents_.push_back(scheduler_->add_noise(clean_, noise));
+    } else if (settings_.start_image) {
+        // As diffusers' img2img: the picture's latents (one draw for the posterior), then the noise draw.
+        const auto clean = pipeline_->encode_image(fitted(*settings_.start_image->image), &generator_);
+        const auto noise = generator_.randn(shape, unet.dtype()).to(unet.device());
+        latents_.push_back(scheduler_->add_noise(clean, noise));
+    } else {
         // As diffusers' prepare_latents: CPU noise in the model's dtype, scaled to the first step's level.
         const auto noise = generator_.randn(shape, unet.dtype());
         latents_.push_back(noise.to(unet.device()) * scheduler_->init_noise_sigma());
-        return;
     }
-    // As diffusers' img2img: the picture's latents (one draw for the posterior), then the noise draw.
-    const auto picture = fit_image(*settings_.start_image->image, settings_.width, settings_.height);
-    const auto clean = pipeline_->encode_image(picture, generator_);
-    const auto noise = generator_.randn(shape, unet.dtype()).to(unet.device());
-    latents_.push_back(scheduler_->add_noise(clean, noise));
 }
 
 Session::Session(const Session& from, int step, std::shared_ptr<const Pipeline> pipeline)
     : pipeline_(pipeline ? std::move(pipeline) : from.pipeline_), settings_(from.settings_),
-      first_step_(from.first_step_),
-      scheduler_(session_scheduler(settings_, pipeline_->unet.config().prediction)),
-      generator_(from.generator_before_.at(step)) {
+      first_step_(from.first_step_), generator_(from.generator_before_.at(step)) {
     if (pipeline_->latent_channels() != from.pipeline_->latent_channels() ||
         pipeline_->downscale() != from.pipeline_->downscale())
         throw std::invalid_argument("a branch must run the same model: " + pipeline_->source +
@@ -117,6 +150,8 @@ Session::Session(const Session& from, int step, std::shared_ptr<const Pipeline> 
     const auto here = [&](const at::Tensor& t) {
         return t.defined() ? t.to(unet.device(), unet.dtype()) : t;
     };
+    clean_ = here(from.clean_);
+    build_scheduler();
     for (int i = 0; i <= step; ++i) latents_.push_back(here(from.latents_[i]));
     for (int i = 0; i < step; ++i) {
         x0_.push_back(here(from.x0_[i]));

@@ -25,6 +25,19 @@ struct StartImage {
     double strength = 0.75; // (0, 1]: the share of the schedule that runs; 1 keeps nothing of the picture
 };
 
+// Attention on an existing picture: nothing is denoised. Each step noises the picture (its VAE posterior's
+// mean) to one of `timesteps` with a fresh draw and runs the U-Net once, so the steps' attention, averaged,
+// is of that picture (DAAM on real images; DiffSegmenter-style averaging over timesteps and noises).
+struct ImageReading {
+    std::shared_ptr<const Image8> image; // as read, any size: fitted to the session's (image_input.h)
+    std::string source;
+    std::vector<int> timesteps{200, 400, 600};
+    int noises = 2; // draws per timestep: the steps are the timesteps, once per draw
+};
+
+// The reading's steps in order: every timestep with the first draw, then with the second, ...
+std::vector<int> reading_timesteps(const ImageReading& reading);
+
 struct GenerationSettings {
     std::string prompt;
     std::string negative_prompt;
@@ -36,6 +49,7 @@ struct GenerationSettings {
     SchedulerKind scheduler = SchedulerKind::DDIM;
     int width = 0, height = 0; // pixels; 0 takes the model's native size
     std::optional<StartImage> start_image;
+    std::optional<ImageReading> reading; // steps then follows from it
 };
 
 // The step of `steps` at which a run from a picture starts: diffusers' t_start = steps - int(steps *
@@ -107,6 +121,7 @@ class Session {
     Session(const Session& from, int step, std::shared_ptr<const Pipeline> pipeline);
     void encode_prompts();
     void draw_start_latents(); // noise, or the picture noised to the first step's level
+    void build_scheduler();    // settings_'s sampler, or the reading schedule over clean_
     void replay_scheduler();   // rebuilds a multistep scheduler's memory from the kept steps
     at::Tensor predict_noise(const at::Tensor& sample, int step_index, double& unet_ms);
     at::Tensor unet_forward(const at::Tensor& sample, int step_index, AttentionRouter& router) const;
@@ -116,6 +131,7 @@ class Session {
     ClipEncoding prompt_tokens_, negative_tokens_;
     at::Tensor context_; // (2, 77, width) [negative; prompt] with guidance, else (1, 77, width)
     int first_step_ = 0;
+    at::Tensor clean_; // a reading's picture as latents
     std::unique_ptr<Scheduler> scheduler_;
     AttentionRouter router_;
     TorchCpuGenerator generator_;

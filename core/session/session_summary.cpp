@@ -60,6 +60,14 @@ nlohmann::json session_summary(Session& session) {
                                         {"height", start->image->height},
                                         {"strength", start->strength},
                                         {"first_step", session.first_scheduled_step()}};
+    if (const auto& reading = s.reading) {
+        j["settings"]["reading"] = {{"file", reading->source},
+                                    {"width", reading->image->width},
+                                    {"height", reading->image->height},
+                                    {"timesteps", reading->timesteps},
+                                    {"noises", reading->noises}};
+        j["settings"].erase("scheduler");
+    }
     j["prompt"] = tokens_json(session.prompt_tokens());
     if (session.guided()) j["negative_prompt"] = tokens_json(session.negative_tokens());
 
