@@ -20,6 +20,12 @@ nlohmann::json describe(const UiState& s) {
     j["prompt"] = s.snap.session_settings.prompt;
     j["seed"] = s.snap.session_settings.seed;
     j["guidance_scale"] = s.snap.session_settings.guidance_scale.value_or(s.snap.model_guidance);
+    if (const auto& run = s.snap.session_settings; !run.start_image.empty()) {
+        if (run.read_picture)
+            j["reading"] = {{"file", run.start_image}, {"noises", run.reading_noises}};
+        else
+            j["start_image"] = {{"file", run.start_image}, {"strength", run.strength}};
+    }
     j["kind"] = v.self ? "self" : "cross";
     j["sites"] = s.maps.main_sites;
     auto steps = nlohmann::json::array();

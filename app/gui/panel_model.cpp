@@ -62,22 +62,37 @@ void lora_rows(Ui& ui) {
     if (ImGui::SmallButton("clear")) s.loras.clear();
 }
 
-// Image-to-image: a picture the next session starts from, and how much of the schedule then runs.
-void start_image_row(RunSettings& r) {
+// A picture the next session starts from (image-to-image) or reads (attention on an existing picture).
+void picture_row(RunSettings& r) {
     static FilePicker picker;
     ImGui::SetNextItemWidth(ImGui::GetContentRegionAvail().x - 60);
-    ImGui::InputTextWithHint("##start", "start from image (PNG, JPEG, BMP)", &r.start_image);
+    ImGui::InputTextWithHint("##picture", "a picture to start from or read (PNG, JPEG, BMP)", &r.start_image);
     if (ImGui::IsItemHovered())
         ImGui::SetTooltip(
-            "the next session starts from this picture noised to the strength's step instead of from noise;\n"
-            "it is scaled to cover the size and its middle cut out (size 0: its aspect at the model's "
-            "pixels)");
+            "scaled to cover the size and its middle cut out (size 0: its aspect at the model's pixels)");
     ImGui::SameLine();
-    if (ImGui::Button("...##start")) picker.open(r.start_image);
+    if (ImGui::Button("...##picture")) picker.open(r.start_image);
     if (const auto chosen = picker.draw()) r.start_image = *chosen;
     if (r.start_image.empty()) return;
     ImGui::SameLine();
     if (ImGui::SmallButton("x")) r.start_image.clear();
+    int use = r.read_picture ? 1 : 0;
+    ImGui::RadioButton("start from it", &use, 0);
+    if (ImGui::IsItemHovered())
+        ImGui::SetTooltip("image-to-image: the run starts from the picture noised to the strength's step");
+    ImGui::SameLine();
+    ImGui::RadioButton("read it", &use, 1);
+    if (ImGui::IsItemHovered())
+        ImGui::SetTooltip(
+            "attention on the picture itself: each step noises it to one timestep and runs the U-Net once;\n"
+            "nothing is denoised, and the maps average the runs (DAAM on a real image)");
+    r.read_picture = use == 1;
+    if (r.read_picture) {
+        ImGui::InputText("timesteps", &r.reading_timesteps);
+        ImGui::InputInt("noises each", &r.reading_noises);
+        r.reading_noises = std::clamp(r.reading_noises, 1, 100);
+        return;
+    }
     auto strength = static_cast<float>(r.strength);
     if (ImGui::SliderFloat("strength", &strength, 0.05f, 1.0f, "%.2f")) r.strength = strength;
     if (ImGui::IsItemHovered())
@@ -162,14 +177,14 @@ void panel_model(Ui& ui) {
         r.width = std::max(0, size[0]);
         r.height = std::max(0, size[1]);
     }
-    start_image_row(r);
+    picture_row(r);
     const std::vector<std::string> fallback = {"auto", "math", "sdpa"};
     combo_of("backend", r.backend, s.snap.backends.empty() ? fallback : s.snap.backends);
     ImGui::PopItemWidth();
     r.steps = std::max(1, r.steps);
 
     const bool changed = s.snap.session_ready && differs(r, s.snap.session_settings, s.snap.model_guidance);
-    if (ImGui::Button(changed ? "New session (apply changes)" : "New session")) ui.worker.start_session(r);
+    if (ImGui::Button(changed ? "New session (apply changes)" : "New session")) start_session(ui);
     if (changed) {
         ImGui::SameLine();
         ImGui::TextDisabled("(settings changed)");

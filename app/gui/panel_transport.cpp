@@ -120,11 +120,16 @@ void panel_transport(Ui& ui) {
     std::snprintf(progress, sizeof progress, "%s", s.snap.task.empty() ? "idle" : s.snap.task.c_str());
     ImGui::ProgressBar(s.snap.busy ? s.snap.progress : 0.0f, ImVec2(-1, 0), progress);
 
-    if (const auto& start = s.snap.session_settings.start_image; !start.empty() && s.snap.session_ready)
-        ImGui::TextDisabled("from %s at strength %.2f: steps %d-%d of the %d-step schedule",
-                            std::filesystem::path(start).filename().string().c_str(),
-                            s.snap.session_settings.strength, s.snap.first_scheduled_step + 1,
-                            s.snap.session_settings.steps, s.snap.session_settings.steps);
+    const auto& run = s.snap.session_settings;
+    if (!run.start_image.empty() && s.snap.session_ready) {
+        const auto file = std::filesystem::path(run.start_image).filename().string();
+        if (run.read_picture)
+            ImGui::TextDisabled("reading %s: %d runs, %d noises at each timestep; nothing is denoised",
+                                file.c_str(), s.snap.total_steps, run.reading_noises);
+        else
+            ImGui::TextDisabled("from %s at strength %.2f: steps %d-%d of the %d-step schedule", file.c_str(),
+                                run.strength, s.snap.first_scheduled_step + 1, run.steps, run.steps);
+    }
     timeline(ui);
     bool averaging = s.view.steps_from >= 0;
     if (ImGui::Checkbox("average steps", &averaging)) s.view.steps_from = averaging ? std::max(0, shown) : -1;

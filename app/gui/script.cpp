@@ -142,9 +142,11 @@ void ScriptRunner::run(Ui& ui, const ScriptLine& line) {
             throw std::invalid_argument("the loaded model runs with " + std::to_string(s.snap.loras.size()) +
                                         " LoRA(s)");
         s.snap.loras[static_cast<size_t>(n - 1)].scale->store(float_arg(line, 2));
-    } else if (c == "start-image") {
+    } else if (c == "start-image" || c == "read-image") {
         r.start_image = word_arg(line, 1) == "none" ? "" : word_arg(line, 1);
-        if (line.words.size() > 2) r.strength = float_arg(line, 2);
+        r.read_picture = c == "read-image";
+        if (line.words.size() > 2 && !r.read_picture) r.strength = float_arg(line, 2);
+        if (line.words.size() > 2 && r.read_picture) r.reading_timesteps = word_arg(line, 2);
     } else if (c == "prompt") {
         r.prompt = word_arg(line, 1);
     } else if (c == "random-caption" || c == "example") {
@@ -180,7 +182,7 @@ void ScriptRunner::run(Ui& ui, const ScriptLine& line) {
     } else if (c == "backend") {
         r.backend = word_arg(line, 1);
     } else if (c == "session") {
-        w.start_session(r);
+        start_session(ui);
     } else if (c == "step") {
         const int n = line.words.size() > 1 ? int_arg(line, 1) : 1;
         s.view.step = -1;

@@ -7,6 +7,7 @@
 //                                                   examples menu's N-th, of a model that declares a grammar)
 //   cfg X                     scheduler NAME       size WxH             backend NAME
 //   start-image FILE [STRENGTH] | none  (the next session starts from the picture: image-to-image)
+//   read-image FILE [T,T,...]  (the next session reads the picture: attention on it, maps over every run)
 //   tf32 on|off               (fp32 on CUDA in TF32, as the model panel's checkbox)
 //   session                   (a new session with the settings above)
 //   step [N]   play   run     rewind K (back to before step K, 1-based)  decode-full

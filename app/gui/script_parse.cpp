@@ -54,6 +54,7 @@ const std::map<std::string, Syntax>& commands() {
         {"scheduler", {{Arg::Text}, {}}},
         {"size", {{Arg::Size}, {}}},
         {"start-image", {{Arg::Text}, {Arg::Number}}},
+        {"read-image", {{Arg::Text}, {Arg::Text}}},
         {"backend", {{Arg::Text}, {}}},
         {"tf32", {{Arg::Text}, {}}},
         {"session", {{}, {}}},

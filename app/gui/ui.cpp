@@ -40,6 +40,15 @@ const SiteRow* selected_site(const UiState& s) {
     return nullptr;
 }
 
+void start_session(Ui& ui) {
+    auto& s = ui.state;
+    ui.worker.start_session(s.settings);
+    if (s.settings.read_picture && !s.settings.start_image.empty()) {
+        s.view.step = -1;
+        s.view.steps_from = 0;
+    }
+}
+
 void fit_head_to_index(UiState& s) {
     if (s.view.head_mode != HeadMode::Single) return;
     for (const auto& site : s.snap.sites)

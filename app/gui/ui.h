@@ -132,6 +132,9 @@ const SiteRow* selected_site(const UiState& s);
 // A single head the selected index does not have (the user moved to an index, or loaded a model, with fewer
 // heads: SD v2 has 5, 10 and 20 per level) gives way to the mean of the index's heads, which every index has.
 void fit_head_to_index(UiState& s);
+// A new session with the model panel's settings. A reading of a picture shows its maps averaged over every
+// run, following the latest: one run is one noise of many, not a stage of a generation.
+void start_session(Ui& ui);
 // What a map of these results is of: "index 4, cross, score, cond - uncond, mean of heads, steps 2-5".
 std::string map_caption(const ViewRequest& v);
 // What a map's values are, short enough to title a colour bar: "P", "score", "H nats", with " c-u" for the

@@ -26,8 +26,13 @@ struct RunSettings {
     std::string scheduler = "ddim";
     int width = 0, height = 0; // 0: the model's own size
     std::string backend = "auto";
-    std::string start_image; // a picture the run starts from (image-to-image); empty: from noise
-    double strength = 0.8;   // with a start image: the share of the schedule that runs
+    std::string start_image; // a picture: the run starts from it, or reads it; empty: from noise
+    double strength = 0.8;   // starting from it: the share of the schedule that runs
+    // Reading it instead (attention on an existing picture): every step noises it to one of these
+    // timesteps, each with `reading_noises` draws; nothing is denoised.
+    bool read_picture = false;
+    std::string reading_timesteps = "200,400,600";
+    int reading_noises = 2;
 };
 
 enum class HeadMode { Single, Mean, Max };

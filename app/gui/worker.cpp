@@ -23,6 +23,7 @@
 #include <filesystem>
 #include <functional>
 #include <mutex>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 
@@ -32,6 +33,26 @@ namespace {
 
 // Thrown out of a progress report or a step loop when the user cancels.
 struct Cancelled {};
+
+// The reading's timesteps field, "200,400,600".
+std::vector<int> timestep_list(const std::string& text) {
+    std::vector<int> out;
+    std::stringstream in(text);
+    std::string part;
+    while (std::getline(in, part, ',')) {
+        std::size_t used = 0;
+        int t = -1;
+        try {
+            t = std::stoi(part, &used);
+        } catch (const std::exception&) {
+        }
+        if (t < 0 || t > 999 || used != part.size())
+            throw std::invalid_argument("reading timesteps '" + text +
+                                        "': expected numbers 0..999 like 200,400,600");
+        out.push_back(t);
+    }
+    return out;
+}
 
 at::ScalarType parse_dtype(const std::string& name, const at::Device& device) {
     if (name.empty()) return device.is_cuda() ? at::kHalf : at::kFloat;
@@ -185,6 +206,11 @@ struct Worker::Impl {
                 s.session_settings.start_image = g.start_image->source;
                 s.session_settings.strength = g.start_image->strength;
             }
+            if (g.reading) {
+                s.session_settings.start_image = g.reading->source;
+                s.session_settings.read_picture = true;
+                s.session_settings.reading_noises = g.reading->noises;
+            }
             s.first_scheduled_step = session->first_scheduled_step();
             s.latent_width = static_cast<int>(session->latents().size(3));
             s.latent_height = static_cast<int>(session->latents().size(2));
@@ -264,9 +290,14 @@ struct Worker::Impl {
         g.scheduler = parse_scheduler(r.scheduler);
         g.width = r.width;
         g.height = r.height;
-        if (!r.start_image.empty())
-            g.start_image = StartImage{std::make_shared<const Image8>(read_image(r.start_image)),
-                                       r.start_image, r.strength};
+        if (!r.start_image.empty()) {
+            auto picture = std::make_shared<const Image8>(read_image(r.start_image));
+            if (r.read_picture)
+                g.reading = ImageReading{picture, r.start_image, timestep_list(r.reading_timesteps),
+                                         r.reading_noises};
+            else
+                g.start_image = StartImage{picture, r.start_image, r.strength};
+        }
         auto fresh = std::make_unique<Session>(model, g);
         fresh->router().set_default_backend(r.backend);
         for (const auto& [key, name] : site_backends)

@@ -312,6 +312,51 @@ TEST(GuiOffscreen, ASessionStartsFromAPictureAtItsStrength) {
     EXPECT_GT(blue[2] - blue[0], 60) << "from blue it stays blue: " << blue[0] << " " << blue[2];
 }
 
+// "Read it": a session that reads a picture instead of denoising; its maps average every run, and the words'
+// maps fall on what the picture shows: a red circle on the left, a blue square on the right.
+TEST(GuiOffscreen, ReadingAPictureMapsItsWordsWhereTheyAre) {
+    const TempDir d;
+    auto picture = at::full({3, 64, 64}, 0.5);
+    for (int y = 0; y < 64; ++y)
+        for (int x = 0; x < 64; ++x) {
+            if ((x - 16) * (x - 16) + (y - 32) * (y - 32) <= 100) { // the circle, radius 10 about (16, 32)
+                picture[0][y][x] = 1.0;
+                picture[1][y][x] = picture[2][y][x] = 0.0;
+            }
+            if (x >= 38 && x < 58 && y >= 22 && y < 42) { // the square, 20 wide
+                picture[2][y][x] = 1.0;
+                picture[0][y][x] = picture[1][y][x] = 0.0;
+            }
+        }
+    write_png(d.file("scene.png"), to_image8(picture));
+    const std::string model = std::string(ATTNSCOPE_ASSETS_SOURCE) + "/tiny-sd";
+    std::string log;
+    // Positions: 0 start, 1 a, 2 red, 3 circle, 4 left, 5 of, 6 a, 7 blue, 8 square.
+    const int code = run_script(
+        d,
+        "load " + model +
+            "\nprompt \"a red circle left of a blue square on a gray background\"\n"
+            "read-image " +
+            d.file("scene.png") + " 300,500\nsession\nrun\naggregate on\nselect-token 3\nexport-map " +
+            d.file("circle.png") + "\nselect-token 8\nexport-map " + d.file("square.png") + "\nquit\n",
+        log, true);
+    ASSERT_EQ(code, 0) << log;
+    for (const auto& [stem, left] : {std::pair<const char*, bool>{"circle", true}, {"square", false}}) {
+        const auto m = read_exported(d, stem);
+        EXPECT_EQ(m.about["steps"], nlohmann::json::array({1, 2, 3, 4})) << "the maps average all four runs";
+        EXPECT_EQ(m.about["reading"]["file"], d.file("scene.png"));
+        double left_mass = 0, total = 0;
+        for (int y = 0; y < m.height; ++y)
+            for (int x = 0; x < m.width; ++x) {
+                const double v = m.values[static_cast<size_t>(y * m.width + x)];
+                total += v;
+                if (x < m.width / 2) left_mass += v;
+            }
+        const double share = left_mass / total;
+        EXPECT_GT(left ? share : 1 - share, 0.65) << stem << ": " << share << " of its map on the left";
+    }
+}
+
 TEST(GuiOffscreen, ALorasScaleChangesTheNextStepsLive) {
     const TempDir d;
     const std::string model = ATTNSCOPE_TEST_DATA "/pipeline_v1_small";
