@@ -128,7 +128,47 @@ TEST(CliCompare, AModelAgainstItselfWithALora) {
     const auto r = test::run_cli("compare --b-lora " + dir.file("lora.safetensors") + kRun + " --out " +
                                  dir.file("same"));
     EXPECT_EQ(r.rc, 2);
-    EXPECT_NE(r.output.find("compare a LoRA with --mode free"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("compare models with --mode free"), std::string::npos) << r.output;
+}
+
+// --b-model: a fine-tune of the same layout as B (here the small model with one cross-attention key
+// projection changed), against the model itself (no difference) and one of another layout (refused naming the
+// first site that differs).
+TEST(CliCompare, AModelAgainstAFineTuneOfIt) {
+    test::TempDir dir;
+    const std::filesystem::path model = std::string(ATTNSCOPE_TEST_DATA) + "/pipeline_v1_small";
+    const auto tuned = std::filesystem::path(dir.file("tuned"));
+    std::filesystem::copy(model, tuned, std::filesystem::copy_options::recursive);
+    const auto unet_file = tuned / "unet" / "diffusion_pytorch_model.safetensors";
+    TensorMap weights;
+    {
+        const SafetensorsFile f(unet_file.string());
+        for (const auto& name : f.names()) weights[name] = f.load(name);
+    }
+    auto& k = weights["down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_k.weight"];
+    k = k * 4;
+    write_safetensors(unet_file.string(), weights);
+    const auto compare = [&](const std::string& b, const std::string& out) {
+        return test::run_cli("compare --b-model " + b + " --mode free" + kRun + " --out " + dir.file(out));
+    };
+    auto r = compare(model.string(), "itself");
+    ASSERT_EQ(r.rc, 0) << r.output;
+    EXPECT_EQ(read_json(dir.file("itself/compare.json"))["worst"]["max_abs"], 0.0);
+    r = compare(tuned.string(), "tuned");
+    ASSERT_EQ(r.rc, 0) << r.output;
+    EXPECT_NE(r.output.find("auto vs auto of " + tuned.string() + " (free)"), std::string::npos) << r.output;
+    const auto j = read_json(dir.file("tuned/compare.json"));
+    EXPECT_EQ(j["b"]["model"], tuned.string());
+    EXPECT_EQ(j["a"]["model"], model.string());
+    EXPECT_GT(j["worst"]["rel_l2"].get<double>(), 1e-3);
+
+    r = compare(std::string(ATTNSCOPE_TEST_DATA) + "/pipeline_v2_small", "other");
+    EXPECT_EQ(r.rc, 1);
+    EXPECT_NE(r.output.find("has another U-Net layout than A's (A's index 1 self"), std::string::npos)
+        << r.output;
+    r = test::run_cli("compare --b-model " + tuned.string() + kRun + " --out " + dir.file("same"));
+    EXPECT_EQ(r.rc, 2);
+    EXPECT_NE(r.output.find("--b-model changes q, k and v themselves"), std::string::npos) << r.output;
 }
 
 TEST(CliCompare, ExplainsBadInputInOneLine) {

@@ -96,6 +96,10 @@ int cmd_compare(const std::vector<std::string>& argv) {
         "b-lora", "FILE[:SCALE]",
         "B runs with this LoRA too, A without: the model against itself with a LoRA (--mode free; "
         "--a and --b then default to auto)");
+    args.option(
+        "b-model", "PATH",
+        "B runs this checkpoint of the same U-Net layout (a fine-tune), A --model: model against model "
+        "(--mode free; --a and --b then default to auto)");
     args.option("mode", "same-inputs|free",
                 "same-inputs: B's backend on A's q, k, v at every site (each kernel's own error); free: "
                 "each run on its own (errors compound)",
@@ -107,18 +111,20 @@ int cmd_compare(const std::vector<std::string>& argv) {
     require_generation_args(args);
     std::vector<LoraChoice> b_loras;
     for (const auto& text : args.get_all("b-lora")) b_loras.push_back(parse_lora_choice(text));
-    if (b_loras.empty() && (!args.given("a") || !args.given("b")))
+    const auto b_model = args.get("b-model");
+    const bool other_model = !b_loras.empty() || b_model;
+    if (!other_model && (!args.given("a") || !args.given("b")))
         throw UsageError("compare needs --a BACKEND[:DTYPE] and --b BACKEND[:DTYPE], e.g. --a math --b sdpa, "
-                         "or --b-lora FILE[:SCALE]");
+                         "or --b-lora FILE[:SCALE] or --b-model PATH");
     const auto settings = generation_settings(args);
     const auto device = chosen_device(args);
     const std::string label_a = args.get("a").value_or("auto"), label_b = args.get("b").value_or("auto");
     const auto side_a = parse_side(label_a, "a", device), side_b = parse_side(label_b, "b", device);
     const auto mode = parse_mode(args.value("mode"));
-    if (!b_loras.empty() && mode == CompareMode::SameInputs)
-        throw UsageError(
-            "--b-lora changes q, k and v themselves, which --mode same-inputs would replace by A's: "
-            "compare a LoRA with --mode free");
+    if (other_model && mode == CompareMode::SameInputs)
+        throw UsageError(std::string(b_model ? "--b-model" : "--b-lora") +
+                         " changes q, k and v themselves, which --mode same-inputs would replace by A's: "
+                         "compare models with --mode free");
     const int from_step = args.get_int("from-step");
     if (from_step < 0 || from_step >= settings.steps)
         throw UsageError("--from-step " + std::to_string(from_step) + " is outside 0.." +
@@ -134,12 +140,13 @@ int cmd_compare(const std::vector<std::string>& argv) {
     const auto part = [&bar](double lo, double hi) {
         return [&bar, lo, hi](double f, const std::string& what) { bar.update(lo + (hi - lo) * f, what); };
     };
-    const bool two_pipelines = side_a.dtype != side_b.dtype || !b_loras.empty();
+    const bool two_pipelines = side_a.dtype != side_b.dtype || other_model;
     const auto pipeline_a = load_generation_pipeline(args, pipeline_options(args, device, side_a.dtype),
                                                      settings.seed, part(0, two_pipelines ? 0.05 : 0.1));
     auto options_b = pipeline_options(args, device, side_b.dtype);
     options_b.loras.insert(options_b.loras.end(), b_loras.begin(), b_loras.end());
-    const auto pipeline_b = two_pipelines
+    const auto pipeline_b = b_model ? load_pipeline(*b_model, options_b, part(0.05, 0.1))
+                            : two_pipelines
                                 ? load_generation_pipeline(args, options_b, settings.seed, part(0.05, 0.1))
                                 : pipeline_a;
     Session a(pipeline_a, settings);
@@ -198,6 +205,8 @@ int cmd_compare(const std::vector<std::string>& argv) {
     auto loras = nlohmann::json::array();
     for (const auto& l : b_loras) loras.push_back({{"path", l.path}, {"scale", l.scale}});
     summary["b"]["loras"] = loras;
+    summary["a"]["model"] = pipeline_a->source;
+    summary["b"]["model"] = pipeline_b->source;
     auto sorted = step_ms;
     std::sort(sorted.begin(), sorted.end());
     summary["step_ms"] = step_ms;
@@ -215,9 +224,10 @@ int cmd_compare(const std::vector<std::string>& argv) {
     std::printf("wrote %s: %s vs %s (%s), worst attention output error rel L2 %.3g at step %d index %d %s; "
                 "images %s\n",
                 (out / "compare.json").c_str(), label_a.c_str(),
-                (label_b + (b_loras.empty() ? "" : " + LoRA")).c_str(), to_string(mode),
-                worst["rel_l2"].get<double>(), worst["step"].get<int>(), worst["index"].get<int>(),
-                worst["kind"].get<std::string>().c_str(), image_verdict(images).c_str());
+                (label_b + (b_model ? " of " + *b_model : "") + (b_loras.empty() ? "" : " + LoRA")).c_str(),
+                to_string(mode), worst["rel_l2"].get<double>(), worst["step"].get<int>(),
+                worst["index"].get<int>(), worst["kind"].get<std::string>().c_str(),
+                image_verdict(images).c_str());
     return 0;
 }
 

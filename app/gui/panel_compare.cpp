@@ -38,6 +38,21 @@ void lora_control(Ui& ui) {
     if (!c.loras.empty()) c.same_inputs = false;
 }
 
+// B as another checkpoint of the same layout: model against model.
+void model_control(Ui& ui) {
+    auto& c = ui.state.compare;
+    ImGui::AlignTextToFramePadding();
+    ImGui::TextUnformatted("B's model:");
+    ImGui::SameLine();
+    ImGui::SetNextItemWidth(260);
+    if (ImGui::InputTextWithHint("##b_model", "none: A's model", &c.model) && !c.model.empty())
+        c.same_inputs = false;
+    if (ImGui::IsItemHovered())
+        ImGui::SetTooltip(
+            "a checkpoint of the same U-Net layout (a fine-tune) for B; A keeps the loaded model "
+            "(free running)");
+}
+
 void controls(Ui& ui) {
     auto& s = ui.state;
     auto& c = s.compare;
@@ -177,6 +192,7 @@ void panel_compare(Ui& ui) {
     auto& s = ui.state;
     controls(ui);
     lora_control(ui);
+    model_control(ui);
     if (!s.snap.error.empty()) error_text(s.snap.error);
     if (!s.snap.comparison) {
         ImGui::TextDisabled("No comparison yet: choose B's backend and dtype, then Compare. The session's "

@@ -134,6 +134,8 @@ void ScriptRunner::run(Ui& ui, const ScriptLine& line) {
         s.compare.loras.clear();
         if (word_arg(line, 1) != "none")
             s.compare.loras.push_back({word_arg(line, 1), line.words.size() > 2 ? float_arg(line, 2) : 1.0});
+    } else if (c == "compare-model") {
+        s.compare.model = word_arg(line, 1) == "none" ? "" : word_arg(line, 1);
     } else if (c == "lora-clear") {
         s.loras.clear();
     } else if (c == "lora-scale") {

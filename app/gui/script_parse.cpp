@@ -44,6 +44,7 @@ const std::map<std::string, Syntax>& commands() {
         {"lora-scale", {{Arg::Count, Arg::Number}, {}}},
         {"lora-clear", {{}, {}}},
         {"compare-lora", {{Arg::Text}, {Arg::Number}}},
+        {"compare-model", {{Arg::Text}, {}}},
         {"prompt", {{Arg::Text}, {}}},
         {"random-caption", {{}, {}}},
         {"example", {{Arg::Count}, {}}},

@@ -236,6 +236,8 @@ struct CompareChoice {
     int from_step = 0;            // A and B share the session's steps before this one (0: none)
     // B's model is A's with these LoRAs added (free running only): the model against itself with a LoRA.
     std::vector<LoraChoice> loras;
+    // B runs this checkpoint of the same U-Net layout instead (a fine-tune; free running only); empty: A's.
+    std::string model;
 };
 
 // A comparison that has run, for the compare panel's captions.

@@ -369,14 +369,15 @@ struct Worker::Impl {
         return other_dtype;
     }
 
-    // The model loaded again in `dtype` with `loras` added to its own (for one comparison: not kept).
-    std::shared_ptr<const Pipeline> with_loras(at::ScalarType dtype, const std::vector<LoraChoice>& loras) {
+    // B's model for one comparison (not kept): `path` (A's when empty) in `dtype` with `loras` added.
+    std::shared_ptr<const Pipeline> model_for_b(const std::string& path, at::ScalarType dtype,
+                                                const std::vector<LoraChoice>& loras) {
         auto o = pipeline_options;
         o.dtype = dtype;
         o.loras.insert(o.loras.end(), loras.begin(), loras.end());
-        return load_pipeline(model_path, o, [this](double f, const std::string& what) {
+        return load_pipeline(path.empty() ? model_path : path, o, [this](double f, const std::string& what) {
             check_cancel();
-            set_task("loading the model with B's LoRA: " + what, static_cast<float>(f));
+            set_task("loading B's model: " + what, static_cast<float>(f));
         });
     }
 
@@ -391,16 +392,19 @@ struct Worker::Impl {
         }
         const auto b_dtype = choice.dtype.empty() ? pipeline->unet.dtype()
                                                   : parse_dtype(choice.dtype, pipeline->unet.device());
-        if (!choice.loras.empty() && choice.same_inputs)
-            throw std::invalid_argument(
-                "a LoRA changes q, k and v themselves, which same inputs would replace "
-                "by A's: compare a LoRA free running");
+        const bool other_model = !choice.loras.empty() || !choice.model.empty();
+        if (other_model && choice.same_inputs)
+            throw std::invalid_argument(std::string(choice.model.empty() ? "a LoRA" : "another checkpoint") +
+                                        " changes q, k and v themselves, which same inputs would replace "
+                                        "by A's: compare models free running");
         const auto b_pipeline =
-            choice.loras.empty() ? pipeline_in(b_dtype) : with_loras(b_dtype, choice.loras);
+            other_model ? model_for_b(choice.model, b_dtype, choice.loras) : pipeline_in(b_dtype);
         ComparisonSummary labels;
         labels.a = s.router().default_backend() + (site_backends.empty() ? "" : " (+ site choices)") + " " +
                    dtype_short_name(pipeline->unet.dtype());
         labels.b = choice.backend + " " + dtype_short_name(b_dtype);
+        if (!choice.model.empty())
+            labels.b += " of " + std::filesystem::path(choice.model).filename().string();
         for (const auto& l : choice.loras) {
             char scale[32];
             std::snprintf(scale, sizeof scale, "%.3g", l.scale);

@@ -1,5 +1,6 @@
 #include "lockstep.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace attnscope {
@@ -43,8 +44,38 @@ class LockstepComparison::OutputRecorder final : public AttentionObserver {
     std::map<std::pair<int, AttentionKind>, at::Tensor> outputs;
 };
 
+namespace {
+
+// B must have A's attention sites for the per-site errors to pair up.
+const CompareSide& same_layout(const Session& a, const CompareSide& b) {
+    if (!b.pipeline) return b;
+    const auto h = a.latents().size(2), w = a.latents().size(3);
+    const auto sa = a.pipeline().unet.sites(1, h, w, ClipTokenizer::kContextLength);
+    const auto sb = b.pipeline->unet.sites(1, h, w, ClipTokenizer::kContextLength);
+    const auto about = [](const char* who, const AttentionSite& s) {
+        return std::string(who) + s.label() + " with " + std::to_string(s.heads) + " heads of " +
+               std::to_string(s.head_dim);
+    };
+    const auto differs = [](const AttentionSite& x, const AttentionSite& y) {
+        return x.kind != y.kind || x.heads != y.heads || x.head_dim != y.head_dim || x.seq_q != y.seq_q ||
+               x.seq_k != y.seq_k;
+    };
+    for (size_t i = 0; i < std::max(sa.size(), sb.size()); ++i)
+        if (i >= sa.size() || i >= sb.size() || differs(sa[i], sb[i]))
+            throw std::invalid_argument(
+                "B's model " + b.pipeline->source + " has another U-Net layout than A's (" +
+                (i < sa.size() ? about("A's ", sa[i]) : "A has " + std::to_string(sa.size()) + " sites") +
+                ", " +
+                (i < sb.size() ? about("B's ", sb[i]) : "B has " + std::to_string(sb.size()) + " sites") +
+                "): compare checkpoints of one topology");
+    return b;
+}
+
+} // namespace
+
 LockstepComparison::LockstepComparison(Session& a, const CompareSide& b, CompareMode mode)
-    : a_(a), b_(a.branch(a.current_step(), b.pipeline)), mode_(mode), from_step_(a.current_step()) {
+    : a_(a), b_(a.branch(a.current_step(), same_layout(a, b).pipeline)), mode_(mode),
+      from_step_(a.current_step()) {
     // B runs its backend everywhere, whatever per-site choices A made.
     b_.router().clear_site_backends();
     b_.router().set_default_backend(b.backend);

@@ -25,7 +25,9 @@ enum class CompareMode {
 const char* to_string(CompareMode mode); // "same-inputs", "free"
 
 struct CompareSide {
-    std::shared_ptr<const Pipeline> pipeline; // null: A's. Else the same model in another dtype or device
+    // null: A's. Else the same model in another dtype or device, with a LoRA, or another checkpoint of the
+    // same U-Net layout (a fine-tune); another layout is refused naming the first site that differs.
+    std::shared_ptr<const Pipeline> pipeline;
     std::string backend = kAutoBackend;       // the router's default backend ("auto" or a registered name)
 };
 

@@ -357,6 +357,40 @@ TEST(GuiOffscreen, ReadingAPictureMapsItsWordsWhereTheyAre) {
     }
 }
 
+// The compare view with B = another checkpoint of the same layout (a fine-tune: one cross-attention key
+// projection changed): B's map of the token moves where A's does not; a model of another layout is refused.
+TEST(GuiOffscreen, ComparesTheModelWithAFineTuneOfIt) {
+    const TempDir d;
+    const std::filesystem::path model = ATTNSCOPE_TEST_DATA "/pipeline_v1_small";
+    const auto tuned = std::filesystem::path(d.file("tuned"));
+    std::filesystem::copy(model, tuned, std::filesystem::copy_options::recursive);
+    const auto unet_file = (tuned / "unet" / "diffusion_pytorch_model.safetensors").string();
+    TensorMap weights;
+    {
+        const SafetensorsFile f(unet_file);
+        for (const auto& name : f.names()) weights[name] = f.load(name);
+    }
+    weights["down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_k.weight"] *= 4;
+    write_safetensors(unet_file, weights);
+    std::string log;
+    const int code =
+        run_script(d,
+                   "load " + model.string() +
+                       "\nprompt \"a photo of a cat\"\nsize 64x48\nsteps 2\nsession\nrun\n"
+                       "select-token 4\nselect-index 1\ntab compare\ncompare-model " +
+                       model.string() + "\ncompare auto as-a free\nscreenshot " + d.file("same.png") +
+                       "\ncompare-model " + tuned.string() + "\ncompare auto as-a free\nscreenshot " +
+                       d.file("tuned.png") +
+                       "\ncompare-model " ATTNSCOPE_TEST_DATA "/pipeline_v2_small\ncompare auto as-a free\n"
+                       "expect-error \"another U-Net layout\"\n",
+                   log, true);
+    ASSERT_EQ(code, 0) << log;
+    const auto same = load_shot(d.file("same.png")), moved = load_shot(d.file("tuned.png"));
+    ASSERT_TRUE(same.has("compare_map_a") && moved.has("compare_map_b")) << log;
+    EXPECT_LT(mean_abs_difference(same, "compare_map_a", same, "compare_map_b"), 0.5);
+    EXPECT_GT(mean_abs_difference(moved, "compare_map_a", moved, "compare_map_b"), 5.0);
+}
+
 TEST(GuiOffscreen, ALorasScaleChangesTheNextStepsLive) {
     const TempDir d;
     const std::string model = ATTNSCOPE_TEST_DATA "/pipeline_v1_small";
