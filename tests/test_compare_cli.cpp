@@ -197,5 +197,44 @@ TEST(CliCompare, ExplainsBadInputInOneLine) {
     EXPECT_FALSE(std::filesystem::exists(dir.file("run/compare.json")));
 }
 
+// attnscope lora-sweep on the small SD v1 pipeline with a LoRA on index 1's cross-attention query: the same
+// generation at 3 scales, the word's maps on one range; at scale 0 nothing moved, at 1 the map and the image
+// did; a word the prompt lacks is one line before anything runs.
+TEST(CliLoraSweep, FollowsOneWordsMapAcrossTheScales) {
+    test::TempDir dir;
+    const std::string layer = "lora_unet_down_blocks_0_attentions_0_transformer_blocks_0_attn2_to_q";
+    const auto w = SafetensorsFile(std::string(ATTNSCOPE_TEST_DATA) +
+                                   "/pipeline_v1_small/unet/diffusion_pytorch_model.safetensors")
+                       .load("down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_q.weight");
+    at::manual_seed(4);
+    write_safetensors(dir.file("lora.safetensors"),
+                      {{layer + ".lora_down.weight", at::randn({2, w.size(1)}) * 3},
+                       {layer + ".lora_up.weight", at::randn({w.size(0), 2}) * 3}});
+    const std::string sweep = "lora-sweep --sweep " + dir.file("lora.safetensors") + " --scales 3" + kRun;
+    auto r = test::run_cli(sweep + " --token circle --out " + dir.file("sweep"));
+    ASSERT_EQ(r.rc, 0) << r.output;
+    EXPECT_NE(r.output.find("from 0 to 1 in 3 scales: 'circle' moved"), std::string::npos) << r.output;
+    const auto j = read_json(dir.file("sweep/sweep.json"));
+    ASSERT_EQ(j["runs"].size(), 3u);
+    EXPECT_EQ(j["runs"][1]["scale"], 0.5);
+    EXPECT_EQ(j["runs"][0]["map_change"], 0.0);
+    EXPECT_EQ(j["runs"][0]["image_psnr_db"], "inf");
+    EXPECT_GT(j["runs"][2]["map_change"].get<double>(), j["runs"][1]["map_change"].get<double>());
+    EXPECT_GT(j["runs"][2]["map_change"].get<double>(), 0.01);
+    EXPECT_LT(j["runs"][2]["image_psnr_db"].get<double>(), 60);
+    EXPECT_EQ(j["runs"][0]["map"]["png"]["range"], j["runs"][2]["map"]["png"]["range"])
+        << "one range for all";
+    const auto strip = read_image(dir.file("sweep/strip.png"));
+    EXPECT_EQ(strip.width, 2 + 3 * (64 + 2));
+    EXPECT_EQ(strip.height, 2 + 2 * (64 + 2));
+
+    r = test::run_cli(sweep + " --token dog --out " + dir.file("bad"));
+    EXPECT_EQ(r.rc, 2);
+    EXPECT_NE(r.output.find("--token 'dog' is not a word of the prompt (its words: a, red, circle"),
+              std::string::npos)
+        << r.output;
+    EXPECT_FALSE(std::filesystem::exists(dir.file("bad")));
+}
+
 } // namespace
 } // namespace attnscope

@@ -13,6 +13,7 @@ int cmd_tokenize(const std::vector<std::string>& args);
 int cmd_text(const std::vector<std::string>& args);
 int cmd_generate(const std::vector<std::string>& args);
 int cmd_image_maps(const std::vector<std::string>& args);
+int cmd_lora_sweep(const std::vector<std::string>& args);
 int cmd_compare(const std::vector<std::string>& args);
 int cmd_edit(const std::vector<std::string>& args);
 int cmd_maps(const std::vector<std::string>& args);

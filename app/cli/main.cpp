@@ -21,6 +21,8 @@ void usage(std::ostream& o) {
          "commands:\n"
          "  generate      a prompt to an image, one denoising step at a time (--prompt \"...\" --out DIR)\n"
          "  image-maps    where each word of a prompt attends on an existing picture (--image FILE ...)\n"
+         "  lora-sweep    one word's attention as a LoRA's scale goes from 0 to 1 (--sweep FILE --token "
+         "WORD)\n"
          "  compare       one generation on two backends or precisions in lockstep (--a ... --b ...)\n"
          "  edit          attention surgery, re-denoised from a step (--edit SPEC, repeatable)\n"
          "  maps          attention maps from a capture, as PNG, .safetensors and JSON\n"
@@ -63,6 +65,7 @@ int main(int argc, char** argv) {
         if (command == "text") return attnscope::cli::cmd_text(args);
         if (command == "generate") return attnscope::cli::cmd_generate(args);
         if (command == "image-maps") return attnscope::cli::cmd_image_maps(args);
+        if (command == "lora-sweep") return attnscope::cli::cmd_lora_sweep(args);
         if (command == "compare") return attnscope::cli::cmd_compare(args);
         if (command == "edit") return attnscope::cli::cmd_edit(args);
         if (command == "maps") return attnscope::cli::cmd_maps(args);
