@@ -48,6 +48,22 @@ TEST(VaeEncoder, MatchesDiffusersInFloat64FromBothLayouts) {
     }
 }
 
+// On the GPU in each precision, as far from the float64 reference as the decoder's own GPU test allows.
+TEST(VaeEncoder, MatchesTheReferenceOnTheGpu) {
+    if (!test::has_cuda()) GTEST_SKIP() << "no CUDA device: this LibTorch is CPU-only or no GPU is visible";
+    const test::NoTf32 exact;
+    const auto mean = reference().load("vae_encode.mean");
+    for (const auto& [dtype, tolerance] :
+         {std::pair<at::ScalarType, double>{at::kFloat, 1e-5}, {at::kHalf, 1e-2}, {at::kBFloat16, 1e-1}}) {
+        const auto encoder = VaeEncoder::load((kData / "vae_small").string(), dtype, at::kCUDA);
+        const auto posterior = encoder.encode(reference().load("vae_encode.image").to(at::kCUDA));
+        EXPECT_TRUE(posterior.mean.is_cuda());
+        const double err = test::rel_l2(posterior.mean, mean);
+        EXPECT_LT(err, tolerance) << at::toString(dtype);
+        std::printf("VAE encoder CUDA %s: rel L2 %.3g\n", at::toString(dtype), err);
+    }
+}
+
 TEST(VaeEncoder, RefusesAFileWithTheDecoderOnlyAndImagesOfTheWrongSize) {
     test::TempDir dir;
     const auto decoder = VaeDecoder::load((kData / "vae_small").string(), at::kFloat, at::kCPU);
@@ -190,6 +206,23 @@ TEST_P(ImageToImageParity, EveryStepMatchesDiffusersImg2Img) {
     auto branch = session.branch(1);
     while (!branch.done()) branch.step();
     EXPECT_TRUE(at::equal(branch.latents(), last));
+}
+
+// The same runs on the GPU in fp32: the draws come from the CPU generator as diffusers' do, so the latents
+// follow the reference to fp32 rounding.
+TEST_P(ImageToImageParity, FollowsDiffusersOnTheGpu) {
+    if (!test::has_cuda()) GTEST_SKIP() << "no CUDA device: this LibTorch is CPU-only or no GPU is visible";
+    const test::NoTf32 exact;
+    PipelineOptions o;
+    o.device = at::kCUDA;
+    static const auto gpu = load_pipeline((kData / "pipeline_v1_small").string(), o);
+    Session session(gpu, reference_settings(GetParam()));
+    const std::string prefix = "pipeline_v1_small." + to_string(GetParam());
+    while (!session.done()) {
+        const auto info = session.step();
+        const auto ref = reference().load(prefix + ".latents." + std::to_string(info.index + 1));
+        EXPECT_LT(test::rel_l2(session.latents(), ref), 1e-4) << "after step " << info.index + 1;
+    }
 }
 
 INSTANTIATE_TEST_SUITE_P(Schedulers, ImageToImageParity, ::testing::ValuesIn(all_scheduler_kinds()),

@@ -73,6 +73,24 @@ inline AttentionSite site_for(int index, AttentionKind kind, const at::Tensor& q
     return s;
 }
 
+// While it lives, fp32 on CUDA is IEEE fp32: TF32 convolutions and matmuls (a speed default) are turned off.
+class NoTf32 {
+  public:
+    NoTf32() : conv_(at::globalContext().allowTF32CuDNN()), mm_(at::globalContext().allowTF32CuBLAS()) {
+        at::globalContext().setAllowTF32CuDNN(false);
+        at::globalContext().setAllowTF32CuBLAS(false);
+    }
+    ~NoTf32() {
+        at::globalContext().setAllowTF32CuDNN(conv_);
+        at::globalContext().setAllowTF32CuBLAS(mm_);
+    }
+    NoTf32(const NoTf32&) = delete;
+    NoTf32& operator=(const NoTf32&) = delete;
+
+  private:
+    bool conv_, mm_;
+};
+
 inline bool has_cuda() {
     return at::hasCUDA();
 }

@@ -99,24 +99,6 @@ TEST_P(VaeParity, MatchesTheReferenceInFloat32) {
     std::printf("VAE %s float32: rel L2 %.3g\n", GetParam().c_str(), err);
 }
 
-// fp32 is checked at full fp32 accuracy: TF32 convolutions and matmuls (a speed default) are turned off.
-class NoTf32 {
-  public:
-    NoTf32() : conv_(at::globalContext().allowTF32CuDNN()), mm_(at::globalContext().allowTF32CuBLAS()) {
-        at::globalContext().setAllowTF32CuDNN(false);
-        at::globalContext().setAllowTF32CuBLAS(false);
-    }
-    ~NoTf32() {
-        at::globalContext().setAllowTF32CuDNN(conv_);
-        at::globalContext().setAllowTF32CuBLAS(mm_);
-    }
-    NoTf32(const NoTf32&) = delete;
-    NoTf32& operator=(const NoTf32&) = delete;
-
-  private:
-    bool conv_, mm_;
-};
-
 // Reduced precision, as far from the float64 reference as diffusers itself lands on an H100 (VAE / TAESD:
 // fp16 1.9e-3 / 3.6e-3, bf16 1.6e-2 / 3.2e-2), with room for a different but equally exact rounding order.
 constexpr std::pair<at::ScalarType, double> kGpuCases[] = {
@@ -124,7 +106,7 @@ constexpr std::pair<at::ScalarType, double> kGpuCases[] = {
 
 TEST_P(VaeParity, MatchesTheReferenceOnTheGpu) {
     if (!test::has_cuda()) GTEST_SKIP() << "no CUDA device: this LibTorch is CPU-only or no GPU is visible";
-    const NoTf32 exact;
+    const test::NoTf32 exact;
     for (const auto& [dtype, tolerance] : kGpuCases) {
         const auto image = load(dtype, at::kCUDA).decode(io().load("latents", dtype, at::kCUDA));
         EXPECT_TRUE(image.is_cuda());
@@ -170,7 +152,7 @@ TEST_P(TaesdParity, MatchesTheReferenceInFloat32) {
 
 TEST_P(TaesdParity, MatchesTheReferenceOnTheGpu) {
     if (!test::has_cuda()) GTEST_SKIP() << "no CUDA device: this LibTorch is CPU-only or no GPU is visible";
-    const NoTf32 exact;
+    const test::NoTf32 exact;
     for (const auto& [dtype, tolerance] : kGpuCases) {
         const auto image = load(dtype, at::kCUDA).decode(io().load("latents", dtype, at::kCUDA));
         const double err = test::rel_l2(image, io().load("taesd_image"));

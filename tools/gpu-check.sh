@@ -7,6 +7,8 @@
 #   GPU_CHECK_ONLY=capture tools/gpu-check.sh     only the capture tests and benchmark (SD v1.5 512, 50 steps)
 #   GPU_CHECK_ONLY=auto tools/gpu-check.sh        the router's tests and the U-Net per backend beside auto
 #   GPU_CHECK_ONLY=tests tools/gpu-check.sh       every test (no benchmark)
+#   GPU_CHECK_ONLY=images tools/gpu-check.sh      pictures and LoRAs on CUDA: the VAE encoder, image-to-image,
+#                                                 reading a picture, LoRA sweeps, model against model
 #   GPU_CHECK_ONLY=gui tools/gpu-check.sh         the visualizer offscreen on the GPU (EGL, CUDA-GL interop):
 #                                                 GL and scripted tests, frame times while stepping, screenshots
 # The full-size shape tables are CPU tests that CI runs; they are skipped here to save device time.
@@ -116,6 +118,7 @@ targets=()
 [ "$only" = capture ] && targets=(attnscope_tests bench_capture)
 [ "$only" = gui ] && targets=(attnscope attnscope_gl_tests attnscope_gui_tests)
 [ "$only" = auto ] && targets=(attnscope attnscope_tests bench_unet)
+[ "$only" = images ] && targets=(attnscope attnscope_tests)
 bash tools/build.sh "${targets[@]}" > "$OUT/build.log" 2>&1 || { grep -E "error|Error" "$OUT/build.log" | head -40; exit 1; }
 grep -E "^attnscope:" "$OUT/build.log"
 grep -c "warning" "$OUT/build.log" | sed 's/^/build warnings: /'
@@ -137,6 +140,32 @@ if [ "$only" = auto ]; then
   build/bench/bench_unet --preset sd21 --size 768x768 --batch 2 --dtype f16 --iters 30 \
     --backends flash,sdpa,auto,flash,sdpa,auto 2>&1 | tee -a "$OUT/bench_auto.txt"
   cp "$ATTNSCOPE_CACHE/backend-timings.json" "$OUT/" || status=1
+  exit $status
+fi
+
+if [ "$only" = images ]; then
+  step "pictures and LoRAs: their tests (the CUDA ones included)"
+  run_tests image_tests 'VaeEncoder*:VaeParity*:FitImage*:ImageFile*:ImageStart*:*ImageToImage*:*Lora*:CliImageMaps*:CliLoraSweep*:CliCompare.AModel*:CliGenerate.StartsFrom*'
+  step "the commands on CUDA, timed"
+  cli=build/app/attnscope
+  caption="a red circle left of a blue square on a gray background"
+  timed() {
+    local name=$1 start=$(date +%s.%N); shift
+    "$cli" "$@" --device cuda > "$OUT/$name.log" 2>&1 || { status=1; tail -3 "$OUT/$name.log"; }
+    printf '%s: %.1f s wall: %s\n' "$name" "$(echo "$(date +%s.%N) - $start" | bc)" "$(tail -1 "$OUT/$name.log")" |
+      tee -a "$OUT/images.txt"
+  }
+  timed img2img_small generate --model tests/data/pipeline_v1_small --init-image tests/data/img2img_init.png \
+    --strength 0.6 --size 64x48 --steps 5 --prompt "$caption" --out "$OUT/img2img_small"
+  timed img2img_sd15 generate --preset sd15 --init-image tests/data/img2img_init.png --strength 0.6 \
+    --size 512x512 --steps 20 --prompt "$caption" --out "$OUT/img2img_sd15"
+  timed reading_sd15 image-maps --preset sd15 --image tests/data/img2img_init.png --size 512x512 \
+    --prompt "$caption" --out "$OUT/reading_sd15"
+  timed reading_tiny image-maps --image tests/data/img2img_init.png --prompt "$caption" --out "$OUT/reading_tiny"
+  timed sweep_tiny lora-sweep --sweep assets/loras/tiny-circle-to-star.safetensors --token circle --seed 3 \
+    --scales 5 --prompt "$caption" --out "$OUT/sweep_tiny"
+  timed compare_lora_tiny compare --b-lora assets/loras/tiny-circle-to-star.safetensors --mode free --seed 3 \
+    --prompt "$caption" --map token=circle --out "$OUT/compare_lora_tiny"
   exit $status
 fi
 
