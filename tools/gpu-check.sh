@@ -152,7 +152,7 @@ if [ "$only" = images ]; then
   timed() {
     local name=$1 start=$(date +%s.%N); shift
     "$cli" "$@" --device cuda > "$OUT/$name.log" 2>&1 || { status=1; tail -3 "$OUT/$name.log"; }
-    printf '%s: %.1f s wall: %s\n' "$name" "$(echo "$(date +%s.%N) - $start" | bc)" "$(tail -1 "$OUT/$name.log")" |
+    printf '%s: %.1f s wall: %s\n' "$name" "$(python3 -c "print($(date +%s.%N) - $start)")" "$(tail -1 "$OUT/$name.log")" |
       tee -a "$OUT/images.txt"
   }
   timed img2img_small generate --model tests/data/pipeline_v1_small --init-image tests/data/img2img_init.png \
