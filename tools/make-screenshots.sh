@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerates the screenshots in docs/ (screenshot-{main,guidance,self-attention,heads,token-mass,int8,
-# walkthrough,walkthrough-output,tour,compare,branch}.png): the real visualizer, driven by a script
+# walkthrough,walkthrough-output,tour,compare,branch,reading,compare-lora}.png): the real visualizer, driven by a script
 # (attnscope gui --script) under a virtual display,
 # with the embedded tiny model. Needs xvfb-run and a built attnscope; on a 2-core CPU it takes several
 # minutes (a 20-step run, a comparison of 20 steps, a branch).
@@ -75,11 +75,33 @@ screenshot $shots/compare.png
 edit "token=red:scale=0:renorm"
 branch 1
 screenshot $shots/branch.png
+# A picture the model did not draw (docs/example-picture.png, tools/make_example_picture.py), read at three
+# noise levels with two draws each: where "circle" attends on it, every site summed, the six runs averaged.
+edit clear
+tab image
+prompt "a red circle left of a blue square on a gray background"
+read-image docs/example-picture.png 200,400,600
+session
+run
+select-token 3
+aggregate on
+screenshot $shots/reading.png
+# The model against itself with the circle-to-star LoRA made for it (assets/loras): P of "circle" in both.
+start-image none
+prompt "a red circle left of a blue square on a black background"
+session
+run
+select-token 3
+tab compare
+compare-lora assets/loras/tiny-circle-to-star.safetensors 1
+compare auto as-a free
+screenshot $shots/compare-lora.png
 quit
 SCRIPT
 
 "${display[@]}" "$attnscope" gui --window 1600x1000 --script "$shots/script.txt" "${extra[@]}"
-for name in main guidance self-attention heads token-mass int8 walkthrough walkthrough-output tour compare branch; do
+for name in main guidance self-attention heads token-mass int8 walkthrough walkthrough-output tour compare branch \
+    reading compare-lora; do
     cp "$shots/$name.png" "$root/docs/screenshot-$name.png"
     echo "docs/screenshot-$name.png: $(( $(stat -c %s "$shots/$name.png") / 1024 )) KiB"
 done
