@@ -3,6 +3,7 @@
 // against diffusers' StableDiffusionImg2ImgPipeline step for step (fixtures: tools/make_img2img_fixtures.py).
 #include "io/image_file.h"
 #include "io/png_file.h"
+#include "model/taesd_encoder.h"
 #include "model/vae_encoder.h"
 #include "session/image_input.h"
 #include "session/session.h"
@@ -76,6 +77,37 @@ TEST(VaeEncoder, RefusesAFileWithTheDecoderOnlyAndImagesOfTheWrongSize) {
                                 "multiples of 8");
     ATTNSCOPE_EXPECT_THROW_WITH(encoder.encode(at::zeros({1, 4, 48, 64})), std::invalid_argument,
                                 "(B, 3, H, W)");
+}
+
+// TAESD's encoder from diffusers' AutoencoderTiny folder and from madebyollin's layout (the same weights
+// without the "encoder.layers." prefix), in float64 against AutoencoderTiny.encode.
+TEST(TaesdEncoder, MatchesDiffusersInFloat64FromBothLayouts) {
+    test::TempDir dir;
+    TensorMap madebyollin;
+    {
+        const SafetensorsFile f((kData / "taesd_small" / "diffusion_pytorch_model.safetensors").string());
+        for (const auto& name : f.names())
+            if (name.rfind("encoder.layers.", 0) == 0) madebyollin[name.substr(15)] = f.load(name);
+    }
+    write_safetensors(dir.file("taesd_encoder.safetensors"), madebyollin);
+    const auto image = reference().load("vae_encode.image");
+    const auto expected = reference().load("taesd_encode.latents");
+    for (const auto& path : {(kData / "taesd_small").string(), dir.file("taesd_encoder.safetensors")}) {
+        const auto encoder = TaesdEncoder::load(path, at::kDouble, at::kCPU);
+        EXPECT_EQ(encoder.downscale(), 8);
+        EXPECT_LT((encoder.encode(image) - expected).abs().max().item<double>(), 1e-10) << path;
+    }
+    // Beside a decoder: the AutoencoderTiny folder holds both; madebyollin's decoder file has its encoder as
+    // a sibling file, or none.
+    EXPECT_TRUE(TaesdEncoder::beside((kData / "taesd_small").string(), at::kFloat, at::kCPU));
+    EXPECT_FALSE(
+        TaesdEncoder::beside((kData / "taesd_small_decoder.safetensors").string(), at::kFloat, at::kCPU));
+    std::filesystem::copy_file(kData / "taesd_small_decoder.safetensors",
+                               dir.file("taesd_decoder.safetensors"));
+    EXPECT_TRUE(TaesdEncoder::beside(dir.file("taesd_decoder.safetensors"), at::kFloat, at::kCPU));
+    ATTNSCOPE_EXPECT_THROW_WITH(
+        TaesdEncoder::load((kData / "taesd_small_decoder.safetensors").string(), at::kFloat, at::kCPU),
+        std::runtime_error, "does not hold a TAESD encoder");
 }
 
 Image8 image8(int w, int h, int c, std::vector<uint8_t> pixels) {
@@ -241,6 +273,14 @@ TEST(ImageStart, AModelWithoutAnEncoderSaysSoInOneLine) {
     EXPECT_FALSE(pipeline->vae_encoder);
     ATTNSCOPE_EXPECT_THROW_WITH(Session(pipeline, reference_settings(SchedulerKind::DDIM)),
                                 std::invalid_argument, "cannot read a picture");
+    // With a TAESD that has an encoder, pictures go through it.
+    PipelineOptions with_taesd;
+    with_taesd.taesd = (kData / "taesd_small").string();
+    const auto fast = load_pipeline(folder.string(), with_taesd);
+    ASSERT_TRUE(fast->taesd_encoder);
+    Session session(fast, reference_settings(SchedulerKind::DDIM));
+    session.step();
+    EXPECT_TRUE(at::isfinite(session.latents()).all().item<bool>());
 }
 
 } // namespace

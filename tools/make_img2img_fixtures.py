@@ -14,6 +14,7 @@ It writes into tests/data:
       vae_encode.image          a (1, 3, 48, 80) float64 image in [-1, 1]
       vae_encode.mean / .std    vae_small's posterior for it (after quant_conv), float64, unscaled
       vae_encode.sample.42      posterior.sample(torch.Generator("cpu").manual_seed(42)), float64
+      taesd_encode.latents      taesd_small's AutoencoderTiny.encode of the same image, float64
       pipeline_v1_small.<scheduler>.latents.K   img2img latents after step K, float32, for strength STRENGTH,
                                 STEPS steps, CFG 7.5, seed SEED (the pipeline runs STEPS - t_start of them)
       pipeline_v1_small.<scheduler>.image       the decoded image (1, H, W, 3) in [0, 1]
@@ -24,7 +25,7 @@ import sys
 
 import numpy as np
 import torch
-from diffusers import AutoencoderKL, StableDiffusionImg2ImgPipeline
+from diffusers import AutoencoderKL, AutoencoderTiny, StableDiffusionImg2ImgPipeline
 from PIL import Image
 from safetensors.torch import save_file
 from transformers import CLIPTokenizer
@@ -58,6 +59,10 @@ def vae_encoder_reference(data_dir, ref):
         ref["vae_encode.std"] = posterior.std
         ref["vae_encode.sample.42"] = posterior.sample(generator=torch.Generator("cpu").manual_seed(42))
     print("vae_encode mean", tuple(posterior.mean.shape), "%.6f" % posterior.mean.mean().item())
+    taesd = AutoencoderTiny.from_pretrained(os.path.join(data_dir, "taesd_small")).double()
+    with torch.no_grad():
+        ref["taesd_encode.latents"] = taesd.encode(image).latents
+    print("taesd_encode", tuple(ref["taesd_encode.latents"].shape))
 
 
 def img2img_reference(data_dir, tokenizer_dir, ref):

@@ -3,6 +3,7 @@
 #include "io/component_files.h"
 #include "io/json_text.h"
 #include "model/nn.h"
+#include "model/taesd_block.h"
 #include "model/taesd_config.h"
 #include "util/shape_string.h"
 
@@ -270,12 +271,9 @@ at::Tensor TaesdDecoder::decode(const at::Tensor& latents) const {
         case Kind::Relu:
             x = at::relu(x);
             break;
-        case Kind::Block: {
-            auto h = at::relu(nn::conv2d(w, p + ".conv.0", x));
-            h = nn::conv2d(w, p + ".conv.4", at::relu(nn::conv2d(w, p + ".conv.2", h)));
-            x = at::relu(h + (w.contains(p + ".skip.weight") ? nn::conv2d(w, p + ".skip", x) : x));
+        case Kind::Block:
+            x = taesd::block(w, p, x);
             break;
-        }
         case Kind::Upsample:
             x = at::upsample_nearest2d(x, {2 * x.size(2), 2 * x.size(3)}, c10::nullopt, c10::nullopt);
             break;

@@ -111,7 +111,10 @@ std::pair<ClipEncoding, at::Tensor> Pipeline::encode_prompt(const std::string& p
 
 at::Tensor Pipeline::encode_image(const at::Tensor& image, TorchCpuGenerator* gen) const {
     if (!vae) return image.to(unet.device(), unet.dtype());
-    if (!vae_encoder) throw std::invalid_argument("this model cannot read a picture: " + no_encoder);
+    if (!vae_encoder && taesd_encoder) return taesd_encoder->encode(image).to(unet.device(), unet.dtype());
+    if (!vae_encoder)
+        throw std::invalid_argument("this model cannot read a picture: " + no_encoder +
+                                    " (or give a TAESD with its encoder: --taesd)");
     const auto posterior = vae_encoder->encode(image);
     const auto drawn = [&] {
         const auto noise = gen->randn(posterior.mean.sizes(), vae_encoder->dtype());
@@ -178,7 +181,11 @@ std::shared_ptr<const Pipeline> load_pipeline(const std::string& path, const Pip
                                  " latent channels but the U-Net takes " +
                                  std::to_string(unet.config().in_channels));
     std::optional<TaesdDecoder> taesd;
-    if (options.taesd) taesd = TaesdDecoder::load(*options.taesd, options.dtype, options.device);
+    std::optional<TaesdEncoder> taesd_encoder;
+    if (options.taesd) {
+        taesd = TaesdDecoder::load(*options.taesd, options.dtype, options.device);
+        taesd_encoder = TaesdEncoder::beside(*options.taesd, options.dtype, options.device);
+    }
     // Every file read and checked before any is applied: a refused one leaves the models as loaded.
     std::vector<LoraFile> files;
     for (const auto& choice : options.loras) {
@@ -201,7 +208,8 @@ std::shared_ptr<const Pipeline> load_pipeline(const std::string& path, const Pip
                std::move(guide),
                std::move(loras),
                {},
-               {}};
+               {},
+               std::move(taesd_encoder)};
     load_vae_encoder(path, options, p);
     report(1.0, "model ready");
     return std::make_shared<const Pipeline>(std::move(p));
@@ -237,7 +245,8 @@ std::shared_ptr<const Pipeline> random_pipeline(const std::string& preset, uint6
                                                      nullptr,
                                                      {},
                                                      std::move(encoder),
-                                                     {}});
+                                                     {},
+                                                     std::nullopt});
 }
 
 std::string default_model_path() {

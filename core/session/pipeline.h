@@ -5,6 +5,7 @@
 #include "model/lora.h"
 #include "model/lora_use.h"
 #include "model/taesd_decoder.h"
+#include "model/taesd_encoder.h"
 #include "model/unet.h"
 #include "model/unet_loader.h"
 #include "model/vae_decoder.h"
@@ -55,6 +56,8 @@ struct Pipeline {
     // where the VAE file holds none (`no_encoder` then says why).
     std::optional<VaeEncoder> vae_encoder;
     std::string no_encoder;
+    // TAESD's encoder where the TAESD given has one: pictures are encoded by it when the VAE has no encoder.
+    std::optional<TaesdEncoder> taesd_encoder;
 
     bool pixel_space() const { return !vae; }
     int downscale() const { return vae ? vae->config().downscale() : 1; } // image pixels per latent pixel
@@ -69,8 +72,9 @@ struct Pipeline {
     std::pair<ClipEncoding, at::Tensor> encode_prompt(const std::string& prompt) const;
     // A picture (1, 3, H, W) in [-1, 1] (image_input.h) -> its clean latents as the U-Net sees them (times
     // scaling_factor) in the U-Net's dtype on its device: the VAE posterior sampled with one draw from `gen`,
-    // as diffusers' img2img retrieve_latents does, or its mean when `gen` is null; pixel-space models take
-    // the picture itself and draw nothing. Throws std::invalid_argument when the model has no encoder.
+    // as diffusers' img2img retrieve_latents does, or its mean when `gen` is null; without the VAE's encoder,
+    // TAESD's (no draw, as diffusers with an AutoencoderTiny); pixel-space models take the picture itself and
+    // draw nothing. Throws std::invalid_argument when the model has no encoder.
     at::Tensor encode_image(const at::Tensor& image, TorchCpuGenerator* gen) const;
     // Latents (B, C, h, w) as the U-Net sees them -> image (B, 3, H, W), float32 in [0, 1] on the CPU.
     at::Tensor decode(const at::Tensor& latents, Decoder decoder) const;
