@@ -101,15 +101,20 @@ TEST(CliCompare, ABackendAgainstItselfGivesIdenticalImages) {
 
 // The model against itself with a LoRA (B only), free running: scale 0 is the model itself, scale 3 moves
 // both the attention outputs and the image.
-TEST(CliCompare, AModelAgainstItselfWithALora) {
-    test::TempDir dir;
+// A rank-2 LoRA on index 1's cross-attention query of the small SD v1 pipeline, random (seed 4) times `gain`.
+void write_query_lora(const std::string& path, double gain) {
     const std::string layer = "lora_unet_down_blocks_0_attentions_0_transformer_blocks_0_attn2_to_q";
     const auto w = SafetensorsFile(std::string(ATTNSCOPE_TEST_DATA) +
                                    "/pipeline_v1_small/unet/diffusion_pytorch_model.safetensors")
                        .load("down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_q.weight");
     at::manual_seed(4);
-    write_safetensors(dir.file("lora.safetensors"), {{layer + ".lora_down.weight", at::randn({2, w.size(1)})},
-                                                     {layer + ".lora_up.weight", at::randn({w.size(0), 2})}});
+    write_safetensors(path, {{layer + ".lora_down.weight", at::randn({2, w.size(1)}) * gain},
+                             {layer + ".lora_up.weight", at::randn({w.size(0), 2}) * gain}});
+}
+
+TEST(CliCompare, AModelAgainstItselfWithALora) {
+    test::TempDir dir;
+    write_query_lora(dir.file("lora.safetensors"), 1.0);
     const auto compare = [&](const std::string& scale) {
         const auto r = test::run_cli("compare --b-lora " + dir.file("lora.safetensors") + ":" + scale +
                                      " --mode free" + kRun + " --out " + dir.file(scale));
@@ -202,14 +207,7 @@ TEST(CliCompare, ExplainsBadInputInOneLine) {
 // did; a word the prompt lacks is one line before anything runs.
 TEST(CliLoraSweep, FollowsOneWordsMapAcrossTheScales) {
     test::TempDir dir;
-    const std::string layer = "lora_unet_down_blocks_0_attentions_0_transformer_blocks_0_attn2_to_q";
-    const auto w = SafetensorsFile(std::string(ATTNSCOPE_TEST_DATA) +
-                                   "/pipeline_v1_small/unet/diffusion_pytorch_model.safetensors")
-                       .load("down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_q.weight");
-    at::manual_seed(4);
-    write_safetensors(dir.file("lora.safetensors"),
-                      {{layer + ".lora_down.weight", at::randn({2, w.size(1)}) * 3},
-                       {layer + ".lora_up.weight", at::randn({w.size(0), 2}) * 3}});
+    write_query_lora(dir.file("lora.safetensors"), 3.0);
     const std::string sweep = "lora-sweep --sweep " + dir.file("lora.safetensors") + " --scales 3" + kRun;
     auto r = test::run_cli(sweep + " --token circle --out " + dir.file("sweep"));
     ASSERT_EQ(r.rc, 0) << r.output;

@@ -7,6 +7,7 @@
 #include "model/vae_encoder.h"
 #include "session/image_input.h"
 #include "session/session.h"
+#include "small_pipeline.h"
 #include "test_util.h"
 
 #include <cctype>
@@ -195,21 +196,8 @@ TEST(ImageStart, StrengthPicksTheFirstStepAsDiffusersDoes) {
     EXPECT_THROW(first_step_for_strength(5, std::nan("")), std::invalid_argument);
 }
 
-std::shared_ptr<const Pipeline> small_pipeline() {
-    static const auto p = load_pipeline((kData / "pipeline_v1_small").string(), {});
-    return p;
-}
-
 GenerationSettings reference_settings(SchedulerKind scheduler) {
-    GenerationSettings s;
-    s.prompt = meta("prompt");
-    s.negative_prompt = meta("negative_prompt");
-    s.seed = std::stoull(meta("seed"));
-    s.steps = std::stoi(meta("steps"));
-    s.guidance_scale = std::stod(meta("guidance_scale"));
-    s.width = std::stoi(meta("width"));
-    s.height = std::stoi(meta("height"));
-    s.scheduler = scheduler;
+    auto s = test::reference_settings(reference(), scheduler);
     const auto path = (kData / "img2img_init.png").string();
     s.start_image =
         StartImage{std::make_shared<const Image8>(read_image(path)), path, std::stod(meta("strength"))};
@@ -219,7 +207,7 @@ GenerationSettings reference_settings(SchedulerKind scheduler) {
 class ImageToImageParity : public ::testing::TestWithParam<SchedulerKind> {};
 
 TEST_P(ImageToImageParity, EveryStepMatchesDiffusersImg2Img) {
-    Session session(small_pipeline(), reference_settings(GetParam()));
+    Session session(test::small_pipeline(), reference_settings(GetParam()));
     const std::string prefix = "pipeline_v1_small." + to_string(GetParam());
     int reference_steps = 0;
     while (reference().contains(prefix + ".latents." + std::to_string(reference_steps + 1)))

@@ -4,6 +4,7 @@
 // rewinding, and the errors users meet.
 #include "io/safetensors_file.h"
 #include "session/session.h"
+#include "small_pipeline.h"
 #include "test_util.h"
 
 #include <cmath>
@@ -16,10 +17,6 @@ const std::string kData = ATTNSCOPE_TEST_DATA;
 const SafetensorsFile& reference() {
     static const SafetensorsFile f(kData + "/pipeline_reference.safetensors");
     return f;
-}
-
-std::string meta(const std::string& key) {
-    return reference().header().metadata.at(key);
 }
 
 std::shared_ptr<const Pipeline> pipeline(const std::string& model) {
@@ -40,16 +37,7 @@ std::shared_ptr<const Pipeline> pipeline(const std::string& model) {
 }
 
 GenerationSettings reference_settings(SchedulerKind scheduler) {
-    GenerationSettings s;
-    s.prompt = meta("prompt");
-    s.negative_prompt = meta("negative_prompt");
-    s.seed = std::stoull(meta("seed"));
-    s.steps = std::stoi(meta("steps"));
-    s.guidance_scale = std::stod(meta("guidance_scale"));
-    s.width = std::stoi(meta("width"));
-    s.height = std::stoi(meta("height"));
-    s.scheduler = scheduler;
-    return s;
+    return test::reference_settings(reference(), scheduler);
 }
 
 TEST(TorchCpuGenerator, DrawsWhatPyTorchDrawsForTheSameSeed) {

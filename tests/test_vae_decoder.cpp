@@ -253,7 +253,7 @@ TEST(VaeLoadErrors, NameTheFileAndKey) {
     write_safetensors(dir.file("missing.safetensors"), missing);
     ATTNSCOPE_EXPECT_THROW_WITH(
         load(dir.file("missing.safetensors")), std::runtime_error,
-        "missing.safetensors: missing VAE weight '" + shortcut +
+        "missing.safetensors: missing VAE decoder weight '" + shortcut +
             "' (diffusers name 'decoder.up_blocks.2.resnets.0.conv_shortcut.weight')");
 
     auto wrong = diffusers;

@@ -7,25 +7,6 @@
 
 namespace attnscope {
 
-VaeDecoder::VaeDecoder(VaeConfig config, Weights weights)
-    : config_(std::move(config)), weights_(std::move(weights)), dtype_(at::kFloat), device_(at::kCPU) {
-    check_vae_weights(config_, VaePart::Decoder, weights_);
-    const auto& first = weights_["post_quant_conv.weight"];
-    dtype_ = first.scalar_type();
-    device_ = first.device();
-}
-
-VaeDecoder VaeDecoder::random(const VaeConfig& config, uint64_t seed, at::ScalarType dtype,
-                              at::Device device) {
-    return VaeDecoder(config, random_vae_weights(config, VaePart::Decoder, seed, dtype, device));
-}
-
-VaeDecoder VaeDecoder::load(const std::string& path, at::ScalarType dtype, at::Device device,
-                            std::optional<VaeConfig> config) {
-    auto half = load_vae_half(path, VaePart::Decoder, dtype, device, std::move(config));
-    return VaeDecoder(std::move(half.config), std::move(half.weights));
-}
-
 at::Tensor VaeDecoder::decode(const at::Tensor& latents) const {
     if (latents.dim() != 4 || latents.size(1) != config_.latent_channels)
         throw std::invalid_argument("latents must be (B, " + std::to_string(config_.latent_channels) +

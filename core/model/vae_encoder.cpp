@@ -7,25 +7,6 @@
 
 namespace attnscope {
 
-VaeEncoder::VaeEncoder(VaeConfig config, Weights weights)
-    : config_(std::move(config)), weights_(std::move(weights)), dtype_(at::kFloat), device_(at::kCPU) {
-    check_vae_weights(config_, VaePart::Encoder, weights_);
-    const auto& first = weights_["quant_conv.weight"];
-    dtype_ = first.scalar_type();
-    device_ = first.device();
-}
-
-VaeEncoder VaeEncoder::random(const VaeConfig& config, uint64_t seed, at::ScalarType dtype,
-                              at::Device device) {
-    return VaeEncoder(config, random_vae_weights(config, VaePart::Encoder, seed, dtype, device));
-}
-
-VaeEncoder VaeEncoder::load(const std::string& path, at::ScalarType dtype, at::Device device,
-                            std::optional<VaeConfig> config) {
-    auto half = load_vae_half(path, VaePart::Encoder, dtype, device, std::move(config));
-    return VaeEncoder(std::move(half.config), std::move(half.weights));
-}
-
 VaePosterior VaeEncoder::encode(const at::Tensor& image) const {
     const int64_t multiple = config_.downscale();
     if (image.dim() != 4 || image.size(1) != config_.out_channels || image.size(2) % multiple != 0 ||

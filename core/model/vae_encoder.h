@@ -21,33 +21,14 @@ struct VaePosterior {
     at::Tensor sample(const at::Tensor& noise) const { return mean + std * noise.to(mean.options()); }
 };
 
-class VaeEncoder {
+class VaeEncoder : public VaeHalfModel<VaePart::Encoder, VaeEncoder> {
   public:
-    // Weights keyed by diffusers names; every parameter's presence and shape is checked
-    // (std::invalid_argument naming the first bad one).
-    VaeEncoder(VaeConfig config, Weights weights);
-
-    static VaeEncoder random(const VaeConfig& config, uint64_t seed, at::ScalarType dtype, at::Device device);
-
-    // The same files and layouts as VaeDecoder::load. A file that holds only the decoder is refused in one
-    // line saying so.
-    static VaeEncoder load(const std::string& path, at::ScalarType dtype, at::Device device,
-                           std::optional<VaeConfig> config = {});
+    // Weights keyed by diffusers names.
+    VaeEncoder(VaeConfig config, Weights weights) : VaeHalfModel(std::move(config), std::move(weights)) {}
 
     // image: (B, out_channels, H, W) in [-1, 1], H and W multiples of downscale(); any float dtype and
     // device. The posterior comes back in the weights' dtype on their device.
     VaePosterior encode(const at::Tensor& image) const;
-
-    const VaeConfig& config() const { return config_; }
-    const Weights& weights() const { return weights_; }
-    at::ScalarType dtype() const { return dtype_; }
-    at::Device device() const { return device_; }
-
-  private:
-    VaeConfig config_;
-    Weights weights_;
-    at::ScalarType dtype_;
-    at::Device device_;
 };
 
 } // namespace attnscope

@@ -53,6 +53,47 @@ void check_vae_weights(const VaeConfig& config, VaePart part, const Weights& wei
 // The half's weights as an original single-file checkpoint holds them (first_stage_model.* keys, 1x1 convs).
 TensorMap vae_state_dict_ldm(const VaeConfig& config, VaePart part, const Weights& weights);
 
+// What both halves are: a config and checked weights of one part, the dtype and device those live on, and
+// the two ways every half is made. `Self` is the half's class, constructible from (VaeConfig, Weights).
+template <VaePart Part, typename Self> class VaeHalfModel {
+  public:
+    // Deterministic random weights (norms and biases perturbed too) for tests and demos.
+    static Self random(const VaeConfig& config, uint64_t seed, at::ScalarType dtype, at::Device device) {
+        return Self(config, random_vae_weights(config, Part, seed, dtype, device));
+    }
+    // `path`: a diffusers model folder (with vae/), its vae/ folder, a bare diffusers VAE .safetensors, or an
+    // original single-file checkpoint (first_stage_model.* keys; also a stand-alone VAE file in that layout
+    // without the prefix). The config comes from `config`, else config.json beside the weights, else the
+    // weight shapes (norm groups and scaling factor then follow SD: 32 and 0.18215). Every key, shape and
+    // dtype is checked before any tensor is read; errors name the file and key (an encoder wanted from a file
+    // that holds only the decoder is refused saying so).
+    static Self load(const std::string& path, at::ScalarType dtype, at::Device device,
+                     std::optional<VaeConfig> config = {}) {
+        auto half = load_vae_half(path, Part, dtype, device, std::move(config));
+        return Self(std::move(half.config), std::move(half.weights));
+    }
+
+    const VaeConfig& config() const { return config_; }
+    const Weights& weights() const { return weights_; }
+    at::ScalarType dtype() const { return dtype_; }
+    at::Device device() const { return device_; }
+
+  protected:
+    // Every parameter's presence and shape is checked (std::invalid_argument naming the first bad one).
+    VaeHalfModel(VaeConfig config, Weights weights)
+        : config_(std::move(config)), weights_(std::move(weights)) {
+        check_vae_weights(config_, Part, weights_);
+        const auto& any = weights_.all().begin()->second;
+        dtype_ = any.scalar_type();
+        device_ = any.device();
+    }
+
+    VaeConfig config_;
+    Weights weights_;
+    at::ScalarType dtype_ = at::kFloat;
+    at::Device device_ = at::kCPU;
+};
+
 namespace vae {
 // A resnet block of the VAE (group norm, SiLU, 3x3 conv, twice; a 1x1 shortcut where the width changes).
 at::Tensor resnet(const Weights& w, const VaeConfig& config, const std::string& prefix, const at::Tensor& x);
