@@ -19,13 +19,16 @@ void combo_of(const char* label, std::string& value, const std::vector<std::stri
     }
 }
 
-// `b` is what the session runs, so its sizes and guidance are resolved; `a`'s may be the model's.
+// `b` is what the session runs, so its sizes and guidance are resolved; `a`'s may be the model's. A reading
+// runs as many steps as its timesteps and noises make, whatever the steps field says.
 bool differs(const RunSettings& a, const RunSettings& b, double model_guidance) {
     return a.prompt != b.prompt || a.negative_prompt != b.negative_prompt || a.seed != b.seed ||
-           a.steps != b.steps || a.guidance_scale.value_or(model_guidance) != b.guidance_scale ||
-           a.scheduler != b.scheduler || (a.width != 0 && a.width != b.width) ||
-           (a.height != 0 && a.height != b.height) || a.backend != b.backend ||
-           a.start_image != b.start_image || (!a.start_image.empty() && a.strength != b.strength);
+           (a.steps != b.steps && !b.read_picture) ||
+           a.guidance_scale.value_or(model_guidance) != b.guidance_scale || a.scheduler != b.scheduler ||
+           (a.width != 0 && a.width != b.width) || (a.height != 0 && a.height != b.height) ||
+           a.backend != b.backend || a.start_image != b.start_image ||
+           (!a.start_image.empty() &&
+            (a.read_picture != b.read_picture || (!a.read_picture && a.strength != b.strength)));
 }
 
 // The LoRAs the loaded model runs with, each with its scale (read at every step, so a change shows from the
