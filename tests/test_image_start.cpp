@@ -111,6 +111,48 @@ TEST(TaesdEncoder, MatchesDiffusersInFloat64FromBothLayouts) {
         std::runtime_error, "does not hold a TAESD encoder");
 }
 
+// A TAESD encoder built by hand so that its output is known without running one: identity centre taps,
+// residual blocks whose convolutions are zero (so relu(0 + x) = x for the image's non-negative values), three
+// bias-free stride-2 convolutions (every second pixel), and a last convolution that passes RGB through and
+// adds a constant fourth latent.
+TEST(TaesdEncoder, RunsTheLayersItReadsFromTheWeights) {
+    Weights w;
+    const auto identity = [](int64_t out, int64_t in) {
+        auto k = at::zeros({out, in, 3, 3}, at::kDouble);
+        for (int64_t c = 0; c < std::min(out, in); ++c) k[c][c][1][1] = 1.0;
+        return k;
+    };
+    const auto block = [&](int i) {
+        for (const char* c : {".conv.0", ".conv.2", ".conv.4"}) {
+            w.set(std::to_string(i) + c + ".weight", at::zeros({3, 3, 3, 3}, at::kDouble));
+            w.set(std::to_string(i) + c + ".bias", at::zeros({3}, at::kDouble));
+        }
+    };
+    w.set("0.weight", identity(3, 3));
+    w.set("0.bias", at::zeros({3}, at::kDouble));
+    block(1);
+    for (const int stride_conv : {2, 6, 10}) {
+        w.set(std::to_string(stride_conv) + ".weight", identity(3, 3));
+        for (int b = 1; b <= 3; ++b) block(stride_conv + b);
+    }
+    w.set("14.weight", identity(4, 3));
+    w.set("14.bias", at::tensor({0.0, 0.0, 0.0, 0.5}, at::kDouble));
+    const TaesdEncoder encoder(std::move(w));
+    EXPECT_EQ(encoder.downscale(), 8);
+    EXPECT_EQ(encoder.latent_channels(), 4);
+    const auto image = at::rand({1, 3, 16, 24}, at::kDouble) * 2 - 1;
+    const auto latents = encoder.encode(image);
+    ASSERT_EQ(latents.sizes(), at::IntArrayRef({1, 4, 2, 3}));
+    const auto expected_rgb = ((image + 1) / 2)
+                                  .index({at::indexing::Slice(), at::indexing::Slice(),
+                                          at::indexing::Slice(at::indexing::None, at::indexing::None, 8),
+                                          at::indexing::Slice(at::indexing::None, at::indexing::None, 8)});
+    EXPECT_LT((latents.narrow(1, 0, 3) - expected_rgb).abs().max().item<double>(), 1e-15);
+    EXPECT_TRUE(at::all(latents.narrow(1, 3, 1) == 0.5).item<bool>());
+    ATTNSCOPE_EXPECT_THROW_WITH(encoder.encode(at::zeros({1, 3, 12, 24})), std::invalid_argument,
+                                "multiples of 8");
+}
+
 Image8 image8(int w, int h, int c, std::vector<uint8_t> pixels) {
     return {w, h, c, std::move(pixels)};
 }
