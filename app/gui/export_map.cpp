@@ -1,6 +1,7 @@
 #include "export_map.h"
 
 #include "io/mapped_file.h"
+#include "io/png_file.h"
 #include "render/map_png.h"
 
 #include <filesystem>
@@ -86,6 +87,25 @@ std::vector<std::string> export_map(const UiState& state, const Colormaps& color
     out.write(text.data(), text.size());
     out.commit();
     return {path, gray, json_path};
+}
+
+// PATH (the strip) and PATH.json: the LoRA, the tokens, the range and every scale's numbers.
+std::string export_sweep(const SweepView& v, const std::string& path) {
+    if (v.empty()) throw std::runtime_error("no sweep to export: sweep a LoRA first");
+    write_png(path, Image8{v.strip.width, v.strip.height, 3, v.strip.rgb});
+    const nlohmann::json about = {
+        {"lora", v.lora},
+        {"tokens", v.tokens},
+        {"scales", v.scales},
+        {"range", {{"lo", v.lo}, {"hi", v.hi}}},
+        {"tile", {{"width", v.tile_width}, {"height", v.tile_height}, {"gap", v.gap}}},
+        {"strip", "the images at each scale above, the tokens' maps below (viridis)"},
+        {"runs", nlohmann::json::parse(v.runs_json)}};
+    const auto text = about.dump(2) + "\n";
+    AtomicFileWriter out(path + ".json");
+    out.write(text.data(), text.size());
+    out.commit();
+    return path;
 }
 
 } // namespace attnscope::gui

@@ -14,4 +14,9 @@ namespace attnscope::gui {
 std::vector<std::string> export_map(const UiState& state, const Colormaps& colormaps,
                                     const std::string& path);
 
+// The LoRA sweep's strip as PATH (PNG) and PATH.json: the LoRA, the tokens, the maps' range, the tiles' size
+// and every scale's numbers (core/compare/lora_sweep.h). Returns PATH; throws std::runtime_error when there
+// is no sweep or a file cannot be written.
+std::string export_sweep(const SweepView& sweep, const std::string& path);
+
 } // namespace attnscope::gui

@@ -37,7 +37,8 @@ void views(Ui& ui) {
                 {CentreTab::TokenMass, "Token mass", panel_token_mass},
                 {CentreTab::Int8, "int8", panel_int8},
                 {CentreTab::Walkthrough, "Walk-through", panel_walkthrough},
-                {CentreTab::Tour, "U-Net tour", panel_tour}};
+                {CentreTab::Tour, "U-Net tour", panel_tour},
+                {CentreTab::Sweep, "LoRA sweep", panel_sweep}};
     for (const auto& t : tabs) {
         const ImGuiTabItemFlags flags = s.show_tab == t.tab ? ImGuiTabItemFlags_SetSelected : 0;
         if (ImGui::BeginTabItem(t.name, nullptr, flags)) {

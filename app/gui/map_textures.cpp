@@ -42,6 +42,9 @@ void update_textures(Ui& ui) {
                                                      images[i]->rgb.data());
         }
     }
+    if (ui.worker.take_sweep(s.sweep, s.sweep_version) && s.sweep)
+        pool.image(kSweepImage)
+            .upload_rgb(s.sweep->strip.width, s.sweep->strip.height, s.sweep->strip.rgb.data());
     // There are maps only once a model has loaded, and its device decides how they are written.
     if (!pool.writer()) {
         if (!s.snap.model_loaded) return;

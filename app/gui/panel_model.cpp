@@ -42,6 +42,15 @@ void lora_rows(Ui& ui) {
         ImGui::SetNextItemWidth(ImGui::GetContentRegionAvail().x * 0.55f);
         if (ImGui::SliderFloat("##scale", &scale, -2.0f, 2.0f, "LoRA %.2f")) l.scale->store(scale);
         ImGui::SameLine();
+        if (ImGui::SmallButton("sweep") && s.snap.session_ready) {
+            ui.worker.sweep_lora(i, 5, 1.0, std::vector<int64_t>(s.view.tokens.begin(), s.view.tokens.end()));
+            s.show_tab = CentreTab::Sweep;
+        }
+        if (ImGui::IsItemHovered())
+            ImGui::SetTooltip(
+                "the session's settings again at this LoRA's scale 0, 0.25, ... 1: images and the "
+                "selected tokens' maps side by side (the LoRA sweep tab)");
+        ImGui::SameLine();
         ImGui::TextUnformatted(std::filesystem::path(l.path).filename().string().c_str());
         if (ImGui::IsItemHovered())
             ImGui::SetTooltip(

@@ -14,6 +14,7 @@ void panel_token_mass(Ui& ui);  // where each site's cross-attention goes: start
 void panel_int8(Ui& ui);        // the int8 kernel's quantization of the selected call: scores, steps, P error
 void panel_walkthrough(Ui& ui); // one query's attention stage by stage with the step's numbers
 void panel_tour(Ui& ui);        // the U-Net as a diagram; a forward pass lights its sites in order
+void panel_sweep(Ui& ui);       // a LoRA's scale swept: images and the selected tokens' maps per scale
 void panel_tokens(Ui& ui);      // the prompt's tokens as chips
 void panel_index_grid(Ui& ui);  // the 16 sites laid out like the U-Net
 void panel_heads(Ui& ui);       // every head of the selected site, the mean and the max

@@ -134,6 +134,22 @@ void ScriptRunner::run(Ui& ui, const ScriptLine& line) {
         s.compare.loras.clear();
         if (word_arg(line, 1) != "none")
             s.compare.loras.push_back({word_arg(line, 1), line.words.size() > 2 ? float_arg(line, 2) : 1.0});
+    } else if (c == "lora-sweep") {
+        const int n = int_arg(line, 1);
+        if (n > static_cast<int>(s.snap.loras.size()))
+            throw std::invalid_argument("the loaded model runs with " + std::to_string(s.snap.loras.size()) +
+                                        " LoRA(s)");
+        const std::vector<int64_t> tokens(s.view.tokens.begin(), s.view.tokens.end());
+        w.sweep_lora(static_cast<size_t>(n - 1), line.words.size() > 2 ? int_arg(line, 2) : 5,
+                     line.words.size() > 3 ? float_arg(line, 3) : 1.0, tokens);
+        s.show_tab = CentreTab::Sweep;
+    } else if (c == "export-sweep") {
+        try {
+            if (!s.sweep) throw std::runtime_error("no sweep to export: lora-sweep N first");
+            export_sweep(*s.sweep, word_arg(line, 1));
+        } catch (const std::runtime_error& e) {
+            throw std::invalid_argument(e.what());
+        }
     } else if (c == "compare-model") {
         s.compare.model = word_arg(line, 1) == "none" ? "" : word_arg(line, 1);
     } else if (c == "lora-clear") {
@@ -280,8 +296,8 @@ void ScriptRunner::run(Ui& ui, const ScriptLine& line) {
         w.drop_branch(int_arg(line, 1));
     } else if (c == "tab") {
         s.show_tab = choose<CentreTab>(word_arg(line, 1), "tab",
-                                       std::array<const char*, 8>{"image", "guidance", "compare", "branches",
-                                                                  "mass", "int8", "walk", "tour"});
+                                       std::array<const char*, 9>{"image", "guidance", "compare", "branches",
+                                                                  "mass", "int8", "walk", "tour", "sweep"});
     } else if (c == "walk-stage") {
         s.walk_stage =
             choose<int>(word_arg(line, 1), "walk-stage",

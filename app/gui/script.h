@@ -17,12 +17,16 @@
 //   quantity probability|score|entropy              batch cond|uncond|diff (the guidance half)
 //   colormap NAME             opacity X            normalize per-map|global|fixed [LO HI]
 //   compare BACKEND [DTYPE|as-a] [same-inputs|free]   (B against the session's settings; shows Compare)
-//   compare-lora FILE [SCALE] | none    compare-model PATH | none   (B's model: A's with a LoRA, or a
-//                             checkpoint of the same layout; free running)
-//   lora FILE [SCALE]         lora-scale N S       lora-clear   (the next load's LoRAs; the loaded N-th's
-//   scale) edit SPEC|clear           (the next branch's edits, attnscope edit's --edit grammar) branch K
-//   (re-run from step K with the edits; shows Branches) select-branch ID|latest   drop-branch ID       tab
-//   image|compare|branches|mass|int8
+//   compare-lora FILE [SCALE]|none   compare-model PATH|none   (B's model for the next compare: A's with a
+//                             LoRA, or a checkpoint of the same layout; free running)
+//   lora FILE [SCALE]         lora-clear           (the LoRAs the next load applies)
+//   lora-scale N S            (the loaded N-th LoRA's scale, from the next step on)
+//   lora-sweep N [SCALES] [TO]   (the loaded N-th LoRA swept from 0 to TO over the selected tokens; shows
+//                             the sweep tab)       export-sweep PATH    (its strip as PNG, with PATH.json)
+//   edit SPEC|clear           (the next branch's edits, attnscope edit's --edit grammar)
+//   branch K                  (re-run from step K with the edits; shows Branches)
+//   select-branch ID|latest   drop-branch ID
+//   tab image|guidance|compare|branches|mass|int8|walk|tour|sweep
 //                             (int8 inspects the selected index at the shown step, on the worker)
 //   screenshot PATH           export-map PATH      expect-error TEXT    wait-frames N      quit
 //   frame-rate HZ             (pace every frame at this rate, as the interactive window does at 60)

@@ -45,6 +45,8 @@ const std::map<std::string, Syntax>& commands() {
         {"lora-clear", {{}, {}}},
         {"compare-lora", {{Arg::Text}, {Arg::Number}}},
         {"compare-model", {{Arg::Text}, {}}},
+        {"lora-sweep", {{Arg::Count}, {Arg::Count, Arg::Number}}},
+        {"export-sweep", {{Arg::Text}, {}}},
         {"prompt", {{Arg::Text}, {}}},
         {"random-caption", {{}, {}}},
         {"example", {{Arg::Count}, {}}},

@@ -87,11 +87,12 @@ inline constexpr size_t index_slot(int index) {
 inline constexpr size_t kMapSlots = index_slot(1) + kMaxIndexTiles;
 
 // RGB images: the x0 preview, then the final images (a, b, difference) of the compare panel and of the
-// branch view.
+// branch view, then the LoRA sweep's strip.
 inline constexpr size_t kPreviewImage = 0;
 inline constexpr size_t kCompareImages = 1;
 inline constexpr size_t kBranchImages = 4;
-inline constexpr size_t kImageSlots = 7;
+inline constexpr size_t kSweepImage = 7;
+inline constexpr size_t kImageSlots = 8;
 
 // Every GL object behind the views, kept across frames: the RGB images, the map textures by slot, and how
 // maps are written (MapWriter) and coloured (ColormapShader). Map textures come from a pool of fixed

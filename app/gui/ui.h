@@ -38,7 +38,7 @@ struct MapRanges {
 };
 
 // The centre panel's views.
-enum class CentreTab { Image, Guidance, Compare, Branches, TokenMass, Int8, Walkthrough, Tour };
+enum class CentreTab { Image, Guidance, Compare, Branches, TokenMass, Int8, Walkthrough, Tour, Sweep };
 
 // The branch view's edit builder, composed into attnscope edit's --edit grammar when added.
 struct EditDraft {
@@ -94,6 +94,9 @@ struct UiState {
     uint64_t maps_version = 0;
     RgbImage preview;
     uint64_t preview_version = 0;
+    std::shared_ptr<const SweepView> sweep; // null before a sweep has run
+    uint64_t sweep_version = 0;
+    std::string sweep_export_path = "attnscope-sweep.png";
     PairImages images;
     uint64_t images_version = 0;
     bool textures_dirty = true;

@@ -213,6 +213,19 @@ struct RgbImage {
     bool full = false; // decoded by the VAE (else TAESD, or the VAE when there is no TAESD)
 };
 
+// A LoRA-scale sweep (core/compare/lora_sweep.h) of the session's settings: the strip of images above and the
+// chosen tokens' maps below (on one range), and what each scale's run gave.
+struct SweepView {
+    std::string lora;   // the swept LoRA's file
+    std::string tokens; // the followed tokens' text
+    std::vector<double> scales;
+    RgbImage strip;
+    int tile_width = 0, tile_height = 0, gap = 0;
+    float lo = 0, hi = 0;  // the maps' range
+    std::string runs_json; // lora_sweep_runs_json, for the export
+    bool empty() const { return scales.empty(); }
+};
+
 // Two final images and their difference, with the numbers core/compare/image_metrics.h gives.
 struct ImagePair {
     RgbImage a, b;
@@ -312,8 +325,8 @@ struct WorkerSnapshot {
     RunSettings session_settings; // what the session runs (sizes and guidance resolved)
     int latent_width = 0, latent_height = 0;
     int current_step = 0, total_steps = 0;
-    int first_scheduled_step =
-        0; // a run from a picture joined its schedule here (Session::first_scheduled_step)
+    // Where a run from a picture joined its schedule (Session::first_scheduled_step).
+    int first_scheduled_step = 0;
     std::vector<int> captured_steps;
     std::vector<StepRow> history;
     std::vector<TokenChip> tokens; // 77
@@ -330,7 +343,8 @@ struct WorkerSnapshot {
     std::string last_eviction;
     std::optional<ComparisonSummary> comparison;
     std::vector<BranchSummary> branches; // oldest first
-    uint64_t preview_version = 0, maps_version = 0, images_version = 0, int8_version = 0, walk_version = 0;
+    uint64_t preview_version = 0, maps_version = 0, images_version = 0, int8_version = 0, walk_version = 0,
+             sweep_version = 0;
     uint64_t capture_version = 0; // changes when captured steps are replaced: a new session, a rewind
 };
 

@@ -1,6 +1,7 @@
 #include "worker.h"
 
 #include "branch_run.h"
+#include "compare/lora_sweep.h"
 #include "comparison_run.h"
 #include "int8_run.h"
 #include "io/image_file.h"
@@ -96,6 +97,7 @@ struct Worker::Impl {
     RgbImage preview;
     PairImages images;
     Int8View int8;
+    std::shared_ptr<const SweepView> sweep;
     WalkRun walk_run;
     WalkView walk;
     std::atomic<bool> cancel{false};
@@ -256,6 +258,7 @@ struct Worker::Impl {
         s.images_version = snap.images_version;
         s.int8_version = snap.int8_version;
         s.walk_version = snap.walk_version;
+        s.sweep_version = snap.sweep_version;
         snap = std::move(s);
     }
 
@@ -275,6 +278,16 @@ struct Worker::Impl {
         ++snap.int8_version;
         walk = {};
         ++snap.walk_version;
+    }
+
+    // The latest of a result when it is newer than `version` (which is updated).
+    template <typename T>
+    bool take(const T& latest, const uint64_t& latest_version, T& out, uint64_t& version) const {
+        const std::lock_guard<std::mutex> lock(mutex);
+        if (latest_version == version) return false;
+        version = latest_version;
+        out = latest;
+        return true;
     }
 
     // A session on `model` with the UI's settings and site choices; throws on bad settings before anything
@@ -672,6 +685,35 @@ void Worker::inspect_int8(const Int8Key& call) {
     });
 }
 
+void Worker::sweep_lora(size_t lora, int scales, double last, const std::vector<int64_t>& tokens) {
+    impl_->enqueue([this, lora, scales, last, tokens] {
+        auto& w = *impl_;
+        const auto& s = w.need_session();
+        const auto runs = attnscope::sweep_lora(w.pipeline, s.settings(), lora, sweep_scales(scales, last),
+                                                tokens, [&w](double f, const std::string& what) {
+                                                    w.check_cancel();
+                                                    w.set_task("LoRA sweep: " + what, static_cast<float>(f));
+                                                });
+        const Colormaps colormaps;
+        const auto strip = lora_sweep_strip(runs, colormaps.lut(Colormap::Viridis));
+        SweepView v;
+        v.lora = w.pipeline->loras.at(lora).path;
+        for (const auto t : tokens)
+            v.tokens += (v.tokens.empty() ? "" : " ") + s.prompt_tokens().display.at(t);
+        for (const auto& r : runs) v.scales.push_back(r.scale);
+        v.strip = {strip.strip.width, strip.strip.height, strip.strip.pixels, -1, true};
+        v.tile_width = static_cast<int>(runs.front().map.size(1));
+        v.tile_height = static_cast<int>(runs.front().map.size(0));
+        v.gap = strip.gap;
+        v.lo = strip.range.lo;
+        v.hi = strip.range.hi;
+        v.runs_json = lora_sweep_runs_json(runs).dump();
+        const std::lock_guard<std::mutex> lock(w.mutex);
+        w.sweep = std::make_shared<const SweepView>(std::move(v));
+        ++w.snap.sweep_version;
+    });
+}
+
 void Worker::walk(const WalkKey& key) {
     impl_->enqueue([this, key] {
         auto& w = *impl_;
@@ -743,27 +785,19 @@ bool Worker::take_preview(RgbImage& out, uint64_t& version) const {
 }
 
 bool Worker::take_images(PairImages& out, uint64_t& version) const {
-    const std::lock_guard<std::mutex> lock(impl_->mutex);
-    if (impl_->snap.images_version == version) return false;
-    version = impl_->snap.images_version;
-    out = impl_->images;
-    return true;
+    return impl_->take(impl_->images, impl_->snap.images_version, out, version);
 }
 
 bool Worker::take_int8(Int8View& out, uint64_t& version) const {
-    const std::lock_guard<std::mutex> lock(impl_->mutex);
-    if (impl_->snap.int8_version == version) return false;
-    version = impl_->snap.int8_version;
-    out = impl_->int8;
-    return true;
+    return impl_->take(impl_->int8, impl_->snap.int8_version, out, version);
 }
 
 bool Worker::take_walk(WalkView& out, uint64_t& version) const {
-    const std::lock_guard<std::mutex> lock(impl_->mutex);
-    if (impl_->snap.walk_version == version) return false;
-    version = impl_->snap.walk_version;
-    out = impl_->walk;
-    return true;
+    return impl_->take(impl_->walk, impl_->snap.walk_version, out, version);
+}
+
+bool Worker::take_sweep(std::shared_ptr<const SweepView>& out, uint64_t& version) const {
+    return impl_->take(impl_->sweep, impl_->snap.sweep_version, out, version);
 }
 
 bool Worker::idle() const {

@@ -52,6 +52,10 @@ class Worker {
     // state from replaying the step. The result replaces the previous walk-through; a key whose capture
     // version is not the current one, or a call not captured, is an error.
     void walk(const WalkKey& key);
+    // Runs the session's settings anew with the loaded model's LoRA number `lora` (0-based) at `scales`
+    // evenly from 0 to `last`, following `tokens` (prompt positions); the result replaces the previous sweep.
+    // The LoRA's scale is put back afterwards; the session is left as it is.
+    void sweep_lora(size_t lora, int scales, double last, const std::vector<int64_t>& tokens);
     // Stops the running command at its next step (or a load at its next progress report) and drops the
     // queued ones.
     void cancel();
@@ -72,6 +76,7 @@ class Worker {
     bool take_images(PairImages& out, uint64_t& version) const;
     bool take_int8(Int8View& out, uint64_t& version) const;
     bool take_walk(WalkView& out, uint64_t& version) const;
+    bool take_sweep(std::shared_ptr<const SweepView>& out, uint64_t& version) const;
     // Nothing queued or running and every view computed for the last request (scripts wait for this).
     bool idle() const;
 

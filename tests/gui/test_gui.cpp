@@ -391,15 +391,50 @@ TEST(GuiOffscreen, ComparesTheModelWithAFineTuneOfIt) {
     EXPECT_GT(mean_abs_difference(moved, "compare_map_a", moved, "compare_map_b"), 5.0);
 }
 
-TEST(GuiOffscreen, ALorasScaleChangesTheNextStepsLive) {
-    const TempDir d;
-    const std::string model = ATTNSCOPE_TEST_DATA "/pipeline_v1_small";
+// A rank-2 LoRA (seed 2) on index 1's cross-attention query of the small SD v1 pipeline at `model`.
+void write_query_lora(const std::string& model, const std::string& path) {
     const std::string layer = "lora_unet_down_blocks_0_attentions_0_transformer_blocks_0_attn2_to_q";
     const auto w = SafetensorsFile(model + "/unet/diffusion_pytorch_model.safetensors")
                        .load("down_blocks.0.attentions.0.transformer_blocks.0.attn2.to_q.weight");
     at::manual_seed(2);
-    write_safetensors(d.file("lora.safetensors"), {{layer + ".lora_down.weight", at::randn({2, w.size(1)})},
-                                                   {layer + ".lora_up.weight", at::randn({w.size(0), 2})}});
+    write_safetensors(path, {{layer + ".lora_down.weight", at::randn({2, w.size(1)})},
+                             {layer + ".lora_up.weight", at::randn({w.size(0), 2})}});
+}
+
+// The LoRA sweep tab: the session's settings at 3 scales of the loaded LoRA, the selected token's maps on one
+// range below the images; the exported strip and its JSON say what moved; a LoRA that is not loaded is
+// refused.
+TEST(GuiOffscreen, SweepsALorasScaleOverTheSelectedToken) {
+    const TempDir d;
+    const std::string model = ATTNSCOPE_TEST_DATA "/pipeline_v1_small";
+    write_query_lora(model, d.file("lora.safetensors"));
+    std::string log;
+    const int code =
+        run_script(d,
+                   "lora " + d.file("lora.safetensors") + " 0\nload " + model +
+                       "\nprompt \"a photo of a cat\"\nsize 64x48\nsteps 1\nsession\nstep\n"
+                       "select-token 5\nlora-sweep 1 3 3\nscreenshot " +
+                       d.file("sweep.png") + "\nexport-sweep " + d.file("strip.png") + "\nlora-sweep 2\n",
+                   log, true);
+    EXPECT_EQ(code, 1) << log; // the last line asks for a second LoRA
+    EXPECT_NE(log.find("(lora-sweep): the loaded model runs with 1 LoRA(s)"), std::string::npos) << log;
+    const auto strip = read_image(d.file("strip.png"));
+    EXPECT_EQ(strip.width, 2 + 3 * (64 + 2));
+    EXPECT_EQ(strip.height, 2 + 2 * (48 + 2));
+    nlohmann::json about;
+    std::ifstream(d.file("strip.png.json")) >> about;
+    EXPECT_EQ(about["scales"], nlohmann::json::array({0.0, 1.5, 3.0}));
+    EXPECT_EQ(about["tokens"], "cat");
+    ASSERT_EQ(about["runs"].size(), 3u);
+    EXPECT_EQ(about["runs"][0]["map_change"], 0.0);
+    EXPECT_GT(about["runs"][2]["map_change"].get<double>(), 0.01);
+    EXPECT_TRUE(load_shot(d.file("sweep.png")).has("sweep_strip")) << log;
+}
+
+TEST(GuiOffscreen, ALorasScaleChangesTheNextStepsLive) {
+    const TempDir d;
+    const std::string model = ATTNSCOPE_TEST_DATA "/pipeline_v1_small";
+    write_query_lora(model, d.file("lora.safetensors"));
     const auto run_and_map = [&](const std::string& stem) {
         return "session\nstep\nselect-token 4\nselect-index 1\nexport-map " + d.file(stem + ".png") + "\n";
     };
