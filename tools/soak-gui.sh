@@ -86,6 +86,13 @@ branches=0
       branches=$((branches + 1))
     elif ((r < 94)); then
       if ((branches > 0)); then echo "select-branch $(pick latest "$branches")"; else echo "select-branch latest"; fi
+    elif ((r < 96)); then
+      # A session from a picture at strength 1 (all the steps run, as from noise), then from noise again.
+      echo "start-image $root/tests/data/img2img_init.png 1"
+      echo "session"
+      echo "start-image none"
+      current=0
+      branches=0
     else
       echo "wait-frames $((RANDOM % 3 + 1))"
     fi
