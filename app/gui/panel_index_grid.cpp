@@ -95,6 +95,7 @@ void panel_index_grid(Ui& ui) {
     }
     ImGui::SetCursorScreenPos(ImVec2(origin.x, origin.y + grid.rows * (tile_h + caption + 4)));
     if (!s.view.thumb_tokens.empty()) ImGui::TextDisabled("showing the hovered token");
+    record_background(s);
 }
 
 } // namespace attnscope::gui

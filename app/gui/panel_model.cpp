@@ -206,11 +206,7 @@ void panel_model(Ui& ui) {
         ImGui::Separator();
         error_text(s.snap.error);
     }
-    // Empty panel background below the controls: tests check its colour.
-    const ImVec2 at = ImGui::GetCursorScreenPos();
-    const ImVec2 end(ImGui::GetWindowPos().x + ImGui::GetWindowWidth() - 8,
-                     ImGui::GetWindowPos().y + ImGui::GetWindowHeight() - 8);
-    if (end.y - at.y > 24) record_region(s, "background", ImVec2(at.x + 8, at.y + 8), end);
+    record_background(s);
 }
 
 } // namespace attnscope::gui

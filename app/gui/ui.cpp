@@ -92,6 +92,13 @@ void record_region(UiState& s, const std::string& name, ImVec2 min, ImVec2 max) 
     s.regions[name] = {min.x, min.y, max.x - min.x, max.y - min.y};
 }
 
+void record_background(UiState& s) {
+    const ImVec2 at = ImGui::GetCursorScreenPos();
+    const ImVec2 end(ImGui::GetWindowPos().x + ImGui::GetWindowWidth() - 8,
+                     ImGui::GetWindowPos().y + ImGui::GetWindowHeight() - 8);
+    if (end.y - at.y > 24) record_region(s, "background", ImVec2(at.x + 8, at.y + 8), end);
+}
+
 Rect fit_image(const Texture& texture, ImVec2 size, float aspect) {
     const float w = std::max(1.0f, std::min(size.x, size.y * aspect));
     const float h = std::max(1.0f, w / aspect);

@@ -143,6 +143,9 @@ std::string map_caption(const ViewRequest& v);
 // What a map's values are, short enough to title a colour bar: "P", "score", "H nats", with " c-u" for the
 // guidance difference.
 std::string value_label(const ViewRequest& view);
+// Records the empty panel background below what the window drew so far as "background", where there is
+// some (tests check its colour); panels with room below their contents call it, the last one with room wins.
+void record_background(UiState& s);
 // Records a view's rectangle: the last item's, or the given one.
 void record_region(UiState& s, const std::string& name);
 void record_region(UiState& s, const std::string& name, ImVec2 min, ImVec2 max);
