@@ -39,7 +39,9 @@ build() {
   local files=("$root/tests/fuzz/fuzz_$t.cpp")
   for f in ${sources[$t]}; do files+=("$root/$f"); done
   local newest
-  newest=$(ls -t "${files[@]}" "$root"/core/*/*.h "$root"/tests/fuzz/*.h "$root"/app/gui/script_parse.h "$0" | head -1)
+  # sed reads the whole list: head would close the pipe early, and under pipefail ls's SIGPIPE ends the script
+  # with no message once the list outgrows one stdio buffer.
+  newest=$(ls -t "${files[@]}" "$root"/core/*/*.h "$root"/tests/fuzz/*.h "$root"/app/gui/script_parse.h "$0" | sed -n 1p)
   [ -x "$bin" ] && [ "$bin" -nt "$newest" ] && return 0
   echo "building fuzz_$t"
   clang++ -std=c++17 -Wall -Wextra -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
