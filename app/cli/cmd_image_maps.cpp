@@ -3,8 +3,8 @@
 // attention call captured; each word's cross-attention, summed over the sites and averaged over the runs
 // (DAAM on a real image), is written as PNGs, fp32 maps and JSON, and the capture can be kept for `maps`
 // and the visualizer.
-#include "capture/capture_file.h"
 #include "capture/attention_maps.h"
+#include "capture/capture_file.h"
 #include "capture/word_maps.h"
 #include "commands.h"
 #include "device_options.h"

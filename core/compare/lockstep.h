@@ -28,7 +28,7 @@ struct CompareSide {
     // null: A's. Else the same model in another dtype or device, with a LoRA, or another checkpoint of the
     // same U-Net layout (a fine-tune); another layout is refused naming the first site that differs.
     std::shared_ptr<const Pipeline> pipeline;
-    std::string backend = kAutoBackend;       // the router's default backend ("auto" or a registered name)
+    std::string backend = kAutoBackend; // the router's default backend ("auto" or a registered name)
 };
 
 class LockstepComparison {
