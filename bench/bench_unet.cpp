@@ -1,5 +1,6 @@
 // U-Net forward time and peak memory for a full-size config with random weights, per attention backend.
-//   bench_unet [--preset sd15] [--size 512x512] [--batch 2] [--dtype f16] [--device cuda] [--iters 20]
+//   bench_unet [--preset sd15|sd21|sdxl] [--size 512x512] [--batch 2] [--dtype f16] [--device cuda] [--iters
+//   20]
 //              [--backends sdpa,math]
 // Prints one line per backend: median / min ms over the timed iterations (after warm-up) and peak memory.
 #include "gpu_info.h"
@@ -42,6 +43,9 @@ int main(int argc, char** argv) try {
     const auto sample = at::randn({batch, 4, h / 8, w / 8}, opts);
     const auto context = at::randn({batch, 77, config.cross_attention_dim}, opts);
     const auto t = at::full({1}, 500.0, opts);
+    const auto added = config.text_time()
+                           ? default_text_time(at::randn({batch, config.pooled_text_dim()}, opts), w, h)
+                           : AddedConditions{};
     std::printf("U-Net %s, %s, %dx%d, batch %d, %s on %s, %d timed iterations\n", preset.c_str(),
                 config.describe().c_str(), w, h, batch, dt.c_str(), device.str().c_str(), iters);
 
@@ -57,7 +61,7 @@ int main(int argc, char** argv) try {
         for (int i = 0; i < iters + 3; ++i) {
             gpu_synchronize();
             const auto t0 = std::chrono::steady_clock::now();
-            const auto out = unet.forward(sample, t, context, router);
+            const auto out = unet.forward(sample, t, context, router, added);
             gpu_synchronize();
             if (i >= 3)
                 ms.push_back(

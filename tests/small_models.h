@@ -24,4 +24,19 @@ inline UNetConfig small_v2_config() {
     return c;
 }
 
+inline UNetConfig small_xl_config() {
+    UNetConfig c; // SDXL conventions: no attention at the first level, deeper transformers, text_time
+    c.block_out_channels = {64, 64, 128};
+    c.level_has_attention = {false, true, true};
+    c.heads = {1, 1, 2};
+    c.transformer_depth = {1, 2, 3};
+    c.cross_attention_dim = 48;
+    c.use_linear_projection = true;
+    c.sample_size = 128;
+    c.addition_time_embed_dim =
+        256; // what every SDXL uses, and what a checkpoint without config.json implies
+    c.addition_embed_input_dim = 12 + UNetConfig::kTimeIds * 256;
+    return c;
+}
+
 } // namespace attnscope::test

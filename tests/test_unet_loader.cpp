@@ -15,8 +15,11 @@ at::Tensor run(const UNet& unet) {
     at::manual_seed(7);
     const auto& c = unet.config();
     AttentionRouter router;
-    return unet.forward(at::randn({2, c.in_channels, 6, 10}), at::tensor({421.0}),
-                        at::randn({2, 77, c.cross_attention_dim}), router);
+    const auto sample = at::randn({2, c.in_channels, 6, 10});
+    const auto context = at::randn({2, 77, c.cross_attention_dim});
+    const auto added =
+        c.text_time() ? default_text_time(at::randn({2, c.pooled_text_dim()}), 80, 48) : AddedConditions{};
+    return unet.forward(sample, at::tensor({421.0}), context, router, added);
 }
 
 void write_json(const fs::path& p, const nlohmann::json& j) {
@@ -40,7 +43,11 @@ TensorMap ldm_checkpoint(const UNet& unet) {
 
 class UNetLoader : public ::testing::TestWithParam<int> {
   protected:
-    UNetConfig config() const { return GetParam() == 1 ? test::small_v1_config() : test::small_v2_config(); }
+    UNetConfig config() const {
+        return GetParam() == 1   ? test::small_v1_config()
+               : GetParam() == 2 ? test::small_v2_config()
+                                 : test::small_xl_config();
+    }
 };
 
 TEST_P(UNetLoader, BothLayoutsLoadTheSameModel) {
@@ -59,6 +66,8 @@ TEST_P(UNetLoader, BothLayoutsLoadTheSameModel) {
         EXPECT_EQ(ck.config.version(), GetParam());
         EXPECT_EQ(ck.config.upcast_attention, config().upcast_attention);
         EXPECT_EQ(ck.config.cross_attention_dim, config().cross_attention_dim);
+        EXPECT_EQ(ck.config.transformer_depth, config().transformer_depth);
+        EXPECT_EQ(ck.config.addition_embed_input_dim, config().addition_embed_input_dim);
         const auto loaded = load_unet(ck, at::kFloat, at::kCPU);
         EXPECT_TRUE(at::equal(run(loaded), expected)) << path;
     }
@@ -72,6 +81,9 @@ TEST_P(UNetLoader, VersionAndPredictionAreDetectedFromTheWeights) {
     EXPECT_EQ(ck.config_source, "inferred from weight shapes");
     EXPECT_EQ(ck.config.version(), GetParam());
     EXPECT_EQ(ck.config.prediction, GetParam() == 2 ? Prediction::VPrediction : Prediction::Epsilon);
+    EXPECT_EQ(ck.config.sample_size, GetParam() == 3   ? 128
+                                     : GetParam() == 2 ? 96
+                                                       : 64); // native 1024, 768, 512
     // Model-spec metadata, when a file carries it, decides the prediction type.
     write_safetensors(dir.file("spec.safetensors"), ldm_checkpoint(unet),
                       {{"modelspec.prediction_type", "epsilon"}});
@@ -82,8 +94,9 @@ TEST_P(UNetLoader, VersionAndPredictionAreDetectedFromTheWeights) {
               Prediction::VPrediction);
 }
 
-INSTANTIATE_TEST_SUITE_P(Versions, UNetLoader, ::testing::Values(1, 2),
-                         [](const auto& info) { return "v" + std::to_string(info.param); });
+INSTANTIATE_TEST_SUITE_P(Versions, UNetLoader, ::testing::Values(1, 2, 3), [](const auto& info) {
+    return info.param == 3 ? std::string("sdxl") : "v" + std::to_string(info.param);
+});
 
 TEST(UNetLoaderFolder, SchedulerConfigGivesThePrediction) {
     const auto unet = UNet::random(test::small_v1_config(), 13, at::kFloat, at::kCPU);

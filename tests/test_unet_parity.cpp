@@ -1,5 +1,6 @@
 // Parity with diffusers' UNet2DConditionModel: fixtures made by tools/make_unet_fixtures.py on random
-// small configs, the reference run in float64. Both checkpoint layouts must give the same numbers.
+// small configs (SD v1, SD v2, SDXL), the reference run in float64. Both checkpoint layouts must give the
+// same numbers.
 #include "attention/probs_recorder.h"
 #include "attention/router.h"
 #include "model/unet_loader.h"
@@ -36,6 +37,12 @@ class UNetParity : public ::testing::TestWithParam<Case> {
         return SafetensorsFile((data / (GetParam().name + "_io.safetensors")).string());
     }
 
+    // SDXL's pooled text embedding and micro-conditioning, where the fixture has them.
+    static AddedConditions added(const SafetensorsFile& inputs, at::ScalarType dtype, at::Device device) {
+        if (!inputs.contains("time_ids")) return {};
+        return {inputs.load("text_embeds", dtype, device), inputs.load("time_ids", at::kFloat, device)};
+    }
+
     // The fixture's forward pass on the CPU with the reference backend: the output and every site's P.
     std::pair<at::Tensor, std::map<std::string, at::Tensor>> run(at::ScalarType dtype) const {
         const auto inputs = io();
@@ -44,9 +51,10 @@ class UNetParity : public ::testing::TestWithParam<Case> {
         router.set_default_backend("math");
         ProbsRecorder rec;
         router.add_observer(&rec);
-        auto out = unet.forward(inputs.load("sample", dtype), inputs.load("timestep", dtype),
-                                inputs.load("encoder_hidden_states", dtype), router);
-        EXPECT_EQ(rec.probs().size(), 32u);
+        auto out =
+            unet.forward(inputs.load("sample", dtype), inputs.load("timestep", dtype),
+                         inputs.load("encoder_hidden_states", dtype), router, added(inputs, dtype, at::kCPU));
+        EXPECT_EQ(rec.probs().size(), 2u * unet.site_count());
         for (const auto& [key, p] : rec.probs()) {
             EXPECT_TRUE(inputs.contains(key)) << key;
             EXPECT_EQ(p.sizes(), inputs.load(key).sizes()) << key;
@@ -94,7 +102,8 @@ TEST_P(UNetParity, MatchesTheReferenceOnTheGpu) {
             router.set_default_backend(backend);
             const auto out =
                 unet.forward(inputs.load("sample", dtype, at::kCUDA), inputs.load("timestep", at::kFloat),
-                             inputs.load("encoder_hidden_states", dtype, at::kCUDA), router);
+                             inputs.load("encoder_hidden_states", dtype, at::kCUDA), router,
+                             added(inputs, dtype, at::kCUDA));
             const double err = test::rel_l2(out, inputs.load("out"));
             EXPECT_LT(err, tolerance) << backend << " " << at::toString(dtype);
             std::printf("%s CUDA %s %s: output rel L2 %.3g\n", GetParam().name.c_str(), at::toString(dtype),

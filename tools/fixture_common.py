@@ -30,10 +30,18 @@ def scheduler_classes():
     }
 
 
-def load_conversion_script(scripts_dir):
-    """diffusers' scripts/convert_diffusers_to_original_stable_diffusion.py as a module."""
-    spec = importlib.util.spec_from_file_location(
-        "convert", os.path.join(scripts_dir, "convert_diffusers_to_original_stable_diffusion.py"))
+def _script(scripts_dir, name):
+    spec = importlib.util.spec_from_file_location(name, os.path.join(scripts_dir, name + ".py"))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def load_conversion_script(scripts_dir):
+    """diffusers' scripts/convert_diffusers_to_original_stable_diffusion.py as a module."""
+    return _script(scripts_dir, "convert_diffusers_to_original_stable_diffusion")
+
+
+def load_sdxl_conversion_script(scripts_dir):
+    """diffusers' scripts/convert_diffusers_to_original_sdxl.py (SDXL's 3-level U-Net) as a module."""
+    return _script(scripts_dir, "convert_diffusers_to_original_sdxl")

@@ -9,6 +9,8 @@
 #   GPU_CHECK_ONLY=tests tools/gpu-check.sh       every test (no benchmark)
 #   GPU_CHECK_ONLY=images tools/gpu-check.sh      pictures and LoRAs on CUDA: the VAE encoder, image-to-image,
 #                                                 reading a picture, LoRA sweeps, model against model
+#   GPU_CHECK_ONLY=sdxl tools/gpu-check.sh        SDXL's U-Net: its parity tests on CUDA, the live 140-site shape table
+#                                                 at 1024x1024, and its forward time beside SDPA and diffusers
 #   GPU_CHECK_ONLY=gui tools/gpu-check.sh         the visualizer offscreen on the GPU (EGL, CUDA-GL interop):
 #                                                 GL and scripted tests, frame times while stepping, screenshots
 # The full-size shape tables are CPU tests that CI runs; they are skipped here to save device time.
@@ -119,6 +121,7 @@ targets=()
 [ "$only" = gui ] && targets=(attnscope attnscope_gl_tests attnscope_gui_tests)
 [ "$only" = auto ] && targets=(attnscope attnscope_tests bench_unet)
 [ "$only" = images ] && targets=(attnscope attnscope_tests)
+[ "$only" = sdxl ] && targets=(attnscope attnscope_tests bench_unet)
 bash tools/build.sh "${targets[@]}" > "$OUT/build.log" 2>&1 || { grep -E "error|Error" "$OUT/build.log" | head -40; exit 1; }
 grep -E "^attnscope:" "$OUT/build.log"
 grep -c "warning" "$OUT/build.log" | sed 's/^/build warnings: /'
@@ -166,6 +169,21 @@ if [ "$only" = images ]; then
     --scales 5 --prompt "$caption" --out "$OUT/sweep_tiny"
   timed compare_lora_tiny compare --b-lora assets/loras/tiny-circle-to-star.safetensors --mode free --seed 3 \
     --prompt "$caption" --map token=circle --out "$OUT/compare_lora_tiny"
+  exit $status
+fi
+
+if [ "$only" = sdxl ]; then
+  step "SDXL: the U-Net's parity tests (the CUDA ones included) and its numbering"
+  run_tests sdxl_tests '*UNetParity*:UNetLayout*:UNetConfig*:*UNetLoader*'
+  step "SDXL: the live shape table at 1024x1024 with CFG (random weights, fp16)"
+  build/app/attnscope shapes --preset sdxl --device cuda --dtype f16 > "$OUT/shapes_sdxl.txt" 2>&1 || status=1
+  tail -5 "$OUT/shapes_sdxl.txt"
+  step "SDXL: U-Net forward, 1024x1024, batch 2, fp16, per backend, beside diffusers"
+  build/bench/bench_unet --preset sdxl --size 1024x1024 --batch 2 --dtype f16 --iters 20 \
+    --backends flash,sdpa,auto,flash,sdpa,auto 2>&1 | tee "$OUT/bench_sdxl.txt" || status=1
+  if [ -d .ref/diffusers/src ]; then
+    PYTHONPATH=.ref/diffusers/src python3 tools/bench_diffusers_unet.py 20 sdxl 2>&1 | tail -1 | tee -a "$OUT/bench_sdxl.txt"
+  fi
   exit $status
 fi
 

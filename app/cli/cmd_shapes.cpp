@@ -62,12 +62,16 @@ int cmd_shapes(const std::vector<std::string>& argv) {
         const auto sample = at::randn({batch, cfg.in_channels, height / 8, width / 8}, opts);
         const auto context = at::randn({batch, context_len, cfg.cross_attention_dim}, opts);
         const auto timestep = at::full({1}, 999.0, opts);
+        const auto added =
+            cfg.text_time()
+                ? default_text_time(at::randn({batch, cfg.pooled_text_dim()}, opts), width, height)
+                : AddedConditions{};
 
         SiteProgress progress(bar, unet.sites(batch, height / 8, width / 8, context_len).size());
         router.add_observer(&shapes);
         router.add_observer(&progress);
         const auto t0 = std::chrono::steady_clock::now();
-        out = unet.forward(sample, timestep, context, router).to(at::kCPU);
+        out = unet.forward(sample, timestep, context, router, added).to(at::kCPU);
         ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
         router.remove_observer(&progress);
         router.remove_observer(&shapes);

@@ -19,7 +19,8 @@ at::Tensor input(const SafetensorsFile& f, const std::string& name, bool integer
     const auto* e = f.header().find(name);
     if (!e)
         throw std::runtime_error(f.path() + ": no tensor '" + name +
-                                 "' (expected sample, encoder_hidden_states, timestep)");
+                                 "' (expected sample, encoder_hidden_states, timestep; for SDXL also "
+                                 "text_embeds and time_ids)");
     const bool is_int = e->dtype == DType::I64 || e->dtype == DType::I32;
     if (!is_floating(e->dtype) && !(integers_ok && is_int))
         throw std::runtime_error(f.path() + ": tensor '" + name + "' is " +
@@ -30,11 +31,13 @@ at::Tensor input(const SafetensorsFile& f, const std::string& name, bool integer
 } // namespace
 
 int cmd_unet(const std::vector<std::string>& argv) {
-    CommandLine args("unet",
-                     "The U-Net on given tensors (sample, encoder_hidden_states, timestep): its output "
-                     "and attention probabilities, to check our numbers against other implementations.");
+    CommandLine args(
+        "unet", "The U-Net on given tensors (sample, encoder_hidden_states, timestep; SDXL also "
+                "text_embeds and time_ids): its output and attention probabilities, to check our numbers "
+                "against other implementations.");
     add_model_options(args);
-    args.option("inputs", "IN.safetensors", "sample, encoder_hidden_states and timestep");
+    args.option("inputs", "IN.safetensors",
+                "sample, encoder_hidden_states and timestep (SDXL: text_embeds and time_ids too)");
     args.option("out", "OUT.safetensors", "sample and, unless --no-probs, every site's P");
     add_device_options(args);
     args.option("dtype", "f32|f16|bf16|f64", "the model's precision", "f32");
@@ -64,9 +67,13 @@ int cmd_unet(const std::vector<std::string>& argv) {
         const auto timestep = input(inputs, "timestep", true, t_type, device);
         if (timestep.dim() > 1)
             throw std::runtime_error(*in_path + ": 'timestep' must have shape [1] or [B]");
+        AddedConditions added;
+        if (model.unet.config().text_time()) // micro-conditioning sizes are whole pixels: fp32 or better
+            added = {input(inputs, "text_embeds", false, dtype, device),
+                     input(inputs, "time_ids", true, t_type, device)};
         if (want_probs) router.add_observer(&probs);
         bar.update(1.0, "forward pass");
-        out["sample"] = model.unet.forward(sample, timestep, context, router);
+        out["sample"] = model.unet.forward(sample, timestep, context, router, added);
     }
     if (want_probs)
         for (const auto& [key, p] : probs.probs()) out[key] = p;
@@ -74,8 +81,11 @@ int cmd_unet(const std::vector<std::string>& argv) {
                       {{"attnscope.command", "unet"},
                        {"attnscope.dtype", dtype_label(dtype)},
                        {"attnscope.backend", router.default_backend()}});
-    std::printf("wrote %s: sample%s\n", out_path->c_str(),
-                want_probs ? " and 32 attention probability maps" : "");
+    if (want_probs)
+        std::printf("wrote %s: sample and %zu attention probability maps\n", out_path->c_str(),
+                    probs.probs().size());
+    else
+        std::printf("wrote %s: sample\n", out_path->c_str());
     return 0;
 }
 

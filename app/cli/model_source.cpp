@@ -7,7 +7,8 @@ namespace attnscope::cli {
 void add_model_options(CommandLine& args) {
     args.option("model", "PATH", "a U-Net: diffusers folder or single .safetensors");
     args.option("config", "FILE", "the U-Net's config.json, for a single-file checkpoint");
-    args.option("preset", "sd15|sd21|sd21-base", "random weights of this layout (without --model: sd15)");
+    args.option("preset", "sd15|sd21|sd21-base|sdxl",
+                "random weights of this layout (without --model: sd15)");
     args.option("seed", "K", "the seed of --preset's random weights", "0");
     args.option("prediction", "epsilon|v_prediction", "what the U-Net predicts (default: from its config)");
 }

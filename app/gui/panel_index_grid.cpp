@@ -28,11 +28,6 @@ const SiteRow* site_of(const UiState& s, int index) {
     return nullptr;
 }
 
-const char* path_name(const std::string& module) {
-    const auto path = unet_path(module);
-    return path == UNetPath::Down ? "down" : path == UNetPath::Mid ? "mid" : "up";
-}
-
 } // namespace
 
 void panel_index_grid(Ui& ui) {
@@ -69,7 +64,7 @@ void panel_index_grid(Ui& ui) {
         }
         const int index = site.index;
         char text[48];
-        std::snprintf(text, sizeof text, "%d %s", index, path_name(site.module));
+        std::snprintf(text, sizeof text, "%d %s", index, to_string(unet_path(site.module)));
         draw->AddText(at, IM_COL32(200, 200, 200, 255), text);
         const ImVec2 a(at.x, at.y + caption), b(at.x + tile, at.y + caption + tile_h);
         ImGui::SetCursorScreenPos(a);

@@ -46,6 +46,10 @@ std::string block_name(const UNetBlockRow& b) {
     case Kind::Resnet:
         return std::string(path) + " resnet, " + std::to_string(b.channels) + " channels";
     case Kind::Transformer:
+        if (b.depth > 1)
+            return std::string(path) + " transformer, indices " + std::to_string(b.index) + "-" +
+                   std::to_string(b.index + b.depth - 1) + ": " + std::to_string(b.depth) +
+                   " blocks of self- then cross-attention";
         return std::string(path) + " transformer, index " + std::to_string(b.index) +
                ": self- then cross-attention";
     case Kind::Downsample:

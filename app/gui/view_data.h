@@ -300,7 +300,8 @@ struct UNetBlockRow {
     enum class Path { Down, Mid, Up } path = Path::Down;
     int level = 0; // 0 is the latent's own resolution
     int channels = 0;
-    int index = 0; // a transformer's attention index (its self- and cross-attention sites)
+    int index = 0; // a transformer's first attention index (its self- and cross-attention sites)
+    int depth = 1; // blocks inside a transformer: indices index..index+depth-1 (SDXL: up to 10)
     std::string name;
 };
 

@@ -1,6 +1,8 @@
 #include "site.h"
 
 #include <cmath>
+#include <stdexcept>
+#include <utility>
 
 namespace attnscope {
 
@@ -11,6 +13,25 @@ double AttentionSite::scale() const {
 std::string AttentionSite::label() const {
     return "index " + std::to_string(index) + " " + to_string(kind) + " " + std::to_string(height) + "x" +
            std::to_string(width);
+}
+
+UNetPath unet_path(const std::string& module) {
+    for (const auto& [prefix, path] : {std::pair<const char*, UNetPath>{"down_blocks.", UNetPath::Down},
+                                       {"mid_block.", UNetPath::Mid},
+                                       {"up_blocks.", UNetPath::Up}})
+        if (module.rfind(prefix, 0) == 0) return path;
+    throw std::invalid_argument("attention module '" + module + "' is on no path of the U-Net");
+}
+
+const char* to_string(UNetPath p) {
+    return p == UNetPath::Down ? "down" : p == UNetPath::Mid ? "mid" : "up";
+}
+
+std::string AttentionSite::place() const {
+    const auto blocks = module.find(".transformer_blocks.");
+    return std::string(to_string(unet_path(module))) +
+           (level >= 0 ? ", level " + std::to_string(level) : "") + ", " + module.substr(0, blocks) +
+           ", block " + std::to_string(depth + 1);
 }
 
 } // namespace attnscope

@@ -36,6 +36,9 @@ AttentionSite site_from(const nlohmann::json& j) {
     s.seq_k = bounded(j, "seq_k", 1, INT64_MAX);
     s.upcast = j.at("upcast").get<bool>();
     s.module = j.at("module").get<std::string>();
+    // Files from before SDXL name neither: their transformers are one block deep; the level is not known.
+    s.level = static_cast<int>(j.contains("level") ? bounded(j, "level", 0, 64) : -1);
+    s.depth = static_cast<int>(j.contains("depth") ? bounded(j, "depth", 0, kMaxInt) : 0);
     return s;
 }
 
@@ -44,7 +47,8 @@ AttentionSite site_from(const nlohmann::json& j) {
 nlohmann::json capture_site_json(int step, const AttentionSite& s) {
     return {{"step", step},     {"index", s.index}, {"kind", to_string(s.kind)}, {"height", s.height},
             {"width", s.width}, {"heads", s.heads}, {"head_dim", s.head_dim},    {"batch", s.batch},
-            {"seq_q", s.seq_q}, {"seq_k", s.seq_k}, {"upcast", s.upcast},        {"module", s.module}};
+            {"seq_q", s.seq_q}, {"seq_k", s.seq_k}, {"upcast", s.upcast},        {"module", s.module},
+            {"level", s.level}, {"depth", s.depth}};
 }
 
 CaptureMetadata parse_capture_metadata(const std::string& text, const std::string& label) {

@@ -17,10 +17,10 @@ at::Tensor merge_heads(const at::Tensor& x) { // (B, h, S, d) -> (B, S, h*d)
     return x.transpose(1, 2).reshape({x.size(0), x.size(2), -1});
 }
 
-AttentionSite site_for(const TransformerBlock& t, AttentionKind kind, int height, int width, int64_t batch,
-                       int64_t seq_k, bool upcast) {
+AttentionSite site_for(const TransformerBlock& t, int depth, AttentionKind kind, int height, int width,
+                       int64_t batch, int64_t seq_k, bool upcast) {
     AttentionSite s;
-    s.index = t.index;
+    s.index = t.index + depth;
     s.kind = kind;
     s.height = height;
     s.width = width;
@@ -30,12 +30,19 @@ AttentionSite site_for(const TransformerBlock& t, AttentionKind kind, int height
     s.seq_q = int64_t{height} * width;
     s.seq_k = seq_k;
     s.upcast = upcast;
-    s.module =
-        t.name.diffusers + ".transformer_blocks.0." + (kind == AttentionKind::Self ? "attn1" : "attn2");
+    s.module = t.block(depth) + (kind == AttentionKind::Self ? ".attn1" : ".attn2");
+    s.level = t.level;
+    s.depth = depth;
     return s;
 }
 
 } // namespace
+
+AddedConditions default_text_time(const at::Tensor& pooled, int64_t width, int64_t height) {
+    const double h = static_cast<double>(height), w = static_cast<double>(width);
+    const auto ids = at::tensor(std::vector<double>{h, w, 0, 0, h, w}, pooled.options().dtype(at::kDouble));
+    return {pooled, ids.to(pooled.scalar_type()).unsqueeze(0).expand({pooled.size(0), 6}).contiguous()};
+}
 
 UNet::UNet(UNetConfig config, Weights weights)
     : config_(std::move(config)), layout_(make_unet_layout(config_)), weights_(std::move(weights)),
@@ -73,23 +80,43 @@ UNet UNet::random(const UNetConfig& config, uint64_t seed, at::ScalarType dtype,
     return UNet(config, std::move(w));
 }
 
-at::Tensor UNet::time_embedding(const at::Tensor& timestep, int64_t batch) const {
-    // As diffusers: sinusoids in fp32, then cast to the model dtype; fp64 models keep fp64 throughout.
+at::Tensor UNet::sinusoids(const at::Tensor& values, int64_t dim) const {
+    // As diffusers: sinusoids in fp32 (fp64 models keep fp64), cast to the model dtype by the caller.
     const auto compute = dtype_ == at::kDouble ? at::kDouble : at::kFloat;
-    const int64_t dim = config_.block_out_channels.front(), half = dim / 2;
+    const int64_t half = dim / 2;
     const auto opts = at::TensorOptions().dtype(compute).device(device_);
     const auto exponent = at::arange(half, opts).mul(-std::log(10000.0)).div(half - config_.freq_shift);
-    auto t = timestep.to(device_, compute).reshape({-1});
+    const auto args = values.to(device_, compute).reshape({-1, 1}) * at::exp(exponent).unsqueeze(0);
+    return config_.flip_sin_to_cos ? at::cat({at::cos(args), at::sin(args)}, 1)
+                                   : at::cat({at::sin(args), at::cos(args)}, 1);
+}
+
+at::Tensor UNet::time_embedding(const at::Tensor& timestep, int64_t batch,
+                                const AddedConditions& added) const {
+    auto t = timestep.reshape({-1});
     if (t.numel() == 1) t = t.expand({batch});
     if (t.numel() != batch)
         throw std::invalid_argument("timestep has " + std::to_string(t.numel()) + " values for a batch of " +
                                     std::to_string(batch));
-    const auto args = t.unsqueeze(1) * at::exp(exponent).unsqueeze(0);
-    auto emb = config_.flip_sin_to_cos ? at::cat({at::cos(args), at::sin(args)}, 1)
-                                       : at::cat({at::sin(args), at::cos(args)}, 1);
-    emb = emb.to(dtype_);
-    emb = nn::linear(weights_, "time_embedding.linear_2",
-                     at::silu(nn::linear(weights_, "time_embedding.linear_1", emb)));
+    const auto mlp = [&](const std::string& name, const at::Tensor& in) {
+        return nn::linear(weights_, name + ".linear_2",
+                          at::silu(nn::linear(weights_, name + ".linear_1", in)));
+    };
+    auto emb = mlp("time_embedding", sinusoids(t, config_.block_out_channels.front()).to(dtype_));
+    if (config_.text_time()) {
+        const int64_t pooled = config_.pooled_text_dim(), ids = UNetConfig::kTimeIds;
+        const auto& te = added.text_embeds;
+        const auto& ti = added.time_ids;
+        if (!te.defined() || !ti.defined() || te.dim() != 2 || ti.dim() != 2 || te.size(0) != batch ||
+            ti.size(0) != batch || te.size(1) != pooled || ti.size(1) != ids)
+            throw std::invalid_argument(
+                config_.family() + "'s U-Net needs text_embeds (" + std::to_string(batch) + ", " +
+                std::to_string(pooled) + ") and time_ids (" + std::to_string(batch) + ", " +
+                std::to_string(ids) + "), got " + (te.defined() ? shape_string(te.sizes()) : "none") +
+                " and " + (ti.defined() ? shape_string(ti.sizes()) : "none"));
+        const auto time = sinusoids(ti, config_.addition_time_embed_dim).reshape({batch, -1});
+        emb = emb + mlp("add_embedding", at::cat({te.to(device_, time.scalar_type()), time}, 1).to(dtype_));
+    }
     return at::silu(emb); // every resnet applies SiLU before its own projection; do it once here
 }
 
@@ -104,15 +131,15 @@ at::Tensor UNet::resnet(const ResnetBlock& r, const at::Tensor& x, const at::Ten
     return shortcut + h;
 }
 
-at::Tensor UNet::attention(const TransformerBlock& t, AttentionKind kind, const at::Tensor& x,
+at::Tensor UNet::attention(const TransformerBlock& t, int depth, AttentionKind kind, const at::Tensor& x,
                            const at::Tensor& context, int height, int width, AttentionRouter& router) const {
     const bool self = kind == AttentionKind::Self;
-    const std::string p = t.name.diffusers + ".transformer_blocks.0." + (self ? "attn1" : "attn2");
+    const std::string p = t.block(depth) + (self ? ".attn1" : ".attn2");
     const auto& kv_source = self ? x : context;
     const auto q = split_heads(nn::linear(weights_, p + ".to_q", x), t.heads);
     const auto k = split_heads(nn::linear(weights_, p + ".to_k", kv_source), t.heads);
     const auto v = split_heads(nn::linear(weights_, p + ".to_v", kv_source), t.heads);
-    const auto site = site_for(t, kind, height, width, x.size(0), k.size(2), config_.upcast_attention);
+    const auto site = site_for(t, depth, kind, height, width, x.size(0), k.size(2), config_.upcast_attention);
     const auto o = router.attention_forward(q, k, v, site, x);
     return nn::linear(weights_, p + ".to_out.0", merge_heads(o));
 }
@@ -127,15 +154,15 @@ at::Tensor UNet::transformer(const TransformerBlock& t, const at::Tensor& x, con
     s = s.permute({0, 2, 3, 1}).reshape({b, h * w, -1}); // (B, HW, C): one token per pixel
     if (linear) s = nn::linear(weights_, p + ".proj_in", s);
 
-    const std::string tb = p + ".transformer_blocks.0.";
     const int hi = static_cast<int>(h), wi = static_cast<int>(w);
-    s = s +
-        attention(t, AttentionKind::Self, nn::layer_norm(weights_, tb + "norm1", s), context, hi, wi, router);
-    s = s + attention(t, AttentionKind::Cross, nn::layer_norm(weights_, tb + "norm2", s), context, hi, wi,
-                      router);
-    const auto ff =
-        nn::linear(weights_, tb + "ff.net.0.proj", nn::layer_norm(weights_, tb + "norm3", s)).chunk(2, -1);
-    s = s + nn::linear(weights_, tb + "ff.net.2", ff[0] * at::gelu(ff[1])); // GEGLU
+    for (int d = 0; d < t.depth; ++d) {
+        const std::string tb = t.block(d) + ".";
+        const auto norm = [&](const char* n) { return nn::layer_norm(weights_, tb + n, s); };
+        s = s + attention(t, d, AttentionKind::Self, norm("norm1"), context, hi, wi, router);
+        s = s + attention(t, d, AttentionKind::Cross, norm("norm2"), context, hi, wi, router);
+        const auto ff = nn::linear(weights_, tb + "ff.net.0.proj", norm("norm3")).chunk(2, -1);
+        s = s + nn::linear(weights_, tb + "ff.net.2", ff[0] * at::gelu(ff[1])); // GEGLU
+    }
 
     if (linear) s = nn::linear(weights_, p + ".proj_out", s);
     s = s.reshape({b, h, w, -1}).permute({0, 3, 1, 2});
@@ -144,7 +171,7 @@ at::Tensor UNet::transformer(const TransformerBlock& t, const at::Tensor& x, con
 }
 
 at::Tensor UNet::forward(const at::Tensor& sample, const at::Tensor& timestep, const at::Tensor& context,
-                         AttentionRouter& router) const {
+                         AttentionRouter& router, const AddedConditions& added) const {
     if (sample.dim() != 4 || sample.size(1) != config_.in_channels)
         throw std::invalid_argument("sample must be (B, " + std::to_string(config_.in_channels) +
                                     ", H, W), got " + shape_string(sample.sizes()));
@@ -155,7 +182,7 @@ at::Tensor UNet::forward(const at::Tensor& sample, const at::Tensor& timestep, c
                                     shape_string(context.sizes()));
     const auto x = sample.to(device_, dtype_);
     const auto ctx = context.to(device_, dtype_);
-    const auto emb = time_embedding(timestep, x.size(0));
+    const auto emb = time_embedding(timestep, x.size(0), added);
 
     auto h = nn::conv2d(weights_, "conv_in", x);
     std::vector<at::Tensor> skips{h};
@@ -202,10 +229,11 @@ std::vector<AttentionSite> unet_attention_sites(const UNetConfig& config, int64_
     std::vector<AttentionSite> out;
     for (const auto& t : make_unet_layout(config).transformers()) {
         const auto [sh, sw] = size_at_level[t.level];
-        for (const auto kind : {AttentionKind::Self, AttentionKind::Cross})
-            out.push_back(site_for(t, kind, sh, sw, batch,
-                                   kind == AttentionKind::Self ? int64_t{sh} * sw : context_len,
-                                   config.upcast_attention));
+        for (int d = 0; d < t.depth; ++d)
+            for (const auto kind : {AttentionKind::Self, AttentionKind::Cross})
+                out.push_back(site_for(t, d, kind, sh, sw, batch,
+                                       kind == AttentionKind::Self ? int64_t{sh} * sw : context_len,
+                                       config.upcast_attention));
     }
     return out;
 }

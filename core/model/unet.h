@@ -1,5 +1,5 @@
 #pragma once
-// The Stable Diffusion U-Net (diffusers' UNet2DConditionModel for SD v1.x / v2.x) as plain functions
+// The Stable Diffusion U-Net (diffusers' UNet2DConditionModel for SD v1.x / v2.x / SDXL) as plain functions
 // over its weights. Every attention call goes through the router with its site.
 #include "../attention/attention_site.h"
 #include "../attention/router.h"
@@ -18,6 +18,16 @@ namespace attnscope {
 std::vector<AttentionSite> unet_attention_sites(const UNetConfig& config, int64_t batch, int64_t latent_h,
                                                 int64_t latent_w, int64_t context_len);
 
+// SDXL's micro-conditioning ("text_time"): the pooled text embedding (B, pooled width) and per batch item the
+// original size, crop top-left and target size (B, 6). SD v1/v2 take neither.
+struct AddedConditions {
+    at::Tensor text_embeds, time_ids;
+};
+
+// The micro-conditioning SDXL pipelines pass by default for a width x height image: the original size is the
+// target size and nothing was cropped. pooled: (B, pooled width).
+AddedConditions default_text_time(const at::Tensor& pooled, int64_t width, int64_t height);
+
 class UNet {
   public:
     // Checks every parameter's presence and shape against the config; throws naming the first bad one.
@@ -29,13 +39,13 @@ class UNet {
     // sample (B, C, H, W); timestep: one value or one per batch item; context (B, S, cross_attention_dim).
     // H and W need not be multiples of 8: up-sampling follows the skip connections' sizes.
     at::Tensor forward(const at::Tensor& sample, const at::Tensor& timestep, const at::Tensor& context,
-                       AttentionRouter& router) const;
+                       AttentionRouter& router, const AddedConditions& added = {}) const;
 
     // The attention sites a forward pass at this latent size makes (self and cross per transformer).
     std::vector<AttentionSite> sites(int64_t batch, int64_t latent_h, int64_t latent_w,
                                      int64_t context_len) const;
-    // How many attention indices the numbering gives this U-Net (16 for SD v1/v2): sites 1..site_count().
-    int site_count() const { return static_cast<int>(layout_.transformers().size()); }
+    // How many attention indices the numbering gives this U-Net (16 for SD v1/v2, 70 for SDXL base).
+    int site_count() const { return layout_.site_count(); }
 
     const UNetConfig& config() const { return config_; }
     const UNetLayout& layout() const { return layout_; }
@@ -45,11 +55,12 @@ class UNet {
     at::Device device() const { return device_; }
 
   private:
-    at::Tensor time_embedding(const at::Tensor& timestep, int64_t batch) const;
+    at::Tensor time_embedding(const at::Tensor& timestep, int64_t batch, const AddedConditions& added) const;
+    at::Tensor sinusoids(const at::Tensor& values, int64_t dim) const;
     at::Tensor resnet(const ResnetBlock& r, const at::Tensor& x, const at::Tensor& emb) const;
     at::Tensor transformer(const TransformerBlock& t, const at::Tensor& x, const at::Tensor& context,
                            AttentionRouter& router) const;
-    at::Tensor attention(const TransformerBlock& t, AttentionKind kind, const at::Tensor& x,
+    at::Tensor attention(const TransformerBlock& t, int depth, AttentionKind kind, const at::Tensor& x,
                          const at::Tensor& context, int height, int width, AttentionRouter& router) const;
 
     UNetConfig config_;

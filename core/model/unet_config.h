@@ -1,5 +1,5 @@
 #pragma once
-// The hyper-parameters of a UNet2DConditionModel as SD v1.x and v2.x use it.
+// The hyper-parameters of a UNet2DConditionModel as SD v1.x, v2.x and SDXL use it.
 #include <nlohmann/json_fwd.hpp>
 #include <string>
 #include <vector>
@@ -15,6 +15,7 @@ struct UNetConfig {
     std::vector<bool> level_has_attention{true, true, true, false}; // CrossAttn*Block2D vs plain
     std::vector<int> heads{8, 8, 8, 8};                             // attention heads per level
     int layers_per_block = 2;
+    std::vector<int> transformer_depth{1, 1, 1, 1}; // blocks inside each transformer per level (SDXL: 1/2/10)
     int cross_attention_dim = 768;
     bool use_linear_projection = false; // SD v2: linear proj_in/proj_out instead of 1x1 convs
     bool upcast_attention = false;      // SD v2.1: softmax(QK^T) computed in fp32
@@ -24,10 +25,19 @@ struct UNetConfig {
     bool flip_sin_to_cos = true; // timestep embedding order cos|sin
     double freq_shift = 0;
     Prediction prediction = Prediction::Epsilon;
+    // SDXL's "text_time" addition: the pooled text embedding and six micro-conditioning numbers (sinusoids
+    // of this width each) go through a second embedding into the time embedding. 0: no addition (SD v1/v2).
+    int addition_time_embed_dim = 0;
+    int addition_embed_input_dim = 0; // projection_class_embeddings_input_dim: pooled width + 6 sinusoids
+
+    static constexpr int kTimeIds = 6; // original size, crop top-left, target size (SDXL base)
+    bool text_time() const { return addition_time_embed_dim > 0; }
+    int pooled_text_dim() const { return addition_embed_input_dim - kTimeIds * addition_time_embed_dim; }
 
     int levels() const { return static_cast<int>(block_out_channels.size()); }
     int time_embed_dim() const { return block_out_channels.front() * 4; }
-    int version() const { return use_linear_projection ? 2 : 1; }
+    int version() const { return text_time() ? 3 : use_linear_projection ? 2 : 1; } // 3: SDXL
+    std::string family() const;   // "SD v1", "SD v2", "SDXL"
     std::string describe() const; // one line: "SD v1 U-Net (320/640/1280/1280, 8 heads, ...)"
     void validate() const;        // throws std::invalid_argument naming the inconsistent field
 };
@@ -35,7 +45,8 @@ struct UNetConfig {
 UNetConfig sd15_unet_config();                          // SD v1.x at 512x512
 UNetConfig sd21_unet_config();                          // SD v2.x 768-v (v-prediction, upcast attention)
 UNetConfig sd21_base_unet_config();                     // SD v2.x 512 base (epsilon)
-UNetConfig unet_config_preset(const std::string& name); // "sd15" | "sd21" | "sd21-base"
+UNetConfig sdxl_unet_config();                          // SDXL base 1.0 at 1024x1024
+UNetConfig unet_config_preset(const std::string& name); // "sd15" | "sd21" | "sd21-base" | "sdxl"
 
 // Reads diffusers' unet/config.json. Throws std::invalid_argument for layouts we do not run.
 UNetConfig unet_config_from_json(const nlohmann::json& j, const std::string& label);

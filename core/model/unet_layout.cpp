@@ -21,7 +21,9 @@ UNetLayout make_unet_layout(const UNetConfig& c) {
     UNetLayout u;
     int index = 0;
     auto transformer = [&](BlockName name, int level) {
-        return TransformerBlock{std::move(name), ch[level], c.heads[level], level, ++index};
+        const int first = index + 1, depth = c.transformer_depth[level];
+        index += depth;
+        return TransformerBlock{std::move(name), ch[level], c.heads[level], level, first, depth};
     };
 
     // Down path: LDM numbers input_blocks consecutively, input_blocks.0 being conv_in.
@@ -82,6 +84,11 @@ std::vector<TransformerBlock> UNetLayout::transformers() const {
     return out;
 }
 
+int UNetLayout::site_count() const {
+    const auto all = transformers();
+    return all.empty() ? 0 : all.back().last_index();
+}
+
 namespace {
 
 class ParamList {
@@ -122,17 +129,19 @@ void transformer_params(ParamList& p, const TransformerBlock& t, const UNetConfi
     };
     p.layer(t.name, "norm", {ch});
     p.layer(t.name, "proj_in", proj(inner, ch));
-    const std::string tb = "transformer_blocks.0.";
-    for (const char* n : {"norm1", "norm2", "norm3"}) p.layer(t.name, tb + n, {inner});
-    for (const auto& [attn, kv] : {std::pair{"attn1", inner}, std::pair{"attn2", ctx}}) {
-        const std::string a = tb + attn;
-        p.add(t.name, a + ".to_q.weight", {inner, inner});
-        p.add(t.name, a + ".to_k.weight", {inner, kv});
-        p.add(t.name, a + ".to_v.weight", {inner, kv});
-        p.layer(t.name, a + ".to_out.0", {inner, inner});
+    for (int d = 0; d < t.depth; ++d) {
+        const std::string tb = "transformer_blocks." + str(d) + ".";
+        for (const char* n : {"norm1", "norm2", "norm3"}) p.layer(t.name, tb + n, {inner});
+        for (const auto& [attn, kv] : {std::pair{"attn1", inner}, std::pair{"attn2", ctx}}) {
+            const std::string a = tb + attn;
+            p.add(t.name, a + ".to_q.weight", {inner, inner});
+            p.add(t.name, a + ".to_k.weight", {inner, kv});
+            p.add(t.name, a + ".to_v.weight", {inner, kv});
+            p.layer(t.name, a + ".to_out.0", {inner, inner});
+        }
+        p.layer(t.name, tb + "ff.net.0.proj", {inner * 8, inner}); // GEGLU: value and gate, 4x each
+        p.layer(t.name, tb + "ff.net.2", {inner, inner * 4});
     }
-    p.layer(t.name, tb + "ff.net.0.proj", {inner * 8, inner}); // GEGLU: value and gate, 4x each
-    p.layer(t.name, tb + "ff.net.2", {inner, inner * 4});
     p.layer(t.name, "proj_out", proj(ch, inner));
 }
 
@@ -148,6 +157,10 @@ std::vector<ParamSpec> unet_parameters(const UNetConfig& c) {
     top("conv_in", "input_blocks.0.0", {c0, c.in_channels, 3, 3});
     top("time_embedding.linear_1", "time_embed.0", {temb, c0});
     top("time_embedding.linear_2", "time_embed.2", {temb, temb});
+    if (c.text_time()) {
+        top("add_embedding.linear_1", "label_emb.0.0", {temb, c.addition_embed_input_dim});
+        top("add_embedding.linear_2", "label_emb.0.2", {temb, temb});
+    }
     const auto level_params = [&](const UNetLevel& level) {
         for (std::size_t i = 0; i < level.resnets.size(); ++i) {
             resnet_params(p, level.resnets[i], static_cast<int>(temb));

@@ -21,12 +21,17 @@ struct ResnetBlock {
     int in_channels, out_channels;
 };
 
+// One Transformer2DModel: `depth` basic transformer blocks (self-attention, cross-attention, feed-forward)
+// between one projection in and one out. Each block is an attention index of its own.
 struct TransformerBlock {
     BlockName name;
     int channels, heads;
     int level; // resolution level: 0 is the latent's own size, each level below halves it
-    int index; // 1-based attention index in forward order (the seed's numbering)
+    int index; // 1-based attention index of its first block, in forward order (the seed's numbering)
+    int depth; // blocks inside: 1 for SD v1/v2, up to 10 for SDXL
     int head_dim() const { return channels / heads; }
+    int last_index() const { return index + depth - 1; }
+    std::string block(int d) const { return name.diffusers + ".transformer_blocks." + std::to_string(d); }
 };
 
 struct ResampleConv {
@@ -45,6 +50,7 @@ struct UNetLayout {
     ResnetBlock mid_in, mid_out;
     TransformerBlock mid_attention;
     std::vector<TransformerBlock> transformers() const; // all, in index order
+    int site_count() const;                             // attention indices: one per basic transformer block
 };
 
 UNetLayout make_unet_layout(const UNetConfig& config);

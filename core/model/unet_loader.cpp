@@ -85,13 +85,31 @@ UNetConfig infer_unet_config(const SafetensorsFile& file, KeyLayout layout, cons
     const std::string mid_attn = ldm ? "middle_block.1." : "mid_block.attentions.0.";
     c.cross_attention_dim = static_cast<int>(shape(mid_attn + "transformer_blocks.0.attn2.to_k.weight")[1]);
     c.use_linear_projection = shape(mid_attn + "proj_in.weight").size() == 2;
+    // Blocks per transformer: counted in each level's first transformer (and the mid block's for the last).
+    c.transformer_depth.clear();
+    const int levels = c.levels();
+    for (int b = 0; b < levels; ++b) {
+        const std::string first = ldm ? "input_blocks." + s(1 + b * (c.layers_per_block + 1)) + ".1."
+                                      : "down_blocks." + s(b) + ".attentions.0.";
+        const std::string t = c.level_has_attention[b] ? first : b + 1 == levels ? mid_attn : "";
+        int depth = 0;
+        while (!t.empty() && has(t + "transformer_blocks." + s(depth) + ".attn1.to_q.weight")) ++depth;
+        c.transformer_depth.push_back(std::max(depth, 1));
+    }
+    // SDXL's text_time embedding; its sinusoid width is not in any shape, and every SDXL uses 256.
+    const std::string addition = ldm ? "label_emb.0.0.weight" : "add_embedding.linear_1.weight";
+    if (has(addition)) {
+        c.addition_time_embed_dim = 256;
+        c.addition_embed_input_dim = static_cast<int>(shape(addition)[1]);
+    }
     c.heads.clear();
     for (int ch : c.block_out_channels) c.heads.push_back(c.use_linear_projection ? std::max(ch / 64, 1) : 8);
     // SD v2 checkpoints do not record upcasting; fp32 softmax is always the safe choice for them.
-    c.upcast_attention = c.use_linear_projection;
-    c.prediction = prediction_from_metadata(file).value_or(c.use_linear_projection ? Prediction::VPrediction
-                                                                                   : Prediction::Epsilon);
-    c.sample_size = c.prediction == Prediction::VPrediction ? 96 : 64;
+    c.upcast_attention = c.use_linear_projection && !c.text_time();
+    const bool v2 = c.use_linear_projection && !c.text_time();
+    c.prediction =
+        prediction_from_metadata(file).value_or(v2 ? Prediction::VPrediction : Prediction::Epsilon);
+    c.sample_size = c.text_time() ? 128 : c.prediction == Prediction::VPrediction ? 96 : 64;
     try {
         c.validate();
     } catch (const std::invalid_argument& e) {

@@ -44,9 +44,9 @@ UNet load_unet(const UNetCheckpoint& checkpoint, at::ScalarType dtype, at::Devic
 // Reads a diffusers unet/config.json; throws naming the file.
 UNetConfig read_unet_config(const std::string& path);
 
-// Config from the weights alone (no config.json): levels, channels, attention, context width and
-// projection type are read from shapes; heads and norm groups follow SD convention (8 heads for v1,
-// 64-wide heads for v2, 32 groups), which a --config file overrides.
+// Config from the weights alone (no config.json): levels, channels, attention, transformer depth, context
+// width, projection type and SDXL's addition embedding are read from shapes; heads and norm groups follow SD
+// convention (8 heads for v1, 64-wide heads for v2 and SDXL, 32 groups), which a --config file overrides.
 UNetConfig infer_unet_config(const SafetensorsFile& file, KeyLayout layout, const std::string& prefix);
 
 // The U-Net's weights under the keys of `layout` (LDM keys carry the model.diffusion_model. prefix).

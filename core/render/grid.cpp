@@ -51,14 +51,6 @@ std::vector<T> compose(const GridLayout& layout, const std::vector<std::vector<T
 
 } // namespace
 
-UNetPath unet_path(const std::string& module) {
-    for (const auto& [prefix, path] : {std::pair<const char*, UNetPath>{"down_blocks.", UNetPath::Down},
-                                       {"mid_block.", UNetPath::Mid},
-                                       {"up_blocks.", UNetPath::Up}})
-        if (module.rfind(prefix, 0) == 0) return path;
-    throw std::invalid_argument("attention module '" + module + "' is on no path of the U-Net");
-}
-
 GridLayout unet_grid(const std::vector<AttentionSite>& sites, int tile_width, int tile_height, int gap) {
     check_tile_size(tile_width, tile_height, gap);
     if (sites.empty()) throw std::invalid_argument("a grid needs at least one tile");

@@ -25,11 +25,6 @@ struct GridLayout {
     int tile_y(std::size_t tile) const { return gap + cells.at(tile).row * (tile_height + gap); }
 };
 
-enum class UNetPath { Down, Mid, Up };
-// The path of a site from its diffusers module ("down_blocks.", "mid_block.", "up_blocks."); throws
-// std::invalid_argument for a module on none of them.
-UNetPath unet_path(const std::string& module);
-
 // `sites` (of one kind, any model) laid out so the grid reads like the U: a row per feature-map size, the
 // largest first; in each row the down path's sites on the left, then the mid block's, then the up path's,
 // each in forward order and in columns of their own, so every path lines up across rows. SD v1/v2's 16 come
