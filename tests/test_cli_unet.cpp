@@ -34,13 +34,15 @@ TEST_P(CliUnet, ReproducesTheReference) {
     ASSERT_EQ(r.rc, 0) << r.output;
     const SafetensorsFile out(dir.file("out.safetensors")), ref(kData + "/" + c.inputs);
     EXPECT_LT(test::rel_l2(out.load("sample"), ref.load("out")), c.tolerance);
-    int maps = 0;
-    for (const auto& name : out.names()) {
-        if (name.rfind("p.", 0) != 0) continue;
-        ++maps;
+    const auto maps = [](const SafetensorsFile& f) {
+        std::vector<std::string> p;
+        for (const auto& name : f.names())
+            if (name.rfind("p.", 0) == 0) p.push_back(name);
+        return p;
+    };
+    for (const auto& name : maps(out))
         EXPECT_LT(test::rel_l2(out.load(name), ref.load(name)), std::max(c.tolerance, 1e-6)) << name;
-    }
-    EXPECT_EQ(maps, 32);
+    EXPECT_EQ(maps(out), maps(ref)); // every site of the reference, 32 for SD v1/v2, 56 for the SDXL one
     EXPECT_EQ(out.header().metadata.at("attnscope.dtype"), c.dtype);
 }
 
@@ -55,7 +57,12 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{"unet_v2_small/unet", "", "unet_v2_small_io.safetensors", "f32", 1e-5},
                       Case{"unet_v2_small_ldm.safetensors",
                            "--config " ATTNSCOPE_TEST_DATA "/unet_v2_small/unet/config.json",
-                           "unet_v2_small_io.safetensors", "f64", 1e-10}),
+                           "unet_v2_small_io.safetensors", "f64", 1e-10},
+                      // SDXL: text_embeds and time_ids come from the inputs file too.
+                      Case{"unet_xl_small", "", "unet_xl_small_io.safetensors", "f64", 1e-10},
+                      Case{"unet_xl_small_ldm.safetensors",
+                           "--config " ATTNSCOPE_TEST_DATA "/unet_xl_small/unet/config.json",
+                           "unet_xl_small_io.safetensors", "f32", 1e-5}),
     [](const auto& info) {
         return std::string("case") + std::to_string(info.index) + "_" + info.param.dtype;
     });
@@ -64,7 +71,7 @@ INSTANTIATE_TEST_SUITE_P(
 // 1.5e-4 away from float64 on an H100.
 TEST(CliUnetCuda, Fp32IsIeeeFp32UnlessTf32IsAsked) {
     if (!test::has_cuda()) GTEST_SKIP() << "no CUDA device: this LibTorch is CPU-only or no GPU is visible";
-    for (const char* model : {"unet_v1_small", "unet_v2_small"}) {
+    for (const char* model : {"unet_v1_small", "unet_v2_small", "unet_xl_small"}) {
         const std::string io = kData + "/" + model + "_io.safetensors";
         double err[2] = {0, 0};
         for (const bool tf32 : {false, true}) {
@@ -115,6 +122,24 @@ TEST(CliUnetErrors, OneClearLineAndNoOutputFile) {
     r = run(common + " --inputs " + kData + "/unet_v1_small_io.safetensors --backend sdpa");
     EXPECT_EQ(r.rc, 1);
     EXPECT_NE(r.output.find("does not materialize probabilities; use --backend math"), std::string::npos)
+        << r.output;
+
+    // SDXL's U-Net: SD inputs lack its micro-conditioning; five numbers (the refiner's) are not six.
+    const std::string xl = "unet --model " + kData + "/unet_xl_small --out " + dir.file("out.safetensors");
+    r = run(xl + " --inputs " + kData + "/unet_v1_small_io.safetensors");
+    EXPECT_EQ(r.rc, 1);
+    EXPECT_NE(r.output.find("no tensor 'text_embeds'"), std::string::npos) << r.output;
+    const SafetensorsFile xl_io(kData + "/unet_xl_small_io.safetensors");
+    TensorMap five;
+    for (const char* name : {"sample", "timestep", "encoder_hidden_states", "text_embeds"})
+        five[name] = xl_io.load(name);
+    five["time_ids"] = xl_io.load("time_ids").narrow(1, 0, 5);
+    write_safetensors(dir.file("in.safetensors"), five);
+    r = run(xl + " --inputs " + dir.file("in.safetensors"));
+    EXPECT_EQ(r.rc, 1);
+    EXPECT_NE(
+        r.output.find("SDXL's U-Net needs text_embeds (2, 12) and time_ids (2, 6), got (2, 12) and (2, 5)"),
+        std::string::npos)
         << r.output;
 
     r = run("unet --model " + kData + "/unet_v1_small --inputs x");

@@ -117,7 +117,8 @@ TEST_P(UNetParity, MatchesTheReferenceOnTheGpu) {
 INSTANTIATE_TEST_SUITE_P(
     Fixtures, UNetParity,
     ::testing::Values(Case{"unet_v1_small", KeyLayout::Diffusers}, Case{"unet_v1_small", KeyLayout::Ldm},
-                      Case{"unet_v2_small", KeyLayout::Diffusers}, Case{"unet_v2_small", KeyLayout::Ldm}),
+                      Case{"unet_v2_small", KeyLayout::Diffusers}, Case{"unet_v2_small", KeyLayout::Ldm},
+                      Case{"unet_xl_small", KeyLayout::Diffusers}, Case{"unet_xl_small", KeyLayout::Ldm}),
     [](const auto& info) {
         return info.param.name + (info.param.layout == KeyLayout::Ldm ? "_ldm" : "_diffusers");
     });

@@ -7,7 +7,7 @@ Run where PyTorch and a diffusers source tree are importable (the GPU machine; s
 
 Weights are random and stored in fp16 (the reference uses exactly those values). For each small config (SD v1
 and SD v2 conventions with the full 4-level / 16-site topology; SDXL's 3 levels without attention at the first,
-transformers 1/2/3 blocks deep (25 sites) and the text_time micro-conditioning) it writes
+transformers 1/2/3 blocks deep (28 indices, 56 sites) and the text_time micro-conditioning) it writes
   OUT_DIR/<name>/unet/{config.json, diffusion_pytorch_model.safetensors}  diffusers layout (save_pretrained)
   OUT_DIR/<name>_ldm.safetensors   original LDM layout, converted by diffusers' own conversion script (its
                                    SDXL one for the SDXL config)

@@ -1,0 +1,101 @@
+"""Stand-in for huggingface_hub (tools/cpu-reference.sh): diffusers imports it everywhere but a fixture script
+never reaches the hub. Any attribute of huggingface_hub or of a huggingface_hub.* submodule resolves to a
+placeholder; only the single-shard split that save_pretrained needs is real."""
+import importlib.abc
+import importlib.machinery
+import os
+import re
+import sys
+import tempfile
+import types
+from dataclasses import dataclass
+
+__version__ = "0.34.0"
+
+
+class _Placeholder:
+    """Usable as a type (annotations, isinstance) and as an identity decorator; any other call fails."""
+
+    def __new__(cls, *a, **k):
+        if len(a) == 1 and not k and callable(a[0]):
+            return a[0]
+        raise NotImplementedError("huggingface_hub stub: %s called" % cls.__name__)
+
+
+_HOME = os.path.join(tempfile.gettempdir(), "attnscope-hf-home")
+_CONST = {
+    "HF_HOME": _HOME,
+    "HUGGINGFACE_HUB_CACHE": os.path.join(_HOME, "hub"),
+    "HF_HUB_CACHE": os.path.join(_HOME, "hub"),
+    "HF_HUB_OFFLINE": True,
+    "HF_HUB_DISABLE_TELEMETRY": True,
+    "REGEX_COMMIT_HASH": re.compile(r"^[0-9a-f]{40}$"),
+    "ENDPOINT": "https://huggingface.co",
+    "HUGGINGFACE_CO_RESOLVE_ENDPOINT": "https://huggingface.co",
+}
+
+
+def _attr(modname, name):
+    if name.startswith("__"):
+        raise AttributeError(name)
+    if name in _CONST:
+        return _CONST[name]
+    if name.endswith(("Error", "Exception", "Warning")):
+        return type(name, (Exception,), {"__module__": modname})
+    if name.startswith("is_") and name.endswith("_available"):
+        return lambda *a, **k: False
+    if name.isupper():
+        return name
+    return type(name, (_Placeholder,), {"__module__": modname})
+
+
+@dataclass
+class StateDictSplit:
+    is_sharded: bool
+    metadata: dict
+    filename_to_tensors: dict
+    tensor_to_filename: dict
+
+
+def split_torch_state_dict_into_shards(state_dict, *, filename_pattern="model{suffix}.safetensors",
+                                       max_shard_size="5GB"):
+    """Single shard only (the fixtures are tiny)."""
+    name = filename_pattern.format(suffix="")
+    keys = list(state_dict.keys())
+    size = sum(t.numel() * t.element_size() for t in state_dict.values())
+    return StateDictSplit(False, {"total_size": size}, {name: keys}, {k: name for k in keys})
+
+
+def __getattr__(name):
+    v = _attr(__name__, name)
+    globals()[name] = v
+    return v
+
+
+class _Finder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    def find_spec(self, fullname, path, target=None):
+        if fullname.startswith("huggingface_hub."):
+            return importlib.machinery.ModuleSpec(fullname, self, is_package=True)
+        return None
+
+    def create_module(self, spec):
+        m = types.ModuleType(spec.name)
+        m.__path__ = []
+        cache = {}
+
+        def ga(name, _m=spec.name):
+            if name not in cache:
+                if name in ("StateDictSplit", "split_torch_state_dict_into_shards"):
+                    cache[name] = globals()[name]
+                else:
+                    cache[name] = _attr(_m, name)
+            return cache[name]
+
+        m.__getattr__ = ga
+        return m
+
+    def exec_module(self, module):
+        pass
+
+
+sys.meta_path.insert(0, _Finder())
