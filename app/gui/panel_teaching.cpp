@@ -13,19 +13,23 @@ std::string shape3(int64_t a, int64_t b, int64_t c) {
     return "(" + std::to_string(a) + ", " + std::to_string(b) + ", " + std::to_string(c) + ")";
 }
 
-// "down_blocks.1.attentions.0.transformer_blocks.0.attn2" -> "down block 2, attention 1".
+// "down_blocks.1.attentions.0.transformer_blocks.0.attn2" -> "down block 2, attention 1"; SDXL's deeper
+// transformers add the block: "down block 3, attention 1, block 4".
 std::string where(const std::string& module) {
     const auto number_after = [&](const std::string& key) {
         const auto p = module.find(key);
         return p == std::string::npos ? -1 : std::atoi(module.c_str() + p + key.size());
     };
-    if (module.rfind("mid_block", 0) == 0) return "the mid block (lowest resolution)";
+    const int depth = number_after("transformer_blocks.");
+    const std::string block = depth > 0 ? ", block " + std::to_string(depth + 1) : "";
+    if (module.rfind("mid_block", 0) == 0) return "the mid block (lowest resolution)" + block;
     const bool down = module.rfind("down_blocks", 0) == 0;
-    const int block = number_after(down ? "down_blocks." : "up_blocks.");
+    const int number = number_after(down ? "down_blocks." : "up_blocks.");
     const int attention = number_after("attentions.");
-    if (block < 0 || attention < 0) return module;
-    return std::string(down ? "down" : "up") + " block " + std::to_string(block + 1) + ", attention " +
-           std::to_string(attention + 1) + (down ? " (encoder path)" : " (decoder path, after the skip)");
+    if (number < 0 || attention < 0) return module;
+    return std::string(down ? "down" : "up") + " block " + std::to_string(number + 1) + ", attention " +
+           std::to_string(attention + 1) + block +
+           (down ? " (encoder path)" : " (decoder path, after the skip)");
 }
 
 void site_table(UiState& s, bool self) {
