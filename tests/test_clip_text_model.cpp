@@ -385,5 +385,47 @@ TEST_P(ClipTextParity, MatchesTheReferenceOnTheGpu) {
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, ClipTextParity, ::testing::Values("v1", "v2"));
 
+// SDXL's pair against transformers' CLIPTextModel and CLIPTextModelWithProjection in float64: both
+// encoders' penultimate layers (which SDXL concatenates) and the second's projected pool, from a diffusers
+// folder (text_encoder/, text_encoder_2/) and from an SDXL single file holding both.
+TEST(SdxlTextEncoders, MatchTransformersFromBothLayouts) {
+    const fs::path data = ATTNSCOPE_TEST_DATA;
+    const SafetensorsFile io((data / "text_encoder_xl_small_io.safetensors").string());
+    const auto ids = io.load("input_ids");
+    ClipTextLoadOptions first, second;
+    second.slot = TextEncoderSlot::Second;
+    first.num_heads = second.num_heads = 4; // single files record no head count
+    for (const auto& path :
+         {data / "text_encoder_xl_small", data / "text_encoder_xl_small_sgm.safetensors"}) {
+        SCOPED_TRACE(path.string());
+        for (const auto& [dtype, tol] : {std::pair{at::kDouble, 1e-10}, std::pair{at::kFloat, 1e-5}}) {
+            const auto a = ClipTextModel::load(path.string(), dtype, at::kCPU, first).encode(ids);
+            const auto b = ClipTextModel::load(path.string(), dtype, at::kCPU, second).encode(ids);
+            EXPECT_LT(test::rel_l2(a.penultimate, io.load("te1.penultimate")), tol);
+            EXPECT_LT(test::rel_l2(a.last_hidden_state, io.load("te1.last_hidden_state")), tol);
+            EXPECT_FALSE(a.text_embeds.defined()); // the first encoder has no projection
+            EXPECT_LT(test::rel_l2(b.penultimate, io.load("te2.penultimate")), tol);
+            EXPECT_LT(test::rel_l2(b.last_hidden_state, io.load("te2.last_hidden_state")), tol);
+            EXPECT_LT(test::rel_l2(b.text_embeds, io.load("te2.text_embeds")), tol);
+            std::printf("%s %s: te2 text_embeds rel L2 %.3g\n", path.filename().c_str(), c10::toString(dtype),
+                        test::rel_l2(b.text_embeds, io.load("te2.text_embeds")));
+        }
+    }
+}
+
+// The second slot refuses what has no second encoder, naming what it looked for.
+TEST(SdxlTextEncoders, ASecondEncoderThatIsNotThereIsNamed) {
+    const fs::path data = ATTNSCOPE_TEST_DATA;
+    ClipTextLoadOptions second;
+    second.slot = TextEncoderSlot::Second;
+    ATTNSCOPE_EXPECT_THROW_WITH(
+        ClipTextModel::load((data / "text_encoder_v2_small_openclip.safetensors").string(), at::kFloat,
+                            at::kCPU, second),
+        std::runtime_error, "does not hold SDXL's second text encoder");
+    ATTNSCOPE_EXPECT_THROW_WITH(
+        ClipTextModel::load((data / "pipeline_v1_small").string(), at::kFloat, at::kCPU, second),
+        std::runtime_error, "text_encoder_2");
+}
+
 } // namespace
 } // namespace attnscope

@@ -2,6 +2,7 @@
 
 #include "io/json_text.h"
 
+#include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
@@ -40,6 +41,17 @@ ClipTextConfig ClipTextConfig::sd2() {
     return c;
 }
 
+ClipTextConfig ClipTextConfig::sdxl2() {
+    ClipTextConfig c;
+    c.hidden_size = 1280;
+    c.num_layers = 32;
+    c.num_heads = 20;
+    c.intermediate_size = 5120;
+    c.act = ClipActivation::Gelu;
+    c.projection_dim = 1280;
+    return c;
+}
+
 void ClipTextConfig::validate() const {
     const auto positive = [](int v, const char* what) {
         if (v <= 0)
@@ -54,6 +66,7 @@ void ClipTextConfig::validate() const {
     if (hidden_size % num_heads != 0)
         throw std::invalid_argument("hidden_size " + std::to_string(hidden_size) +
                                     " is not divisible by num_attention_heads " + std::to_string(num_heads));
+    if (projection_dim < 0) throw std::invalid_argument("projection_dim must not be negative");
     if (!(layer_norm_eps > 0) || !std::isfinite(layer_norm_eps))
         throw std::invalid_argument("layer_norm_eps must be positive and finite");
 }
@@ -62,27 +75,32 @@ std::string ClipTextConfig::describe() const {
     return "CLIP text encoder (hidden " + std::to_string(hidden_size) + ", " + std::to_string(num_layers) +
            " layers, " + std::to_string(num_heads) + " heads, intermediate " +
            std::to_string(intermediate_size) + ", " + to_string(act) + ", vocab " +
-           std::to_string(vocab_size) + ", " + std::to_string(max_positions) + " positions)";
+           std::to_string(vocab_size) + ", " + std::to_string(max_positions) + " positions" +
+           (projection_dim > 0 ? ", projection " + std::to_string(projection_dim) : "") + ")";
 }
 
 std::string ClipTextConfig::to_json() const {
-    const nlohmann::json j = {{"architectures", {"CLIPTextModel"}},
-                              {"model_type", "clip_text_model"},
-                              {"vocab_size", vocab_size},
-                              {"hidden_size", hidden_size},
-                              {"num_hidden_layers", num_layers},
-                              {"num_attention_heads", num_heads},
-                              {"intermediate_size", intermediate_size},
-                              {"max_position_embeddings", max_positions},
-                              {"hidden_act", to_string(act)},
-                              {"layer_norm_eps", layer_norm_eps}};
+    nlohmann::json j = {
+        {"architectures", {projection_dim > 0 ? "CLIPTextModelWithProjection" : "CLIPTextModel"}},
+        {"model_type", "clip_text_model"},
+        {"vocab_size", vocab_size},
+        {"hidden_size", hidden_size},
+        {"num_hidden_layers", num_layers},
+        {"num_attention_heads", num_heads},
+        {"intermediate_size", intermediate_size},
+        {"max_position_embeddings", max_positions},
+        {"hidden_act", to_string(act)},
+        {"layer_norm_eps", layer_norm_eps},
+        {"eos_token_id", eos_token_id}};
+    if (projection_dim > 0) j["projection_dim"] = projection_dim;
     return j.dump(2);
 }
 
 bool ClipTextConfig::operator==(const ClipTextConfig& o) const {
     return vocab_size == o.vocab_size && hidden_size == o.hidden_size && num_layers == o.num_layers &&
            num_heads == o.num_heads && intermediate_size == o.intermediate_size &&
-           max_positions == o.max_positions && act == o.act && layer_norm_eps == o.layer_norm_eps;
+           max_positions == o.max_positions && act == o.act && layer_norm_eps == o.layer_norm_eps &&
+           projection_dim == o.projection_dim && end_token() == o.end_token();
 }
 
 ClipTextConfig clip_text_config_from_json(const std::string& json_text, const std::string& label) {
@@ -103,6 +121,13 @@ ClipTextConfig clip_text_config_from_json(const std::string& json_text, const st
         read_if_present(j, "max_position_embeddings", c.max_positions);
         read_if_present(j, "layer_norm_eps", c.layer_norm_eps);
         if (j.contains("hidden_act")) c.act = parse_clip_activation(j["hidden_act"].get<std::string>());
+        read_if_present(j, "eos_token_id", c.eos_token_id);
+        // Every CLIPTextConfig carries a projection_dim; only the model with a projection has the layer.
+        const auto arch = j.value("architectures", nlohmann::json::array());
+        const bool projected = arch.is_array() && std::find(arch.begin(), arch.end(),
+                                                            "CLIPTextModelWithProjection") != arch.end();
+        c.projection_dim = projected ? 512 : 0; // transformers' default where the file gives none
+        if (projected) read_if_present(j, "projection_dim", c.projection_dim);
         c.validate();
     });
     return c;

@@ -22,9 +22,18 @@ struct ClipTextConfig {
     int max_positions = 77;
     ClipActivation act = ClipActivation::QuickGelu;
     double layer_norm_eps = 1e-5;
+    // CLIPTextModelWithProjection (SDXL's second encoder): the pooled end token through text_projection
+    // (projection_dim x hidden, no bias). 0: a plain CLIPTextModel.
+    int projection_dim = 0;
+    // The end token, whose final hidden state is the pooled output (the first in each row; 2, which old
+    // configs carry, means transformers' legacy rule: the row's largest id). -1: the vocabulary's last id,
+    // where CLIP keeps <|endoftext|> (49407 of 49408).
+    int eos_token_id = -1;
+    int end_token() const { return eos_token_id < 0 ? vocab_size - 1 : eos_token_id; }
 
-    static ClipTextConfig sd1(); // CLIP ViT-L/14
-    static ClipTextConfig sd2(); // OpenCLIP ViT-H/14 as diffusers ships it (penultimate layer)
+    static ClipTextConfig sd1();   // CLIP ViT-L/14
+    static ClipTextConfig sd2();   // OpenCLIP ViT-H/14 as diffusers ships it (penultimate layer)
+    static ClipTextConfig sdxl2(); // OpenCLIP ViT-bigG/14 with its projection: SDXL's text_encoder_2
 
     int head_dim() const { return hidden_size / num_heads; }
     void validate() const; // throws std::invalid_argument

@@ -24,6 +24,7 @@ namespace {
 const std::string kTokenEmbedding = "text_model.embeddings.token_embedding.weight";
 const std::string kPositionEmbedding = "text_model.embeddings.position_embedding.weight";
 const std::string kFinalNorm = "text_model.final_layer_norm";
+const std::string kProjection = "text_projection.weight";
 
 std::string layer_prefix(int l) {
     return "text_model.encoder.layers." + std::to_string(l) + ".";
@@ -34,14 +35,15 @@ bool starts_with(const std::string& s, const std::string& prefix) {
 }
 
 // Where a diffusers-named parameter lives in a file: its key and, for OpenCLIP's stacked q/k/v
-// projection, which third of it (-1: the whole tensor).
+// projection, which third of it (-1: the whole tensor); OpenCLIP's text projection is stored transposed.
 struct FileKey {
     std::string key;
     int part = -1;
+    bool transposed = false;
 };
 
-FileKey openclip_key(const std::string& name) {
-    const std::string P = kOpenClipTextPrefix;
+FileKey openclip_key(const std::string& name, const std::string& P) {
+    if (name == kProjection) return {P + "text_projection", -1, true}; // used as x @ P: (hidden, projection)
     if (name == kTokenEmbedding) return {P + "token_embedding.weight"};
     if (name == kPositionEmbedding) return {P + "positional_embedding"};
     if (starts_with(name, kFinalNorm + ".")) return {P + "ln_final" + name.substr(kFinalNorm.size())};
@@ -70,11 +72,15 @@ FileKey file_key(const std::string& name, ClipTextLayout layout) {
     case ClipTextLayout::Diffusers:
         return {name};
     case ClipTextLayout::DiffusersUnprefixed:
-        return {name.substr(std::string("text_model.").size())};
+        return {starts_with(name, "text_model.") ? name.substr(std::string("text_model.").size()) : name};
     case ClipTextLayout::LdmV1:
         return {kLdmV1TextPrefix + name};
+    case ClipTextLayout::SdxlFirst:
+        return {kSdxlFirstTextPrefix + name};
     case ClipTextLayout::OpenClip:
-        return openclip_key(name);
+        return openclip_key(name, kOpenClipTextPrefix);
+    case ClipTextLayout::SdxlOpenClip:
+        return openclip_key(name, kSdxlOpenClipTextPrefix);
     }
     throw std::logic_error("unknown ClipTextLayout");
 }
@@ -110,6 +116,10 @@ std::string to_string(ClipTextLayout layout) {
         return "SD v1 single-file";
     case ClipTextLayout::OpenClip:
         return "SD v2 single-file (OpenCLIP)";
+    case ClipTextLayout::SdxlFirst:
+        return "SDXL single-file (CLIP ViT-L)";
+    case ClipTextLayout::SdxlOpenClip:
+        return "SDXL single-file (OpenCLIP ViT-bigG)";
     }
     return "?";
 }
@@ -140,6 +150,7 @@ std::vector<ClipTextParam> clip_text_parameters(const ClipTextConfig& c) {
         add_norm(p + "layer_norm2");
     }
     add_norm(kFinalNorm);
+    if (c.projection_dim > 0) out.push_back({kProjection, {c.projection_dim, H}});
     return out;
 }
 
@@ -153,19 +164,26 @@ ClipTextConfig infer_clip_text_config(const SafetensorsFile& f, ClipTextLayout l
     int stored = 0;
     while (f.contains(key(layer_prefix(stored) + "layer_norm1.weight"))) ++stored;
     c.intermediate_size = static_cast<int>(checked_dim(f, key(layer_prefix(0) + "mlp.fc1.weight"), 2, 0));
-    if (layout == ClipTextLayout::OpenClip) {
-        c.num_layers = stored - options.openclip_skipped_layers;
+    const bool openclip = layout == ClipTextLayout::OpenClip || layout == ClipTextLayout::SdxlOpenClip;
+    if (openclip) {
+        const int skipped =
+            options.openclip_skipped_layers.value_or(layout == ClipTextLayout::OpenClip ? 1 : 0);
+        c.num_layers = stored - skipped;
         if (c.num_layers <= 0)
             fail(f.path(), "holds " + std::to_string(stored) +
-                               " OpenCLIP text layers, too few to skip the last " +
-                               std::to_string(options.openclip_skipped_layers));
+                               " OpenCLIP text layers, too few to skip the last " + std::to_string(skipped));
     } else {
         c.num_layers = stored;
     }
-    // OpenCLIP trained its text towers with exact gelu, OpenAI's CLIP (SD v1) with quick_gelu. A bare
-    // diffusers file says neither; ViT-H (1024 wide) is the only gelu one SD uses.
+    // SDXL's second encoder is the one SD model with a text projection it uses (SD v2 files hold one unused).
+    if (layout == ClipTextLayout::SdxlOpenClip)
+        c.projection_dim = static_cast<int>(checked_dim(f, key(kProjection), 2, 1));
+    else if (layout != ClipTextLayout::OpenClip && f.contains(key(kProjection)))
+        c.projection_dim = static_cast<int>(checked_dim(f, key(kProjection), 2, 0));
+    // OpenCLIP trained its text towers with exact gelu, OpenAI's CLIP (SD v1, SDXL's first) with quick_gelu.
+    // A bare diffusers file says neither; ViT-H (1024 wide) and ViT-bigG (1280) are the gelu ones SD uses.
     c.act =
-        layout == ClipTextLayout::OpenClip || (layout == ClipTextLayout::Diffusers && c.hidden_size == 1024)
+        openclip || (layout == ClipTextLayout::Diffusers && (c.hidden_size == 1024 || c.hidden_size == 1280))
             ? ClipActivation::Gelu
             : ClipActivation::QuickGelu;
     c.num_heads = options.num_heads.value_or(c.hidden_size / 64);
@@ -188,17 +206,24 @@ ClipTextModel::ClipTextModel(ClipTextConfig config, Weights weights)
 
 ClipTextModel ClipTextModel::load(const std::string& path, at::ScalarType dtype, at::Device device,
                                   const ClipTextLoadOptions& options) {
-    const auto files = locate_component(path, {"text_encoder",
+    const bool second = options.slot == TextEncoderSlot::Second;
+    const auto files = locate_component(path, {second ? "text_encoder_2" : "text_encoder",
                                                {"model.safetensors", "model.fp16.safetensors"},
                                                "pytorch_model.bin",
-                                               "text encoder"});
+                                               second ? "second text encoder" : "text encoder"});
     const fs::path& weights_path = files.weights;
     const auto& config_json = files.config_json;
     const SafetensorsFile f(weights_path.string());
 
+    // An SDXL single file holds both encoders: each slot looks for its own.
+    const auto candidates =
+        second ? std::vector<ClipTextLayout>{ClipTextLayout::Diffusers, ClipTextLayout::DiffusersUnprefixed,
+                                             ClipTextLayout::SdxlOpenClip}
+               : std::vector<ClipTextLayout>{ClipTextLayout::Diffusers, ClipTextLayout::DiffusersUnprefixed,
+                                             ClipTextLayout::LdmV1, ClipTextLayout::OpenClip,
+                                             ClipTextLayout::SdxlFirst};
     std::optional<ClipTextLayout> layout;
-    for (auto l : {ClipTextLayout::Diffusers, ClipTextLayout::DiffusersUnprefixed, ClipTextLayout::LdmV1,
-                   ClipTextLayout::OpenClip})
+    for (auto l : candidates)
         if (f.contains(marker_key(l))) {
             layout = l;
             break;
@@ -209,10 +234,13 @@ ClipTextModel ClipTextModel::load(const std::string& path, at::ScalarType dtype,
             if (first.size() > 200) break;
             first += (first.empty() ? "'" : ", '") + t.name + "'";
         }
-        fail(f.path(), "does not hold a CLIP text encoder: found none of '" +
-                           marker_key(ClipTextLayout::Diffusers) + "' (diffusers), '" +
-                           marker_key(ClipTextLayout::LdmV1) + "' (SD v1 checkpoint), '" +
-                           marker_key(ClipTextLayout::OpenClip) + "' (SD v2 checkpoint); " +
+        std::string wanted;
+        for (auto l : candidates)
+            if (l != ClipTextLayout::DiffusersUnprefixed)
+                wanted += (wanted.empty() ? "'" : ", '") + marker_key(l) + "' (" + to_string(l) + ")";
+        fail(f.path(), std::string("does not hold ") +
+                           (second ? "SDXL's second text encoder" : "a CLIP text encoder") +
+                           ": found none of " + wanted + "; " +
                            (first.empty() ? "it holds no tensors" : "it holds " + first + ", ..."));
     }
 
@@ -238,6 +266,7 @@ ClipTextModel ClipTextModel::load(const std::string& path, at::ScalarType dtype,
         auto fk = file_key(spec.name, *layout);
         auto expected = spec.shape;
         if (fk.part >= 0) expected[0] *= 3; // q, k, v stacked
+        if (fk.transposed) std::swap(expected[0], expected[1]);
         const auto* e = f.header().find(fk.key);
         const std::string diffusers_name =
             *layout == ClipTextLayout::Diffusers ? std::string() : " (diffusers name '" + spec.name + "')";
@@ -259,7 +288,8 @@ ClipTextModel ClipTextModel::load(const std::string& path, at::ScalarType dtype,
     for (std::size_t i = 0; i < specs.size(); ++i) {
         const auto& fk = keys[i];
         if (fk.part < 0) {
-            w.set(specs[i].name, f.load(fk.key, dtype, device));
+            const auto t = f.load(fk.key, dtype, device);
+            w.set(specs[i].name, fk.transposed ? t.t().contiguous() : t);
             continue;
         }
         auto it = stacked.find(fk.key);
@@ -297,6 +327,10 @@ ClipTextModel ClipTextModel::random(const ClipTextConfig& config, uint64_t seed,
 }
 
 at::Tensor ClipTextModel::forward(const at::Tensor& ids) const {
+    return encode(ids).last_hidden_state;
+}
+
+ClipTextOutputs ClipTextModel::encode(const at::Tensor& ids) const {
     if (ids.dim() != 2)
         throw std::invalid_argument("text encoder input ids must be (batch, tokens), got shape " +
                                     shape_string(ids.sizes()));
@@ -329,7 +363,9 @@ at::Tensor ClipTextModel::forward(const at::Tensor& ids) const {
     const auto future = at::ones({T, T}, at::TensorOptions().dtype(at::kBool).device(device_)).triu(1);
     const auto split_heads = [&](const at::Tensor& t) { return t.view({B, T, heads, d}).transpose(1, 2); };
 
+    ClipTextOutputs out;
     for (int l = 0; l < config_.num_layers; ++l) {
+        if (l == config_.num_layers - 1) out.penultimate = x;
         const auto p = layer_prefix(l);
         const auto h = nn::layer_norm(w, p + "layer_norm1", x, eps);
         const auto q = split_heads(nn::linear(w, p + "self_attn.q_proj", h));
@@ -345,7 +381,16 @@ at::Tensor ClipTextModel::forward(const at::Tensor& ids) const {
         const auto m = nn::layer_norm(w, p + "layer_norm2", x, eps);
         x = x + nn::linear(w, p + "mlp.fc2", activation(config_.act, nn::linear(w, p + "mlp.fc1", m)));
     }
-    return nn::layer_norm(w, kFinalNorm, x, eps);
+    out.last_hidden_state = nn::layer_norm(w, kFinalNorm, x, eps);
+    // The pooled output is the end token's: the first one in each row, or by the legacy rule (eos id 2 in
+    // old configs) the largest id, as transformers picks it.
+    const auto on_device = ids.to(device_, at::kLong);
+    const auto end = config_.eos_token_id == 2 ? on_device.argmax(-1)
+                                               : on_device.eq(config_.end_token()).to(at::kInt).argmax(-1);
+    out.pooled =
+        out.last_hidden_state.gather(1, end.to(at::kLong).view({B, 1, 1}).expand({B, 1, H})).squeeze(1);
+    if (config_.projection_dim > 0) out.text_embeds = at::matmul(out.pooled, w[kProjection].t());
+    return out;
 }
 
 TensorMap ClipTextModel::state_dict(ClipTextLayout layout, int openclip_unused_layers) const {
@@ -354,7 +399,7 @@ TensorMap ClipTextModel::state_dict(ClipTextLayout layout, int openclip_unused_l
     for (const auto& spec : clip_text_parameters(config_)) {
         const auto fk = file_key(spec.name, layout);
         if (fk.part < 0) {
-            out[fk.key] = weights_[spec.name];
+            out[fk.key] = fk.transposed ? weights_[spec.name].t().contiguous() : weights_[spec.name];
         } else {
             auto& parts = stacked[fk.key];
             parts.resize(3);
@@ -362,7 +407,8 @@ TensorMap ClipTextModel::state_dict(ClipTextLayout layout, int openclip_unused_l
         }
     }
     for (const auto& [key, parts] : stacked) out[key] = at::cat(parts, 0);
-    if (layout == ClipTextLayout::OpenClip && openclip_unused_layers > 0) {
+    if ((layout == ClipTextLayout::OpenClip || layout == ClipTextLayout::SdxlOpenClip) &&
+        openclip_unused_layers > 0) {
         // Layers past num_layers, which SD v2 never runs: random so that running them would show.
         auto extra_config = config_;
         extra_config.num_layers += openclip_unused_layers;

@@ -87,3 +87,86 @@ if torch is not None:
         _fa.BlockMask = type("BlockMask", (_Opaque,), {})
         _fa.create_block_mask = _unavailable("create_block_mask")
         _fa.flex_attention = _unavailable("flex_attention")
+
+
+# --- (transformers 4.45-era sources without the Rust `tokenizers`) -----------------------------
+# transformers.tokenization_utils_base's pure-Python fallback AddedToken is `@dataclass(eq=True)` with no fields,
+# so it is unhashable (and all instances compare equal); every slow tokenizer's __init__ then fails with
+# "TypeError: unhashable type: 'AddedToken'" (huggingface/transformers#30696). After that module loads, give the
+# class the Rust tokenizers.AddedToken's semantics: hash and == by `content`, and __setstate__. Tokenization only.
+import importlib.abc as _iabc
+import sys as _sys2
+
+
+def _fix_added_token(mod):
+    cls = getattr(mod, "AddedToken", None)
+    if cls is None or getattr(cls, "__module__", "") != mod.__name__:
+        return  # the real tokenizers.AddedToken is in use
+
+    def __eq__(self, other):
+        if not isinstance(other, cls):
+            return NotImplemented
+        return self.content == other.content
+
+    def __hash__(self):
+        return hash(self.content)
+
+    def __setstate__(self, state):  # tokenization_utils._add_tokens calls it, as on the Rust class
+        self.__dict__.update(state)
+
+    cls.__eq__ = __eq__
+    cls.__hash__ = __hash__
+    if not hasattr(cls, "__setstate__"):
+        cls.__setstate__ = __setstate__
+
+
+# diffusers' current sources import, at module level, a few transformers classes newer than the 4.45-era tree
+# (e.g. models/autoencoders/autoencoder_rae.py: Dinov2WithRegisters*). They are added to the transformers module
+# as placeholder classes that raise if instantiated; a name transformers really has is never touched.
+_TRANSFORMERS_MISSING = ("Dinov2WithRegistersConfig", "Dinov2WithRegistersModel")
+
+
+class _MissingTransformersClass:
+    def __init__(self, *a, **k):
+        raise NotImplementedError("%s is not in this transformers tree (tools/cpu-reference placeholder)" % type(self).__name__)
+
+    @classmethod
+    def from_pretrained(cls, *a, **k):
+        cls()
+
+
+def _add_missing_transformers_names(mod):
+    mod = _sys2.modules.get(mod.__name__, mod)  # transformers/__init__ swaps itself for a _LazyModule
+    known = getattr(mod, "_class_to_module", {})
+    for name in _TRANSFORMERS_MISSING:
+        if name not in known and name not in mod.__dict__:
+            setattr(mod, name, type(name, (_MissingTransformersClass,), {"__module__": "transformers"}))
+
+
+class _PostImport(_iabc.MetaPathFinder):
+    _targets = {"transformers.tokenization_utils_base": _fix_added_token,
+                "transformers": _add_missing_transformers_names}
+
+    def find_spec(self, fullname, path, target=None):
+        if fullname not in self._targets:
+            return None
+        _sys2.meta_path.remove(self)
+        try:
+            import importlib.util
+            spec = importlib.util.find_spec(fullname)
+        finally:
+            _sys2.meta_path.insert(0, self)
+        if spec is None or spec.loader is None:
+            return spec
+        orig_exec = spec.loader.exec_module
+        hook = self._targets[fullname]
+
+        def exec_module(module, _orig=orig_exec, _hook=hook):
+            _orig(module)
+            _hook(module)
+
+        spec.loader.exec_module = exec_module
+        return spec
+
+
+_sys2.meta_path.insert(0, _PostImport())

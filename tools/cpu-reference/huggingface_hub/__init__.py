@@ -35,7 +35,28 @@ _CONST = {
 }
 
 
+def _noop(*a, **k):
+    return None
+
+
+def _identity_decorator_factory(*a, **k):
+    return lambda f: f
+
+
+# Helpers transformers (v4.45 era) calls at import time; all are bookkeeping (progress bars, deprecation).
+_FUNCS = {
+    "are_progress_bars_disabled": lambda *a, **k: True,
+    "disable_progress_bars": _noop,
+    "enable_progress_bars": _noop,
+    "_deprecate_method": _identity_decorator_factory,
+    "_deprecate_arguments": _identity_decorator_factory,
+    "_deprecate_positional_args": _identity_decorator_factory,
+}
+
+
 def _attr(modname, name):
+    if name in _FUNCS:
+        return _FUNCS[name]
     if name.startswith("__"):
         raise AttributeError(name)
     if name in _CONST:

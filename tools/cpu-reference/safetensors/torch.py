@@ -88,3 +88,25 @@ class safe_open:
 
     def get_tensor(self, name):
         return _tensor(self._data, self._base, self._header[name]).to(self._device)
+
+
+# transformers' pytorch_utils imports these (used only to detect tensors sharing storage when
+# saving); same logic as the real safetensors.torch.
+def storage_ptr(tensor):
+    try:
+        return tensor.untyped_storage().data_ptr()
+    except Exception:
+        try:
+            return tensor.storage().data_ptr()
+        except NotImplementedError:
+            return 0
+
+
+def storage_size(tensor):
+    try:
+        return tensor.untyped_storage().nbytes()
+    except AttributeError:
+        try:
+            return tensor.storage().size() * tensor.element_size()
+        except NotImplementedError:
+            return tensor.nelement() * tensor.element_size()
