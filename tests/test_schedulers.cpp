@@ -90,6 +90,28 @@ TEST(Schedulers, EulerUsesLinspaceSpacingAndEndsAtSigmaZero) {
     }
 }
 
+// SDXL's scheduler config spaces "leading" with steps_offset 1: 30 steps are 967, 934, ..., 34, 1, each sigma
+// straight from the training table, and the first noise is sqrt(sigma_max^2 + 1) wide.
+TEST(Schedulers, EulerLeadingSpacingIsSdxls) {
+    const auto& ac = sd_alphas_cumprod();
+    for (const SchedulerKind kind : {SchedulerKind::Euler, SchedulerKind::EulerAncestral}) {
+        const auto s = make_scheduler(kind, Prediction::Epsilon, 30, TimestepSpacing::Leading);
+        ASSERT_EQ(s->num_steps(), 30);
+        for (int i = 0; i < 30; ++i) {
+            const int t = (29 - i) * 33 + 1;
+            EXPECT_EQ(s->timesteps()[i], t);
+            EXPECT_NEAR(s->sigmas()[i], std::sqrt((1.0 - ac[t]) / ac[t]), 2e-6 * s->sigmas()[i]);
+        }
+        EXPECT_EQ(s->sigmas().back(), 0.0);
+        const double top = s->sigmas().front();
+        EXPECT_NEAR(s->init_noise_sigma(), std::sqrt(top * top + 1), 1e-5);
+    }
+    // DDIM was leading all along.
+    EXPECT_EQ(
+        make_scheduler(SchedulerKind::DDIM, Prediction::Epsilon, 30, TimestepSpacing::Leading)->timesteps(),
+        make_scheduler(SchedulerKind::DDIM, Prediction::Epsilon, 30)->timesteps());
+}
+
 TEST(Schedulers, DpmKarrasSigmasSpanTheTrainingRange) {
     const auto s = make_scheduler(SchedulerKind::DPMPP2MKarras, Prediction::Epsilon, 20);
     ASSERT_EQ(s->num_steps(), 20);

@@ -105,8 +105,15 @@ class Scheduler {
     int next_step_ = 0;
 };
 
+// How a scheduler config spaces the inference timesteps. Class defaults: SD v1/v2's configs name none, so
+// DDIM and PNDM space "leading" (steps_offset 1) and the Euler pair "linspace". Leading: SDXL's config, which
+// names it for every class; DDIM and PNDM are leading either way and DPM++ 2M Karras takes its timesteps from
+// its Karras sigmas, so only the Euler pair changes.
+enum class TimestepSpacing { ClassDefault, Leading };
+
 // `steps`: inference steps as a diffusers pipeline's num_inference_steps (1..1000).
-std::unique_ptr<Scheduler> make_scheduler(SchedulerKind kind, Prediction prediction, int steps);
+std::unique_ptr<Scheduler> make_scheduler(SchedulerKind kind, Prediction prediction, int steps,
+                                          TimestepSpacing spacing = TimestepSpacing::ClassDefault);
 
 // Reading a picture instead of denoising one: step k's sample is `clean` (latents as the U-Net sees them)
 // noised to timesteps[k] by the training forward process, sqrt(a) clean + sqrt(1 - a) noise with a fresh

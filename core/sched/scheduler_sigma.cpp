@@ -30,12 +30,15 @@ at::Tensor euler_x0(Prediction prediction, const at::Tensor& model_output, const
 
 class EulerScheduler final : public Scheduler {
   public:
-    EulerScheduler(Prediction prediction, int steps, bool ancestral)
+    EulerScheduler(Prediction prediction, int steps, bool ancestral, bool leading)
         : Scheduler(ancestral ? SchedulerKind::EulerAncestral : SchedulerKind::Euler, prediction, steps),
-          ancestral_(ancestral) {
+          ancestral_(ancestral), leading_(leading) {
         // "linspace" spacing (both classes' default; steps_offset does not apply to it): float32 timesteps
-        // 999 .. 0, sigmas interpolated linearly in t, then rounded to float32, with a final 0.
-        const std::vector<double> ts = numpy_linspace(0.0, kTrainTimesteps - 1, steps);
+        // 999 .. 0. "leading" (SDXL): multiples of 1000 // steps from 0, plus steps_offset 1, descending.
+        // Sigmas are interpolated linearly in t, then rounded to float32, with a final 0.
+        std::vector<double> ts = numpy_linspace(0.0, kTrainTimesteps - 1, steps);
+        if (leading)
+            for (int i = 0; i < steps; ++i) ts[i] = static_cast<double>(i * (kTrainTimesteps / steps) + 1);
         for (auto it = ts.rbegin(); it != ts.rend(); ++it) {
             const float t = static_cast<float>(*it);
             timesteps_.push_back(t);
@@ -45,8 +48,11 @@ class EulerScheduler final : public Scheduler {
         sigmas_.assign(sigma_f_.begin(), sigma_f_.end());
     }
 
-    // max(sigmas): for linspace spacing diffusers does not add the +1 that sqrt(sigma^2 + 1) would.
-    double init_noise_sigma() const override { return *std::max_element(sigmas_.begin(), sigmas_.end()); }
+    // max(sigmas), and for leading spacing sqrt(max^2 + 1) in float32, as diffusers computes it.
+    double init_noise_sigma() const override {
+        const float m = *std::max_element(sigma_f_.begin(), sigma_f_.end());
+        return leading_ ? f64(std::sqrt(m * m + 1.0f)) : f64(m);
+    }
 
     at::Tensor scale_model_input(const at::Tensor& sample, int step_index) const override {
         Scheduler::scale_model_input(sample, step_index); // range check
@@ -85,7 +91,7 @@ class EulerScheduler final : public Scheduler {
     }
 
   private:
-    const bool ancestral_;
+    const bool ancestral_, leading_;
     std::vector<float> sigma_f_;
 };
 
@@ -199,8 +205,8 @@ class DPMPP2MKarrasScheduler final : public Scheduler {
 
 } // namespace
 
-std::unique_ptr<Scheduler> make_euler(Prediction prediction, int steps, bool ancestral) {
-    return std::make_unique<EulerScheduler>(prediction, steps, ancestral);
+std::unique_ptr<Scheduler> make_euler(Prediction prediction, int steps, bool ancestral, bool leading) {
+    return std::make_unique<EulerScheduler>(prediction, steps, ancestral, leading);
 }
 
 std::unique_ptr<Scheduler> make_dpmpp_2m_karras(Prediction prediction, int steps) {
