@@ -135,7 +135,7 @@ int main(int argc, char** argv) try {
     if (!last) return 0;
 
     const int step = settings.steps / 2;
-    const auto& prompt = pipeline->encode_prompt(settings.prompt).first;
+    const auto& prompt = pipeline->encode_prompt(settings.prompt).tokens;
     MapRequest token;
     token.steps = {step};
     token.indices = {1};

@@ -97,6 +97,47 @@ TEST_P(SessionParity, EveryStepMatchesDiffusers) {
     EXPECT_LT((image.to(at::kDouble) - ref_image).abs().max().item<double>(), 5e-5);
 }
 
+// SDXL against StableDiffusionXLPipeline (tools/make_sdxl_pipeline_fixtures.py): both encoders, zeros for the
+// absent negative prompt, the micro-conditioning, leading spacing and the VAE's own scaling, from the
+// diffusers folder and from the single file.
+class SdxlSessionParity : public ::testing::TestWithParam<std::pair<const char*, SchedulerKind>> {};
+
+TEST_P(SdxlSessionParity, EveryStepMatchesDiffusers) {
+    const auto [model, scheduler] = GetParam();
+    static const SafetensorsFile ref(kData + "/pipeline_xl_reference.safetensors");
+    PipelineOptions options;
+    if (std::string(model).find(".safetensors") != std::string::npos) {
+        const auto folder = kData + "/pipeline_xl_small";
+        options.unet.config = read_unet_config(folder + "/unet/config.json");
+        options.text.config = read_clip_text_config(folder + "/text_encoder/config.json");
+        options.text_2.config = read_clip_text_config(folder + "/text_encoder_2/config.json");
+        options.vae_config =
+            vae_config_from_json(test::read_bytes(folder + "/vae/config.json"), "vae config");
+    }
+    const auto pipeline = load_pipeline(kData + "/" + model, options);
+    ASSERT_TRUE(pipeline->sdxl());
+    Session session(pipeline, test::reference_settings(ref, scheduler));
+    const std::string prefix = "pipeline_xl_small." + to_string(scheduler);
+    ASSERT_EQ(session.total_steps(), 4);
+    while (!session.done()) {
+        const auto info = session.step();
+        const auto expected = ref.load(prefix + ".latents." + std::to_string(info.index + 1));
+        EXPECT_LT(test::rel_l2(session.latents(), expected), 1e-5) << "after step " << info.index + 1;
+    }
+    const auto image = session.image(Decoder::Full).permute({0, 2, 3, 1});
+    EXPECT_LT((image.to(at::kDouble) - ref.load(prefix + ".image")).abs().max().item<double>(), 5e-5);
+}
+
+INSTANTIATE_TEST_SUITE_P(Pipelines, SdxlSessionParity,
+                         ::testing::Values(std::pair{"pipeline_xl_small", SchedulerKind::Euler},
+                                           std::pair{"pipeline_xl_small", SchedulerKind::EulerAncestral},
+                                           std::pair{"pipeline_xl_small.safetensors", SchedulerKind::Euler}),
+                         [](const auto& info) {
+                             return std::string(info.param.first).find(".safetensors") != std::string::npos
+                                        ? "single_file_" + to_string(info.param.second)
+                                        : "folder_" + to_string(info.param.second);
+                         });
+
 INSTANTIATE_TEST_SUITE_P(
     Pipelines, SessionParity,
     ::testing::Values(Run{"pipeline_v1_small", "pipeline_v1_small", SchedulerKind::DDIM},

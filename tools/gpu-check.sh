@@ -173,8 +173,16 @@ if [ "$only" = images ]; then
 fi
 
 if [ "$only" = sdxl ]; then
-  step "SDXL: the U-Net's parity tests (the CUDA ones included) and its numbering"
-  run_tests sdxl_tests '*UNetParity*:UNetLayout*:UNetConfig*:*UNetLoader*'
+  step "SDXL: the parity tests (the CUDA ones included) and its numbering"
+  run_tests sdxl_tests '*UNetParity*:UNetLayout*:UNetConfig*:*UNetLoader*:*Sdxl*:CliUnet*'
+  step "SDXL: a 1024x1024 generation with capture (random weights, fp16, 10 steps), then a token's maps"
+  start=$(date +%s.%N)
+  build/app/attnscope generate --preset sdxl --device cuda --dtype f16 --steps 10 --prompt "a red circle left of a blue square" \
+    --capture /tmp/sdxl.safetensors --out "$OUT/sdxl_generate" > "$OUT/sdxl_generate.log" 2>&1 || status=1
+  printf 'generate: %.1f s wall: %s\n' "$(python3 -c "print($(date +%s.%N) - $start)")" "$(tail -1 "$OUT/sdxl_generate.log")"
+  build/app/attnscope maps --capture /tmp/sdxl.safetensors --token circle --grid indices --out "$OUT/sdxl_maps" \
+    > "$OUT/sdxl_maps.log" 2>&1 || status=1
+  tail -1 "$OUT/sdxl_maps.log"
   step "SDXL: the live shape table at 1024x1024 with CFG (random weights, fp16)"
   build/app/attnscope shapes --preset sdxl --device cuda --dtype f16 > "$OUT/shapes_sdxl.txt" 2>&1 || status=1
   tail -5 "$OUT/shapes_sdxl.txt"

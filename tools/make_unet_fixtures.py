@@ -37,7 +37,7 @@ CONFIGS = {
                           cross_attention_dim=48, use_linear_projection=True, upcast_attention=True,
                           down_block_types=DOWN, up_block_types=UP),
     # SDXL's conventions at small widths: "attention_head_dim" holds head counts, as in SDXL's own config.
-    "unet_xl_small": dict(block_out_channels=(32, 32, 64), attention_head_dim=(2, 2, 4), cross_attention_dim=40,
+    "unet_xl_small": dict(block_out_channels=(32, 32, 32), attention_head_dim=(2, 2, 2), cross_attention_dim=40,
                           down_block_types=("DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"),
                           up_block_types=("CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"),
                           transformer_layers_per_block=(1, 2, 3), use_linear_projection=True,

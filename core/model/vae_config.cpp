@@ -27,6 +27,12 @@ VaeConfig VaeConfig::sd() {
     return {};
 }
 
+VaeConfig VaeConfig::sdxl() {
+    VaeConfig c;
+    c.scaling_factor = 0.13025;
+    return c;
+}
+
 void VaeConfig::validate() const {
     const auto positive = [](int v, const std::string& what) {
         if (v <= 0) throw std::invalid_argument(what + " must be positive, got " + std::to_string(v));

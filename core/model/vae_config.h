@@ -15,7 +15,8 @@ struct VaeConfig {
     int norm_num_groups = 32;
     double scaling_factor = 0.18215;
 
-    static VaeConfig sd(); // SD v1.x and v2.x
+    static VaeConfig sd();   // SD v1.x and v2.x
+    static VaeConfig sdxl(); // SDXL: the same architecture, latents scaled by 0.13025
 
     int levels() const { return static_cast<int>(block_out_channels.size()); }
     int downscale() const { return 1 << (levels() - 1); } // image pixels per latent pixel

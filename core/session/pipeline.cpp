@@ -28,6 +28,7 @@ std::pair<ClipTokenizer, std::string> load_tokenizer(const std::string& path, co
             return ClipTokenizerOptions::from_folder(declared);
         return version == 2 ? ClipTokenizerOptions::sd_v2() : ClipTokenizerOptions::sd_v1();
     };
+    // SDXL's first tokenizer is SD v1's (padding with the end token); --tokenizer names it.
     if (options.tokenizer)
         return {ClipTokenizer(*options.tokenizer, padding(*options.tokenizer)), *options.tokenizer};
     if (folder && fs::is_regular_file(model / "tokenizer" / "vocab.json"))
@@ -35,6 +36,41 @@ std::pair<ClipTokenizer, std::string> load_tokenizer(const std::string& path, co
     const auto bundled = assets_dir() / "clip-tokenizer";
     return {ClipTokenizer(bundled, folder ? padding(model) : padding(bundled)),
             bundled.string() + " (CLIP's vocabulary, bundled)"};
+}
+
+// SDXL's second tokenizer: the folder's tokenizer_2/ (its vocabulary, else CLIP's bundled one, which is the
+// same; its padding as its config declares), else padding with "!" as OpenCLIP's does.
+ClipTokenizer load_second_tokenizer(const std::string& path) {
+    const fs::path folder = fs::path(path) / "tokenizer_2";
+    const bool vocabulary = fs::is_regular_file(folder / "vocab.json");
+    const auto padding = fs::is_regular_file(folder / "tokenizer_config.json") ||
+                                 fs::is_regular_file(folder / "special_tokens_map.json")
+                             ? ClipTokenizerOptions::from_folder(folder)
+                             : ClipTokenizerOptions::sd_v2();
+    return ClipTokenizer(vocabulary ? folder : assets_dir() / "clip-tokenizer", padding);
+}
+
+// SDXL's second encoder, checked against the U-Net: the two encoders' widths side by side are its context,
+// the second's projection its pooled input.
+ClipTextModel load_second_text_encoder(const std::string& path, const PipelineOptions& options,
+                                       const ClipTextModel& first, const UNetConfig& unet) {
+    auto o = options.text_2;
+    o.slot = TextEncoderSlot::Second;
+    auto second = [&] {
+        try {
+            return ClipTextModel::load(path, options.dtype, options.device, o);
+        } catch (const std::exception& e) {
+            throw std::runtime_error(std::string(e.what()) + "\n(an SDXL model has two text encoders; this " +
+                                     "one, OpenCLIP ViT-bigG, is missing or unreadable)");
+        }
+    }();
+    const int width = first.config().hidden_size + second.config().hidden_size;
+    if (width != unet.cross_attention_dim || second.config().projection_dim != unet.pooled_text_dim())
+        throw std::runtime_error(
+            path + ": the text encoders give " + std::to_string(width) + "-wide context and a " +
+            std::to_string(second.config().projection_dim) + "-wide pooled embedding, but the U-Net takes " +
+            std::to_string(unet.cross_attention_dim) + " and " + std::to_string(unet.pooled_text_dim()));
+    return second;
 }
 
 std::optional<VaeDecoder> load_vae(const std::string& path, const PipelineOptions& options,
@@ -103,10 +139,20 @@ void Pipeline::check_size(int width, int height) const {
     }
 }
 
-std::pair<ClipEncoding, at::Tensor> Pipeline::encode_prompt(const std::string& prompt) const {
+PromptEncoding Pipeline::encode_prompt(const std::string& prompt) const {
     auto encoding = tokenizer.encode(prompt);
-    const auto ids = at::tensor(encoding.ids, at::kLong).unsqueeze(0).to(text_encoder.device());
-    return {std::move(encoding), text_encoder.forward(ids)};
+    const auto ids = [](const ClipEncoding& e, const ClipTextModel& m) {
+        return at::tensor(e.ids, at::kLong).unsqueeze(0).to(m.device());
+    };
+    if (!sdxl()) {
+        auto context = text_encoder.forward(ids(encoding, text_encoder));
+        return {std::move(encoding), std::move(context), {}};
+    }
+    const auto first = text_encoder.encode(ids(encoding, text_encoder));
+    const auto second = text_encoder_2->encode(ids(tokenizer_2->encode(prompt), *text_encoder_2));
+    const auto device = unet.device();
+    return {std::move(encoding), at::cat({first.penultimate.to(device), second.penultimate.to(device)}, -1),
+            second.text_embeds.to(device)};
 }
 
 at::Tensor Pipeline::encode_image(const at::Tensor& image, TorchCpuGenerator* gen) const {
@@ -139,6 +185,7 @@ std::string Pipeline::describe() const {
     std::string s = "model      " + source + "\n";
     s += "tokenizer  " + tokenizer_source + "\n";
     s += "text       " + text_encoder.config().describe() + "\n";
+    if (text_encoder_2) s += "text 2     " + text_encoder_2->config().describe() + "\n";
     s += "U-Net      " + unet.config().describe() + "\n";
     s += "decoder    " + (vae ? vae->config().describe() : std::string("none: the U-Net works on pixels")) +
          "\n";
@@ -152,19 +199,6 @@ std::string Pipeline::describe() const {
     return s;
 }
 
-namespace {
-
-// SDXL's U-Net runs (attnscope unet, shapes, info), but a generation needs its two text encoders and pooled
-// embedding, which the pipeline does not have yet: say so before any weight is read.
-void refuse_to_generate_with(const UNetConfig& config, const std::string& what) {
-    if (config.text_time())
-        throw std::runtime_error(what + ": " + config.family() +
-                                 " generation is not supported yet (its U-Net runs in attnscope unet, shapes "
-                                 "and info; its two text encoders are not in this build)");
-}
-
-} // namespace
-
 std::shared_ptr<const Pipeline> load_pipeline(const std::string& path, const PipelineOptions& options,
                                               const ProgressFn& progress) {
     const auto report = [&](double f, const std::string& what) {
@@ -173,12 +207,14 @@ std::shared_ptr<const Pipeline> load_pipeline(const std::string& path, const Pip
     auto guide = load_prompt_guide(path); // before the weights: a malformed one fails at once
     report(0.0, "reading the U-Net");
     const auto checkpoint = open_unet_checkpoint(path, options.unet);
-    refuse_to_generate_with(checkpoint.config, path);
     auto unet = load_unet(checkpoint, options.dtype, options.device,
                           [&](double f, const std::string& what) { report(0.7 * f, what); });
     report(0.7, "reading the text encoder");
     auto text = ClipTextModel::load(path, options.dtype, options.device, options.text);
-    if (text.config().hidden_size != unet.config().cross_attention_dim)
+    const bool xl = unet.config().text_time();
+    std::optional<ClipTextModel> text_2;
+    if (xl) text_2 = load_second_text_encoder(path, options, text, unet.config());
+    if (!xl && text.config().hidden_size != unet.config().cross_attention_dim)
         throw std::runtime_error(path + ": the text encoder's width " +
                                  std::to_string(text.config().hidden_size) +
                                  " does not match the U-Net's cross_attention_dim " +
@@ -189,7 +225,10 @@ std::shared_ptr<const Pipeline> load_pipeline(const std::string& path, const Pip
             tokenizer_source + ": the vocabulary has " + std::to_string(tokenizer.vocab_size()) +
             " tokens but the text encoder embeds only " + std::to_string(text.config().vocab_size));
     report(0.85, "reading the decoder");
-    auto vae = load_vae(path, options, unet);
+    auto vae_options = options;
+    // A single file records no VAE config; SDXL's latents are scaled by its own factor.
+    if (xl && !options.vae_config && !fs::is_directory(path)) vae_options.vae_config = VaeConfig::sdxl();
+    auto vae = load_vae(path, vae_options, unet);
     if (vae && vae->config().latent_channels != unet.config().in_channels)
         throw std::runtime_error(path + ": the VAE has " + std::to_string(vae->config().latent_channels) +
                                  " latent channels but the U-Net takes " +
@@ -223,8 +262,11 @@ std::shared_ptr<const Pipeline> load_pipeline(const std::string& path, const Pip
                std::move(loras),
                {},
                {},
-               std::move(taesd_encoder)};
-    load_vae_encoder(path, options, p);
+               std::move(taesd_encoder),
+               std::move(text_2),
+               xl ? std::optional<ClipTokenizer>(load_second_tokenizer(path)) : std::nullopt,
+               xl ? TimestepSpacing::Leading : TimestepSpacing::ClassDefault};
+    load_vae_encoder(path, vae_options, p);
     report(1.0, "model ready");
     return std::make_shared<const Pipeline>(std::move(p));
 }
@@ -236,32 +278,39 @@ std::shared_ptr<const Pipeline> random_pipeline(const std::string& preset, uint6
         if (progress) progress(f, what);
     };
     auto config = unet_config_preset(preset);
-    refuse_to_generate_with(config, "preset " + preset);
     report(0.0, "random " + preset + " U-Net");
     auto unet = UNet::random(config, seed, dtype, device);
     report(0.6, "random text encoder");
-    const bool v2 = config.version() == 2;
+    const bool v2 = config.version() == 2, xl = config.text_time();
     auto text =
         ClipTextModel::random(v2 ? ClipTextConfig::sd2() : ClipTextConfig::sd1(), seed + 1, dtype, device);
     const auto vocabulary = assets_dir() / "clip-tokenizer";
     ClipTokenizer tokenizer(vocabulary, v2 ? ClipTokenizerOptions::sd_v2() : ClipTokenizerOptions::sd_v1());
     report(0.8, "random VAE and TAESD");
-    auto vae = VaeDecoder::random(VaeConfig::sd(), seed + 2, dtype, device);
+    const auto vae_config = xl ? VaeConfig::sdxl() : VaeConfig::sd();
+    auto vae = VaeDecoder::random(vae_config, seed + 2, dtype, device);
     auto taesd = TaesdDecoder::random(seed + 3, dtype, device);
-    auto encoder = VaeEncoder::random(VaeConfig::sd(), seed + 4, dtype, device);
+    auto encoder = VaeEncoder::random(vae_config, seed + 4, dtype, device);
+    Pipeline p{"random weights, preset " + preset,
+               std::move(tokenizer),
+               vocabulary.string() + " (CLIP's vocabulary, bundled)",
+               std::move(text),
+               std::move(unet),
+               std::move(vae),
+               std::move(taesd),
+               nullptr,
+               {},
+               std::move(encoder),
+               {},
+               std::nullopt,
+               xl ? std::optional<ClipTextModel>(
+                        ClipTextModel::random(ClipTextConfig::sdxl2(), seed + 5, dtype, device))
+                  : std::nullopt,
+               xl ? std::optional<ClipTokenizer>(ClipTokenizer(vocabulary, ClipTokenizerOptions::sd_v2()))
+                  : std::nullopt,
+               xl ? TimestepSpacing::Leading : TimestepSpacing::ClassDefault};
     report(1.0, "model ready");
-    return std::make_shared<const Pipeline>(Pipeline{"random weights, preset " + preset,
-                                                     std::move(tokenizer),
-                                                     vocabulary.string() + " (CLIP's vocabulary, bundled)",
-                                                     std::move(text),
-                                                     std::move(unet),
-                                                     std::move(vae),
-                                                     std::move(taesd),
-                                                     nullptr,
-                                                     {},
-                                                     std::move(encoder),
-                                                     {},
-                                                     std::nullopt});
+    return std::make_shared<const Pipeline>(std::move(p));
 }
 
 std::string default_model_path() {

@@ -10,6 +10,7 @@
 #include "model/unet_loader.h"
 #include "model/vae_decoder.h"
 #include "model/vae_encoder.h"
+#include "sched/scheduler.h"
 #include "text/clip_text_model.h"
 #include "text/clip_tokenizer.h"
 #include "text/prompt_guide.h"
@@ -33,8 +34,17 @@ struct PipelineOptions {
     // Overrides for what a single file does not record (norm groups, head counts of unusual models).
     UNetOpenOptions unet;
     ClipTextLoadOptions text;
+    ClipTextLoadOptions text_2; // SDXL's second text encoder (its slot is set when it is read)
     std::optional<VaeConfig> vae_config;
     std::vector<LoraChoice> loras; // applied unmerged, in order
+};
+
+// One prompt as the U-Net takes it.
+struct PromptEncoding {
+    ClipEncoding tokens; // the first tokenizer's, which the views show (SDXL's second splits the same way)
+    at::Tensor context;  // (1, 77, cross_attention_dim): the cross-attention's keys and values come from it
+    at::Tensor
+        pooled; // (1, pooled width): SDXL's second encoder's projected end token; undefined for SD v1/v2
 };
 
 // Full: the model's VAE. Fast: TAESD when one is loaded, else the VAE. Pixel-space models need neither.
@@ -58,6 +68,12 @@ struct Pipeline {
     std::string no_encoder;
     // TAESD's encoder where the TAESD given has one: pictures are encoded by it when the VAE has no encoder.
     std::optional<TaesdEncoder> taesd_encoder;
+    // SDXL's second text encoder (OpenCLIP ViT-bigG with its projection) and its tokenizer (padding with
+    // "!").
+    std::optional<ClipTextModel> text_encoder_2;
+    std::optional<ClipTokenizer> tokenizer_2;
+    // SDXL's scheduler config spaces its timesteps "leading"; SD v1/v2's leave each class its default.
+    TimestepSpacing spacing = TimestepSpacing::ClassDefault;
 
     bool pixel_space() const { return !vae; }
     int downscale() const { return vae ? vae->config().downscale() : 1; } // image pixels per latent pixel
@@ -68,8 +84,10 @@ struct Pipeline {
     double default_guidance() const;
     // Throws std::invalid_argument naming the rule a width/height breaks for this model.
     void check_size(int width, int height) const;
-    // Tokens and the text encoder's last hidden state (1, 77, width) for one prompt.
-    std::pair<ClipEncoding, at::Tensor> encode_prompt(const std::string& prompt) const;
+    bool sdxl() const { return unet.config().text_time(); }
+    // SD v1/v2: the text encoder's last hidden state. SDXL: both encoders' penultimate layers side by side
+    // (768 + 1280) and the second's pooled projection, as diffusers' StableDiffusionXLPipeline encodes.
+    PromptEncoding encode_prompt(const std::string& prompt) const;
     // A picture (1, 3, H, W) in [-1, 1] (image_input.h) -> its clean latents as the U-Net sees them (times
     // scaling_factor) in the U-Net's dtype on its device: the VAE posterior sampled with one draw from `gen`,
     // as diffusers' img2img retrieve_latents does, or its mean when `gen` is null; without the VAE's encoder,
@@ -86,8 +104,9 @@ struct Pipeline {
 std::shared_ptr<const Pipeline> load_pipeline(const std::string& path, const PipelineOptions& options,
                                               const ProgressFn& progress = {});
 
-// SD v1.5 / v2.1 / v2.1-base topology at full size with random weights (bundled CLIP vocabulary, a random VAE
-// and TAESD): for timing and memory studies, never for images. `preset` as unet_config_preset() names them.
+// SD v1.5 / v2.1 / v2.1-base / SDXL topology at full size with random weights (bundled CLIP vocabulary, a
+// random VAE and TAESD): for timing and memory studies, never for images. `preset` as unet_config_preset()
+// names them.
 std::shared_ptr<const Pipeline> random_pipeline(const std::string& preset, uint64_t seed,
                                                 at::ScalarType dtype, at::Device device,
                                                 const ProgressFn& progress = {});

@@ -59,7 +59,7 @@ int first_step(const GenerationSettings& s) {
     return s.start_image ? first_step_for_strength(s.steps, s.start_image->strength) : 0;
 }
 
-std::pair<ClipEncoding, at::Tensor> encode(const Pipeline& p, const std::string& text, const char* what) {
+PromptEncoding encode(const Pipeline& p, const std::string& text, const char* what) {
     try {
         return p.encode_prompt(text);
     } catch (const std::invalid_argument& e) {
@@ -101,7 +101,8 @@ void Session::build_scheduler() {
         scheduler_ = make_reading_scheduler(prediction, reading_timesteps(*settings_.reading), clean_);
         return;
     }
-    scheduler_ = attnscope::make_scheduler(settings_.scheduler, prediction, settings_.steps);
+    scheduler_ =
+        attnscope::make_scheduler(settings_.scheduler, prediction, settings_.steps, pipeline_->spacing);
     scheduler_->begin_at(first_step_);
 }
 
@@ -142,6 +143,7 @@ Session::Session(const Session& from, int step, std::shared_ptr<const Pipeline> 
         prompt_tokens_ = from.prompt_tokens_;
         negative_tokens_ = from.negative_tokens_;
         context_ = from.context_;
+        added_ = from.added_;
     } else {
         encode_prompts();
     }
@@ -188,22 +190,30 @@ Session Session::branch(int step, std::shared_ptr<const Pipeline> pipeline) cons
 }
 
 void Session::encode_prompts() {
-    auto [prompt_tokens, prompt_embedding] = encode(*pipeline_, settings_.prompt, "prompt");
-    prompt_tokens_ = std::move(prompt_tokens);
+    auto prompt = encode(*pipeline_, settings_.prompt, "prompt");
+    prompt_tokens_ = std::move(prompt.tokens);
+    at::Tensor pooled = prompt.pooled;
     if (guided()) {
-        auto [negative_tokens, negative_embedding] =
-            encode(*pipeline_, settings_.negative_prompt, "negative prompt");
-        negative_tokens_ = std::move(negative_tokens);
-        context_ = at::cat({negative_embedding, prompt_embedding});
+        // SDXL without a negative prompt conditions on zeros, as diffusers' force_zeros_for_empty_prompt.
+        auto negative = pipeline_->sdxl() && settings_.negative_prompt.empty()
+                            ? PromptEncoding{pipeline_->tokenizer.encode(""), at::zeros_like(prompt.context),
+                                             at::zeros_like(prompt.pooled)}
+                            : encode(*pipeline_, settings_.negative_prompt, "negative prompt");
+        negative_tokens_ = std::move(negative.tokens);
+        context_ = at::cat({negative.context, prompt.context});
+        if (pooled.defined()) pooled = at::cat({negative.pooled, pooled});
     } else {
-        context_ = prompt_embedding;
+        context_ = prompt.context;
     }
+    // SDXL's micro-conditioning: the picture is asked for at its own size, uncropped.
+    if (pooled.defined()) added_ = default_text_time(pooled, settings_.width, settings_.height);
 }
 
 at::Tensor Session::unet_forward(const at::Tensor& sample, int step_index, AttentionRouter& router) const {
     const auto input = scheduler_->scale_model_input(sample, step_index);
     const auto timestep = at::tensor(scheduler_->timesteps().at(step_index), at::kDouble);
-    return pipeline_->unet.forward(guided() ? at::cat({input, input}) : input, timestep, context_, router);
+    return pipeline_->unet.forward(guided() ? at::cat({input, input}) : input, timestep, context_, router,
+                                   added_);
 }
 
 at::Tensor Session::predict_noise(const at::Tensor& sample, int step_index, double& unet_ms) {

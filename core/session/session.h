@@ -129,7 +129,8 @@ class Session {
     std::shared_ptr<const Pipeline> pipeline_;
     GenerationSettings settings_;
     ClipEncoding prompt_tokens_, negative_tokens_;
-    at::Tensor context_; // (2, 77, width) [negative; prompt] with guidance, else (1, 77, width)
+    at::Tensor context_;    // (2, 77, width) [negative; prompt] with guidance, else (1, 77, width)
+    AddedConditions added_; // SDXL's pooled text and micro-conditioning, batched as context_
     int first_step_ = 0;
     at::Tensor clean_; // a reading's picture as latents
     std::unique_ptr<Scheduler> scheduler_;

@@ -1244,7 +1244,11 @@ ClipTokenizerOptions ClipTokenizerOptions::sd_v2() {
 }
 
 ClipTokenizerOptions ClipTokenizerOptions::from_folder(const std::filesystem::path& folder) {
-    const std::filesystem::path dir = tokenizer_dir(folder);
+    namespace fs = std::filesystem;
+    // A tokenizer folder may hold only its configs (the vocabulary is CLIP's, bundled): read them there.
+    const bool configs_here = fs::is_regular_file(folder / "special_tokens_map.json") ||
+                              fs::is_regular_file(folder / "tokenizer_config.json");
+    const fs::path dir = configs_here ? folder : tokenizer_dir(folder);
     for (const char* name : {"special_tokens_map.json", "tokenizer_config.json"}) {
         if (const auto pad = pad_token_in(dir / name)) {
             ClipTokenizerOptions o;
