@@ -8,6 +8,8 @@
 #include "test_util.h"
 
 #include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
 
 namespace attnscope {
 namespace {
@@ -137,6 +139,36 @@ INSTANTIATE_TEST_SUITE_P(Pipelines, SdxlSessionParity,
                                         ? "single_file_" + to_string(info.param.second)
                                         : "folder_" + to_string(info.param.second);
                          });
+
+// What a user meets with the wrong files: an SDXL folder without its second text encoder, an inpainting
+// U-Net. One line each, naming the problem.
+TEST(LoadPipeline, SaysWhatAnSdxlModelLacksAndRefusesInpainting) {
+    namespace fs = std::filesystem;
+    test::TempDir dir;
+    const auto xl = dir.path() / "xl";
+    fs::copy(kData + "/pipeline_xl_small", xl, fs::copy_options::recursive);
+    fs::remove_all(xl / "text_encoder_2");
+    try {
+        load_pipeline(xl.string(), {});
+        ADD_FAILURE() << "loaded an SDXL model without its second text encoder";
+    } catch (const std::runtime_error& e) {
+        const std::string what = e.what();
+        EXPECT_NE(what.find("text_encoder_2"), std::string::npos) << what;
+        EXPECT_NE(what.find("an SDXL model has two text encoders"), std::string::npos) << what;
+        EXPECT_EQ(what.find('\n'), std::string::npos) << what;
+    }
+
+    const auto inpaint = dir.path() / "inpaint";
+    fs::copy(kData + "/pipeline_v1_small", inpaint, fs::copy_options::recursive);
+    auto config = read_unet_config((inpaint / "unet" / "config.json").string());
+    config.in_channels = 9;
+    const auto unet = UNet::random(config, 1, at::kFloat, at::kCPU);
+    std::ofstream(inpaint / "unet" / "config.json") << unet_config_to_json(config).dump();
+    write_safetensors((inpaint / "unet" / "diffusion_pytorch_model.safetensors").string(),
+                      unet_state_dict(unet, KeyLayout::Diffusers));
+    ATTNSCOPE_EXPECT_THROW_WITH(load_pipeline(inpaint.string(), {}), std::runtime_error,
+                                "an inpainting U-Net");
+}
 
 INSTANTIATE_TEST_SUITE_P(
     Pipelines, SessionParity,

@@ -60,8 +60,9 @@ ClipTextModel load_second_text_encoder(const std::string& path, const PipelineOp
         try {
             return ClipTextModel::load(path, options.dtype, options.device, o);
         } catch (const std::exception& e) {
-            throw std::runtime_error(std::string(e.what()) + "\n(an SDXL model has two text encoders; this " +
-                                     "one, OpenCLIP ViT-bigG, is missing or unreadable)");
+            throw std::runtime_error(std::string(e.what()) +
+                                     " (an SDXL model has two text encoders: its second, " +
+                                     "OpenCLIP ViT-bigG, is missing or unreadable)");
         }
     }();
     const int width = first.config().hidden_size + second.config().hidden_size;
@@ -207,6 +208,9 @@ std::shared_ptr<const Pipeline> load_pipeline(const std::string& path, const Pip
     auto guide = load_prompt_guide(path); // before the weights: a malformed one fails at once
     report(0.0, "reading the U-Net");
     const auto checkpoint = open_unet_checkpoint(path, options.unet);
+    if (checkpoint.config.in_channels == 9)
+        throw std::runtime_error(path + ": an inpainting U-Net (9 input channels: latents, mask and masked "
+                                        "picture); attnscope generates from noise or from a whole picture");
     auto unet = load_unet(checkpoint, options.dtype, options.device,
                           [&](double f, const std::string& what) { report(0.7 * f, what); });
     report(0.7, "reading the text encoder");
