@@ -257,6 +257,7 @@ TEST(Session, TakesTheModelsGuidanceUnlessTold) {
     auto s = reference_settings(SchedulerKind::DDIM);
     s.guidance_scale.reset();
     EXPECT_EQ(Session(pipeline("pipeline_v1_small"), s).guidance_scale(), 7.5); // declares none
+    EXPECT_EQ(Session(pipeline("pipeline_xl_small"), s).guidance_scale(), 5.0); // SDXL's pipeline default
     const auto embedded = load_pipeline(std::string(ATTNSCOPE_ASSETS_SOURCE) + "/tiny-sd", {});
     s.width = s.height = 0;
     Session own(embedded, s);

@@ -1,17 +1,24 @@
 #include "panels.h"
 #include "render/grid.h"
+#include "unet_blocks_view.h"
 
 #include <cstdio>
+#include <map>
+#include <set>
+#include <string>
 
 namespace attnscope::gui {
 
 namespace {
 
-// The model's sites of the shown kind, as the grid lays them out.
+// The model's sites of the shown kind as the grid lays them out: a summed transformer by its first block.
 std::vector<AttentionSite> shown_sites(const UiState& s) {
     std::vector<AttentionSite> sites;
+    std::set<std::string> seen;
     for (const auto& row : s.snap.sites) {
         if (row.self != s.view.self) continue;
+        const auto transformer = transformer_module(row.module);
+        if (s.view.summed.count(transformer) && !seen.insert(transformer).second) continue;
         AttentionSite site;
         site.index = row.index;
         site.module = row.module;
@@ -20,6 +27,17 @@ std::vector<AttentionSite> shown_sites(const UiState& s) {
         sites.push_back(site);
     }
     return sites;
+}
+
+// "12 up", "5-14 sum" for a summed transformer, or as much of it as the tile's width holds.
+std::string tile_label(const AttentionSite& site, int depth, bool summed, float width) {
+    const std::string number = summed
+                                   ? std::to_string(site.index) + "-" + std::to_string(site.index + depth - 1)
+                                   : std::to_string(site.index);
+    for (const auto& label :
+         {number + (summed ? " sum" : std::string(" ") + to_string(unet_path(site.module))), number})
+        if (ImGui::CalcTextSize(label.c_str()).x <= width) return label;
+    return "";
 }
 
 const SiteRow* site_of(const UiState& s, int index) {
@@ -36,6 +54,15 @@ void panel_index_grid(Ui& ui) {
     if (sites.empty()) {
         ImGui::TextDisabled("start a session to see the model's attention sites here");
         return;
+    }
+    const auto depths = transformer_depths(s.snap.sites);
+    const auto deep = deep_transformers(s.snap.sites);
+    if (!deep.empty()) {
+        bool all = s.view.summed == deep;
+        if (ImGui::Checkbox("one tile per transformer (the sum of its blocks)", &all))
+            s.view.summed = all ? deep : std::set<std::string>{};
+        ImGui::SameLine();
+        ImGui::TextDisabled("right-click a tile: sum or expand its transformer");
     }
     // Where `attnscope maps --grid indices` puts them: rows by scale, highest resolution first; the down path
     // left, the mid block, the up path right, so the grid reads like the U of the U-Net.
@@ -63,13 +90,20 @@ void panel_index_grid(Ui& ui) {
                           scale);
         }
         const int index = site.index;
-        char text[48];
-        std::snprintf(text, sizeof text, "%d %s", index, to_string(unet_path(site.module)));
-        draw->AddText(at, IM_COL32(200, 200, 200, 255), text);
+        const auto transformer = transformer_module(site.module);
+        const int depth = depths.at(transformer);
+        const bool summed = s.view.summed.count(transformer) > 0;
+        draw->AddText(at, IM_COL32(200, 200, 200, 255), tile_label(site, depth, summed, tile).c_str());
         const ImVec2 a(at.x, at.y + caption), b(at.x + tile, at.y + caption + tile_h);
         ImGui::SetCursorScreenPos(a);
         ImGui::PushID(index);
         if (ImGui::InvisibleButton("tile", ImVec2(tile, tile_h))) s.view.index = index;
+        if (depth > 1 && ImGui::IsItemClicked(ImGuiMouseButton_Right)) {
+            if (summed)
+                s.view.summed.erase(transformer);
+            else
+                s.view.summed.insert(transformer);
+        }
         ImGui::PopID();
         record_region(s, "index" + std::to_string(index), a, b);
         const auto* tex =
@@ -82,10 +116,15 @@ void panel_index_grid(Ui& ui) {
         if (index == s.view.index) draw->AddRect(a, b, kSelectedOutline, 0, 0, 2);
         if (ImGui::IsItemHovered()) {
             if (const auto* row = site_of(s, index))
-                ImGui::SetTooltip("index %d (%s)\n%dx%d, %d heads x %d\nQ (%lld, %lld, %d)", index,
-                                  row->module.c_str(), row->width, row->height, row->heads, row->head_dim,
-                                  static_cast<long long>(row->batch * row->heads),
-                                  static_cast<long long>(row->seq_q), row->head_dim);
+                ImGui::SetTooltip(
+                    "%s %d%s (%s)\n%dx%d, %d heads x %d\nQ (%lld, %lld, %d)%s", summed ? "indices" : "index",
+                    index, summed ? ("-" + std::to_string(index + depth - 1)).c_str() : "",
+                    summed ? transformer.c_str() : row->module.c_str(), row->width, row->height, row->heads,
+                    row->head_dim, static_cast<long long>(row->batch * row->heads),
+                    static_cast<long long>(row->seq_q), row->head_dim,
+                    depth > 1 ? (summed ? "\nthe sum of its blocks' maps; right-click: each block"
+                                        : "\nright-click: the sum of its transformer's blocks")
+                              : "");
         }
     }
     ImGui::SetCursorScreenPos(ImVec2(origin.x, origin.y + grid.rows * (tile_h + caption + 4)));

@@ -73,6 +73,7 @@ const std::map<std::string, Syntax>& commands() {
         {"select-head", {{Arg::Head}, {}}},
         {"mode", {{Arg::Text}, {}}},
         {"aggregate", {{Arg::Text}, {}}},
+        {"blocks", {{Arg::Text}, {}}},
         {"click", {{Arg::Number, Arg::Number}, {}}},
         {"quantity", {{Arg::Text}, {}}},
         {"batch", {{Arg::Text}, {}}},

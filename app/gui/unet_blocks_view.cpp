@@ -41,4 +41,18 @@ std::vector<UNetBlockRow> unet_block_rows(const UNetLayout& layout) {
     return rows;
 }
 
+std::map<std::string, int> transformer_depths(const std::vector<SiteRow>& sites) {
+    std::map<std::string, int> depth;
+    for (const auto& site : sites)
+        if (site.self) ++depth[transformer_module(site.module)];
+    return depth;
+}
+
+std::set<std::string> deep_transformers(const std::vector<SiteRow>& sites) {
+    std::set<std::string> deep;
+    for (const auto& [transformer, depth] : transformer_depths(sites))
+        if (depth > 1) deep.insert(transformer);
+    return deep;
+}
+
 } // namespace attnscope::gui

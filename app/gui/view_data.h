@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -60,11 +61,14 @@ struct ViewRequest {
     int branch = -1;                      // the kept branch shown beside the original (its id); -1: newest
     Quantity quantity = Quantity::Probability;
     GuidanceHalf half = GuidanceHalf::Cond;
+    // Transformers (their modules, "down_blocks.2.attentions.0") whose blocks the index grid shows as one
+    // tile: the sum of their maps, as DAAM sums sites. SDXL's are up to ten blocks deep.
+    std::set<std::string> summed;
     bool operator==(const ViewRequest& o) const {
         return step == o.step && steps_from == o.steps_from && index == o.index && aggregate == o.aggregate &&
                self == o.self && tokens == o.tokens && thumb_tokens == o.thumb_tokens &&
                head_mode == o.head_mode && head == o.head && query_x == o.query_x && query_y == o.query_y &&
-               branch == o.branch && quantity == o.quantity && half == o.half;
+               branch == o.branch && quantity == o.quantity && half == o.half && summed == o.summed;
     }
     bool operator!=(const ViewRequest& o) const { return !(*this == o); }
 };

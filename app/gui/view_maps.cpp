@@ -4,6 +4,7 @@
 #include "tensor_views.h"
 
 #include <c10/util/Exception.h>
+#include <map>
 
 namespace attnscope::gui {
 
@@ -123,9 +124,22 @@ MapResults compute_maps(const MapSources& src, const ViewRequest& v, bool on_dev
             if (src.session.guided()) out.guidance = guidance_halves(store, *main, on_device);
         }
         const auto& thumb_tokens = v.thumb_tokens.empty() ? v.tokens : v.thumb_tokens;
+        // A summed transformer's tile is its first block's: every block's map added at their shared size.
+        std::map<std::string, std::vector<int>> blocks;
+        for (const int i : captured)
+            blocks[transformer_module(store.find(v.step, i, kind)->site.module)].push_back(i);
         for (const int i : captured) {
+            const auto& site = store.find(v.step, i, kind)->site;
+            auto r = for_site(i, thumb_tokens);
+            if (v.summed.count(transformer_module(site.module))) {
+                const auto& members = blocks[transformer_module(site.module)];
+                if (members.front() != i) continue;
+                r.indices = members;
+                r.out_width = site.width;
+                r.out_height = site.height;
+            }
             between_maps();
-            out.index_maps[i - 1] = to_map(attention_map(store, for_site(i, thumb_tokens)), on_device, false);
+            out.index_maps[i - 1] = to_map(attention_map(store, r), on_device, false);
         }
         if (store.find(v.step, v.index, kind)) {
             auto r = base_request(v, v.tokens);

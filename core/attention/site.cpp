@@ -27,10 +27,13 @@ const char* to_string(UNetPath p) {
     return p == UNetPath::Down ? "down" : p == UNetPath::Mid ? "mid" : "up";
 }
 
+std::string transformer_module(const std::string& attention_module) {
+    return attention_module.substr(0, attention_module.find(".transformer_blocks."));
+}
+
 std::string AttentionSite::place() const {
-    const auto blocks = module.find(".transformer_blocks.");
     return std::string(to_string(unet_path(module))) +
-           (level >= 0 ? ", level " + std::to_string(level) : "") + ", " + module.substr(0, blocks) +
+           (level >= 0 ? ", level " + std::to_string(level) : "") + ", " + transformer_module(module) +
            ", block " + std::to_string(depth + 1);
 }
 

@@ -17,6 +17,9 @@ enum class UNetPath { Down, Mid, Up };
 // std::invalid_argument for a module on none of them.
 UNetPath unet_path(const std::string& module);
 const char* to_string(UNetPath p); // "down", "mid", "up"
+// The transformer an attention module belongs to: "down_blocks.2.attentions.0" for
+// "down_blocks.2.attentions.0.transformer_blocks.3.attn1" (the module itself where it names no block).
+std::string transformer_module(const std::string& attention_module);
 
 struct AttentionSite {
     int index = 0; // 1..N in forward order, one per basic transformer block (SD: 16; SDXL: 70)

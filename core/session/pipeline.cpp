@@ -121,7 +121,8 @@ std::pair<int, int> Pipeline::native_size() const {
 }
 
 double Pipeline::default_guidance() const {
-    return prompt_guide && prompt_guide->guidance_scale ? *prompt_guide->guidance_scale : 7.5;
+    if (prompt_guide && prompt_guide->guidance_scale) return *prompt_guide->guidance_scale;
+    return sdxl() ? 5.0 : 7.5; // what diffusers' SDXL and SD pipelines take unless told
 }
 
 void Pipeline::check_size(int width, int height) const {

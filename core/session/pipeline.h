@@ -79,8 +79,8 @@ struct Pipeline {
     int downscale() const { return vae ? vae->config().downscale() : 1; } // image pixels per latent pixel
     int latent_channels() const { return unet.config().in_channels; }
     std::pair<int, int> native_size() const; // width, height the U-Net was trained at
-    // The guidance scale a generation takes unless told: the model's declared one (PromptGuide), else 7.5,
-    // what SD v1/v2 are commonly run at.
+    // The guidance scale a generation takes unless told: the model's declared one (PromptGuide), else what
+    // diffusers' pipelines default to: 7.5 for SD v1/v2, 5 for SDXL.
     double default_guidance() const;
     // Throws std::invalid_argument naming the rule a width/height breaks for this model.
     void check_size(int width, int height) const;

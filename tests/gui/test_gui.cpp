@@ -13,6 +13,7 @@
 #include <fstream>
 #include <gtest/gtest.h>
 #include <memory>
+#include <numeric>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <stb/stb_image.h>
@@ -1033,6 +1034,47 @@ TEST_F(GuiTeaching, TourDrawsTheUNetAndLightsTheForwardPass) {
     EXPECT_GT(count(still, 255, 210, 0), 20u);
     EXPECT_EQ(count(still, 250, 200, 60), 0u);
     EXPECT_GT(count(playing, 250, 200, 60), 20u);
+}
+
+// SDXL's topology (tests/data/pipeline_xl_small: transformers 1, 1 and 2 blocks deep, 17 indices): every
+// block its own tile, or each transformer one tile summing its blocks.
+class GuiSdxl : public ScriptedRun<GuiSdxl> {
+  public:
+    static std::string script(const TempDir& d) {
+        return "load " ATTNSCOPE_TEST_DATA "/pipeline_xl_small\n"
+               "prompt \"a red circle left of a blue square\"\n"
+               "size 64x64\nsteps 3\nsession\nrun\nselect-token 2\n"
+               "screenshot " +
+               d.file("each.png") + "\nblocks sum\nscreenshot " + d.file("sum.png") +
+               "\nselect-index 9\nblocks each\nscreenshot " + d.file("again.png") + "\nquit\n";
+    }
+    static std::vector<int> tiles(const Shot& s) {
+        std::vector<int> out;
+        for (const auto& [name, _] : s.regions.at("regions").items())
+            if (name.rfind("index", 0) == 0) out.push_back(std::stoi(name.substr(5)));
+        std::sort(out.begin(), out.end());
+        return out;
+    }
+};
+
+TEST_F(GuiSdxl, TheIndexGridShowsEveryBlockOrEachTransformersSum) {
+    ASSERT_EQ(exit_code_, 0) << log_;
+    std::vector<int> every(17);
+    std::iota(every.begin(), every.end(), 1);
+    EXPECT_EQ(tiles(shot("each.png")), every);
+    EXPECT_EQ(tiles(shot("again.png")), every);
+    // Down 1 | 2 | 3-4 | 5-6, mid 7-8, up 9-10 | 11-12 | 13-14 | 15 | 16 | 17: a tile per transformer, at its
+    // first block's index.
+    const auto sum = shot("sum.png");
+    EXPECT_EQ(tiles(sum), (std::vector<int>{1, 2, 3, 5, 7, 9, 11, 13, 15, 16, 17}));
+    // A two-block transformer's tile is neither block's own map.
+    const auto each = shot("each.png");
+    const auto apart = [](const std::array<double, 3>& a, const std::array<double, 3>& b) {
+        return std::abs(a[0] - b[0]) + std::abs(a[1] - b[1]) + std::abs(a[2] - b[2]) > 3;
+    };
+    EXPECT_TRUE(apart(sum.mean("index3"), each.mean("index3")) ||
+                apart(sum.mean("index3"), each.mean("index4")));
+    EXPECT_GT(sum.stddev("index3"), 3.0);
 }
 
 TEST(GuiScriptErrors, UnknownCommandNamesTheLine) {
