@@ -1,5 +1,6 @@
 #include "scratch_dir.h"
 #include "text/clip_tokenizer.h"
+#include "text/tokenizer_pair.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -45,6 +46,19 @@ const char* kTinyVocab = R"({"a": 0, "b": 1, "c": 2, "a</w>": 3, "b</w>": 4, "c<
 const char* kTinyMerges = "#version: 0.2\nb c</w>\na b\na bc</w>\n";
 
 // ---------------------------------------------------------------------------------------------------
+
+// SDXL's two tokenizers (SD v1's padding and SD v2's) split a prompt alike; where two tokenizations differ,
+// the line names the positions.
+TEST(TokenizerPair, SaysWhetherSdxlsTwoTokenizationsAgree) {
+    const auto a = v1().encode("a red circle"), b = v2().encode("a red circle");
+    EXPECT_EQ(compare_tokenizations(a, b),
+              "both tokenizers split it alike (5 tokens); they pad with '<|endoftext|>' and '!'");
+    auto other = b;
+    other.tokens[2] = "blue</w>";
+    other.tokens[3] = "square</w>";
+    EXPECT_EQ(compare_tokenizations(a, other), "the tokenizers differ at position 2 ('red</w>' / "
+                                               "'blue</w>'), position 3 ('circle</w>' / 'square</w>')");
+}
 
 TEST(ClipTokenizer, LoadsTheRealVocabulary) {
     EXPECT_EQ(v1().vocab_size(), 49408u);

@@ -105,6 +105,10 @@ void panel_tokens(Ui& ui) {
         }
     }
     s.view.thumb_tokens = s.view.self ? std::vector<int>{} : hovered;
+    if (!s.snap.tokenizers.empty()) {
+        ImGui::TextDisabled("SDXL: %s", s.snap.tokenizers.c_str());
+        record_region(s, "tokenizers");
+    }
     if (!guide) return;
     const auto unknown_words = guide->unknown_words(s.snap.words);
     if (unknown_words.empty()) return;

@@ -335,6 +335,8 @@ struct WorkerSnapshot {
     std::vector<int> captured_steps;
     std::vector<StepRow> history;
     std::vector<TokenChip> tokens; // 77
+    std::string
+        tokenizers; // SDXL: whether its second tokenizer splits the prompt as the first (tokenizer_pair.h)
     std::vector<std::string> words;
     int prompt_length = 0;
     std::vector<SiteRow> sites;

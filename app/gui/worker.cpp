@@ -8,6 +8,7 @@
 #include "session/pipeline.h"
 #include "session/session.h"
 #include "tensor_views.h"
+#include "text/tokenizer_pair.h"
 #include "token_mass_view.h"
 #include "unet_blocks_view.h"
 #include "util/dtype_names.h"
@@ -225,6 +226,9 @@ struct Worker::Impl {
                 s.tokens.push_back({e.display[i], e.word_index[i], role_of(e, static_cast<int>(i))});
             s.words = e.words;
             s.prompt_length = e.length;
+            if (pipeline->tokenizer_2)
+                s.tokenizers =
+                    compare_tokenizations(e, pipeline->tokenizer_2->encode(session->settings().prompt));
             const int64_t batch = session->guided() ? 2 : 1;
             for (const auto& site :
                  pipeline->unet.sites(batch, s.latent_height, s.latent_width, ClipTokenizer::kContextLength))

@@ -1075,6 +1075,8 @@ TEST_F(GuiSdxl, TheIndexGridShowsEveryBlockOrEachTransformersSum) {
     EXPECT_TRUE(apart(sum.mean("index3"), each.mean("index3")) ||
                 apart(sum.mean("index3"), each.mean("index4")));
     EXPECT_GT(sum.stddev("index3"), 3.0);
+    // Under the token strip: whether SDXL's second tokenizer splits the prompt as the first.
+    EXPECT_TRUE(each.has("tokenizers"));
 }
 
 TEST(GuiScriptErrors, UnknownCommandNamesTheLine) {
