@@ -46,6 +46,8 @@ int main(int argc, char** argv) try {
     auto shapes = bench::distinct_site_shapes(unet_config_preset("sd15"), "v1", 64);
     for (auto& s : bench::distinct_site_shapes(unet_config_preset("sd21"), "v2", 96))
         shapes.push_back(std::move(s));
+    for (auto& s : bench::distinct_site_shapes(unet_config_preset("sdxl"), "xl", 128)) // 1024x1024
+        shapes.push_back(std::move(s));
 
     const char* sm90_env = std::getenv("ATTNSCOPE_FLASH_SM90");
     const std::string sm90_policy = sm90_env ? sm90_env : "auto";

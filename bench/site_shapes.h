@@ -17,17 +17,30 @@ struct SiteShape {
 };
 
 // The distinct (Sq, Sk, heads, head dim) of the model's sites at a square latent, largest first, each
-// labelled with `tag`, its kind and the indices that have it.
+// labelled with `tag`, its kind and the indices that have it (runs of them as "5-34", SDXL's are long).
 inline std::vector<SiteShape> distinct_site_shapes(const UNetConfig& config, const std::string& tag,
                                                    int latent) {
-    std::map<std::tuple<int64_t, int64_t, int, int>, std::string> found;
+    std::map<std::tuple<int64_t, int64_t, int, int>, std::pair<std::string, std::vector<int>>> found;
     for (const auto& s : unet_attention_sites(config, 2, latent, latent, 77)) {
-        auto& label = found[{-s.seq_q, -s.seq_k, s.heads, s.head_dim}];
-        label += (label.empty() ? tag + " " + to_string(s.kind) + " " : ",") + std::to_string(s.index);
+        auto& [kind, indices] = found[{-s.seq_q, -s.seq_k, s.heads, s.head_dim}];
+        kind = to_string(s.kind);
+        indices.push_back(s.index);
     }
     std::vector<SiteShape> out;
-    for (const auto& [key, label] : found)
+    for (const auto& [key, found_sites] : found) {
+        const auto& [kind, indices] = found_sites;
+        std::string label = tag + " " + kind + " ";
+        for (std::size_t i = 0; i < indices.size();) {
+            std::size_t j = i;
+            while (j + 1 < indices.size() && indices[j + 1] == indices[j] + 1) ++j;
+            label += (i ? "," : "") + std::to_string(indices[i]) +
+                     (j > i + 1 ? "-" + std::to_string(indices[j])
+                      : j > i   ? "," + std::to_string(indices[j])
+                                : "");
+            i = j + 1;
+        }
         out.push_back({std::get<2>(key), std::get<3>(key), -std::get<0>(key), -std::get<1>(key), label});
+    }
     return out;
 }
 
