@@ -112,6 +112,29 @@ TEST(Schedulers, EulerLeadingSpacingIsSdxls) {
         make_scheduler(SchedulerKind::DDIM, Prediction::Epsilon, 30)->timesteps());
 }
 
+// SDXL-Turbo's and SD-Turbo's configs space "trailing": 1000 down in strides of 1000 / steps, rounded, minus
+// 1 (3 steps: 999, 666, 332), and the first noise is sigma_max wide.
+TEST(Schedulers, EulerTrailingSpacingIsTurbos) {
+    const auto& ac = sd_alphas_cumprod();
+    for (const auto& [steps, expected] :
+         {std::pair{4, std::vector<double>{999, 749, 499, 249}},
+          std::pair{3, std::vector<double>{999, 666, 332}}, std::pair{1, std::vector<double>{999}}}) {
+        const auto s = make_scheduler(SchedulerKind::EulerAncestral, Prediction::Epsilon, steps,
+                                      TimestepSpacing::Trailing);
+        EXPECT_EQ(s->timesteps(), expected);
+        const auto t = static_cast<size_t>(expected.back());
+        EXPECT_NEAR(s->sigmas()[steps - 1], std::sqrt((1.0 - ac[t]) / ac[t]), 2e-6 * s->sigmas()[steps - 1]);
+        EXPECT_EQ(s->init_noise_sigma(), s->sigmas().front());
+    }
+    EXPECT_EQ(scheduler_spacing_from_json(R"({"timestep_spacing": "trailing"})", "s"),
+              TimestepSpacing::Trailing);
+    EXPECT_EQ(scheduler_spacing_from_json(R"({"timestep_spacing": "linspace"})", "s"),
+              TimestepSpacing::ClassDefault);
+    EXPECT_EQ(scheduler_spacing_from_json(R"({"steps_offset": 1})", "s"), std::nullopt);
+    ATTNSCOPE_EXPECT_THROW_WITH(scheduler_spacing_from_json(R"({"timestep_spacing": "spiral"})", "s.json"),
+                                std::runtime_error, "s.json: unknown \"timestep_spacing\" spiral");
+}
+
 TEST(Schedulers, DpmKarrasSigmasSpanTheTrainingRange) {
     const auto s = make_scheduler(SchedulerKind::DPMPP2MKarras, Prediction::Epsilon, 20);
     ASSERT_EQ(s->num_steps(), 20);

@@ -170,6 +170,30 @@ TEST(LoadPipeline, SaysWhatAnSdxlModelLacksAndRefusesInpainting) {
                                 "an inpainting U-Net");
 }
 
+// A Turbo model's folder names trailing spacing: a one-step run without guidance starts at t = 999.
+TEST(LoadPipeline, FollowsATurboModelsTrailingSpacing) {
+    namespace fs = std::filesystem;
+    test::TempDir dir;
+    const auto turbo = dir.path() / "turbo";
+    fs::copy(kData + "/pipeline_xl_small", turbo, fs::copy_options::recursive);
+    const auto config = turbo / "scheduler" / "scheduler_config.json";
+    auto j = nlohmann::json::parse(test::read_bytes(config.string()));
+    EXPECT_EQ(j["timestep_spacing"], "leading");
+    EXPECT_EQ(load_pipeline(turbo.string(), {})->spacing, TimestepSpacing::Leading);
+    j["timestep_spacing"] = "trailing";
+    std::ofstream(config) << j.dump();
+    const auto pipeline = load_pipeline(turbo.string(), {});
+    EXPECT_EQ(pipeline->spacing, TimestepSpacing::Trailing);
+    auto settings = test::reference_settings(reference(), SchedulerKind::EulerAncestral);
+    settings.steps = 1;
+    settings.guidance_scale = 0.0;
+    Session session(pipeline, settings);
+    EXPECT_FALSE(session.guided());
+    EXPECT_EQ(session.scheduler().timesteps(), std::vector<double>{999});
+    session.step();
+    EXPECT_TRUE(session.done());
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Pipelines, SessionParity,
     ::testing::Values(Run{"pipeline_v1_small", "pipeline_v1_small", SchedulerKind::DDIM},

@@ -203,14 +203,14 @@ void Scheduler::reset() {
 
 std::unique_ptr<Scheduler> make_scheduler(SchedulerKind kind, Prediction prediction, int steps,
                                           TimestepSpacing spacing) {
-    const bool leading = spacing == TimestepSpacing::Leading;
+
     switch (kind) {
     case SchedulerKind::DDIM:
         return sched_detail::make_ddim(prediction, steps);
     case SchedulerKind::Euler:
-        return sched_detail::make_euler(prediction, steps, /*ancestral=*/false, leading);
+        return sched_detail::make_euler(prediction, steps, /*ancestral=*/false, spacing);
     case SchedulerKind::EulerAncestral:
-        return sched_detail::make_euler(prediction, steps, /*ancestral=*/true, leading);
+        return sched_detail::make_euler(prediction, steps, /*ancestral=*/true, spacing);
     case SchedulerKind::DPMPP2MKarras:
         return sched_detail::make_dpmpp_2m_karras(prediction, steps);
     case SchedulerKind::PNDM:

@@ -10,6 +10,7 @@
 // here; Euler, Euler a and DPM++ cast the sample to float32 inside step() (a downcast for float64 samples)
 // and return the model output's dtype, exactly as diffusers does.
 #include "model/unet_config.h"
+#include "scheduler_config.h"
 
 #include <ATen/ATen.h>
 #include <memory>
@@ -105,13 +106,8 @@ class Scheduler {
     int next_step_ = 0;
 };
 
-// How a scheduler config spaces the inference timesteps. Class defaults: SD v1/v2's configs name none, so
-// DDIM and PNDM space "leading" (steps_offset 1) and the Euler pair "linspace". Leading: SDXL's config, which
-// names it for every class; DDIM and PNDM are leading either way and DPM++ 2M Karras takes its timesteps from
-// its Karras sigmas, so only the Euler pair changes.
-enum class TimestepSpacing { ClassDefault, Leading };
-
-// `steps`: inference steps as a diffusers pipeline's num_inference_steps (1..1000).
+// `steps`: inference steps as a diffusers pipeline's num_inference_steps (1..1000); `spacing` as a model's
+// scheduler config names it (scheduler_config.h).
 std::unique_ptr<Scheduler> make_scheduler(SchedulerKind kind, Prediction prediction, int steps,
                                           TimestepSpacing spacing = TimestepSpacing::ClassDefault);
 

@@ -9,7 +9,8 @@ namespace attnscope::sched_detail {
 
 std::unique_ptr<Scheduler> make_ddim(Prediction prediction, int steps);
 std::unique_ptr<Scheduler> make_pndm(Prediction prediction, int steps);
-std::unique_ptr<Scheduler> make_euler(Prediction prediction, int steps, bool ancestral, bool leading);
+std::unique_ptr<Scheduler> make_euler(Prediction prediction, int steps, bool ancestral,
+                                      TimestepSpacing spacing);
 std::unique_ptr<Scheduler> make_dpmpp_2m_karras(Prediction prediction, int steps);
 
 // sqrt((1 - alphas_cumprod) / alphas_cumprod) per training timestep, in float32 as diffusers computes it.

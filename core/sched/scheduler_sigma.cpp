@@ -30,15 +30,22 @@ at::Tensor euler_x0(Prediction prediction, const at::Tensor& model_output, const
 
 class EulerScheduler final : public Scheduler {
   public:
-    EulerScheduler(Prediction prediction, int steps, bool ancestral, bool leading)
+    EulerScheduler(Prediction prediction, int steps, bool ancestral, TimestepSpacing spacing)
         : Scheduler(ancestral ? SchedulerKind::EulerAncestral : SchedulerKind::Euler, prediction, steps),
-          ancestral_(ancestral), leading_(leading) {
+          ancestral_(ancestral), leading_(spacing == TimestepSpacing::Leading) {
         // "linspace" spacing (both classes' default; steps_offset does not apply to it): float32 timesteps
-        // 999 .. 0. "leading" (SDXL): multiples of 1000 // steps from 0, plus steps_offset 1, descending.
-        // Sigmas are interpolated linearly in t, then rounded to float32, with a final 0.
+        // 999 .. 0. "leading" (SDXL): multiples of 1000 // steps from 0, plus steps_offset 1. "trailing"
+        // (the Turbo models): 1000 down in strides of 1000 / steps, rounded, minus 1. Ascending here, run
+        // descending. Sigmas are interpolated linearly in t, then rounded to float32, with a final 0.
         std::vector<double> ts = numpy_linspace(0.0, kTrainTimesteps - 1, steps);
-        if (leading)
-            for (int i = 0; i < steps; ++i) ts[i] = static_cast<double>(i * (kTrainTimesteps / steps) + 1);
+        const double stride = static_cast<double>(kTrainTimesteps) / steps;
+        for (int i = 0; i < steps; ++i) {
+            if (spacing == TimestepSpacing::Leading)
+                ts[i] = static_cast<double>(i * (kTrainTimesteps / steps) + 1);
+            if (spacing == TimestepSpacing::Trailing)
+                ts[i] = std::nearbyint(kTrainTimesteps - (steps - 1 - i) * stride) -
+                        1; // numpy rounds half to even
+        }
         for (auto it = ts.rbegin(); it != ts.rend(); ++it) {
             const float t = static_cast<float>(*it);
             timesteps_.push_back(t);
@@ -205,8 +212,9 @@ class DPMPP2MKarrasScheduler final : public Scheduler {
 
 } // namespace
 
-std::unique_ptr<Scheduler> make_euler(Prediction prediction, int steps, bool ancestral, bool leading) {
-    return std::make_unique<EulerScheduler>(prediction, steps, ancestral, leading);
+std::unique_ptr<Scheduler> make_euler(Prediction prediction, int steps, bool ancestral,
+                                      TimestepSpacing spacing) {
+    return std::make_unique<EulerScheduler>(prediction, steps, ancestral, spacing);
 }
 
 std::unique_ptr<Scheduler> make_dpmpp_2m_karras(Prediction prediction, int steps) {

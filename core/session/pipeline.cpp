@@ -1,5 +1,6 @@
 #include "pipeline.h"
 
+#include "io/json_text.h"
 #include "util/assets.h"
 
 #include <algorithm>
@@ -48,6 +49,19 @@ ClipTokenizer load_second_tokenizer(const std::string& path) {
                              ? ClipTokenizerOptions::from_folder(folder)
                              : ClipTokenizerOptions::sd_v2();
     return ClipTokenizer(vocabulary ? folder : assets_dir() / "clip-tokenizer", padding);
+}
+
+// The spacing a model folder's scheduler config names, where attnscope follows it: SDXL's (leading unless it
+// says otherwise) and any Turbo model's trailing. SD v1/v2 keep each class's default, as their configs leave
+// it.
+TimestepSpacing model_spacing(const std::string& path, const UNetConfig& unet) {
+    const auto config = fs::path(path) / "scheduler" / "scheduler_config.json";
+    const auto named = fs::is_regular_file(config)
+                           ? scheduler_spacing_from_json(read_config_text(config), config.string())
+                           : std::nullopt;
+    if (named == TimestepSpacing::Trailing) return *named;
+    if (unet.text_time()) return named.value_or(TimestepSpacing::Leading);
+    return TimestepSpacing::ClassDefault;
 }
 
 // SDXL's second encoder, checked against the U-Net: the two encoders' widths side by side are its context,
@@ -256,6 +270,7 @@ std::shared_ptr<const Pipeline> load_pipeline(const std::string& path, const Pip
                          std::make_shared<std::atomic<double>>(options.loras[i].scale)});
         apply_lora(files[i], unet, text, loras.back().scale);
     }
+    const auto spacing = model_spacing(path, unet.config());
     Pipeline p{path,
                std::move(tokenizer),
                std::move(tokenizer_source),
@@ -270,7 +285,7 @@ std::shared_ptr<const Pipeline> load_pipeline(const std::string& path, const Pip
                std::move(taesd_encoder),
                std::move(text_2),
                xl ? std::optional<ClipTokenizer>(load_second_tokenizer(path)) : std::nullopt,
-               xl ? TimestepSpacing::Leading : TimestepSpacing::ClassDefault};
+               spacing};
     load_vae_encoder(path, vae_options, p);
     report(1.0, "model ready");
     return std::make_shared<const Pipeline>(std::move(p));
