@@ -15,7 +15,7 @@ namespace attnscope::cli {
 void add_pipeline_options(CommandLine& args) {
     args.option("model", "PATH",
                 "a diffusers folder or a single .safetensors (default: the embedded tiny model)");
-    args.option("preset", "sd15|sd21|sd21-base", "random weights of this layout instead of --model");
+    args.option("preset", "sd15|sd21|sd21-base|sdxl", "random weights of this layout instead of --model");
     add_device_options(args);
     args.option("tokenizer", "DIR",
                 "a CLIP tokenizer folder (vocab.json, merges.txt) instead of the model's");
