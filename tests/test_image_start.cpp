@@ -81,6 +81,15 @@ TEST(VaeEncoder, RefusesAFileWithTheDecoderOnlyAndImagesOfTheWrongSize) {
 }
 
 // Where TAESD's encoder is found: in a diffusers AutoencoderTiny folder (its encoder.layers.*), or as
+// TAESD's encoder against diffusers' AutoencoderTiny.encode in float64 (tools/make_img2img_fixtures.py).
+TEST(TaesdEncoder, MatchesDiffusersInFloat64) {
+    const auto encoder = TaesdEncoder::load((kData / "taesd_small").string(), at::kDouble, at::kCPU);
+    const auto expected = reference().load("taesd_encode.latents");
+    const auto latents = encoder.encode(reference().load("vae_encode.image"));
+    ASSERT_EQ(latents.sizes(), expected.sizes());
+    EXPECT_LT(test::rel_l2(latents, expected), 1e-10);
+}
+
 // madebyollin's taesd_encoder.safetensors beside taesd_decoder.safetensors, in either layout the same
 // weights.
 TEST(TaesdEncoder, IsFoundBesideItsDecoderInEitherLayout) {

@@ -11,6 +11,7 @@
 #include "model/unet_loader.h"
 #include "sampler.h"
 #include "session/session.h"
+#include "test_util.h"
 #include "tiny_model.h"
 #include "util/cpu_threads.h"
 
@@ -133,7 +134,7 @@ TEST(TinyModel, ReadsAPictureItDidNotDrawWordByWord) {
             ++objects;
         }
     }
-    std::filesystem::remove_all(dir);
+    test::remove_tree(dir);
     ASSERT_GE(objects, 3);
     // The shipped recipe-r6 model reaches a mean IoU of 0.89 on these three objects (0.86, 0.90, 0.92); issue
     // 22 asks for at least 0.5.
