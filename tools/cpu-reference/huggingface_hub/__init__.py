@@ -1,14 +1,12 @@
 """Stand-in for huggingface_hub (tools/cpu-reference.sh): diffusers imports it everywhere but a fixture script
 never reaches the hub. Any attribute of huggingface_hub or of a huggingface_hub.* submodule resolves to a
 placeholder; only the single-shard split that save_pretrained needs is real."""
-import importlib.abc
-import importlib.machinery
 import os
 import re
-import sys
 import tempfile
-import types
 from dataclasses import dataclass
+
+from placeholder_modules import serve_submodules
 
 __version__ = "0.34.0"
 
@@ -93,30 +91,10 @@ def __getattr__(name):
     return v
 
 
-class _Finder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    def find_spec(self, fullname, path, target=None):
-        if fullname.startswith("huggingface_hub."):
-            return importlib.machinery.ModuleSpec(fullname, self, is_package=True)
-        return None
-
-    def create_module(self, spec):
-        m = types.ModuleType(spec.name)
-        m.__path__ = []
-        cache = {}
-
-        def ga(name, _m=spec.name):
-            if name not in cache:
-                if name in ("StateDictSplit", "split_torch_state_dict_into_shards"):
-                    cache[name] = globals()[name]
-                else:
-                    cache[name] = _attr(_m, name)
-            return cache[name]
-
-        m.__getattr__ = ga
-        return m
-
-    def exec_module(self, module):
-        pass
+def _submodule_attr(modname, name):
+    if name in ("StateDictSplit", "split_torch_state_dict_into_shards"):
+        return globals()[name]
+    return _attr(modname, name)
 
 
-sys.meta_path.insert(0, _Finder())
+serve_submodules(__name__, _submodule_attr)

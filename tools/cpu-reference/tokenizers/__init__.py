@@ -2,10 +2,7 @@
 `from tokenizers import Tokenizer, decoders, ...` at import time. Every attribute of tokenizers or of a
 tokenizers.* submodule is a placeholder class that raises if instantiated. No dist-info is shipped, so
 transformers' is_tokenizers_available() stays False and only the slow (pure-Python) tokenizers are used."""
-import importlib.abc
-import importlib.machinery
-import sys
-import types
+from placeholder_modules import serve_submodules
 
 __version__ = "0.0.0-stub"
 
@@ -27,29 +24,4 @@ def __getattr__(name):
     return v
 
 
-class _Finder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
-    def find_spec(self, fullname, path, target=None):
-        if fullname.startswith("tokenizers."):
-            return importlib.machinery.ModuleSpec(fullname, self, is_package=True)
-        return None
-
-    def create_module(self, spec):
-        m = types.ModuleType(spec.name)
-        m.__path__ = []
-        cache = {}
-
-        def ga(name, _m=spec.name):
-            if name.startswith("__"):
-                raise AttributeError(name)
-            if name not in cache:
-                cache[name] = _attr(_m, name)
-            return cache[name]
-
-        m.__getattr__ = ga
-        return m
-
-    def exec_module(self, module):
-        pass
-
-
-sys.meta_path.insert(0, _Finder())
+serve_submodules(__name__, _attr)
