@@ -13,8 +13,8 @@
 #include <fstream>
 #include <gtest/gtest.h>
 #include <memory>
-#include <numeric>
 #include <nlohmann/json.hpp>
+#include <numeric>
 #include <set>
 #include <stb/stb_image.h>
 #include <string>
