@@ -174,6 +174,54 @@ TEST(LoadPipeline, RefusesAnInpaintingUNet) {
                                 "an inpainting U-Net");
 }
 
+// SDXL's VAE overflows fp16: asked for fp16, an SDXL pipeline decodes (and encodes) in fp32 unless the VAE's
+// config says it is fixed for fp16 (force_upcast false); SD v1/v2 and bf16 keep the asked dtype, as diffusers.
+PipelineOptions options_in(at::ScalarType dtype, at::Device device = at::kCPU) {
+    PipelineOptions o;
+    o.dtype = dtype;
+    o.device = device;
+    return o;
+}
+
+TEST(LoadPipeline, RunsSdxlsVaeInFp32UnlessItIsFixedForFp16) {
+    namespace fs = std::filesystem;
+    const auto xl = load_pipeline(kData + "/pipeline_xl_small", options_in(at::kHalf));
+    EXPECT_EQ(xl->unet.dtype(), at::kHalf);
+    ASSERT_TRUE(xl->vae && xl->vae_encoder);
+    EXPECT_EQ(xl->vae->dtype(), at::kFloat);
+    EXPECT_EQ(xl->vae_encoder->dtype(), at::kFloat);
+    EXPECT_NE(xl->describe().find("in Float (SDXL's VAE overflows Half)"), std::string::npos) << xl->describe();
+    EXPECT_EQ(load_pipeline(kData + "/pipeline_xl_small", options_in(at::kBFloat16))->vae->dtype(), at::kBFloat16);
+    EXPECT_EQ(load_pipeline(kData + "/pipeline_v1_small", options_in(at::kHalf))->vae->dtype(), at::kHalf);
+
+    test::TempDir dir;
+    const auto fixed = dir.path() / "fixed";
+    fs::copy(kData + "/pipeline_xl_small", fixed, fs::copy_options::recursive);
+    const auto config = fixed / "vae" / "config.json";
+    auto j = nlohmann::json::parse(test::read_bytes(config.string()));
+    j["force_upcast"] = false;
+    std::ofstream(config) << j.dump();
+    const auto fp16 = load_pipeline(fixed.string(), options_in(at::kHalf));
+    EXPECT_EQ(fp16->vae->dtype(), at::kHalf);
+    EXPECT_EQ(fp16->vae_encoder->dtype(), at::kHalf);
+    EXPECT_EQ(fp16->describe().find("overflows"), std::string::npos);
+}
+
+// On the GPU, in fp16: the U-Net and the text encoders in half precision, the VAE in fp32, and the picture
+// within fp16's rounding of diffusers' fp32 one.
+TEST(LoadPipeline, AnSdxlFp16SessionOnCudaDecodesInFp32) {
+    if (!test::has_cuda()) GTEST_SKIP() << "no CUDA device";
+    static const SafetensorsFile ref(kData + "/pipeline_xl_reference.safetensors");
+    const auto pipeline = load_pipeline(kData + "/pipeline_xl_small", options_in(at::kHalf, at::kCUDA));
+    EXPECT_EQ(pipeline->vae->dtype(), at::kFloat);
+    Session session(pipeline, test::reference_settings(ref, SchedulerKind::Euler));
+    while (!session.done()) session.step();
+    const auto image = session.image(Decoder::Full).permute({0, 2, 3, 1}).to(at::kDouble);
+    const auto expected = ref.load("pipeline_xl_small.euler.image");
+    EXPECT_TRUE(image.isfinite().all().item<bool>());
+    EXPECT_LT((image - expected).abs().max().item<double>(), 2e-2);
+}
+
 // A Turbo model's folder names trailing spacing: a one-step run without guidance starts at t = 999.
 TEST(LoadPipeline, FollowsATurboModelsTrailingSpacing) {
     namespace fs = std::filesystem;

@@ -69,7 +69,8 @@ std::string VaeConfig::describe() const {
 bool VaeConfig::operator==(const VaeConfig& o) const {
     return latent_channels == o.latent_channels && out_channels == o.out_channels &&
            block_out_channels == o.block_out_channels && layers_per_block == o.layers_per_block &&
-           norm_num_groups == o.norm_num_groups && scaling_factor == o.scaling_factor;
+           norm_num_groups == o.norm_num_groups && scaling_factor == o.scaling_factor &&
+           force_upcast == o.force_upcast;
 }
 
 VaeConfig vae_config_from_json(const std::string& json_text, const std::string& label) {
@@ -97,6 +98,7 @@ VaeConfig vae_config_from_json(const std::string& json_text, const std::string& 
         if (j.contains("block_out_channels"))
             c.block_out_channels = whole_ints(j["block_out_channels"], "\"block_out_channels\"");
         read_if_present(j, "scaling_factor", c.scaling_factor);
+        read_if_present(j, "force_upcast", c.force_upcast);
 
         if (j.contains("act_fn") && j["act_fn"] != "silu")
             unsupported("act_fn '" + j["act_fn"].get<std::string>() + "'", "the SD VAE decoder uses silu");

@@ -14,6 +14,9 @@ struct VaeConfig {
     int layers_per_block = 2;                                // each decoder up block has one more resnet
     int norm_num_groups = 32;
     double scaling_factor = 0.18215;
+    // diffusers' force_upcast (its default, true): SDXL's VAE overflows fp16, so an SDXL pipeline asked for
+    // fp16 runs such a VAE in fp32; the fp16-fixed SDXL VAE says false.
+    bool force_upcast = true;
 
     static VaeConfig sd();   // SD v1.x and v2.x
     static VaeConfig sdxl(); // SDXL: the same architecture, latents scaled by 0.13025

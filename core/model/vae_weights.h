@@ -73,6 +73,13 @@ template <VaePart Part, typename Self> class VaeHalfModel {
         return Self(std::move(half.config), std::move(half.weights));
     }
 
+    // The same half with its weights in `dtype`.
+    Self to(at::ScalarType dtype) const {
+        Weights converted;
+        for (const auto& [name, tensor] : weights_.all()) converted.set(name, tensor.to(dtype));
+        return Self(config_, std::move(converted));
+    }
+
     const VaeConfig& config() const { return config_; }
     const Weights& weights() const { return weights_; }
     at::ScalarType dtype() const { return dtype_; }

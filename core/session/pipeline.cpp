@@ -101,12 +101,18 @@ std::optional<VaeDecoder> load_vae(const std::string& path, const PipelineOption
     }
 }
 
-// The encoder of the VAE the decoder came from. Many VAE files hold both halves; one that does not only
-// stops pictures from being a starting point, so it is recorded, not thrown.
+// SDXL's VAE overflows fp16 (diffusers' force_upcast): an SDXL pipeline asked for fp16 runs it in fp32
+// unless its config says it is a VAE fixed for fp16. SD v1/v2 pipelines never upcast, as diffusers'.
+at::ScalarType vae_dtype(const VaeConfig& config, bool xl, at::ScalarType dtype) {
+    return xl && dtype == at::kHalf && config.force_upcast ? at::kFloat : dtype;
+}
+
+// The encoder of the VAE the decoder came from, in the decoder's dtype. Many VAE files hold both halves; one
+// that does not only stops pictures from being a starting point, so it is recorded, not thrown.
 void load_vae_encoder(const std::string& path, const PipelineOptions& options, Pipeline& p) {
     if (!p.vae) return;
     try {
-        p.vae_encoder = VaeEncoder::load(options.vae ? *options.vae : path, options.dtype, options.device,
+        p.vae_encoder = VaeEncoder::load(options.vae ? *options.vae : path, p.vae->dtype(), options.device,
                                          p.vae->config());
     } catch (const std::exception& e) {
         p.no_encoder = e.what();
@@ -203,8 +209,11 @@ std::string Pipeline::describe() const {
     s += "text       " + text_encoder.config().describe() + "\n";
     if (text_encoder_2) s += "text 2     " + text_encoder_2->config().describe() + "\n";
     s += "U-Net      " + unet.config().describe() + "\n";
-    s += "decoder    " + (vae ? vae->config().describe() : std::string("none: the U-Net works on pixels")) +
-         "\n";
+    s += "decoder    " + (vae ? vae->config().describe() : std::string("none: the U-Net works on pixels"));
+    if (vae && vae->dtype() != unet.dtype())
+        s += " in " + std::string(c10::toString(vae->dtype())) + " (SDXL's VAE overflows " +
+             c10::toString(unet.dtype()) + ")";
+    s += "\n";
     if (taesd) s += "previews   TAESD\n";
     for (const auto& l : loras) {
         char scale[32];
@@ -252,6 +261,7 @@ std::shared_ptr<const Pipeline> load_pipeline(const std::string& path, const Pip
         throw std::runtime_error(path + ": the VAE has " + std::to_string(vae->config().latent_channels) +
                                  " latent channels but the U-Net takes " +
                                  std::to_string(unet.config().in_channels));
+    if (vae && vae_dtype(vae->config(), xl, options.dtype) != vae->dtype()) vae = vae->to(at::kFloat);
     std::optional<TaesdDecoder> taesd;
     std::optional<TaesdEncoder> taesd_encoder;
     if (options.taesd) {
@@ -308,9 +318,9 @@ std::shared_ptr<const Pipeline> random_pipeline(const std::string& preset, uint6
     ClipTokenizer tokenizer(vocabulary, v2 ? ClipTokenizerOptions::sd_v2() : ClipTokenizerOptions::sd_v1());
     report(0.8, "random VAE and TAESD");
     const auto vae_config = xl ? VaeConfig::sdxl() : VaeConfig::sd();
-    auto vae = VaeDecoder::random(vae_config, seed + 2, dtype, device);
+    auto vae = VaeDecoder::random(vae_config, seed + 2, vae_dtype(vae_config, xl, dtype), device);
     auto taesd = TaesdDecoder::random(seed + 3, dtype, device);
-    auto encoder = VaeEncoder::random(vae_config, seed + 4, dtype, device);
+    auto encoder = VaeEncoder::random(vae_config, seed + 4, vae.dtype(), device);
     Pipeline p{"random weights, preset " + preset,
                std::move(tokenizer),
                vocabulary.string() + " (CLIP's vocabulary, bundled)",
