@@ -175,7 +175,8 @@ TEST(LoadPipeline, RefusesAnInpaintingUNet) {
 }
 
 // SDXL's VAE overflows fp16: asked for fp16, an SDXL pipeline decodes (and encodes) in fp32 unless the VAE's
-// config says it is fixed for fp16 (force_upcast false); SD v1/v2 and bf16 keep the asked dtype, as diffusers.
+// config says it is fixed for fp16 (force_upcast false); SD v1/v2 and bf16 keep the asked dtype, as
+// diffusers.
 PipelineOptions options_in(at::ScalarType dtype, at::Device device = at::kCPU) {
     PipelineOptions o;
     o.dtype = dtype;
@@ -190,8 +191,10 @@ TEST(LoadPipeline, RunsSdxlsVaeInFp32UnlessItIsFixedForFp16) {
     ASSERT_TRUE(xl->vae && xl->vae_encoder);
     EXPECT_EQ(xl->vae->dtype(), at::kFloat);
     EXPECT_EQ(xl->vae_encoder->dtype(), at::kFloat);
-    EXPECT_NE(xl->describe().find("in Float (SDXL's VAE overflows Half)"), std::string::npos) << xl->describe();
-    EXPECT_EQ(load_pipeline(kData + "/pipeline_xl_small", options_in(at::kBFloat16))->vae->dtype(), at::kBFloat16);
+    EXPECT_NE(xl->describe().find("in Float (SDXL's VAE overflows Half)"), std::string::npos)
+        << xl->describe();
+    EXPECT_EQ(load_pipeline(kData + "/pipeline_xl_small", options_in(at::kBFloat16))->vae->dtype(),
+              at::kBFloat16);
     EXPECT_EQ(load_pipeline(kData + "/pipeline_v1_small", options_in(at::kHalf))->vae->dtype(), at::kHalf);
 
     test::TempDir dir;

@@ -150,13 +150,15 @@ void grids(Ui& ui, float width) {
     auto& s = ui.state;
     const auto& maps = s.maps;
     if (maps.divergence_self.empty()) return;
-    const int steps = maps.divergence_self.width;
+    const int steps = maps.divergence_self.width, sites = maps.divergence_self.height;
     const float label = ImGui::GetTextLineHeightWithSpacing();
-    // Cells wider than tall for a few steps, the whole width for many.
+    // Cells wider than tall for a few steps, the whole width for many; SD's 16 sites 3 to 9 pixels tall,
+    // SDXL's 70 at least 2.
     const float w = std::clamp(steps * 24.0f, 96.0f, std::max(96.0f, width - kColorbarWidth));
-    const float h = std::clamp(w * 16 / steps, 16 * 3.0f, 16 * 9.0f);
+    const float h =
+        std::clamp(w * sites / steps, std::max(48.0f, 2.0f * sites), std::max(144.0f, 2.0f * sites));
     const ImVec2 top = ImGui::GetCursorScreenPos();
-    ImGui::TextUnformatted("self-attention: index 1-16 down, steps across");
+    ImGui::Text("self-attention: index 1-%d down, steps across", sites);
     grid(ui, kDivergenceSlot, maps.divergence_self, true, ImVec2(w, h));
     ImGui::TextUnformatted("cross-attention");
     grid(ui, kDivergenceSlot + 1, maps.divergence_cross, false, ImVec2(w, h));

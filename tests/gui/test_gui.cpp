@@ -1046,7 +1046,11 @@ class GuiSdxl : public ScriptedRun<GuiSdxl> {
                "size 64x64\nsteps 3\nsession\nrun\nselect-token 2\n"
                "screenshot " +
                d.file("each.png") + "\nblocks sum\nscreenshot " + d.file("sum.png") +
-               "\nselect-index 9\nblocks each\nscreenshot " + d.file("again.png") + "\nquit\n";
+               "\nselect-index 9\nblocks each\nscreenshot " + d.file("again.png") +
+               // The other views, at a second block of a two-block transformer.
+               "\nselect-index 4\ntab mass\nscreenshot " + d.file("mass.png") + "\ntab int8\nscreenshot " +
+               d.file("int8.png") + "\ntab image\ncompare math bf16\nscreenshot " + d.file("compare.png") +
+               "\nedit \"token=2:scale=0:renorm\"\nbranch 1\nscreenshot " + d.file("branch.png") + "\nquit\n";
     }
     static std::vector<int> tiles(const Shot& s) {
         std::vector<int> out;
@@ -1077,6 +1081,31 @@ TEST_F(GuiSdxl, TheIndexGridShowsEveryBlockOrEachTransformersSum) {
     EXPECT_GT(sum.stddev("index3"), 3.0);
     // Under the token strip: whether SDXL's second tokenizer splits the prompt as the first.
     EXPECT_TRUE(each.has("tokenizers"));
+}
+
+// The views below P take the model's 17 sites: a token-mass row for each, the int8 inspector of a deep
+// transformer's second block, divergence grids over every site, and a branch.
+TEST_F(GuiSdxl, TokenMassInt8CompareAndBranchesTakeEverySite) {
+    ASSERT_EQ(exit_code_, 0) << log_;
+    const auto mass = shot("mass.png");
+    for (int index = 1; index <= 17; ++index)
+        EXPECT_TRUE(mass.has("token_mass_row" + std::to_string(index))) << index;
+    EXPECT_FALSE(mass.has("token_mass_row18"));
+    EXPECT_GT(mass.stddev("token_mass"), 5.0);
+    const auto int8 = shot("int8.png");
+    for (const auto* name : {"int8_histogram", "int8_p_by_row", "int8_p_by_key"}) {
+        ASSERT_TRUE(int8.has(name)) << name;
+        EXPECT_GT(int8.stddev(name), 5.0) << name;
+    }
+    const auto compare = shot("compare.png");
+    for (const auto* name : {"divergence_self", "divergence_cross", "compare_map_a", "compare_map_diff"}) {
+        ASSERT_TRUE(compare.has(name)) << name;
+        EXPECT_GT(compare.stddev(name), 2.0) << name;
+    }
+    const auto branch = shot("branch.png");
+    ASSERT_TRUE(branch.has("branch_image_diff"));
+    EXPECT_GT(branch.brightest("branch_image_diff"), 150);
+    EXPECT_GT(branch.stddev("branch_map_diff"), 5.0);
 }
 
 TEST(GuiScriptErrors, UnknownCommandNamesTheLine) {
