@@ -11,6 +11,9 @@
 #                                                 reading a picture, LoRA sweeps, model against model
 #   GPU_CHECK_ONLY=sdxl tools/gpu-check.sh        SDXL's U-Net: its parity tests on CUDA, the live 140-site shape table
 #                                                 at 1024x1024, and its forward time beside SDPA and diffusers
+#   GPU_CHECK_ONLY=sdxl-views tools/gpu-check.sh  SDXL in the visualizer: screenshots of a full-size session (random
+#                                                 weights, 1024x1024, offscreen), fp16 with the VAE in fp32, and
+#                                                 every attention kernel's shapes, SDXL's rows included
 #   GPU_CHECK_ONLY=gui tools/gpu-check.sh         the visualizer offscreen on the GPU (EGL, CUDA-GL interop):
 #                                                 GL and scripted tests, frame times while stepping, screenshots
 # The full-size shape tables are CPU tests that CI runs; they are skipped here to save device time.
@@ -122,6 +125,7 @@ targets=()
 [ "$only" = auto ] && targets=(attnscope attnscope_tests bench_unet)
 [ "$only" = images ] && targets=(attnscope attnscope_tests)
 [ "$only" = sdxl ] && targets=(attnscope attnscope_tests bench_unet)
+[ "$only" = sdxl-views ] && targets=(attnscope attnscope_tests bench_attention)
 bash tools/build.sh "${targets[@]}" > "$OUT/build.log" 2>&1 || { grep -E "error|Error" "$OUT/build.log" | head -40; exit 1; }
 grep -E "^attnscope:" "$OUT/build.log"
 grep -c "warning" "$OUT/build.log" | sed 's/^/build warnings: /'
@@ -192,6 +196,55 @@ if [ "$only" = sdxl ]; then
   if [ -d .ref/diffusers/src ]; then
     PYTHONPATH=.ref/diffusers/src python3 tools/bench_diffusers_unet.py 20 sdxl 2>&1 | tail -1 | tee -a "$OUT/bench_sdxl.txt"
   fi
+  exit $status
+fi
+
+if [ "$only" = sdxl-views ]; then
+  step "SDXL in the visualizer: full topology, random weights, 1024x1024, fp16, offscreen on CUDA"
+  shots=$OUT/sdxl-views
+  mkdir -p "$shots"
+  # Token 3 is "circle"; index 40 is in the up path at 32x32, 20 heads; index 1 the first self-attention
+  # at 64x64.
+  cat > /tmp/sdxl-views.txt <<SCRIPT
+load preset:sdxl
+prompt "a red circle left of a blue square on a black background"
+size 1024x1024
+steps 8
+seed 2
+frame-rate 60
+session
+frame-stats /tmp/ignored.json
+run
+frame-stats $shots/frames-sdxl-run.json
+decode-full
+select-token 3
+select-index 40
+screenshot $shots/sdxl-blocks.png
+blocks sum
+screenshot $shots/sdxl-transformers.png
+blocks each
+select-index 1
+mode self
+click 0.3 0.3
+screenshot $shots/sdxl-self.png
+mode cross
+select-index 40
+tab mass
+screenshot $shots/sdxl-token-mass.png
+tab image
+compare int8
+screenshot $shots/sdxl-compare.png
+quit
+SCRIPT
+  start=$(date +%s.%N)
+  build/app/attnscope gui --offscreen --device cuda --dtype f16 --window 1920x1080 --script /tmp/sdxl-views.txt \
+    > "$shots/log.txt" 2>&1 || { status=1; tail -5 "$shots/log.txt"; }
+  printf 'visualizer script: %.1f s wall\n' "$(python3 -c "print($(date +%s.%N) - $start)")"
+  tar czf "$OUT/sdxl-views.tgz" -C "$shots" . && rm -rf "$shots"
+  step "SDXL's fp16 VAE upcast and the SDXL tests on CUDA"
+  run_tests sdxl_tests 'LoadPipeline.*:*Sdxl*:VaeParity*:*UNetParity*xl*'
+  step "attention benchmark: SD v1 512, SD v2 768 and SDXL 1024 shapes"
+  build/bench/bench_attention --iters 30 2>&1 | tee "$OUT/bench_attention.txt" || status=1
   exit $status
 fi
 
