@@ -12,18 +12,26 @@ namespace attnscope::gui {
 namespace {
 
 // The model's sites of the shown kind as the grid lays them out: a summed transformer by its first block.
-std::vector<AttentionSite> shown_sites(const UiState& s) {
-    std::vector<AttentionSite> sites;
+std::vector<const SiteRow*> shown_sites(const UiState& s) {
+    std::vector<const SiteRow*> rows;
     std::set<std::string> seen;
     for (const auto& row : s.snap.sites) {
         if (row.self != s.view.self) continue;
-        const auto transformer = transformer_module(row.module);
-        if (s.view.summed.count(transformer) && !seen.insert(transformer).second) continue;
+        if (s.view.summed.count(row.transformer) && !seen.insert(row.transformer).second) continue;
+        rows.push_back(&row);
+    }
+    return rows;
+}
+
+// What the grid layout (render/grid.h) reads of them.
+std::vector<AttentionSite> grid_sites(const std::vector<const SiteRow*>& rows) {
+    std::vector<AttentionSite> sites;
+    for (const auto* row : rows) {
         AttentionSite site;
-        site.index = row.index;
-        site.module = row.module;
-        site.height = row.height;
-        site.width = row.width;
+        site.index = row->index;
+        site.module = row->module;
+        site.height = row->height;
+        site.width = row->width;
         sites.push_back(site);
     }
     return sites;
@@ -40,23 +48,16 @@ std::string tile_label(const AttentionSite& site, int depth, bool summed, float 
     return "";
 }
 
-const SiteRow* site_of(const UiState& s, int index) {
-    for (const auto& site : s.snap.sites)
-        if (site.index == index && site.self == s.view.self) return &site;
-    return nullptr;
-}
-
 } // namespace
 
 void panel_index_grid(Ui& ui) {
     auto& s = ui.state;
-    const auto sites = shown_sites(s);
-    if (sites.empty()) {
+    const auto rows = shown_sites(s);
+    if (rows.empty()) {
         ImGui::TextDisabled("start a session to see the model's attention sites here");
         return;
     }
-    const auto depths = transformer_depths(s.snap.sites);
-    const auto deep = deep_transformers(s.snap.sites);
+    const auto& deep = s.snap.deep_transformers;
     if (!deep.empty()) {
         bool all = s.view.summed == deep;
         if (ImGui::Checkbox("one tile per transformer (the sum of its blocks)", &all))
@@ -66,6 +67,7 @@ void panel_index_grid(Ui& ui) {
     }
     // Where `attnscope maps --grid indices` puts them: rows by scale, highest resolution first; the down path
     // left, the mid block, the up path right, so the grid reads like the U of the U-Net.
+    const auto sites = grid_sites(rows);
     const auto grid = unet_grid(sites, 1, 1, 0);
     const float label_w = 46;
     const ImVec2 origin = ImGui::GetCursorScreenPos();
@@ -89,9 +91,10 @@ void panel_index_grid(Ui& ui) {
             draw->AddText(ImVec2(origin.x, at.y + caption + tile_h / 2 - 6), IM_COL32(170, 170, 170, 255),
                           scale);
         }
+        const auto& row = *rows[i];
         const int index = site.index;
-        const auto transformer = transformer_module(site.module);
-        const int depth = depths.at(transformer);
+        const auto& transformer = row.transformer;
+        const int depth = row.depth;
         const bool summed = s.view.summed.count(transformer) > 0;
         draw->AddText(at, IM_COL32(200, 200, 200, 255), tile_label(site, depth, summed, tile).c_str());
         const ImVec2 a(at.x, at.y + caption), b(at.x + tile, at.y + caption + tile_h);
@@ -114,18 +117,16 @@ void panel_index_grid(Ui& ui) {
         else
             draw->AddRectFilled(a, b, IM_COL32(40, 42, 48, 255));
         if (index == s.view.index) draw->AddRect(a, b, kSelectedOutline, 0, 0, 2);
-        if (ImGui::IsItemHovered()) {
-            if (const auto* row = site_of(s, index))
-                ImGui::SetTooltip(
-                    "%s %d%s (%s)\n%dx%d, %d heads x %d\nQ (%lld, %lld, %d)%s", summed ? "indices" : "index",
-                    index, summed ? ("-" + std::to_string(index + depth - 1)).c_str() : "",
-                    summed ? transformer.c_str() : row->module.c_str(), row->width, row->height, row->heads,
-                    row->head_dim, static_cast<long long>(row->batch * row->heads),
-                    static_cast<long long>(row->seq_q), row->head_dim,
-                    depth > 1 ? (summed ? "\nthe sum of its blocks' maps; right-click: each block"
-                                        : "\nright-click: the sum of its transformer's blocks")
-                              : "");
-        }
+        if (ImGui::IsItemHovered())
+            ImGui::SetTooltip("%s %d%s (%s)\n%dx%d, %d heads x %d\nQ (%lld, %lld, %d)%s",
+                              summed ? "indices" : "index", index,
+                              summed ? ("-" + std::to_string(index + depth - 1)).c_str() : "",
+                              summed ? transformer.c_str() : row.module.c_str(), row.width, row.height,
+                              row.heads, row.head_dim, static_cast<long long>(row.batch * row.heads),
+                              static_cast<long long>(row.seq_q), row.head_dim,
+                              depth > 1 ? (summed ? "\nthe sum of its blocks' maps; right-click: each block"
+                                                  : "\nright-click: the sum of its transformer's blocks")
+                                        : "");
     }
     ImGui::SetCursorScreenPos(ImVec2(origin.x, origin.y + grid.rows * (tile_h + caption + 4)));
     if (!s.view.thumb_tokens.empty()) ImGui::TextDisabled("showing the hovered token");

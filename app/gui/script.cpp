@@ -251,7 +251,7 @@ void ScriptRunner::run(Ui& ui, const ScriptLine& line) {
         // The index grid's checkbox: every transformer deeper than one block as one summed tile, or each
         // block.
         const bool sum = choose<bool>(word_arg(line, 1), "blocks", std::array<const char*, 2>{"each", "sum"});
-        s.view.summed = sum ? deep_transformers(s.snap.sites) : std::set<std::string>{};
+        s.view.summed = sum ? s.snap.deep_transformers : std::set<std::string>{};
     } else if (c == "click") {
         s.view.query_x = std::clamp(float_arg(line, 1), 0.0f, 0.999f);
         s.view.query_y = std::clamp(float_arg(line, 2), 0.0f, 0.999f);

@@ -41,17 +41,15 @@ std::vector<UNetBlockRow> unet_block_rows(const UNetLayout& layout) {
     return rows;
 }
 
-std::map<std::string, int> transformer_depths(const std::vector<SiteRow>& sites) {
+std::set<std::string> group_by_transformer(std::vector<SiteRow>& sites) {
     std::map<std::string, int> depth;
     for (const auto& site : sites)
-        if (site.self) ++depth[transformer_module(site.module)];
-    return depth;
-}
-
-std::set<std::string> deep_transformers(const std::vector<SiteRow>& sites) {
+        if (site.self) ++depth[site.transformer];
     std::set<std::string> deep;
-    for (const auto& [transformer, depth] : transformer_depths(sites))
-        if (depth > 1) deep.insert(transformer);
+    for (auto& site : sites) {
+        site.depth = depth[site.transformer];
+        if (site.depth > 1) deep.insert(site.transformer);
+    }
     return deep;
 }
 

@@ -14,9 +14,8 @@ namespace attnscope::gui {
 
 std::vector<UNetBlockRow> unet_block_rows(const UNetLayout& layout);
 
-// Blocks per transformer (its module) among the sites: SD v1/v2's are one deep, SDXL's up to ten.
-std::map<std::string, int> transformer_depths(const std::vector<SiteRow>& sites);
-// The transformers more than one block deep: what the index grid can show as one summed tile.
-std::set<std::string> deep_transformers(const std::vector<SiteRow>& sites);
+// Sets each site's depth, the blocks of its transformer: SD v1/v2's are one deep, SDXL's up to ten. Returns
+// the transformers more than one block deep: what the index grid can show as one summed tile.
+std::set<std::string> group_by_transformer(std::vector<SiteRow>& sites);
 
 } // namespace attnscope::gui

@@ -283,6 +283,8 @@ struct SiteRow {
     int64_t batch = 0, seq_q = 0, seq_k = 0;
     std::string module;
     double scale = 0;
+    std::string transformer; // its transformer's module (unet_blocks_view.h)
+    int depth = 1;           // that transformer's blocks: 1 in SD v1/v2, up to 10 in SDXL
 };
 
 enum class TokenRole { Start, Prompt, End, Padding };
@@ -340,6 +342,7 @@ struct WorkerSnapshot {
     std::vector<std::string> words;
     int prompt_length = 0;
     std::vector<SiteRow> sites;
+    std::set<std::string> deep_transformers;                  // those of `sites` more than one block deep
     std::vector<UNetBlockRow> unet_blocks;                    // the loaded model's, forward order
     std::vector<std::string> backends;                        // registered names, "auto" first
     std::map<std::pair<int, bool>, std::string> last_used;    // (index, self) -> backend

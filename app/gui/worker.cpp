@@ -226,15 +226,15 @@ struct Worker::Impl {
                 s.tokens.push_back({e.display[i], e.word_index[i], role_of(e, static_cast<int>(i))});
             s.words = e.words;
             s.prompt_length = e.length;
-            if (pipeline->tokenizer_2)
-                s.tokenizers =
-                    compare_tokenizations(e, pipeline->tokenizer_2->encode(session->settings().prompt));
+            if (const auto& second = session->prompt_tokens_2())
+                s.tokenizers = compare_tokenizations(e, *second);
             const int64_t batch = session->guided() ? 2 : 1;
             for (const auto& site :
                  pipeline->unet.sites(batch, s.latent_height, s.latent_width, ClipTokenizer::kContextLength))
                 s.sites.push_back({site.index, site.kind == AttentionKind::Self, site.height, site.width,
                                    site.heads, site.head_dim, site.batch, site.seq_q, site.seq_k, site.module,
-                                   site.scale()});
+                                   site.scale(), transformer_module(site.module), 1});
+            s.deep_transformers = group_by_transformer(s.sites);
             s.backends.push_back(kAutoBackend);
             for (const auto& name : session->router().backend_names())
                 if (name != kAutoBackend) s.backends.push_back(name);

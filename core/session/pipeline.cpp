@@ -13,9 +13,14 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool declares_tokenizer(const fs::path& model) {
-    return fs::is_regular_file(model / "tokenizer" / "tokenizer_config.json") ||
-           fs::is_regular_file(model / "tokenizer" / "special_tokens_map.json");
+// The padding a tokenizer folder, or a model folder's tokenizer/, declares in its configs; else `otherwise`.
+ClipTokenizerOptions declared_padding(const fs::path& folder, const ClipTokenizerOptions& otherwise) {
+    const auto declares = [](const fs::path& d) {
+        return fs::is_regular_file(d / "tokenizer_config.json") ||
+               fs::is_regular_file(d / "special_tokens_map.json");
+    };
+    return declares(folder) || declares(folder / "tokenizer") ? ClipTokenizerOptions::from_folder(folder)
+                                                              : otherwise;
 }
 
 // The model's own vocabulary when it has one, else CLIP's bundled copy (the same for every SD model), with
@@ -25,9 +30,8 @@ std::pair<ClipTokenizer, std::string> load_tokenizer(const std::string& path, co
     const fs::path model = path;
     const bool folder = fs::is_directory(model);
     const auto padding = [&](const fs::path& declared) {
-        if (declares_tokenizer(declared) || fs::is_regular_file(declared / "tokenizer_config.json"))
-            return ClipTokenizerOptions::from_folder(declared);
-        return version == 2 ? ClipTokenizerOptions::sd_v2() : ClipTokenizerOptions::sd_v1();
+        return declared_padding(declared,
+                                version == 2 ? ClipTokenizerOptions::sd_v2() : ClipTokenizerOptions::sd_v1());
     };
     // SDXL's first tokenizer is SD v1's (padding with the end token); --tokenizer names it.
     if (options.tokenizer)
@@ -44,11 +48,8 @@ std::pair<ClipTokenizer, std::string> load_tokenizer(const std::string& path, co
 ClipTokenizer load_second_tokenizer(const std::string& path) {
     const fs::path folder = fs::path(path) / "tokenizer_2";
     const bool vocabulary = fs::is_regular_file(folder / "vocab.json");
-    const auto padding = fs::is_regular_file(folder / "tokenizer_config.json") ||
-                                 fs::is_regular_file(folder / "special_tokens_map.json")
-                             ? ClipTokenizerOptions::from_folder(folder)
-                             : ClipTokenizerOptions::sd_v2();
-    return ClipTokenizer(vocabulary ? folder : assets_dir() / "clip-tokenizer", padding);
+    return ClipTokenizer(vocabulary ? folder : assets_dir() / "clip-tokenizer",
+                         declared_padding(folder, ClipTokenizerOptions::sd_v2()));
 }
 
 // The spacing a model folder's scheduler config names, where attnscope follows it: SDXL's (leading unless it
@@ -168,13 +169,14 @@ PromptEncoding Pipeline::encode_prompt(const std::string& prompt) const {
     };
     if (!sdxl()) {
         auto context = text_encoder.forward(ids(encoding, text_encoder));
-        return {std::move(encoding), std::move(context), {}};
+        return {std::move(encoding), std::move(context), {}, {}};
     }
+    auto encoding_2 = tokenizer_2->encode(prompt);
     const auto first = text_encoder.encode(ids(encoding, text_encoder));
-    const auto second = text_encoder_2->encode(ids(tokenizer_2->encode(prompt), *text_encoder_2));
+    const auto second = text_encoder_2->encode(ids(encoding_2, *text_encoder_2));
     const auto device = unet.device();
     return {std::move(encoding), at::cat({first.penultimate.to(device), second.penultimate.to(device)}, -1),
-            second.text_embeds.to(device)};
+            second.text_embeds.to(device), std::move(encoding_2)};
 }
 
 at::Tensor Pipeline::encode_image(const at::Tensor& image, TorchCpuGenerator* gen) const {

@@ -45,6 +45,7 @@ struct PromptEncoding {
     at::Tensor context;  // (1, 77, cross_attention_dim): the cross-attention's keys and values come from it
     at::Tensor
         pooled; // (1, pooled width): SDXL's second encoder's projected end token; undefined for SD v1/v2
+    std::optional<ClipEncoding> tokens_2; // SDXL's second tokenizer's
 };
 
 // Full: the model's VAE. Fast: TAESD when one is loaded, else the VAE. Pixel-space models need neither.

@@ -141,6 +141,7 @@ Session::Session(const Session& from, int step, std::shared_ptr<const Pipeline> 
                                     " has other latents than " + from.pipeline_->source);
     if (pipeline_ == from.pipeline_) {
         prompt_tokens_ = from.prompt_tokens_;
+        prompt_tokens_2_ = from.prompt_tokens_2_;
         negative_tokens_ = from.negative_tokens_;
         context_ = from.context_;
         added_ = from.added_;
@@ -192,12 +193,13 @@ Session Session::branch(int step, std::shared_ptr<const Pipeline> pipeline) cons
 void Session::encode_prompts() {
     auto prompt = encode(*pipeline_, settings_.prompt, "prompt");
     prompt_tokens_ = std::move(prompt.tokens);
+    prompt_tokens_2_ = std::move(prompt.tokens_2);
     at::Tensor pooled = prompt.pooled;
     if (guided()) {
         // SDXL without a negative prompt conditions on zeros, as diffusers' force_zeros_for_empty_prompt.
         auto negative = pipeline_->sdxl() && settings_.negative_prompt.empty()
                             ? PromptEncoding{pipeline_->tokenizer.encode(""), at::zeros_like(prompt.context),
-                                             at::zeros_like(prompt.pooled)}
+                                             at::zeros_like(prompt.pooled), std::nullopt}
                             : encode(*pipeline_, settings_.negative_prompt, "negative prompt");
         negative_tokens_ = std::move(negative.tokens);
         context_ = at::cat({negative.context, prompt.context});

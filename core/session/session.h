@@ -73,6 +73,8 @@ class Session {
     const Pipeline& pipeline() const { return *pipeline_; }
     const ClipEncoding& prompt_tokens() const { return prompt_tokens_; }
     const ClipEncoding& negative_tokens() const { return negative_tokens_; }
+    // SDXL's second tokenizer's split of the prompt; none for a model with one text encoder.
+    const std::optional<ClipEncoding>& prompt_tokens_2() const { return prompt_tokens_2_; }
     const Scheduler& scheduler() const { return *scheduler_; }
     // Attention of every U-Net call goes through here: set backends per site, add observers.
     AttentionRouter& router() { return router_; }
@@ -129,6 +131,7 @@ class Session {
     std::shared_ptr<const Pipeline> pipeline_;
     GenerationSettings settings_;
     ClipEncoding prompt_tokens_, negative_tokens_;
+    std::optional<ClipEncoding> prompt_tokens_2_;
     at::Tensor context_;    // (2, 77, width) [negative; prompt] with guidance, else (1, 77, width)
     AddedConditions added_; // SDXL's pooled text and micro-conditioning, batched as context_
     int first_step_ = 0;
