@@ -299,9 +299,8 @@ TEST(Schedulers, KeepsTheModelOutputDtype) {
 // ---- diffusers reference
 // ------------------------------------------------------------------------------------
 
-std::optional<SafetensorsFile> reference() {
-    const std::filesystem::path path =
-        std::filesystem::path(ATTNSCOPE_TEST_DATA) / "scheduler_reference.safetensors";
+std::optional<SafetensorsFile> reference(const char* name = "scheduler_reference.safetensors") {
+    const std::filesystem::path path = std::filesystem::path(ATTNSCOPE_TEST_DATA) / name;
     if (!std::filesystem::exists(path)) return std::nullopt;
     return SafetensorsFile(path.string());
 }
@@ -356,36 +355,45 @@ TEST(SchedulersReference, TimestepsAndSigmas) {
     }
 }
 
-void check_trajectory(const SafetensorsFile& ref, const std::string& traj, at::ScalarType dtype, double tol) {
-    double worst = 0;
-    std::string worst_at;
-    auto check = [&](const at::Tensor& got, const std::string& key, const std::string& what) {
-        const double err = rel_l2(got, ref.load(key));
+// The worst relative L2 error of the steps checked, and where.
+struct Worst {
+    double error = 0;
+    std::string at;
+};
+
+// The first three steps of `s` against diffusers' trajectory under `key` ("ddim.epsilon.20.traj.").
+void check_steps(const SafetensorsFile& ref, Scheduler& s, const std::string& key, at::ScalarType dtype,
+                 double tol, Worst& worst) {
+    auto check = [&](const at::Tensor& got, const std::string& name, const std::string& what) {
+        const double err = rel_l2(got, ref.load(name));
         EXPECT_LE(err, tol) << what;
-        if (err > worst) worst = err, worst_at = what;
+        if (err > worst.error) worst = {err, what};
     };
+    for (int k = 0; k < 3; ++k) {
+        const std::string n = std::to_string(k);
+        const std::string at_k = key + "*." + n;
+        const at::Tensor sample = ref.load(key + "sample." + n).to(dtype);
+        const at::Tensor out = ref.load(key + "model_output." + n).to(dtype);
+        check(s.scale_model_input(sample, k), key + "scaled_sample." + n, at_k + " scaled_sample");
+        const StepResult r = ref.contains(key + "noise." + n)
+                                 ? s.step_with_noise(out, k, sample, ref.load(key + "noise." + n))
+                                 : s.step(out, k, sample);
+        EXPECT_EQ(r.prev_sample.scalar_type(), dtype) << at_k;
+        check(r.prev_sample, key + "prev_sample." + n, at_k + " prev_sample");
+        check(r.pred_original_sample, key + "pred_original_sample." + n, at_k + " pred_original_sample");
+    }
+}
+
+void check_trajectory(const SafetensorsFile& ref, const std::string& traj, at::ScalarType dtype, double tol) {
+    Worst worst;
     for (const SchedulerKind kind : all_scheduler_kinds()) {
         for (const Prediction prediction : kPredictions) {
-            const std::string key = label(kind, prediction, 20) + "." + traj + ".";
             const auto s = make_scheduler(kind, prediction, 20);
-            for (int k = 0; k < 3; ++k) {
-                const std::string n = std::to_string(k);
-                const std::string at_k = key + "*." + n;
-                const at::Tensor sample = ref.load(key + "sample." + n).to(dtype);
-                const at::Tensor out = ref.load(key + "model_output." + n).to(dtype);
-                check(s->scale_model_input(sample, k), key + "scaled_sample." + n, at_k + " scaled_sample");
-                const StepResult r = ref.contains(key + "noise." + n)
-                                         ? s->step_with_noise(out, k, sample, ref.load(key + "noise." + n))
-                                         : s->step(out, k, sample);
-                EXPECT_EQ(r.prev_sample.scalar_type(), dtype) << at_k;
-                check(r.prev_sample, key + "prev_sample." + n, at_k + " prev_sample");
-                check(r.pred_original_sample, key + "pred_original_sample." + n,
-                      at_k + " pred_original_sample");
-            }
+            check_steps(ref, *s, label(kind, prediction, 20) + "." + traj + ".", dtype, tol, worst);
         }
     }
-    std::printf("[          ] %s: worst relative L2 error %.3g (%s)\n", traj.c_str(), worst,
-                worst_at.c_str());
+    std::printf("[          ] %s: worst relative L2 error %.3g (%s)\n", traj.c_str(), worst.error,
+                worst.at.c_str());
 }
 
 TEST(SchedulersReference, TrajectoryFloat64) {
@@ -396,6 +404,30 @@ TEST(SchedulersReference, TrajectoryFloat64) {
 TEST(SchedulersReference, TrajectoryFloat32) {
     REQUIRE_REFERENCE(ref);
     check_trajectory(*ref, "traj_f32", at::kFloat, 1e-5);
+}
+
+// The spacings SDXL's config ("leading") and the Turbo models' ("trailing") name, for every class that
+// follows them, against diffusers' own set_timesteps (scheduler_spacing_reference.safetensors); and four
+// trailing steps of DDIM and PNDM, whose previous timestep is still t - 1000 // steps.
+TEST(SchedulersReference, LeadingAndTrailingSpacing) {
+    const auto ref = reference("scheduler_spacing_reference.safetensors");
+    if (!ref) GTEST_SKIP() << "no scheduler_spacing_reference.safetensors (tools/make_scheduler_fixtures.py)";
+    for (const SchedulerKind kind :
+         {SchedulerKind::DDIM, SchedulerKind::Euler, SchedulerKind::EulerAncestral, SchedulerKind::PNDM})
+        for (const auto& [spacing, name] : {std::pair{TimestepSpacing::Leading, "leading"},
+                                            std::pair{TimestepSpacing::Trailing, "trailing"}})
+            for (const int steps : {1, 3, 4, 16}) {
+                const std::string key =
+                    to_string(kind) + "." + name + "." + std::to_string(steps) + ".timesteps";
+                expect_table(make_scheduler(kind, Prediction::Epsilon, steps, spacing)->timesteps(),
+                             ref->load(key), key);
+            }
+    Worst worst;
+    for (const SchedulerKind kind : {SchedulerKind::DDIM, SchedulerKind::PNDM}) {
+        const auto s = make_scheduler(kind, Prediction::Epsilon, 4, TimestepSpacing::Trailing);
+        check_steps(*ref, *s, to_string(kind) + ".epsilon.trailing.4.traj.", at::kDouble, 1e-6, worst);
+    }
+    std::printf("[          ] trailing: worst relative L2 error %.3g (%s)\n", worst.error, worst.at.c_str());
 }
 
 } // namespace

@@ -20,6 +20,12 @@ and, for steps=20, a 3-step trajectory in float64 ("traj") and in float32 ("traj
   <name>.<pred>.20.<traj>.pred_original_sample.K
 with <name> in ddim, euler, euler_a, dpmpp_2m_karras, pndm and <pred> in epsilon, v_prediction.
 
+and OUT_DIR/scheduler_spacing_reference.safetensors, the spacings SDXL's and the Turbo models' configs name
+("timestep_spacing"), for ddim, euler, euler_a, pndm (made on the CPU, tools/cpu-reference.sh; `spacing` as a
+second argument writes only this file):
+  <name>.<spacing>.<steps>.timesteps                  for spacing leading, trailing and steps in (1, 3, 4, 16)
+  <name>.epsilon.trailing.4.traj.*                    DDIM and PNDM: the trajectory above, 4 trailing steps
+
 pred_original_sample: DDIM, Euler and Euler a return it from step(); DPM-Solver++ keeps it as the last entry
 of `model_outputs` (its data prediction); PNDM has none, so it is the DDIM-style x0 of the step's own sample
 and raw model output with alphas_cumprod[t_K], computed here with the same float32 table diffusers steps with.
@@ -46,9 +52,18 @@ TRAJ_LEN = 3
 SHAPE = (1, 4, 8, 8)
 
 
-def make(name, prediction):
+SPACINGS = ("leading", "trailing")
+SPACED = ("ddim", "euler", "euler_a", "pndm")
+SPACED_STEPS = (1, 3, 4, 16)
+SPACED_TRAJ_STEPS = 4
+
+
+def make(name, prediction, spacing=None):
     cls, extra = SCHEDULERS[name]
-    return cls.from_config({**SD15_SCHEDULER, "prediction_type": prediction, **extra})
+    config = {**SD15_SCHEDULER, "prediction_type": prediction, **extra}
+    if spacing:
+        config["timestep_spacing"] = spacing
+    return cls.from_config(config)
 
 
 def f64(x):
@@ -65,9 +80,9 @@ def pndm_x0(scheduler, prediction, model_output, sample, t):
     return (alpha_prod_t**0.5) * sample - (beta_prod_t**0.5) * model_output
 
 
-def trajectory(name, prediction, dtype, seed, out, prefix):
-    scheduler = make(name, prediction)
-    scheduler.set_timesteps(TRAJ_STEPS)
+def trajectory(name, prediction, dtype, seed, out, prefix, steps=TRAJ_STEPS, spacing=None):
+    scheduler = make(name, prediction, spacing)
+    scheduler.set_timesteps(steps)
     gen = torch.Generator().manual_seed(seed)
     sigma = float(scheduler.init_noise_sigma)
     sample = (torch.randn(SHAPE, generator=gen, dtype=torch.float64) * sigma).to(dtype)
@@ -106,12 +121,14 @@ def trajectory(name, prediction, dtype, seed, out, prefix):
         sample = result.prev_sample
 
 
-def main():
-    if len(sys.argv) != 2:
-        sys.exit(__doc__)
-    out_dir = sys.argv[1]
-    os.makedirs(out_dir, exist_ok=True)
-    out = {}
+def save(out, path):
+    import diffusers
+    save_file(out, path, metadata={"diffusers": diffusers.__version__, "torch": torch.__version__})
+    print(f"wrote {path}: {len(out)} tensors, {os.path.getsize(path)} bytes")
+
+
+def schedules(out):
+    out["alphas_cumprod"] = f64(make("ddim", "epsilon").alphas_cumprod)
     out["alphas_cumprod"] = f64(make("ddim", "epsilon").alphas_cumprod)
     for i, name in enumerate(SCHEDULERS):
         for j, prediction in enumerate(PREDICTIONS):
@@ -127,10 +144,32 @@ def main():
             prefix = f"{name}.{prediction}.{TRAJ_STEPS}"
             trajectory(name, prediction, torch.float64, seed, out, prefix + ".traj")
             trajectory(name, prediction, torch.float32, seed, out, prefix + ".traj_f32")
-    path = os.path.join(out_dir, "scheduler_reference.safetensors")
-    import diffusers
-    save_file(out, path, metadata={"diffusers": diffusers.__version__, "torch": torch.__version__})
-    print(f"wrote {path}: {len(out)} tensors, {os.path.getsize(path)} bytes")
+
+
+def spacings(out):
+    for i, name in enumerate(SPACED):
+        for spacing in SPACINGS:
+            for steps in SPACED_STEPS:
+                scheduler = make(name, "epsilon", spacing)
+                scheduler.set_timesteps(steps)
+                out[f"{name}.{spacing}.{steps}.timesteps"] = f64(scheduler.timesteps)
+        if name in ("ddim", "pndm"):
+            trajectory(name, "epsilon", torch.float64, 2000 + i, out,
+                       f"{name}.epsilon.trailing.{SPACED_TRAJ_STEPS}.traj", SPACED_TRAJ_STEPS, "trailing")
+
+
+def main():
+    if len(sys.argv) not in (2, 3) or sys.argv[2:] not in ([], ["spacing"]):
+        sys.exit(__doc__)
+    out_dir = sys.argv[1]
+    os.makedirs(out_dir, exist_ok=True)
+    if len(sys.argv) == 2:
+        out = {}
+        schedules(out)
+        save(out, os.path.join(out_dir, "scheduler_reference.safetensors"))
+    out = {}
+    spacings(out)
+    save(out, os.path.join(out_dir, "scheduler_spacing_reference.safetensors"))
 
 
 if __name__ == "__main__":

@@ -97,6 +97,16 @@ const std::vector<float>& train_sigmas() {
     return table;
 }
 
+std::vector<int> spaced_timesteps(TimestepSpacing spacing, int steps) {
+    std::vector<int> ts;
+    const double stride = static_cast<double>(kTrainTimesteps) / steps;
+    for (int i = 0; i < steps; ++i)
+        ts.push_back(spacing == TimestepSpacing::Trailing
+                         ? static_cast<int>(std::nearbyint(kTrainTimesteps - (steps - 1 - i) * stride)) - 1
+                         : i * (kTrainTimesteps / steps) + 1);
+    return ts;
+}
+
 std::vector<double> numpy_linspace(double start, double stop, int num) {
     std::vector<double> v(static_cast<std::size_t>(num), start);
     if (num > 1) {
@@ -206,7 +216,7 @@ std::unique_ptr<Scheduler> make_scheduler(SchedulerKind kind, Prediction predict
 
     switch (kind) {
     case SchedulerKind::DDIM:
-        return sched_detail::make_ddim(prediction, steps);
+        return sched_detail::make_ddim(prediction, steps, spacing);
     case SchedulerKind::Euler:
         return sched_detail::make_euler(prediction, steps, /*ancestral=*/false, spacing);
     case SchedulerKind::EulerAncestral:
@@ -214,7 +224,7 @@ std::unique_ptr<Scheduler> make_scheduler(SchedulerKind kind, Prediction predict
     case SchedulerKind::DPMPP2MKarras:
         return sched_detail::make_dpmpp_2m_karras(prediction, steps);
     case SchedulerKind::PNDM:
-        return sched_detail::make_pndm(prediction, steps);
+        return sched_detail::make_pndm(prediction, steps, spacing);
     case SchedulerKind::Reading:
         throw std::invalid_argument("a reading schedule comes from make_reading_scheduler, with its picture");
     }

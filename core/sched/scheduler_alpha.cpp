@@ -43,11 +43,13 @@ at::Tensor add_noise_at(int t, const at::Tensor& x0, const at::Tensor& noise) {
 
 class DDIMScheduler final : public Scheduler {
   public:
-    DDIMScheduler(Prediction prediction, int steps)
+    DDIMScheduler(Prediction prediction, int steps, TimestepSpacing spacing)
         : Scheduler(SchedulerKind::DDIM, prediction, steps), step_ratio_(kTrainTimesteps / steps) {
-        check_leading_steps(kind_, steps, step_ratio_);
-        // "leading" spacing (DDIM's default) shifted by the config's steps_offset of 1: 981, 961, ..., 1.
-        for (int i = steps - 1; i >= 0; --i) timesteps_.push_back(i * step_ratio_ + 1);
+        // "leading" spacing (DDIM's default) shifted by the config's steps_offset of 1: 981, 961, ..., 1; or
+        // a Turbo model's "trailing": 999, ..., 49.
+        if (spacing != TimestepSpacing::Trailing) check_leading_steps(kind_, steps, step_ratio_);
+        const auto ts = spaced_timesteps(spacing, steps);
+        timesteps_.assign(ts.rbegin(), ts.rend());
     }
 
     at::Tensor add_noise(const at::Tensor& x0, const at::Tensor& noise) const override {
@@ -84,13 +86,13 @@ class DDIMScheduler final : public Scheduler {
 
 class PNDMScheduler final : public Scheduler {
   public:
-    PNDMScheduler(Prediction prediction, int steps)
+    PNDMScheduler(Prediction prediction, int steps, TimestepSpacing spacing)
         : Scheduler(SchedulerKind::PNDM, prediction, steps), step_ratio_(kTrainTimesteps / steps) {
-        check_leading_steps(kind_, steps, step_ratio_);
-        // Leading spacing + offset, ascending: 1, 21, ..., 981 for 50 steps. PLMS runs them descending with
-        // the second-highest repeated (981, 961, 961, 941, ...): the repeat is the Heun-like bootstrap step.
-        std::vector<int> base;
-        for (int i = 0; i < steps; ++i) base.push_back(i * step_ratio_ + 1);
+        if (spacing != TimestepSpacing::Trailing) check_leading_steps(kind_, steps, step_ratio_);
+        // Leading spacing + offset, ascending: 1, 21, ..., 981 for 50 steps (or trailing's). PLMS runs them
+        // descending with the second-highest repeated (981, 961, 961, 941, ...): the repeat is the Heun-like
+        // bootstrap step.
+        const std::vector<int> base = spaced_timesteps(spacing, steps);
         std::vector<int> plms(base.begin(), base.end() - 1);
         if (base.size() >= 2) plms.push_back(base[base.size() - 2]);
         plms.push_back(base.back());
@@ -201,12 +203,12 @@ class ReadingScheduler final : public Scheduler {
 
 } // namespace
 
-std::unique_ptr<Scheduler> make_ddim(Prediction prediction, int steps) {
-    return std::make_unique<DDIMScheduler>(prediction, steps);
+std::unique_ptr<Scheduler> make_ddim(Prediction prediction, int steps, TimestepSpacing spacing) {
+    return std::make_unique<DDIMScheduler>(prediction, steps, spacing);
 }
 
-std::unique_ptr<Scheduler> make_pndm(Prediction prediction, int steps) {
-    return std::make_unique<PNDMScheduler>(prediction, steps);
+std::unique_ptr<Scheduler> make_pndm(Prediction prediction, int steps, TimestepSpacing spacing) {
+    return std::make_unique<PNDMScheduler>(prediction, steps, spacing);
 }
 
 } // namespace attnscope::sched_detail

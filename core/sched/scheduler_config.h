@@ -12,9 +12,8 @@ namespace attnscope {
 
 // How a scheduler config spaces the inference timesteps. ClassDefault: SD v1/v2's configs name none, so DDIM
 // and PNDM space "leading" (steps_offset 1) and the Euler pair "linspace". Leading: SDXL's config names it
-// for every class. Trailing: SDXL-Turbo's and SD-Turbo's (t = 999 down in equal strides, 1-4 steps). DDIM and
-// PNDM are leading whatever the config says, and DPM++ 2M Karras takes its timesteps from its Karras
-// sigmas, so only the Euler pair follows this.
+// for every class. Trailing: SDXL-Turbo's and SD-Turbo's (t = 999 down in equal strides, 1-4 steps).
+// DPM++ 2M Karras takes its timesteps from its Karras sigmas, so every other class follows this.
 enum class TimestepSpacing { ClassDefault, Leading, Trailing };
 
 // The "timestep_spacing" the config names ("linspace" is ClassDefault), or nothing when it names none.

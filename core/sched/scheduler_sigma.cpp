@@ -38,13 +38,9 @@ class EulerScheduler final : public Scheduler {
         // (the Turbo models): 1000 down in strides of 1000 / steps, rounded, minus 1. Ascending here, run
         // descending. Sigmas are interpolated linearly in t, then rounded to float32, with a final 0.
         std::vector<double> ts = numpy_linspace(0.0, kTrainTimesteps - 1, steps);
-        const double stride = static_cast<double>(kTrainTimesteps) / steps;
-        for (int i = 0; i < steps; ++i) {
-            if (spacing == TimestepSpacing::Leading)
-                ts[i] = static_cast<double>(i * (kTrainTimesteps / steps) + 1);
-            if (spacing == TimestepSpacing::Trailing)
-                ts[i] = std::nearbyint(kTrainTimesteps - (steps - 1 - i) * stride) -
-                        1; // numpy rounds half to even
+        if (spacing != TimestepSpacing::ClassDefault) {
+            const auto spaced = spaced_timesteps(spacing, steps);
+            ts.assign(spaced.begin(), spaced.end());
         }
         for (auto it = ts.rbegin(); it != ts.rend(); ++it) {
             const float t = static_cast<float>(*it);
