@@ -133,6 +133,7 @@ TEST(Grid, UnetLayoutReadsLikeTheU) {
     EXPECT_EQ(g.cells[6].column, 2);
     EXPECT_EQ(g.tile_x(13), 2 + 3 * 12); // index 14 starts the up path
     EXPECT_EQ(g.tile_y(6), 2 + 3 * 8);
+    EXPECT_EQ(g.bands, (std::vector<int>{0, 1, 2, 3}));
 
     // Whatever order the sites come in, each keeps its cell.
     auto reversed = sd15_self_sites();
@@ -173,6 +174,44 @@ TEST(Grid, AnyUNetsSitesReadLikeItsU) {
     }
     sites[3].module = "conv_in";
     EXPECT_THROW(unet_grid(sites, 4, 4, 0), std::invalid_argument);
+}
+
+// SDXL base's depths: each transformer's blocks run down its column, so the 32x32 band is ten rows deep and
+// the 64x64 band two; 70 tiles in six columns and twelve rows instead of 66 columns.
+TEST(Grid, ATransformersBlocksRunDownItsColumn) {
+    std::vector<AttentionSite> sites;
+    const auto add = [&](const std::string& transformer, int side, int blocks) {
+        for (int b = 0; b < blocks; ++b) {
+            AttentionSite s;
+            s.index = static_cast<int>(sites.size()) + 1;
+            s.module = transformer + ".transformer_blocks." + std::to_string(b) + ".attn2";
+            s.height = s.width = side;
+            sites.push_back(s);
+        }
+    };
+    for (int a : {0, 1}) add("down_blocks.1.attentions." + std::to_string(a), 64, 2);
+    for (int a : {0, 1}) add("down_blocks.2.attentions." + std::to_string(a), 32, 10);
+    add("mid_block.attentions.0", 32, 10);
+    for (int a : {0, 1, 2}) add("up_blocks.0.attentions." + std::to_string(a), 32, 10);
+    for (int a : {0, 1, 2}) add("up_blocks.1.attentions." + std::to_string(a), 64, 2);
+    ASSERT_EQ(sites.size(), 70u);
+    const auto g = unet_grid(sites, 4, 4, 1);
+    EXPECT_EQ(g.columns, 6);
+    EXPECT_EQ(g.rows, 12);
+    EXPECT_EQ(g.bands, (std::vector<int>{0, 2}));
+    const auto cell = [&](int index) { return std::pair{g.cells[index - 1].column, g.cells[index - 1].row}; };
+    EXPECT_EQ(cell(1), std::pair(0, 0));
+    EXPECT_EQ(cell(2), std::pair(0, 1));
+    EXPECT_EQ(cell(4), std::pair(1, 1));
+    EXPECT_EQ(cell(5), std::pair(0, 2));
+    EXPECT_EQ(cell(14), std::pair(0, 11));
+    EXPECT_EQ(cell(25), std::pair(2, 2)); // the mid block's strip
+    EXPECT_EQ(cell(34), std::pair(2, 11));
+    EXPECT_EQ(cell(35), std::pair(3, 2));
+    EXPECT_EQ(cell(64), std::pair(5, 11));
+    EXPECT_EQ(cell(65), std::pair(3, 0));
+    EXPECT_EQ(cell(70), std::pair(5, 1));
+    EXPECT_EQ(g.height(), 1 + 12 * 5);
 }
 
 TEST(Grid, TilesLandWhereTheLayoutSays) {

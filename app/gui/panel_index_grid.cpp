@@ -2,6 +2,7 @@
 #include "render/grid.h"
 #include "unet_blocks_view.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <set>
@@ -37,13 +38,15 @@ std::vector<AttentionSite> grid_sites(const std::vector<const SiteRow*>& rows) {
     return sites;
 }
 
-// "12 up", "5-14 sum" for a summed transformer, or as much of it as the tile's width holds.
+// Over a transformer's column: "12 up", "5-14 down" over the strip of its blocks, "5-14 sum" over their
+// summed tile; or as much of it as the column holds (at least the first index).
 std::string tile_label(const AttentionSite& site, int depth, bool summed, float width) {
-    const std::string number = summed
+    const std::string number = depth > 1
                                    ? std::to_string(site.index) + "-" + std::to_string(site.index + depth - 1)
                                    : std::to_string(site.index);
     for (const auto& label :
-         {number + (summed ? " sum" : std::string(" ") + to_string(unet_path(site.module))), number})
+         {number + (summed ? " sum" : std::string(" ") + to_string(unet_path(site.module))), number,
+          std::to_string(site.index)})
         if (ImGui::CalcTextSize(label.c_str()).x <= width) return label;
     return "";
 }
@@ -65,8 +68,9 @@ void panel_index_grid(Ui& ui) {
         ImGui::SameLine();
         ImGui::TextDisabled("right-click a tile: sum or expand its transformer");
     }
-    // Where `attnscope maps --grid indices` puts them: rows by scale, highest resolution first; the down path
-    // left, the mid block, the up path right, so the grid reads like the U of the U-Net.
+    // Where `attnscope maps --grid indices` puts them: a band of rows per scale, highest resolution first;
+    // the down path left, the mid block, the up path right, so the grid reads like the U of the U-Net; a
+    // transformer's blocks down its column under one caption.
     const auto sites = grid_sites(rows);
     const auto grid = unet_grid(sites, 1, 1, 0);
     const float label_w = 46;
@@ -74,30 +78,38 @@ void panel_index_grid(Ui& ui) {
     const ImVec2 avail = ImGui::GetContentRegionAvail();
     const float aspect = s.preview.width > 0 ? static_cast<float>(s.preview.width) / s.preview.height : 1.0f;
     const float caption = ImGui::GetTextLineHeight() + 2;
-    const float tile = std::max(
-        8.0f, std::min((avail.x - label_w) / grid.columns - 4, (avail.y / grid.rows - caption - 4) * aspect));
+    const auto bands = static_cast<float>(grid.bands.size());
+    const float tile = std::max(8.0f, std::min((avail.x - label_w) / grid.columns - 4,
+                                               ((avail.y - bands * caption) / grid.rows - 4) * aspect));
     const float tile_h = tile / aspect;
+    const auto band_of = [&](int row) {
+        return static_cast<int>(std::upper_bound(grid.bands.begin(), grid.bands.end(), row) -
+                                grid.bands.begin());
+    };
+    const auto top_of = [&](int row) { return origin.y + band_of(row) * caption + row * (tile_h + 4); };
     auto* draw = ImGui::GetWindowDrawList();
-    std::vector<bool> labelled(static_cast<size_t>(grid.rows), false);
+    std::vector<bool> labelled(grid.bands.size(), false);
     for (size_t i = 0; i < sites.size(); ++i) {
         const auto& site = sites[i];
         const auto& cell = grid.cells[i];
-        const ImVec2 at(origin.x + label_w + cell.column * (tile + 4),
-                        origin.y + cell.row * (tile_h + caption + 4));
-        if (!labelled[static_cast<size_t>(cell.row)]) {
-            labelled[static_cast<size_t>(cell.row)] = true;
-            char scale[32];
-            std::snprintf(scale, sizeof scale, "%dx%d", site.width, site.height);
-            draw->AddText(ImVec2(origin.x, at.y + caption + tile_h / 2 - 6), IM_COL32(170, 170, 170, 255),
-                          scale);
-        }
+        const bool first = std::binary_search(grid.bands.begin(), grid.bands.end(), cell.row);
+        const ImVec2 a(origin.x + label_w + cell.column * (tile + 4), top_of(cell.row));
+        const ImVec2 b(a.x + tile, a.y + tile_h);
         const auto& row = *rows[i];
         const int index = site.index;
         const auto& transformer = row.transformer;
         const int depth = row.depth;
         const bool summed = s.view.summed.count(transformer) > 0;
-        draw->AddText(at, IM_COL32(200, 200, 200, 255), tile_label(site, depth, summed, tile).c_str());
-        const ImVec2 a(at.x, at.y + caption), b(at.x + tile, at.y + caption + tile_h);
+        if (first) {
+            draw->AddText(ImVec2(a.x, a.y - caption), IM_COL32(200, 200, 200, 255),
+                          tile_label(site, depth, summed, tile + 4).c_str());
+        }
+        if (first && !labelled[static_cast<size_t>(band_of(cell.row) - 1)]) {
+            labelled[static_cast<size_t>(band_of(cell.row) - 1)] = true;
+            char scale[32];
+            std::snprintf(scale, sizeof scale, "%dx%d", site.width, site.height);
+            draw->AddText(ImVec2(origin.x, a.y + tile_h / 2 - 6), IM_COL32(170, 170, 170, 255), scale);
+        }
         ImGui::SetCursorScreenPos(a);
         ImGui::PushID(index);
         if (ImGui::InvisibleButton("tile", ImVec2(tile, tile_h))) s.view.index = index;
@@ -128,7 +140,7 @@ void panel_index_grid(Ui& ui) {
                                                   : "\nright-click: the sum of its transformer's blocks")
                                         : "");
     }
-    ImGui::SetCursorScreenPos(ImVec2(origin.x, origin.y + grid.rows * (tile_h + caption + 4)));
+    ImGui::SetCursorScreenPos(ImVec2(origin.x, top_of(grid.rows)));
     if (!s.view.thumb_tokens.empty()) ImGui::TextDisabled("showing the hovered token");
     record_background(s);
 }

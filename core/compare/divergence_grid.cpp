@@ -32,7 +32,7 @@ Image8 divergence_grid_image(const std::map<CaptureKey, Divergence>& errors, con
         }
         return colorize_rgb(map, kGridLog10Range, lut);
     };
-    const GridLayout layout{1, 2, steps * cell, sites * cell, std::max(1, cell / 3), {{0, 0}, {0, 1}}};
+    const GridLayout layout{1, 2, steps * cell, sites * cell, std::max(1, cell / 3), {{0, 0}, {0, 1}}, {}};
     Image8 image;
     image.width = layout.width();
     image.height = layout.height();

@@ -110,7 +110,7 @@ LoraSweepStrip lora_sweep_strip(const std::vector<LoraSweepRun>& runs, const Lut
     const int w = static_cast<int>(runs.front().map.size(1)), h = static_cast<int>(runs.front().map.size(0));
     ValueRange range = value_range(map_image(runs.front().map));
     for (const auto& r : runs) range = merge(range, value_range(map_image(r.map)));
-    GridLayout layout{n, 2, w, h, kGap, {}};
+    GridLayout layout{n, 2, w, h, kGap, {}, {}};
     std::vector<std::vector<uint8_t>> tiles(static_cast<size_t>(2 * n));
     for (int k = 0; k < n; ++k) {
         const auto& r = runs[static_cast<size_t>(k)];

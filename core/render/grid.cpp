@@ -63,25 +63,38 @@ GridLayout unet_grid(const std::vector<AttentionSite>& sites, int tile_width, in
     std::iota(forward.begin(), forward.end(), std::size_t{0});
     std::stable_sort(forward.begin(), forward.end(),
                      [&](std::size_t a, std::size_t b) { return sites[a].index < sites[b].index; });
-    std::vector<GridCell> cells(sites.size());
-    std::vector<std::size_t> paths(sites.size());
-    std::map<std::pair<std::size_t, int>, int> taken; // (path, row) -> columns used
-    std::array<int, 3> widest{};                      // columns per path
+    std::vector<GridCell> cells(sites.size()); // column within the path, row within the band, at first
+    std::vector<std::size_t> paths(sites.size()), bands(sites.size());
+    std::map<std::pair<std::size_t, std::size_t>, int> taken; // (path, band) -> columns used
+    std::map<std::string, GridCell> next;                    // transformer -> where its next block goes
+    std::array<int, 3> widest{};                              // columns per path
+    std::vector<int> depth(areas.size(), 0);                  // rows per band
     for (const auto i : forward) {
         paths[i] = static_cast<std::size_t>(unet_path(sites[i].module));
-        const int row = static_cast<int>(
+        bands[i] = static_cast<std::size_t>(
             std::find(areas.begin(), areas.end(), int64_t{sites[i].height} * sites[i].width) - areas.begin());
-        cells[i] = {taken[{paths[i], row}]++, row};
+        const auto transformer = transformer_module(sites[i].module);
+        auto at = next.find(transformer);
+        if (at == next.end()) at = next.emplace(transformer, GridCell{taken[{paths[i], bands[i]}]++, 0}).first;
+        cells[i] = at->second;
+        ++at->second.row;
         widest[paths[i]] = std::max(widest[paths[i]], cells[i].column + 1);
+        depth[bands[i]] = std::max(depth[bands[i]], cells[i].row + 1);
     }
+    std::vector<int> band_rows(areas.size(), 0);
+    std::partial_sum(depth.begin(), depth.end() - 1, band_rows.begin() + 1);
     const std::array<int, 3> first = {0, widest[0], widest[0] + widest[1]}; // down | mid | up
-    for (std::size_t i = 0; i < sites.size(); ++i) cells[i].column += first[paths[i]];
+    for (std::size_t i = 0; i < sites.size(); ++i) {
+        cells[i].column += first[paths[i]];
+        cells[i].row += band_rows[bands[i]];
+    }
     return {widest[0] + widest[1] + widest[2],
-            static_cast<int>(areas.size()),
+            band_rows.back() + depth.back(),
             tile_width,
             tile_height,
             gap,
-            std::move(cells)};
+            std::move(cells),
+            std::move(band_rows)};
 }
 
 GridLayout reading_grid(std::size_t count, int tile_width, int tile_height, int gap) {
@@ -89,7 +102,7 @@ GridLayout reading_grid(std::size_t count, int tile_width, int tile_height, int 
     if (count == 0) throw std::invalid_argument("a grid needs at least one tile");
     const int columns = static_cast<int>(std::ceil(std::sqrt(static_cast<double>(count))));
     const int rows = static_cast<int>((count + columns - 1) / columns);
-    GridLayout layout{columns, rows, tile_width, tile_height, gap, {}};
+    GridLayout layout{columns, rows, tile_width, tile_height, gap, {}, {}};
     for (std::size_t i = 0; i < count; ++i)
         layout.cells.push_back({static_cast<int>(i % columns), static_cast<int>(i / columns)});
     return layout;

@@ -3,6 +3,8 @@
 #include "io/image_file.h"
 #include "io/png_file.h"
 #include "io/safetensors_file.h"
+#include "model/unet.h"
+#include "model/unet_loader.h"
 #include "test_util.h"
 #include "text/prompt_guide.h"
 
@@ -1106,6 +1108,43 @@ TEST_F(GuiSdxl, TokenMassInt8CompareAndBranchesTakeEverySite) {
     ASSERT_TRUE(branch.has("branch_image_diff"));
     EXPECT_GT(branch.brightest("branch_image_diff"), 150);
     EXPECT_GT(branch.stddev("branch_map_diff"), 5.0);
+}
+
+// SDXL base's depths (1 block at no level, 2 at the second, 10 at the third and in the mid block: 70 blocks,
+// 11 transformers) on the small SDXL model's widths: a random U-Net written into a copy of
+// pipeline_xl_small, so the grid and the token mass are checked at SDXL's own count on the CPU.
+class GuiSdxlBase : public ScriptedRun<GuiSdxlBase> {
+  public:
+    static std::string script(const TempDir& d) {
+        namespace fs = std::filesystem;
+        const fs::path model = d.file("xl70");
+        fs::copy(ATTNSCOPE_TEST_DATA "/pipeline_xl_small", model, fs::copy_options::recursive);
+        auto config = read_unet_config((model / "unet" / "config.json").string());
+        config.transformer_depth = {1, 2, 10};
+        const auto unet = UNet::random(config, 3, at::kFloat, at::kCPU);
+        std::ofstream(model / "unet" / "config.json") << unet_config_to_json(config).dump();
+        write_safetensors((model / "unet" / "diffusion_pytorch_model.safetensors").string(),
+                          unet_state_dict(unet, KeyLayout::Diffusers));
+        return "load " + model.string() +
+               "\nprompt \"a red circle left of a blue square\"\nsize 64x64\nsteps 2\nsession\nrun\n"
+               "select-token 3\nscreenshot " +
+               d.file("each.png") + "\nblocks sum\nscreenshot " + d.file("sum.png") +
+               "\nblocks each\ntab mass\nscreenshot " + d.file("mass.png") + "\nquit\n";
+    }
+};
+
+TEST_F(GuiSdxlBase, SeventyBlocksInTheGridElevenTransformersSummedSeventyTokenMassRows) {
+    ASSERT_EQ(exit_code_, 0) << log_;
+    std::vector<int> every(70);
+    std::iota(every.begin(), every.end(), 1);
+    EXPECT_EQ(GuiSdxl::tiles(shot("each.png")), every);
+    // Down 1-2 | 3-4 at 4x4, 5-14 | 15-24 at 2x2; mid 25-34; up 35-44 | 45-54 | 55-64, then 65-66 | 67-68 |
+    // 69-70.
+    EXPECT_EQ(GuiSdxl::tiles(shot("sum.png")), (std::vector<int>{1, 3, 5, 15, 25, 35, 45, 55, 65, 67, 69}));
+    const auto mass = shot("mass.png");
+    for (int index = 1; index <= 70; ++index)
+        EXPECT_TRUE(mass.has("token_mass_row" + std::to_string(index))) << index;
+    EXPECT_FALSE(mass.has("token_mass_row71"));
 }
 
 TEST(GuiScriptErrors, UnknownCommandNamesTheLine) {
