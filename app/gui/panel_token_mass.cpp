@@ -67,12 +67,17 @@ void sites_at_step(UiState& s, const std::vector<const TokenMassSite*>& at_step,
     const ImVec2 origin = ImGui::GetCursorScreenPos();
     const float width = std::max(32.0f, ImGui::GetContentRegionAvail().x - kLabelWidth);
     auto* draw = ImGui::GetWindowDrawList();
+    const float text_h = ImGui::GetTextLineHeight();
+    float free_from =
+        origin.y - text_h; // labels where they do not overlap: SDXL's 70 rows are thinner than text
     for (int index = 1; index <= sites; ++index) {
         const float y = origin.y + (index - 1) * row_h;
-        char label[24];
-        std::snprintf(label, sizeof label, "index %d", index);
-        draw->AddText(ImVec2(origin.x, y + (row_h - ImGui::GetTextLineHeight()) / 2),
-                      IM_COL32(200, 200, 200, 255), label);
+        if (const float text_y = y + (row_h - text_h) / 2; text_y >= free_from) {
+            char label[24];
+            std::snprintf(label, sizeof label, "index %d", index);
+            draw->AddText(ImVec2(origin.x, text_y), IM_COL32(200, 200, 200, 255), label);
+            free_from = text_y + text_h;
+        }
         const ImVec2 a(origin.x + kLabelWidth, y + 1), b(a.x + width, y + row_h - 1);
         ImGui::SetCursorScreenPos(a);
         ImGui::PushID(index);
