@@ -1129,7 +1129,8 @@ class GuiSdxlBase : public ScriptedRun<GuiSdxlBase> {
                "\nprompt \"a red circle left of a blue square\"\nsize 64x64\nsteps 2\nsession\nrun\n"
                "select-token 3\nscreenshot " +
                d.file("each.png") + "\nblocks sum\nscreenshot " + d.file("sum.png") +
-               "\nblocks each\ntab mass\nscreenshot " + d.file("mass.png") + "\nquit\n";
+               "\nblocks each\ntab mass\nscreenshot " + d.file("mass.png") +
+               "\ntab image\naggregate on\nexport-map " + d.file("daam.png") + "\nquit\n";
     }
 };
 
@@ -1145,6 +1146,17 @@ TEST_F(GuiSdxlBase, SeventyBlocksInTheGridElevenTransformersSummedSeventyTokenMa
     for (int index = 1; index <= 70; ++index)
         EXPECT_TRUE(mass.has("token_mass_row" + std::to_string(index))) << index;
     EXPECT_FALSE(mass.has("token_mass_row71"));
+    // DAAM's sum: every site's map up-sampled to the latent grid (8x8 here) and added.
+    const auto daam = read_exported(*dir_, "daam");
+    std::vector<int> summed = daam.about.at("sites");
+    EXPECT_EQ(summed, every);
+    EXPECT_EQ(daam.width, 8);
+    EXPECT_EQ(daam.height, 8);
+    // 70 maps of about 1/77 each (this random model attends nearly evenly): a sum near 0.9, where one site's
+    // map or their mean would be near 0.013.
+    const double mean = std::accumulate(daam.values.begin(), daam.values.end(), 0.0) / daam.values.size();
+    EXPECT_GT(mean, 0.3);
+    EXPECT_LT(mean, 3.0);
 }
 
 TEST(GuiScriptErrors, UnknownCommandNamesTheLine) {
