@@ -66,7 +66,7 @@ GridLayout unet_grid(const std::vector<AttentionSite>& sites, int tile_width, in
     std::vector<GridCell> cells(sites.size()); // column within the path, row within the band, at first
     std::vector<std::size_t> paths(sites.size()), bands(sites.size());
     std::map<std::pair<std::size_t, std::size_t>, int> taken; // (path, band) -> columns used
-    std::map<std::string, GridCell> next;                    // transformer -> where its next block goes
+    std::map<std::string, GridCell> next;                     // transformer -> where its next block goes
     std::array<int, 3> widest{};                              // columns per path
     std::vector<int> depth(areas.size(), 0);                  // rows per band
     for (const auto i : forward) {
@@ -75,7 +75,8 @@ GridLayout unet_grid(const std::vector<AttentionSite>& sites, int tile_width, in
             std::find(areas.begin(), areas.end(), int64_t{sites[i].height} * sites[i].width) - areas.begin());
         const auto transformer = transformer_module(sites[i].module);
         auto at = next.find(transformer);
-        if (at == next.end()) at = next.emplace(transformer, GridCell{taken[{paths[i], bands[i]}]++, 0}).first;
+        if (at == next.end())
+            at = next.emplace(transformer, GridCell{taken[{paths[i], bands[i]}]++, 0}).first;
         cells[i] = at->second;
         ++at->second.row;
         widest[paths[i]] = std::max(widest[paths[i]], cells[i].column + 1);

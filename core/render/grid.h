@@ -26,9 +26,9 @@ struct GridLayout {
     int tile_y(std::size_t tile) const { return gap + cells.at(tile).row * (tile_height + gap); }
 };
 
-// `sites` (of one kind, any model) laid out so the grid reads like the U: a band of rows per feature-map size,
-// the largest first; in each band the down path's transformers on the left, then the mid block's, then the up
-// path's, each in forward order and in columns of their own, so every path lines up across bands. A
+// `sites` (of one kind, any model) laid out so the grid reads like the U: a band of rows per feature-map
+// size, the largest first; in each band the down path's transformers on the left, then the mid block's, then
+// the up path's, each in forward order and in columns of their own, so every path lines up across bands. A
 // transformer's blocks run down its column, so a band is as many rows as its deepest transformer has blocks.
 // SD v1/v2's 16 come out in six columns and four rows, index 7 (mid) alone in the third column of the last;
 // SDXL's 70 in six columns and 2 + 10 rows. cells[i] is sites[i]'s.
