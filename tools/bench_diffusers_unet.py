@@ -1,11 +1,9 @@
 #!/usr/bin/env python3
 """The same U-Net forward as bench/bench_unet.cpp, run by diffusers (SDPA processor) for comparison.
 
-    PYTHONPATH=.ref/diffusers/src python3 tools/bench_diffusers_unet.py [iters] [sd15|sdxl] [eager|compile|reduce-overhead]
+    PYTHONPATH=.ref/diffusers/src python3 tools/bench_diffusers_unet.py [iters] [sd15|sdxl]
 Random weights, batch 2, fp16, CUDA: SD v1.5 at 512x512 (latent 64x64) or SDXL base at 1024x1024 (latent 128x128,
-with its pooled text embedding and micro-conditioning). `compile` runs the U-Net under torch.compile, and
-`reduce-overhead` under torch.compile(mode="reduce-overhead"), which replays the step as CUDA graphs: what a user
-who wants diffusers fast runs. Compiling happens in the warm-up calls and is not timed.
+with its pooled text embedding and micro-conditioning).
 """
 import sys
 
@@ -14,10 +12,6 @@ from diffusers import UNet2DConditionModel
 
 iters = int(sys.argv[1]) if len(sys.argv) > 1 else 20
 preset = sys.argv[2] if len(sys.argv) > 2 else "sd15"
-mode = sys.argv[3] if len(sys.argv) > 3 else "eager"
-if mode not in ("eager", "compile", "reduce-overhead"):
-    sys.exit(__doc__)
-torch.set_default_device("cuda")  # the random init on the GPU: SDXL's 2.6 B parameters take a minute on the CPU
 if preset == "sdxl":
     unet = UNet2DConditionModel(
         block_out_channels=(320, 640, 1280), attention_head_dim=(5, 10, 20), cross_attention_dim=2048,
@@ -35,26 +29,21 @@ else:
         up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * 3)
     side, width, size, added = 64, 768, "512x512", None
 unet = unet.half().cuda().eval()
-forward = unet
-if mode != "eager":
-    forward = torch.compile(unet, mode="reduce-overhead" if mode == "reduce-overhead" else None)
-warmup = 3 if mode == "eager" else 6
 sample = torch.randn(2, 4, side, side, device="cuda", dtype=torch.half)
 context = torch.randn(2, 77, width, device="cuda", dtype=torch.half)
 t = torch.tensor([500.0], device="cuda")
 times = []
 torch.cuda.reset_peak_memory_stats()
 with torch.no_grad():
-    for i in range(iters + warmup):
+    for i in range(iters + 3):
         start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
         start.record()
-        forward(sample, t, encoder_hidden_states=context, added_cond_kwargs=added)
+        unet(sample, t, encoder_hidden_states=context, added_cond_kwargs=added)
         end.record()
         torch.cuda.synchronize()
-        if i >= warmup:
+        if i >= 3:
             times.append(start.elapsed_time(end))
 times.sort()
-print("diffusers %s UNet2DConditionModel %s %s batch 2 fp16 (SDPA, %s): median %.2f ms  min %.2f ms  "
-      "(%.1f it/s)  peak allocated %.0f MiB" % (torch.__version__, preset, size, mode, times[len(times) // 2],
-                                                times[0], 1000 / times[len(times) // 2],
-                                                torch.cuda.max_memory_allocated() / 2**20))
+print("diffusers %s UNet2DConditionModel %s %s batch 2 fp16 (SDPA): median %.2f ms  min %.2f ms  "
+      "(%.1f it/s)  peak allocated %.0f MiB" % (torch.__version__, preset, size, times[len(times) // 2], times[0],
+                                                1000 / times[len(times) // 2], torch.cuda.max_memory_allocated() / 2**20))

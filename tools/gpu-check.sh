@@ -15,8 +15,6 @@
 #                                                 weights, 1024x1024, offscreen), fp16 with the VAE in fp32, and
 #                                                 every attention kernel's shapes, SDXL's rows included
 #   GPU_CHECK_ONLY=sdxl-tests tools/gpu-check.sh  only SDXL's CUDA tests and its GUI tests offscreen on CUDA
-#   GPU_CHECK_ONLY=compiled tools/gpu-check.sh    a U-Net step, ours (auto, sdpa) beside diffusers eager and compiled
-#                                                 (COMPILE_MODES, default "eager reduce-overhead"), SD v1.5 and SDXL
 #   GPU_CHECK_ONLY=gui tools/gpu-check.sh         the visualizer offscreen on the GPU (EGL, CUDA-GL interop):
 #                                                 GL and scripted tests, frame times while stepping, screenshots
 # The full-size shape tables are CPU tests that CI runs; they are skipped here to save device time.
@@ -130,7 +128,6 @@ targets=()
 [ "$only" = sdxl ] && targets=(attnscope attnscope_tests bench_unet)
 [ "$only" = sdxl-views ] && targets=(attnscope attnscope_tests bench_attention)
 [ "$only" = sdxl-tests ] && targets=(attnscope attnscope_tests attnscope_gui_tests)
-[ "$only" = compiled ] && targets=(bench_unet)
 bash tools/build.sh "${targets[@]}" > "$OUT/build.log" 2>&1 || { grep -E "error|Error" "$OUT/build.log" | head -40; exit 1; }
 grep -E "^attnscope:" "$OUT/build.log"
 grep -c "warning" "$OUT/build.log" | sed 's/^/build warnings: /'
@@ -259,23 +256,6 @@ if [ "$only" = sdxl-tests ]; then
   ATTNSCOPE_GUI_TEST_ARGS="--offscreen --device cuda" build/tests/attnscope_gui_tests --gtest_filter='GuiSdxl*' \
     > "$OUT/gui_sdxl_tests.txt" 2>&1 || status=1
   grep -E "^\[  (PASSED|FAILED) |Failure|Expected|Which is" "$OUT/gui_sdxl_tests.txt" | head -30
-  exit $status
-fi
-
-if [ "$only" = compiled ]; then
-  step "a U-Net step, fp16, batch 2: ours beside diffusers eager and compiled, on this card"
-  [ -d .ref/diffusers/src ] || { echo "no .ref/diffusers: carry .ref/diffusers.tgz and unpack it into .ref"; exit 1; }
-  for preset in ${COMPILE_PRESETS:-sd15 sdxl}; do
-    size=512x512
-    [ "$preset" = sdxl ] && size=1024x1024
-    build/bench/bench_unet --preset "$preset" --size "$size" --batch 2 --dtype f16 --iters 30 --backends auto,sdpa \
-      2>&1 | grep -E "^U-Net|backend" | tee -a "$OUT/bench_compiled.txt" || status=1
-    for mode in ${COMPILE_MODES:-eager reduce-overhead}; do
-      PYTHONPATH=.ref/diffusers/src timeout 300 python3 tools/bench_diffusers_unet.py 30 "$preset" "$mode" \
-        > "/tmp/diffusers-$preset-$mode.log" 2>&1 || { status=1; tail -3 "/tmp/diffusers-$preset-$mode.log"; }
-      tail -1 "/tmp/diffusers-$preset-$mode.log" | tee -a "$OUT/bench_compiled.txt"
-    done
-  done
   exit $status
 fi
 
