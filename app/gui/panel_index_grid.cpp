@@ -92,7 +92,8 @@ void panel_index_grid(Ui& ui) {
     for (size_t i = 0; i < sites.size(); ++i) {
         const auto& site = sites[i];
         const auto& cell = grid.cells[i];
-        const bool first = std::binary_search(grid.bands.begin(), grid.bands.end(), cell.row);
+        const int band = band_of(cell.row) - 1;
+        const bool first = cell.row == grid.bands[static_cast<size_t>(band)]; // the top of its column
         const ImVec2 a(origin.x + label_w + cell.column * (tile + 4), top_of(cell.row));
         const ImVec2 b(a.x + tile, a.y + tile_h);
         const auto& row = *rows[i];
@@ -104,8 +105,8 @@ void panel_index_grid(Ui& ui) {
             draw->AddText(ImVec2(a.x, a.y - caption), IM_COL32(200, 200, 200, 255),
                           tile_label(site, depth, summed, tile + 4).c_str());
         }
-        if (first && !labelled[static_cast<size_t>(band_of(cell.row) - 1)]) {
-            labelled[static_cast<size_t>(band_of(cell.row) - 1)] = true;
+        if (first && !labelled[static_cast<size_t>(band)]) {
+            labelled[static_cast<size_t>(band)] = true;
             char scale[32];
             std::snprintf(scale, sizeof scale, "%dx%d", site.width, site.height);
             draw->AddText(ImVec2(origin.x, a.y + tile_h / 2 - 6), IM_COL32(170, 170, 170, 255), scale);

@@ -68,8 +68,8 @@ void sites_at_step(UiState& s, const std::vector<const TokenMassSite*>& at_step,
     const float width = std::max(32.0f, ImGui::GetContentRegionAvail().x - kLabelWidth);
     auto* draw = ImGui::GetWindowDrawList();
     const float text_h = ImGui::GetTextLineHeight();
-    float free_from =
-        origin.y - text_h; // labels where they do not overlap: SDXL's 70 rows are thinner than text
+    // Labels only where they do not overlap the last: SDXL's 70 rows are thinner than a line of text.
+    float free_from = origin.y - text_h;
     for (int index = 1; index <= sites; ++index) {
         const float y = origin.y + (index - 1) * row_h;
         if (const float text_y = y + (row_h - text_h) / 2; text_y >= free_from) {

@@ -263,7 +263,10 @@ std::shared_ptr<const Pipeline> load_pipeline(const std::string& path, const Pip
         throw std::runtime_error(path + ": the VAE has " + std::to_string(vae->config().latent_channels) +
                                  " latent channels but the U-Net takes " +
                                  std::to_string(unet.config().in_channels));
-    if (vae && vae_dtype(vae->config(), xl, options.dtype) != vae->dtype()) vae = vae->to(at::kFloat);
+    if (vae) {
+        const auto wanted = vae_dtype(vae->config(), xl, options.dtype);
+        if (wanted != vae->dtype()) vae = vae->to(wanted);
+    }
     std::optional<TaesdDecoder> taesd;
     std::optional<TaesdEncoder> taesd_encoder;
     if (options.taesd) {
