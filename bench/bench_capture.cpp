@@ -116,15 +116,18 @@ int main(int argc, char** argv) try {
             session.router().add_observer(timed.get());
         }
         std::vector<double> unet_ms;
+        int replayed = 0;
         while (!session.done()) {
             if (last) last->begin_step(session.current_step());
             const auto info = session.step();
             if (info.index >= 2) unet_ms.push_back(info.unet_ms);
+            replayed += info.cuda_graph;
         }
         const double ms = median(unet_ms);
         if (mode == "off") off_ms = ms;
         std::printf("capture %-8s U-Net per step: median %7.2f ms", mode.c_str(), ms);
         if (off_ms > 0 && mode != "off") std::printf("  (%.3fx of off)", ms / off_ms);
+        std::printf("  %d of %d steps a replayed CUDA graph", replayed, settings.steps);
         if (last)
             std::printf("  %.1f MiB per step, %zu evictions, %.2f ms per step in the store (host)",
                         last->bytes() / double(1 << 20) / settings.steps, last->evictions().size(),

@@ -49,12 +49,38 @@ TEST(CliGenerate, WritesTheImagePreviewsAndSummary) {
     EXPECT_EQ(summary["settings"]["seed"], 1234);
     EXPECT_EQ(summary["steps"].size(), 4u);
     EXPECT_GT(summary["steps"][0]["unet_ms"].get<double>(), 0.0);
+    EXPECT_FALSE(summary["steps"][3]["cuda_graph"].get<bool>());
+    EXPECT_EQ(summary["unet_run"], "eager: the model runs on the CPU");
     EXPECT_EQ(summary["prompt"]["tokens"][1]["text"], "a");
     EXPECT_EQ(summary["prompt"]["tokens"][2]["text"], "red");
     EXPECT_EQ(summary["negative_prompt"]["tokens"][1]["text"], "blurry");
     EXPECT_EQ(summary["attention_backends"].size(), 32u);
     EXPECT_EQ(summary["attnscope_version"], version());
     EXPECT_EQ(summary["attnscope_commit"], git_commit());
+}
+
+// On a GPU the steps after the first replay a CUDA graph, and the picture is the same run's.
+TEST(CliGenerate, ReplaysItsStepsAsCudaGraphsOnAGpu) {
+    if (!test::has_cuda()) GTEST_SKIP() << "no CUDA device";
+    test::TempDir dir;
+    const auto r =
+        test::run_cli("generate --model " + kData +
+                      "/pipeline_v1_small --device cuda --dtype f32 --prompt 'a red circle left of a "
+                      "blue square, watercolor' --negative blurry --seed 1234 --steps 4 --cfg 7.5 "
+                      "--scheduler euler_a --size 64x48 --out " +
+                      dir.file("run"));
+    ASSERT_EQ(r.rc, 0) << r.output;
+    EXPECT_NE(r.output.find("(CUDA graph)"), std::string::npos) << r.output;
+    const auto summary = read_json(dir.file("run/summary.json"));
+    for (int k = 0; k < 4; ++k) EXPECT_EQ(summary["steps"][k]["cuda_graph"].get<bool>(), k > 0) << k;
+    EXPECT_EQ(summary["unet_run"], "replayed a CUDA graph");
+    const SafetensorsFile ref(kData + "/pipeline_reference.safetensors");
+    const auto expected = to_image8(ref.load("pipeline_v1_small.euler_a.image").permute({0, 3, 1, 2}));
+    const auto image = read_image(dir.file("run/image.png"));
+    int worst = 0;
+    for (std::size_t i = 0; i < image.pixels.size(); ++i)
+        worst = std::max(worst, std::abs(int(image.pixels[i]) - int(expected.pixels[i])));
+    EXPECT_LE(worst, 1);
 }
 
 TEST(CliGenerate, WritesACaptureThatReadsBack) {

@@ -71,8 +71,8 @@ int cmd_generate(const std::vector<std::string>& argv) {
         capture.begin_step(session.current_step());
         const auto info = session.step();
         char what[128];
-        std::snprintf(what, sizeof what, "step %d/%d  t=%.0f  U-Net %.0f ms", info.index + 1, n,
-                      info.timestep, info.unet_ms);
+        std::snprintf(what, sizeof what, "step %d/%d  t=%.0f  U-Net %.0f ms%s", info.index + 1, n,
+                      info.timestep, info.unet_ms, info.cuda_graph ? " (CUDA graph)" : "");
         bar.update(0.1 + (1.0 - 0.1 - decode_share) * (info.index + 1) / n, what);
         if (previews) {
             char name[32];

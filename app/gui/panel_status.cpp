@@ -67,9 +67,12 @@ void panel_status(Ui& ui) {
         ImGui::SetTooltip("%s", sites.c_str());
     }
     ImGui::SameLine(0, 24);
-    if (!s.history.empty())
-        ImGui::Text("last step %.1f ms (U-Net %.1f ms)", s.history.back().step_ms, s.history.back().unet_ms);
-    else
+    if (!s.history.empty()) {
+        const bool graph = s.unet_run.rfind("replayed", 0) == 0;
+        ImGui::Text("last step %.1f ms (U-Net %.1f ms%s)", s.history.back().step_ms, s.history.back().unet_ms,
+                    graph ? ", CUDA graph" : "");
+        if (!s.unet_run.empty() && ImGui::IsItemHovered()) ImGui::SetTooltip("U-Net: %s", s.unet_run.c_str());
+    } else
         ImGui::TextDisabled("no step yet");
     ImGui::SameLine(0, 24);
     ImGui::Text("capture %.2f MiB / %.0f MiB, %zu evictions", s.capture_bytes / 1048576.0,

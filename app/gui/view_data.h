@@ -348,6 +348,7 @@ struct WorkerSnapshot {
     std::map<std::pair<int, bool>, std::string> last_used;    // (index, self) -> backend
     std::map<std::pair<int, bool>, std::string> last_why;     // (index, self) -> why that backend
     std::map<std::pair<int, bool>, std::string> site_backend; // overrides set from the UI
+    std::string unet_run; // how the last step's U-Net ran: "replayed a CUDA graph" or "eager: why"
     int64_t capture_bytes = 0, capture_budget = 0;
     size_t evictions = 0;
     std::string last_eviction;

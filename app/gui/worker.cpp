@@ -243,6 +243,7 @@ struct Worker::Impl {
             for (const auto& [key, why] : session->router().last_why())
                 s.last_why[{key.first, key.second == AttentionKind::Self}] = why;
             s.site_backend = site_backends;
+            s.unet_run = session->unet_run();
             s.capture_bytes = store->bytes();
             s.capture_budget = store->budget();
             s.evictions = store->evictions().size();

@@ -8,6 +8,7 @@
 #include "util/version.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <stdexcept>
@@ -47,6 +48,7 @@ double median_call_ms(const AttentionBackend& b, const AttentionRequest& request
 } // namespace
 
 AttentionRouter::AttentionRouter() : timings_(&BackendTimings::shared()) {
+    changed();
     register_backend(make_math_backend());
     register_backend(make_sdpa_backend());
     register_backend(make_flash_backend());
@@ -62,6 +64,13 @@ AttentionRouter::AttentionRouter() : timings_(&BackendTimings::shared()) {
 
 void AttentionRouter::register_backend(std::unique_ptr<AttentionBackend> backend) {
     backends_.push_back(std::move(backend));
+    changed();
+}
+
+void AttentionRouter::changed() {
+    // Process-wide, so that no other router (nor this one before) ever had the same id.
+    static std::atomic<uint64_t> next{1};
+    config_id_ = next++;
 }
 
 std::vector<std::string> AttentionRouter::backend_names() const {
@@ -86,15 +95,22 @@ const AttentionBackend& AttentionRouter::backend(const std::string& name) const 
 void AttentionRouter::set_default_backend(const std::string& name) {
     if (name != kAutoBackend) backend(name);
     default_ = name;
+    changed();
 }
 
 void AttentionRouter::set_site_backend(int index, AttentionKind kind, const std::string& name) {
     if (name == kAutoBackend) {
         site_backends_.erase({index, kind});
-        return;
+    } else {
+        backend(name);
+        site_backends_[{index, kind}] = name;
     }
-    backend(name);
-    site_backends_[{index, kind}] = name;
+    changed();
+}
+
+void AttentionRouter::clear_site_backends() {
+    site_backends_.clear();
+    changed();
 }
 
 void AttentionRouter::add_observer(AttentionObserver* observer) {

@@ -5,6 +5,7 @@
 #include "backend.h"
 #include "backend_timings.h"
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
@@ -38,14 +39,21 @@ class AttentionRouter {
     void set_default_backend(const std::string& name); // "auto" or a registered name
     const std::string& default_backend() const { return default_; }
     void set_site_backend(int index, AttentionKind kind, const std::string& name); // "auto" clears
-    void clear_site_backends() { site_backends_.clear(); }
+    void clear_site_backends();
 
     // Observers are not owned; remove them before they are destroyed.
     void add_observer(AttentionObserver* observer);
     void remove_observer(AttentionObserver* observer);
     // At most one edit, not owned: set nullptr before it is destroyed. Observers see the edited call.
-    void set_edit(const AttentionEdit* edit) { edit_ = edit; }
+    void set_edit(const AttentionEdit* edit) {
+        edit_ = edit;
+        changed();
+    }
     const AttentionEdit* edit() const { return edit_; }
+    bool has_observers() const { return !observers_.empty(); }
+
+    // Changes whenever the backends or the edit change: a recorded forward pass is valid for one value.
+    uint64_t config_id() const { return config_id_; }
 
     // q, k, v: (B, heads, S, d). Returns O in the same layout. `hidden`, the normalized hidden state q was
     // projected from, only goes on to observers.
@@ -68,6 +76,7 @@ class AttentionRouter {
 
   private:
     std::string names_list() const;
+    void changed();
     Choice automatic(const AttentionSite& site, const AttentionRequest& request) const;
     // The chosen backend, or the edit in its place; running out of memory becomes an OutOfMemory that names
     // the site and what it needed.
@@ -79,6 +88,7 @@ class AttentionRouter {
     std::map<std::pair<int, AttentionKind>, std::string> last_used_, last_why_;
     std::vector<AttentionObserver*> observers_;
     const AttentionEdit* edit_ = nullptr;
+    uint64_t config_id_ = 0;
     BackendTimings* timings_;                        // the process's (not owned)
     mutable std::map<std::string, Choice> measured_; // auto's choice per GPU and shape
 };

@@ -37,6 +37,7 @@ class Weights {
     void add_adapter(const std::string& module, Adapter adapter);
     // The layer's updates; null when it has none (most layers, every layer of a model without LoRA).
     const std::vector<Adapter>* adapters(const std::string& module) const;
+    bool has_adapters() const { return !adapters_.empty(); }
 
   private:
     std::map<std::string, at::Tensor> tensors_;

@@ -211,17 +211,20 @@ void Session::encode_prompts() {
     if (pooled.defined()) added_ = default_text_time(pooled, settings_.width, settings_.height);
 }
 
-at::Tensor Session::unet_forward(const at::Tensor& sample, int step_index, AttentionRouter& router) const {
+at::Tensor Session::unet_forward(const at::Tensor& sample, int step_index, AttentionRouter& router,
+                                 UNetGraph* graph) const {
     const auto input = scheduler_->scale_model_input(sample, step_index);
+    const auto batch = guided() ? at::cat({input, input}) : input;
     const auto timestep = at::tensor(scheduler_->timesteps().at(step_index), at::kDouble);
-    return pipeline_->unet.forward(guided() ? at::cat({input, input}) : input, timestep, context_, router,
-                                   added_);
+    const auto& unet = pipeline_->unet;
+    return graph ? graph->forward(unet, batch, timestep, context_, router, added_)
+                 : unet.forward(batch, timestep, context_, router, added_);
 }
 
 at::Tensor Session::predict_noise(const at::Tensor& sample, int step_index, double& unet_ms) {
     gpu_synchronize();
     const auto start = Clock::now();
-    const auto out = unet_forward(sample, step_index, router_);
+    const auto out = unet_forward(sample, step_index, router_, &unet_graph_);
     gpu_synchronize();
     unet_ms = ms_since(start);
     if (!guided()) return out;
@@ -241,6 +244,7 @@ StepInfo Session::step() {
     const auto& sample = latents_.at(k);
     try {
         const auto model_output = predict_noise(sample, k, info.unet_ms);
+        info.cuda_graph = unet_graph_.replayed();
         at::Tensor noise;
         if (scheduler_->stochastic())
             noise =

@@ -4,6 +4,7 @@
 // Same settings and seed give the same image as diffusers' StableDiffusionPipeline with a CPU generator.
 #include "attention/router.h"
 #include "io/image8.h"
+#include "model/unet_graph.h"
 #include "pipeline.h"
 #include "sched/scheduler.h"
 #include "torch_generator.h"
@@ -57,10 +58,11 @@ struct GenerationSettings {
 int first_step_for_strength(int steps, double strength);
 
 struct StepInfo {
-    int index = 0;       // 0-based
-    double timestep = 0; // what the U-Net was given
-    double unet_ms = 0;  // the U-Net forward (both CFG halves), GPU work included
-    double step_ms = 0;  // the whole step: U-Net, guidance, scheduler
+    int index = 0;           // 0-based
+    double timestep = 0;     // what the U-Net was given
+    double unet_ms = 0;      // the U-Net forward (both CFG halves), GPU work included
+    double step_ms = 0;      // the whole step: U-Net, guidance, scheduler
+    bool cuda_graph = false; // the U-Net ran as a replayed CUDA graph (model/unet_graph.h)
 };
 
 class Session {
@@ -79,6 +81,8 @@ class Session {
     // Attention of every U-Net call goes through here: set backends per site, add observers.
     AttentionRouter& router() { return router_; }
     const AttentionRouter& router() const { return router_; }
+    // How the last step's U-Net ran: "replayed a CUDA graph", or "eager: " and why.
+    const std::string& unet_run() const { return unet_graph_.why(); }
     double guidance_scale() const { return *settings_.guidance_scale; }
     bool guided() const { return guidance_scale() > 1.0; }
 
@@ -126,7 +130,9 @@ class Session {
     void build_scheduler();    // settings_'s sampler, or the reading schedule over clean_
     void replay_scheduler();   // rebuilds a multistep scheduler's memory from the kept steps
     at::Tensor predict_noise(const at::Tensor& sample, int step_index, double& unet_ms);
-    at::Tensor unet_forward(const at::Tensor& sample, int step_index, AttentionRouter& router) const;
+    // Through `graph` where one is given (the session's own steps), else eagerly (replays).
+    at::Tensor unet_forward(const at::Tensor& sample, int step_index, AttentionRouter& router,
+                            UNetGraph* graph = nullptr) const;
 
     std::shared_ptr<const Pipeline> pipeline_;
     GenerationSettings settings_;
@@ -138,6 +144,7 @@ class Session {
     at::Tensor clean_; // a reading's picture as latents
     std::unique_ptr<Scheduler> scheduler_;
     AttentionRouter router_;
+    UNetGraph unet_graph_;
     TorchCpuGenerator generator_;
 
     int current_ = 0;

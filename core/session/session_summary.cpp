@@ -78,7 +78,8 @@ nlohmann::json session_summary(Session& session) {
         steps.push_back({{"index", info.index},
                          {"timestep", info.timestep},
                          {"unet_ms", info.unet_ms},
-                         {"step_ms", info.step_ms}});
+                         {"step_ms", info.step_ms},
+                         {"cuda_graph", info.cuda_graph}});
         unet_ms.push_back(info.unet_ms);
         total_ms += info.step_ms;
     }
@@ -87,6 +88,7 @@ nlohmann::json session_summary(Session& session) {
     j["total_steps"] = session.total_steps();
     j["denoising_ms"] = total_ms;
     j["unet_ms_median"] = median(unet_ms);
+    j["unet_run"] = session.unet_run();
 
     nlohmann::json backends = nlohmann::json::object();
     for (const auto& [site, name] : session.router().last_used())
