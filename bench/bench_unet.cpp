@@ -1,11 +1,15 @@
 // U-Net forward time and peak memory for a full-size config with random weights, per attention backend.
 //   bench_unet [--preset sd15|sd21|sdxl] [--size 512x512] [--batch 2] [--dtype f16] [--device cuda] [--iters
 //   20]
-//              [--backends sdpa,math]
-// Prints one line per backend: median / min ms over the timed iterations (after warm-up) and peak memory.
+//              [--backends sdpa,math,auto+graph] [--cudnn-benchmark 1] [--channels-last 1]
+// Prints one line per backend: median / min ms over the timed iterations (after warm-up) and peak memory. A
+// backend named NAME+graph runs through UNetGraph: the step recorded once as a CUDA graph, then replayed.
+// --cudnn-benchmark 1 lets cuDNN time its convolution algorithms on first use; --channels-last 1 runs the
+// U-Net in NHWC memory (and prints how far its output is from the NCHW one's).
 #include "gpu_info.h"
 #include "model/unet.h"
 #include "model/unet_config.h"
+#include "model/unet_graph.h"
 
 #include <algorithm>
 #include <chrono>
@@ -37,8 +41,9 @@ int main(int argc, char** argv) try {
     const at::Device device(arg(argc, argv, "device", "cuda"));
     const int w = std::stoi(size.substr(0, size.find('x'))), h = std::stoi(size.substr(size.find('x') + 1));
 
+    if (arg(argc, argv, "cudnn-benchmark", "0") == "1") at::globalContext().setBenchmarkCuDNN(true);
     const auto config = unet_config_preset(preset);
-    const auto unet = UNet::random(config, 0, dtype, device);
+    auto unet = UNet::random(config, 0, dtype, device);
     const auto opts = at::TensorOptions().dtype(dtype).device(device);
     const auto sample = at::randn({batch, 4, h / 8, w / 8}, opts);
     const auto context = at::randn({batch, 77, config.cross_attention_dim}, opts);
@@ -48,11 +53,22 @@ int main(int argc, char** argv) try {
                            : AddedConditions{};
     std::printf("U-Net %s, %s, %dx%d, batch %d, %s on %s, %d timed iterations\n", preset.c_str(),
                 config.describe().c_str(), w, h, batch, dt.c_str(), device.str().c_str(), iters);
+    if (arg(argc, argv, "channels-last", "0") == "1") {
+        AttentionRouter router;
+        const auto nchw = unet.forward(sample, t, context, router, added).to(at::kFloat);
+        unet.use_channels_last();
+        const auto nhwc = unet.forward(sample, t, context, router, added).to(at::kFloat);
+        std::printf("channels-last: output rel. L2 %.2e from NCHW's\n",
+                    (nhwc - nchw).norm().item<double>() / nchw.norm().item<double>());
+    }
 
     std::stringstream list(arg(argc, argv, "backends", "sdpa,math"));
-    for (std::string backend; std::getline(list, backend, ',');) {
+    for (std::string run; std::getline(list, run, ',');) {
+        const bool graphed = run.size() > 6 && run.compare(run.size() - 6, 6, "+graph") == 0;
+        const std::string backend = graphed ? run.substr(0, run.size() - 6) : run;
         AttentionRouter router;
         router.set_default_backend(backend);
+        UNetGraph graph;
 #ifdef ATTNSCOPE_TORCH_CUDA
         if (device.is_cuda())
             c10::cuda::CUDACachingAllocator::resetPeakStats(device.index() < 0 ? 0 : device.index());
@@ -61,7 +77,8 @@ int main(int argc, char** argv) try {
         for (int i = 0; i < iters + 3; ++i) {
             gpu_synchronize();
             const auto t0 = std::chrono::steady_clock::now();
-            const auto out = unet.forward(sample, t, context, router, added);
+            const auto out = graphed ? graph.forward(unet, sample, t, context, router, added)
+                                     : unet.forward(sample, t, context, router, added);
             gpu_synchronize();
             if (i >= 3)
                 ms.push_back(
@@ -76,9 +93,10 @@ int main(int argc, char** argv) try {
             peak_mib = static_cast<double>(stats.allocated_bytes[0].peak) / (1 << 20);
         }
 #endif
-        std::printf("  backend %-5s median %8.2f ms  min %8.2f ms  (%.1f it/s)  peak allocated %.0f MiB "
+        if (graphed && !graph.replayed()) throw std::runtime_error(run + " ran " + graph.why());
+        std::printf("  backend %-10s median %8.2f ms  min %8.2f ms  (%.1f it/s)  peak allocated %.0f MiB "
                     "(weights %.0f MiB)\n",
-                    backend.c_str(), ms[ms.size() / 2], ms.front(), 1000.0 / ms[ms.size() / 2], peak_mib,
+                    run.c_str(), ms[ms.size() / 2], ms.front(), 1000.0 / ms[ms.size() / 2], peak_mib,
                     static_cast<double>(unet.weights().byte_size()) / (1 << 20));
     }
     return 0;

@@ -85,6 +85,24 @@ TEST_P(UNetParity, MatchesTheReferenceExactlyInFloat64) {
     for (const auto& [key, p] : probs) EXPECT_LT(test::rel_l2(p, io().load(key)), 1e-6) << key;
 }
 
+// Channels-last memory (UNet::use_channels_last, its own GroupNorm over NHWC groups) computes the same U-Net.
+// In fp64 not to the last digits: LibTorch's GroupNorm (the reference's too) takes the variance as
+// E[x^2] - E[x]^2, which cancels to about 5e-8 here; ours is the mean squared deviation.
+TEST_P(UNetParity, MatchesTheReferenceInChannelsLast) {
+    const auto inputs = io();
+    for (const auto& [dtype, tolerance] : {std::pair{at::kDouble, 1e-6}, std::pair{at::kFloat, 1e-5}}) {
+        auto unet = load_unet(open(), dtype, at::kCPU);
+        unet.use_channels_last();
+        AttentionRouter router;
+        router.set_default_backend("math");
+        const auto out =
+            unet.forward(inputs.load("sample", dtype), inputs.load("timestep", dtype),
+                         inputs.load("encoder_hidden_states", dtype), router, added(inputs, dtype, at::kCPU));
+        EXPECT_TRUE(out.is_contiguous());
+        EXPECT_LT(test::rel_l2(out, inputs.load("out")), tolerance) << at::toString(dtype);
+    }
+}
+
 TEST_P(UNetParity, MatchesTheReferenceOnTheGpu) {
     if (!test::has_cuda()) GTEST_SKIP() << "no CUDA device: this LibTorch is CPU-only or no GPU is visible";
     const auto inputs = io();
@@ -96,10 +114,11 @@ TEST_P(UNetParity, MatchesTheReferenceOnTheGpu) {
     const std::pair<at::ScalarType, double> cases[] = {
         {at::kFloat, 1e-5}, {at::kHalf, 5e-3}, {at::kBFloat16, 3e-2}};
     for (const auto& [dtype, tolerance] : cases) {
-        const auto unet = load_unet(open(), dtype, at::kCUDA);
-        for (const char* backend : {"math", "sdpa"}) {
+        auto unet = load_unet(open(), dtype, at::kCUDA);
+        for (const char* backend : {"math", "sdpa", "sdpa, channels last"}) {
+            if (std::string(backend) == "sdpa, channels last") unet.use_channels_last();
             AttentionRouter router;
-            router.set_default_backend(backend);
+            router.set_default_backend(unet.channels_last() ? "sdpa" : backend);
             const auto out =
                 unet.forward(inputs.load("sample", dtype, at::kCUDA), inputs.load("timestep", at::kFloat),
                              inputs.load("encoder_hidden_states", dtype, at::kCUDA), router,

@@ -14,6 +14,11 @@
 #   GPU_CHECK_ONLY=sdxl-views tools/gpu-check.sh  SDXL in the visualizer: screenshots of a full-size session (random
 #                                                 weights, 1024x1024, offscreen), fp16 with the VAE in fp32, and
 #                                                 every attention kernel's shapes, SDXL's rows included
+#   GPU_CHECK_ONLY=speed tools/gpu-check.sh       a U-Net step as CUDA graphs and in channels-last: their tests, ours
+#                                                 eager and replayed beside diffusers eager and compiled
+#                                                 (SPEED_PRESETS, default "sd15 sd21"; COMPILE_MODES, default
+#                                                 "eager reduce-overhead", "" for none; PROFILE=0 skips diffusers'
+#                                                 kernel profile; carry .ref/diffusers.tgz, unpack it into .ref)
 #   GPU_CHECK_ONLY=gui tools/gpu-check.sh         the visualizer offscreen on the GPU (EGL, CUDA-GL interop):
 #                                                 GL and scripted tests, frame times while stepping, screenshots
 # The full-size shape tables are CPU tests that CI runs; they are skipped here to save device time.
@@ -126,6 +131,7 @@ targets=()
 [ "$only" = images ] && targets=(attnscope attnscope_tests)
 [ "$only" = sdxl ] && targets=(attnscope attnscope_tests bench_unet)
 [ "$only" = sdxl-views ] && targets=(attnscope attnscope_tests bench_attention)
+[ "$only" = speed ] && targets=(attnscope attnscope_tests bench_unet bench_capture)
 bash tools/build.sh "${targets[@]}" > "$OUT/build.log" 2>&1 || { grep -E "error|Error" "$OUT/build.log" | head -40; exit 1; }
 grep -E "^attnscope:" "$OUT/build.log"
 grep -c "warning" "$OUT/build.log" | sed 's/^/build warnings: /'
@@ -245,6 +251,39 @@ SCRIPT
   run_tests sdxl_tests 'LoadPipeline.*:*Sdxl*:VaeParity*:*UNetParity*xl*'
   step "attention benchmark: SD v1 512, SD v2 768 and SDXL 1024 shapes"
   build/bench/bench_attention --iters 30 2>&1 | tee "$OUT/bench_attention.txt" || status=1
+  exit $status
+fi
+
+if [ "$only" = speed ]; then
+  step "CUDA graphs and channels-last: their tests, the router's and the sessions' on CUDA"
+  run_tests graph_tests '*UNetGraph*:*UNetParity*:*Router*:*SessionParity*:*Capture*:*Lockstep*:CliGenerate.*'
+  step "a U-Net step, fp16, batch 2: ours eager, replayed as a CUDA graph, in channels-last, beside diffusers"
+  [ -d .ref/diffusers/src ] || echo "no .ref/diffusers: diffusers is not timed (carry .ref/diffusers.tgz)"
+  for preset in ${SPEED_PRESETS:-sd15 sd21}; do
+    size=512x512
+    [ "$preset" = sd21 ] && size=768x768
+    [ "$preset" = sdxl ] && size=1024x1024
+    bench=(build/bench/bench_unet --preset "$preset" --size "$size" --batch 2 --dtype f16 --iters 30)
+    "${bench[@]}" --backends auto,auto+graph,sdpa+graph,flash+graph 2>&1 | tee -a "$OUT/bench_speed.txt" || status=1
+    "${bench[@]}" --channels-last 1 --backends auto,auto+graph,flash+graph 2>&1 |
+      sed 's/backend /channels-last backend /' | tee -a "$OUT/bench_speed.txt" || status=1
+    "${bench[@]}" --channels-last 1 --cudnn-benchmark 1 --backends auto,auto+graph 2>&1 |
+      sed 's/backend /channels-last, cudnn-benchmark backend /' | tee -a "$OUT/bench_speed.txt" || status=1
+    [ -d .ref/diffusers/src ] || continue
+    for mode in ${COMPILE_MODES-eager reduce-overhead}; do
+      PYTHONPATH=.ref/diffusers/src timeout 240 python3 tools/bench_diffusers_unet.py 30 "$preset" "$mode" \
+        > "/tmp/diffusers-$preset-$mode.log" 2>&1 || { status=1; tail -3 "/tmp/diffusers-$preset-$mode.log"; }
+      tail -1 "/tmp/diffusers-$preset-$mode.log" | tee -a "$OUT/bench_speed.txt"
+    done
+  done
+  if [ -d .ref/diffusers/src ] && [ "${PROFILE:-1}" = 1 ]; then
+    step "where diffusers' SD v1.5 step spends the GPU's time, by kernel"
+    PYTHONPATH=.ref/diffusers/src timeout 120 python3 tools/bench_diffusers_unet.py 10 sd15 profile \
+      > "$OUT/profile_sd15.txt" 2>&1 || status=1
+    grep -E "GPU time per forward" "$OUT/profile_sd15.txt"
+  fi
+  step "capture's cost: SD v1.5 512x512, 30 steps, CFG, fp16 (capture runs eagerly, off replays)"
+  build/bench/bench_capture --preset sd15 --steps 30 --modes off,all 2>&1 | tee "$OUT/bench_capture.txt" || status=1
   exit $status
 fi
 

@@ -31,6 +31,25 @@ inline at::Tensor group_norm(const Weights& w, const std::string& p, const at::T
     return at::group_norm(x, groups, w[p + ".weight"], w[p + ".bias"], eps);
 }
 
+// GroupNorm of channels-last x, staying channels-last. LibTorch's kernel hands such input back in NCHW, which
+// the next convolution converts again: here the groups' statistics come from an (B, HW, G, C/G) view of the
+// NHWC memory, and one scale and shift per batch item and channel normalizes it.
+inline at::Tensor group_norm_nhwc(const Weights& w, const std::string& p, const at::Tensor& x, int64_t groups,
+                                  double eps) {
+    if (!x.is_contiguous(at::MemoryFormat::ChannelsLast)) return group_norm(w, p, x, groups, eps);
+    const int64_t b = x.size(0), c = x.size(1), h = x.size(2), wd = x.size(3);
+    const auto grouped = x.permute({0, 2, 3, 1}).view({b, h * wd, groups, c / groups});
+    const auto wide = x.scalar_type() == at::kDouble ? at::kDouble : at::kFloat;
+    const auto var_mean = at::var_mean(grouped.to(wide), {1, 3}, /*unbiased=*/false, /*keepdim=*/true);
+    const auto rstd = (std::get<0>(var_mean) + eps).rsqrt();
+    const auto scale = rstd * w[p + ".weight"].to(wide).view({1, 1, groups, c / groups});
+    const auto shift =
+        w[p + ".bias"].to(wide).view({1, 1, groups, c / groups}) - std::get<1>(var_mean) * scale;
+    return at::addcmul(shift.to(x.scalar_type()), grouped, scale.to(x.scalar_type()))
+        .view({b, h, wd, c})
+        .permute({0, 3, 1, 2});
+}
+
 inline at::Tensor layer_norm(const Weights& w, const std::string& p, const at::Tensor& x, double eps = 1e-5) {
     return at::layer_norm(x, {x.size(-1)}, w[p + ".weight"], w[p + ".bias"], eps);
 }

@@ -61,6 +61,13 @@ UNet::UNet(UNetConfig config, Weights weights)
     device_ = first.device();
 }
 
+void UNet::use_channels_last() {
+    // Replacing a map entry's value leaves the iteration valid.
+    for (const auto& [name, t] : weights_.all())
+        if (t.dim() == 4) weights_.set(name, t.contiguous(at::MemoryFormat::ChannelsLast));
+    channels_last_ = true;
+}
+
 UNet UNet::random(const UNetConfig& config, uint64_t seed, at::ScalarType dtype, at::Device device) {
     at::manual_seed(seed);
     Weights w;
@@ -120,13 +127,17 @@ at::Tensor UNet::time_embedding(const at::Tensor& timestep, int64_t batch,
     return at::silu(emb); // every resnet applies SiLU before its own projection; do it once here
 }
 
+at::Tensor UNet::group_norm(const std::string& name, const at::Tensor& x, double eps) const {
+    return channels_last_ ? nn::group_norm_nhwc(weights_, name, x, config_.norm_num_groups, eps)
+                          : nn::group_norm(weights_, name, x, config_.norm_num_groups, eps);
+}
+
 at::Tensor UNet::resnet(const ResnetBlock& r, const at::Tensor& x, const at::Tensor& emb) const {
     const auto& p = r.name.diffusers;
-    const int64_t g = config_.norm_num_groups;
     const double eps = config_.norm_eps;
-    auto h = nn::conv2d(weights_, p + ".conv1", at::silu(nn::group_norm(weights_, p + ".norm1", x, g, eps)));
+    auto h = nn::conv2d(weights_, p + ".conv1", at::silu(group_norm(p + ".norm1", x, eps)));
     h = h + nn::linear(weights_, p + ".time_emb_proj", emb).unsqueeze(-1).unsqueeze(-1);
-    h = nn::conv2d(weights_, p + ".conv2", at::silu(nn::group_norm(weights_, p + ".norm2", h, g, eps)));
+    h = nn::conv2d(weights_, p + ".conv2", at::silu(group_norm(p + ".norm2", h, eps)));
     const auto shortcut = r.in_channels == r.out_channels ? x : nn::conv2d(weights_, p + ".conv_shortcut", x);
     return shortcut + h;
 }
@@ -149,7 +160,7 @@ at::Tensor UNet::transformer(const TransformerBlock& t, const at::Tensor& x, con
     const auto& p = t.name.diffusers;
     const int64_t b = x.size(0), h = x.size(2), w = x.size(3);
     const bool linear = config_.use_linear_projection;
-    auto s = nn::group_norm(weights_, p + ".norm", x, config_.norm_num_groups, 1e-6);
+    auto s = group_norm(p + ".norm", x, 1e-6);
     if (!linear) s = nn::conv2d(weights_, p + ".proj_in", s);
     s = s.permute({0, 2, 3, 1}).reshape({b, h * w, -1}); // (B, HW, C): one token per pixel
     if (linear) s = nn::linear(weights_, p + ".proj_in", s);
@@ -166,7 +177,7 @@ at::Tensor UNet::transformer(const TransformerBlock& t, const at::Tensor& x, con
 
     if (linear) s = nn::linear(weights_, p + ".proj_out", s);
     s = s.reshape({b, h, w, -1}).permute({0, 3, 1, 2});
-    if (!linear) s = nn::conv2d(weights_, p + ".proj_out", s.contiguous());
+    if (!linear) s = nn::conv2d(weights_, p + ".proj_out", s.contiguous(x.suggest_memory_format()));
     return s + x;
 }
 
@@ -180,7 +191,9 @@ at::Tensor UNet::forward(const at::Tensor& sample, const at::Tensor& timestep, c
         throw std::invalid_argument("encoder_hidden_states must be (" + std::to_string(sample.size(0)) +
                                     ", S, " + std::to_string(config_.cross_attention_dim) + "), got " +
                                     shape_string(context.sizes()));
-    const auto x = sample.to(device_, dtype_);
+    const auto x =
+        sample.to(device_, dtype_)
+            .contiguous(channels_last_ ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous);
     const auto ctx = context.to(device_, dtype_);
     const auto emb = time_embedding(timestep, x.size(0), added);
 
@@ -215,8 +228,8 @@ at::Tensor UNet::forward(const at::Tensor& sample, const at::Tensor& timestep, c
             h = nn::conv2d(weights_, level.resample->name.diffusers, h);
         }
     }
-    h = at::silu(nn::group_norm(weights_, "conv_norm_out", h, config_.norm_num_groups, config_.norm_eps));
-    return nn::conv2d(weights_, "conv_out", h);
+    h = at::silu(group_norm("conv_norm_out", h, config_.norm_eps));
+    return nn::conv2d(weights_, "conv_out", h).contiguous();
 }
 
 std::vector<AttentionSite> unet_attention_sites(const UNetConfig& config, int64_t batch, int64_t latent_h,
