@@ -28,6 +28,15 @@ std::string read_file(const std::string& path) {
     return ss.str();
 }
 
+// The caption without its relation's words ("left", "right", "of", "above", "below").
+std::string with_relation_words_removed(const std::string& caption) {
+    std::istringstream in(caption);
+    std::string out;
+    for (std::string w; in >> w;)
+        if (w != "left" && w != "right" && w != "of" && w != "above" && w != "below") out += w + " ";
+    return out;
+}
+
 TEST(TinyScenes, SameSeedAndIndexGiveTheSamePixels) {
     for (uint64_t i = 0; i < 20; ++i) {
         const auto a = sample_scene(7, i, Split::Train), b = sample_scene(7, i, Split::Train);
@@ -148,6 +157,29 @@ TEST(TinyScenes, CaptionsParseBackToTheScene) {
                             "two red circle on a gray background", "a red circle on a gray background now",
                             "a red circle on a red background", "a  red circle on a gray background"})
         EXPECT_FALSE(parse_caption(bad)) << bad;
+}
+
+// The relation contrast's twin: the same caption naming another relation, every other word kept.
+TEST(TinyScenes, ACaptionNamesAnotherRelationWithItsOtherWordsKept) {
+    int checked = 0;
+    for (uint64_t i = 0; checked < 40 && i < 400; ++i) {
+        const auto s = sample_scene(3, i, Split::Train);
+        if (s.relation == Relation::None) continue;
+        for (const auto r : {Relation::LeftOf, Relation::RightOf, Relation::Above, Relation::Below}) {
+            const auto twin = caption_with_relation(s, r);
+            const auto parsed = parse_caption(twin);
+            ASSERT_TRUE(parsed) << twin;
+            EXPECT_EQ(parsed->relation, r) << twin;
+            EXPECT_EQ(with_relation_words_removed(twin), with_relation_words_removed(s.caption())) << twin;
+            if (r == s.relation) {
+                EXPECT_EQ(twin, s.caption());
+            }
+        }
+        ++checked;
+    }
+    EXPECT_EQ(checked, 40);
+    EXPECT_THROW(caption_with_relation(sample_scene(3, 0, Split::Train), Relation::None),
+                 std::invalid_argument);
 }
 
 TEST(TinyScenes, TrainAndHeldOutCaptionsNeverMeet) {

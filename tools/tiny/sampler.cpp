@@ -21,7 +21,7 @@ at::Tensor sample_images(const UNet& unet, const ClipTextModel& text, const Clip
     }
     const auto context = text.forward(ids.to(device));
 
-    auto scheduler = make_scheduler(options.scheduler, Prediction::Epsilon, options.steps);
+    auto scheduler = make_scheduler(options.scheduler, Prediction::Epsilon, options.steps, options.spacing);
     auto gen = at::make_generator<at::CPUGeneratorImpl>(options.seed);
     auto x = (at::randn({n, 3, kImageSize, kImageSize}, gen) * scheduler->init_noise_sigma())
                  .to(device, unet.dtype());

@@ -18,6 +18,10 @@ struct SampleOptions {
     SchedulerKind scheduler = SchedulerKind::DDIM;
     int steps = 20;
     double guidance = 4.0;
+    // DDIM's timesteps at 20 steps: ClassDefault is "leading" (951, 901, ..., 1: the first step starts
+    // from pure noise as if it were t = 951); Trailing: 999, 949, ..., 49 (the first step at the noisiest
+    // timestep, the last one leaves t = 49 in one jump).
+    TimestepSpacing spacing = TimestepSpacing::ClassDefault;
     std::uint64_t seed = 0; // initial noise: a CPU generator, so the same on every device
 };
 

@@ -225,6 +225,33 @@ Scene with_first_shape(Scene scene, Shape shape) {
     return scene;
 }
 
+std::string caption_with_relation(const Scene& scene, Relation relation) {
+    if (scene.relation == Relation::None || relation == Relation::None)
+        throw std::invalid_argument("caption_with_relation: needs two phrases and a relation");
+    const auto said = [](Relation r) -> std::vector<std::string> {
+        switch (r) {
+        case Relation::LeftOf:
+            return {"left", "of"};
+        case Relation::RightOf:
+            return {"right", "of"};
+        case Relation::Above:
+            return {"above"};
+        default:
+            return {"below"};
+        }
+    };
+    // The relation's words follow the first phrase's noun.
+    const auto at = scene.words.begin() + scene.phrases.at(0).noun_word + 1;
+    std::vector<std::string> words(scene.words.begin(), at);
+    const auto with = said(relation);
+    words.insert(words.end(), with.begin(), with.end());
+    words.insert(words.end(), at + static_cast<std::ptrdiff_t>(said(scene.relation).size()),
+                 scene.words.end());
+    std::string caption;
+    for (const auto& w : words) caption += (caption.empty() ? "" : " ") + w;
+    return caption;
+}
+
 std::string prompt_grammar() {
     const auto list = [](const std::vector<std::string>& words) {
         std::string out;

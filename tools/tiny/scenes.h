@@ -87,6 +87,9 @@ Scene sample_scene(std::uint64_t seed, std::uint64_t index, Split split);
 // The scene with its first phrase's shape and noun replaced: the caption naming another shape, same layout
 // (what the shape-word evaluation and the shape contrast compare against).
 Scene with_first_shape(Scene scene, Shape shape);
+// The caption of a two-phrase scene with its relation naming `relation` instead, the layout unchanged (what
+// the relation contrast compares against).
+std::string caption_with_relation(const Scene& scene, Relation relation);
 // The scene a caption describes, without objects (no layout): phrases, relation, background and word
 // positions. nullopt when the caption is not a sentence of the grammar.
 std::optional<Scene> parse_caption(const std::string& caption);

@@ -17,6 +17,7 @@ inline constexpr const char* kRecipeIdMinSnr = "attnscope-tiny-sd-r3";
 inline constexpr const char* kRecipeIdVWeight = "attnscope-tiny-sd-r4";
 inline constexpr const char* kRecipeIdShapeContrast = "attnscope-tiny-sd-r5";
 inline constexpr const char* kRecipeIdUNetContrast = "attnscope-tiny-sd-r6";
+inline constexpr const char* kRecipeIdRelationContrast = "attnscope-tiny-sd-r9";
 
 UNetConfig tiny_unet_config();
 ClipTextConfig tiny_text_config(int vocab_size);

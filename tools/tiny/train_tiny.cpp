@@ -55,13 +55,15 @@ struct Settings {
     double lr = 6e-4, lr_final = 0.1, ema = 0.999, clip = 1.0, drop_caption = 0.1, attn_loss = 0.1,
            minutes = 0, offset_noise = 0, min_snr_gamma = 0, v_weight_cap = 0, shape_contrast = 0,
            unet_shape_contrast = 0, unet_contrast_margin = 0.05, unet_contrast_fraction = 0.5,
-           eval_guidance = 4;
+           unet_relation_share = 0, eval_guidance = 4;
     int attn_max_t = 800, unet_contrast_min_t = 0;
     std::string attn_loss_kind = "inside";
+    std::string eval_spacing = "leading"; // the evaluation sampler's timestep spacing; not in the recipe
 
     // What must match when resuming: everything that changes the trajectory.
     nlohmann::json recipe() const {
-        const char* id = unet_shape_contrast > 0     ? kRecipeIdUNetContrast
+        const char* id = unet_relation_share > 0     ? kRecipeIdRelationContrast
+                         : unet_shape_contrast > 0   ? kRecipeIdUNetContrast
                          : shape_contrast > 0        ? kRecipeIdShapeContrast
                          : v_weight_cap > 0          ? kRecipeIdVWeight
                          : min_snr_gamma > 0         ? kRecipeIdMinSnr
@@ -92,6 +94,7 @@ struct Settings {
             r["unet_contrast_margin"] = unet_contrast_margin;
             r["unet_contrast_fraction"] = unet_contrast_fraction;
             r["unet_contrast_min_t"] = unet_contrast_min_t;
+            if (unet_relation_share > 0) r["unet_relation_share"] = unet_relation_share;
         }
         return r;
     }
@@ -128,11 +131,15 @@ const char* kUsage =
     "                       (0: off; r6): the prediction under the wrong shape word must be M worse, else\n"
     "                       the U-Net learns to read the shape from the noisy image and not the noun\n"
     "  --unet-contrast-margin M  (0.05)   --unet-contrast-min-t T  timesteps below T do not count (0)\n"
+    "  --unet-relation-share P  of those twins whose caption has a relation, the share P whose twin names\n"
+    "                       another relation instead of another shape (0: off; r9), so that the U-Net\n"
+    "                       reads where the caption puts each phrase and not only what it draws\n"
     "  --attn-loss-kind K   inside (r1: attention mass on the object) or match (r2: attention spread\n"
     "                       evenly over the object; the maps then cover it)\n"
     "  --log-every N (50), --ckpt-every N (500), --eval-every N (1000)\n"
     "  --eval-scenes N      held-out scenes for the attention score (64); --eval-images N samples (32)\n"
     "  --eval-guidance G    classifier-free guidance of the sampled images (4)\n"
+    "  --eval-spacing S     leading|trailing: the timesteps of their DDIM sampler (leading)\n"
     "  --eval-shape-words N captions whose first shape word is swapped (same seed) to see whether the\n"
     "                       images follow it (2)\n"
     "  --init-from DIR      start from the weights of the checkpoint (master and EMA) or of the exported\n"
@@ -191,10 +198,13 @@ Settings parse(int argc, char** argv) {
         take("min-snr-gamma", s.min_snr_gamma), take("v-weight-cap", s.v_weight_cap);
     take("shape-contrast", s.shape_contrast), take("unet-shape-contrast", s.unet_shape_contrast);
     take("unet-contrast-margin", s.unet_contrast_margin),
-        take("unet-contrast-fraction", s.unet_contrast_fraction);
-    take("unet-contrast-min-t", s.unet_contrast_min_t);
+        take("unet-contrast-fraction", s.unet_contrast_fraction),
+        take("unet-relation-share", s.unet_relation_share);
+    take("unet-contrast-min-t", s.unet_contrast_min_t), take("eval-spacing", s.eval_spacing);
     if (!v.empty()) throw std::invalid_argument("unknown option --" + v.begin()->first + " (see --help)");
     if (s.dtype != "bf16" && s.dtype != "f32") throw std::invalid_argument("--dtype must be bf16 or f32");
+    if (s.eval_spacing != "leading" && s.eval_spacing != "trailing")
+        throw std::invalid_argument("--eval-spacing must be leading or trailing");
     if (s.attn_loss_kind != "inside" && s.attn_loss_kind != "match")
         throw std::invalid_argument("--attn-loss-kind must be inside (r1) or match (r2)");
     if (s.min_snr_gamma > 0 && s.v_weight_cap > 0)
@@ -202,6 +212,10 @@ Settings parse(int argc, char** argv) {
     if (s.v_weight_cap < 0 || (s.v_weight_cap > 0 && s.v_weight_cap < 1))
         throw std::invalid_argument("--v-weight-cap must be 0 (off) or at least 1");
     if (s.shape_contrast < 0) throw std::invalid_argument("--shape-contrast must be at least 0");
+    if (s.unet_relation_share < 0 || s.unet_relation_share > 1 ||
+        (s.unet_relation_share > 0 && s.unet_shape_contrast <= 0))
+        throw std::invalid_argument(
+            "--unet-relation-share must be in [0, 1] and needs --unet-shape-contrast");
     if (s.unet_shape_contrast < 0 || s.unet_contrast_margin <= 0 || s.unet_contrast_fraction <= 0 ||
         s.unet_contrast_fraction > 1)
         throw std::invalid_argument("--unet-shape-contrast must be at least 0, --unet-contrast-margin "
@@ -224,6 +238,8 @@ struct StepInputs {
     // --shape-contrast and --unet-shape-contrast: each caption with its first noun naming another shape,
     // that noun's token position, and 1 where the caption was not dropped.
     at::Tensor contrast_ids, noun_positions, contrast_weight;
+    // --unet-relation-share: the U-Net contrast's twins, some of them naming another relation instead.
+    at::Tensor unet_twin_ids;
 };
 
 // Past this distance between their unit-length outputs two shape words count as apart: colour words, which
@@ -272,6 +288,12 @@ StepInputs make_inputs(const Settings& s, const ClipTokenizer& tokenizer, int64_
         in.contrast_ids = in.batch.ids.clone();
         in.noun_positions = at::zeros({s.batch}, at::kLong);
         in.contrast_weight = in.batch.dropped.logical_not().to(at::kFloat);
+        if (s.unet_relation_share > 0) in.unet_twin_ids = in.contrast_ids.clone();
+        const std::vector<Relation> relations{Relation::LeftOf, Relation::RightOf, Relation::Above,
+                                              Relation::Below};
+        const auto relation_shift =
+            s.unet_relation_share > 0 ? at::randint(1, 4, {s.batch}, gen, at::kLong) : at::Tensor();
+        constexpr std::uint64_t kRelationTwinStream = 2;
         for (int i = 0; i < s.batch; ++i) {
             if (in.batch.dropped[i].item<bool>()) continue;
             const auto& scene = in.batch.scenes[i];
@@ -282,6 +304,15 @@ StepInputs make_inputs(const Settings& s, const ClipTokenizer& tokenizer, int64_
             in.contrast_ids[i].copy_(at::tensor(enc.ids, at::kLong));
             // One token per word: the noun sits where it sits in the caption itself.
             in.noun_positions[i] = word_token_positions(other, enc)[other.phrases[0].noun_word];
+            if (s.unet_relation_share > 0 && scene.relation != Relation::None) {
+                const uint64_t index = static_cast<uint64_t>(step) * s.batch + i;
+                if (sample_uniform(s.seed, index, kRelationTwinStream) >= s.unet_relation_share) continue;
+                const auto own_relation =
+                    std::find(relations.begin(), relations.end(), scene.relation) - relations.begin();
+                const auto relation = relations[(own_relation + relation_shift[i].item<int64_t>()) % 4];
+                in.unet_twin_ids[i].copy_(
+                    at::tensor(tokenizer.encode(caption_with_relation(scene, relation)).ids, at::kLong));
+            }
         }
     }
     return in;
@@ -308,9 +339,22 @@ void truncate_log(const fs::path& file, int64_t step) {
     out << header << "\n" << kept;
 }
 
+struct ImageCounts {
+    int images = 0, recognisable = 0, colors = 0, shapes = 0, relations = 0, backgrounds = 0;
+    void add(const ImageCheck& c) {
+        ++images;
+        recognisable += c.recognisable(), colors += c.colors, shapes += c.shapes;
+        relations += c.relation, backgrounds += c.background;
+    }
+};
+
+// The fixed set: the first 32 held-out captions.
+constexpr int kFixedImageSet = 32;
+
 struct Evaluation {
     AttentionEvalResult attention;
     int images = 0, recognisable = 0, colors = 0, shapes = 0, relations = 0, backgrounds = 0;
+    ImageCounts first; // over the first kFixedImageSet captions, when more were sampled
     ShapeWordEffect shape_words;
 };
 
@@ -334,12 +378,15 @@ Evaluation evaluate(const Settings& s, const FlatParams& flat, const at::Tensor&
         AttentionRouter router;
         SampleOptions so;
         so.guidance = s.eval_guidance;
+        so.spacing = s.eval_spacing == "trailing" ? TimestepSpacing::Trailing : TimestepSpacing::ClassDefault;
+        // One noise draw for all N: the first 32 images start from the same noise as a 32-image evaluation.
         const auto images = sample_images(unet, text, tokenizer, captions, router, so);
         for (int i = 0; i < s.eval_images; ++i) {
             const auto c = check_image(to_rgb_bytes(images[i]), scenes[i]);
             ++e.images;
             e.recognisable += c.recognisable(), e.colors += c.colors, e.shapes += c.shapes;
             e.relations += c.relation, e.backgrounds += c.background;
+            if (i < kFixedImageSet && s.eval_images > kFixedImageSet) e.first.add(c);
         }
     }
     if (s.eval_shape_words > 0) {
@@ -358,6 +405,12 @@ void print_evaluation(const Evaluation& e, int64_t step) {
                 static_cast<long long>(step), e.attention.summary().c_str(), e.images, e.recognisable,
                 e.colors, e.shapes, e.relations, e.backgrounds, e.shape_words.shape_swap,
                 e.shape_words.other_seed, e.shape_words.noun_text_apart);
+    if (e.first.images > 0)
+        std::printf(
+            "eval step %lld, the first %d images: recognisable %d, colours %d, shapes %d, relations %d, "
+            "backgrounds %d\n",
+            static_cast<long long>(step), e.first.images, e.first.recognisable, e.first.colors,
+            e.first.shapes, e.first.relations, e.first.backgrounds);
     std::fflush(stdout);
 }
 
@@ -532,9 +585,13 @@ int run(const Settings& s) {
         if (s.unet_shape_contrast > 0) {
             // The text encoder gets this term's gradient too: a twin is an ordinary caption of other scenes,
             // so its output cannot be bent to fail here without failing there.
+            const auto unet_twin_context =
+                inputs.unet_twin_ids.defined()
+                    ? text.forward(inputs.unet_twin_ids.narrow(0, 0, twins).to(device))
+                    : twin_context.narrow(0, 0, twins);
             const auto twin_pred =
                 unet.forward(noisy.narrow(0, 0, twins), t.narrow(0, 0, twins).to(at::kFloat),
-                             twin_context.narrow(0, 0, twins), twin_router);
+                             unet_twin_context, twin_router);
             const auto twin_mse =
                 (twin_pred.to(at::kFloat) - noise.narrow(0, 0, twins)).pow(2).mean({1, 2, 3});
             const auto weight = b.dropped.narrow(0, 0, twins)
