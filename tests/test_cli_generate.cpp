@@ -17,14 +17,29 @@ const std::string kData = ATTNSCOPE_TEST_DATA;
 
 using test::read_json;
 
+// diffusers' Euler a run of the small pipeline (the reference's settings), into dir/run.
+test::CliResult generate_reference_run(const test::TempDir& dir, const std::string& options) {
+    return test::run_cli("generate --model " + kData +
+                         "/pipeline_v1_small --prompt 'a red circle left of a blue square, watercolor' "
+                         "--negative blurry --seed 1234 --steps 4 --cfg 7.5 --scheduler euler_a "
+                         "--size 64x48 " +
+                         options + " --out " + dir.file("run"));
+}
+
+// How far the run's 8-bit image is from diffusers' (tests/test_session.cpp checks the floats), in levels.
+int levels_from_reference(const test::TempDir& dir) {
+    const SafetensorsFile ref(kData + "/pipeline_reference.safetensors");
+    const auto expected = to_image8(ref.load("pipeline_v1_small.euler_a.image").permute({0, 3, 1, 2}));
+    const auto image = read_image(dir.file("run/image.png"));
+    int worst = 0;
+    for (std::size_t i = 0; i < image.pixels.size(); ++i)
+        worst = std::max(worst, std::abs(int(image.pixels[i]) - int(expected.pixels[i])));
+    return worst;
+}
+
 TEST(CliGenerate, WritesTheImagePreviewsAndSummary) {
     test::TempDir dir;
-    const auto r =
-        test::run_cli("generate --model " + kData +
-                      "/pipeline_v1_small --prompt 'a red circle left of a blue square, watercolor' "
-                      "--negative blurry --seed 1234 --steps 4 --cfg 7.5 --scheduler euler_a "
-                      "--size 64x48 --previews --out " +
-                      dir.file("run"));
+    const auto r = generate_reference_run(dir, "--previews");
     ASSERT_EQ(r.rc, 0) << r.output;
     EXPECT_NE(r.output.find("4 steps"), std::string::npos) << r.output;
     // SD declares no grammar of its prompts: no word is unknown to it.
@@ -33,14 +48,7 @@ TEST(CliGenerate, WritesTheImagePreviewsAndSummary) {
     const auto image = read_image(dir.file("run/image.png"));
     EXPECT_EQ(image.width, 64);
     EXPECT_EQ(image.height, 48);
-    // The same run as diffusers' (tests/test_session.cpp checks the floats): its 8-bit image agrees to a
-    // level.
-    const SafetensorsFile ref(kData + "/pipeline_reference.safetensors");
-    const auto expected = to_image8(ref.load("pipeline_v1_small.euler_a.image").permute({0, 3, 1, 2}));
-    int worst = 0;
-    for (std::size_t i = 0; i < image.pixels.size(); ++i)
-        worst = std::max(worst, std::abs(int(image.pixels[i]) - int(expected.pixels[i])));
-    EXPECT_LE(worst, 1);
+    EXPECT_LE(levels_from_reference(dir), 1);
 
     for (int k = 1; k <= 4; ++k)
         EXPECT_TRUE(std::filesystem::exists(dir.file("run/previews/step_00" + std::to_string(k) + ".png")));
@@ -63,24 +71,13 @@ TEST(CliGenerate, WritesTheImagePreviewsAndSummary) {
 TEST(CliGenerate, ReplaysItsStepsAsCudaGraphsOnAGpu) {
     if (!test::has_cuda()) GTEST_SKIP() << "no CUDA device";
     test::TempDir dir;
-    const auto r =
-        test::run_cli("generate --model " + kData +
-                      "/pipeline_v1_small --device cuda --dtype f32 --prompt 'a red circle left of a "
-                      "blue square, watercolor' --negative blurry --seed 1234 --steps 4 --cfg 7.5 "
-                      "--scheduler euler_a --size 64x48 --out " +
-                      dir.file("run"));
+    const auto r = generate_reference_run(dir, "--device cuda --dtype f32");
     ASSERT_EQ(r.rc, 0) << r.output;
     EXPECT_NE(r.output.find("(CUDA graph)"), std::string::npos) << r.output;
     const auto summary = read_json(dir.file("run/summary.json"));
     for (int k = 0; k < 4; ++k) EXPECT_EQ(summary["steps"][k]["cuda_graph"].get<bool>(), k > 0) << k;
     EXPECT_EQ(summary["unet_run"], "replayed a CUDA graph");
-    const SafetensorsFile ref(kData + "/pipeline_reference.safetensors");
-    const auto expected = to_image8(ref.load("pipeline_v1_small.euler_a.image").permute({0, 3, 1, 2}));
-    const auto image = read_image(dir.file("run/image.png"));
-    int worst = 0;
-    for (std::size_t i = 0; i < image.pixels.size(); ++i)
-        worst = std::max(worst, std::abs(int(image.pixels[i]) - int(expected.pixels[i])));
-    EXPECT_LE(worst, 1);
+    EXPECT_LE(levels_from_reference(dir), 1);
 }
 
 TEST(CliGenerate, WritesACaptureThatReadsBack) {
