@@ -68,9 +68,9 @@ void panel_status(Ui& ui) {
     }
     ImGui::SameLine(0, 24);
     if (!s.history.empty()) {
-        const bool graph = s.unet_run.rfind("replayed", 0) == 0;
-        ImGui::Text("last step %.1f ms (U-Net %.1f ms%s)", s.history.back().step_ms, s.history.back().unet_ms,
-                    graph ? ", CUDA graph" : "");
+        const auto& last = s.history.back();
+        ImGui::Text("last step %.1f ms (U-Net %.1f ms%s)", last.step_ms, last.unet_ms,
+                    last.cuda_graph ? ", CUDA graph" : "");
         if (!s.unet_run.empty() && ImGui::IsItemHovered()) ImGui::SetTooltip("U-Net: %s", s.unet_run.c_str());
     } else
         ImGui::TextDisabled("no step yet");

@@ -297,6 +297,7 @@ struct TokenChip {
 
 struct StepRow {
     double timestep = 0, unet_ms = 0, step_ms = 0;
+    bool cuda_graph = false; // the U-Net replayed a CUDA graph
 };
 
 // The worker's state, copied for the UI once a frame.

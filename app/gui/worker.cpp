@@ -220,7 +220,8 @@ struct Worker::Impl {
             s.current_step = session->current_step();
             s.total_steps = session->total_steps();
             s.captured_steps = store->steps();
-            for (const auto& h : session->history()) s.history.push_back({h.timestep, h.unet_ms, h.step_ms});
+            for (const auto& h : session->history())
+                s.history.push_back({h.timestep, h.unet_ms, h.step_ms, h.cuda_graph});
             const auto& e = session->prompt_tokens();
             for (size_t i = 0; i < e.display.size(); ++i)
                 s.tokens.push_back({e.display[i], e.word_index[i], role_of(e, static_cast<int>(i))});

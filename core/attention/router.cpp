@@ -48,7 +48,6 @@ double median_call_ms(const AttentionBackend& b, const AttentionRequest& request
 } // namespace
 
 AttentionRouter::AttentionRouter() : timings_(&BackendTimings::shared()) {
-    changed();
     register_backend(make_math_backend());
     register_backend(make_sdpa_backend());
     register_backend(make_flash_backend());

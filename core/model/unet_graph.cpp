@@ -10,12 +10,13 @@ bool graph_safe(const std::string& backend) {
     return backend == "flash" || backend == "sdpa" || backend == "math";
 }
 
-} // namespace
-
-bool UNetGraph::enabled_by_environment() {
+// ATTNSCOPE_CUDA_GRAPHS=0: a comparison, or a driver that misbehaves.
+bool enabled_by_environment() {
     const char* env = std::getenv("ATTNSCOPE_CUDA_GRAPHS");
     return !(env && std::string(env) == "0");
 }
+
+} // namespace
 
 std::string UNetGraph::cannot_replay(const UNet& unet, const AttentionRouter& router) {
     if (!unet.device().is_cuda()) return "the model runs on the CPU";
@@ -48,7 +49,7 @@ void UNetGraph::forget() {
     inputs_.clear();
     output_ = at::Tensor();
     refused_.clear();
-    warmed_ = false;
+    key_ = Key();
 }
 
 void UNetGraph::record(const UNet& unet, const std::vector<at::Tensor>& inputs, AttentionRouter& router) {
@@ -77,10 +78,9 @@ at::Tensor UNetGraph::forward(const UNet& unet, const at::Tensor& sample, const 
 
     const std::vector<at::Tensor> inputs{sample, timestep, context, added.text_embeds, added.time_ids};
     const auto key = key_of(unet, router, inputs);
-    if (!warmed_ || !(key == key_)) {
+    if (!(key == key_)) {
         forget();
         key_ = key;
-        warmed_ = true;
         auto out = eager("the first call of this shape and configuration (the next one records a graph)");
         for (const auto& [site, backend] : router.last_used())
             if (!graph_safe(backend)) refused_ = "the '" + backend + "' attention backend is not recorded";

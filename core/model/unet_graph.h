@@ -1,10 +1,10 @@
 #pragma once
 // A U-Net forward pass replayed as one CUDA graph (util/cuda_graph.h) where that gives the same result: the
 // first call of a shape runs eagerly (cuDNN's and `auto`'s choices are made there, with the synchronizations
-// a recording may not contain), the second records and replays, later ones replay. Observers still see every
-// attention call, after the replay, with copies of its tensors. Calls that a graph cannot repeat run eagerly:
-// on the CPU, with an attention edit or LoRA (both read host state at every call), or where an observer wants
-// every P.
+// a recording may not contain), the second records and replays, later ones replay. Calls a graph cannot
+// repeat, or that are watched, run eagerly: on the CPU, with an attention edit or LoRA (both read host state
+// at every call), with a backend that synchronizes (int8), or with observers (the capture), which see each
+// call as it happens. ATTNSCOPE_CUDA_GRAPHS=0 turns graphs off for the process.
 #include "../attention/router.h"
 #include "../util/cuda_graph.h"
 #include "unet.h"
@@ -25,9 +25,6 @@ class UNetGraph {
     bool replayed() const { return replayed_; }
     const std::string& why() const { return why_; }
 
-    // ATTNSCOPE_CUDA_GRAPHS=0 turns graphs off for the process (a comparison, or a driver that misbehaves).
-    static bool enabled_by_environment();
-
   private:
     // What a recording holds for: the model, the router's configuration, the inputs' shapes and types.
     struct Key {
@@ -44,8 +41,7 @@ class UNetGraph {
     void record(const UNet& unet, const std::vector<at::Tensor>& inputs, AttentionRouter& router);
     void forget();
 
-    Key key_;
-    bool warmed_ = false;
+    Key key_;             // unset (no model) until the first call
     std::string refused_; // why this key runs eagerly for good (a backend, a failed recording)
     CudaGraph graph_;
     std::vector<at::Tensor> inputs_; // where each replay reads sample, timestep, context, added conditions
