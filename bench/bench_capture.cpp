@@ -59,6 +59,11 @@ class TimedObserver final : public AttentionObserver {
         inner_.on_attention(site, t);
         ms += std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
     }
+    // What the store asks of the router, the backend choice among it (the wrapper once hid wants_lse: `auto`
+    // then took SDPA and the store recomputed each LSE, 2.5x a step).
+    bool wants_probs() const override { return inner_.wants_probs(); }
+    bool wants_lse() const override { return inner_.wants_lse(); }
+    bool sees_calls_after_the_pass() const override { return inner_.sees_calls_after_the_pass(); }
     double ms = 0;
 
   private:

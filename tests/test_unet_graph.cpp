@@ -102,7 +102,7 @@ TEST(UNetGraph, RunsEagerlyWhereAGraphMustNotRepeatTheCall) {
     AttentionRouter watched;
     ShapeRecorder shapes(false);
     watched.add_observer(&shapes);
-    EXPECT_EQ(thrice(watched), "eager: observers (a capture, a comparison) see every attention call");
+    EXPECT_EQ(thrice(watched), "eager: an observer (a comparison, a recorder) acts on each call as it runs");
     EXPECT_EQ(shapes.shapes().size(), 32u);
 
     const GraphsOff off;
@@ -111,7 +111,8 @@ TEST(UNetGraph, RunsEagerlyWhereAGraphMustNotRepeatTheCall) {
 }
 
 // A session on CUDA in fp32: every step matches diffusers, from the second step on as a replayed graph, and
-// the same session run eagerly; with a capture attached it runs eagerly and captures.
+// the same session run eagerly; with a capture attached it replays too, and captures each step what the eager
+// session captures.
 TEST(UNetGraph, ASessionReplaysItsStepsAsTheEagerSessionRunsThem) {
     if (!test::has_cuda()) GTEST_SKIP() << "no CUDA device";
     set_tf32(false);
@@ -125,21 +126,35 @@ TEST(UNetGraph, ASessionReplaysItsStepsAsTheEagerSessionRunsThem) {
         const auto ref = reference.load("pipeline_v1_small.ddim.latents." + std::to_string(info.index + 1));
         EXPECT_LT(test::rel_l2(graphed.latents(), ref), 1e-5) << "step " << info.index + 1;
     }
-    Session watched(pipeline, settings);
-    CaptureStore store;
-    watched.router().add_observer(&store);
+    const auto captured = [&](Session& s, CaptureStore& store, bool replays) {
+        s.router().add_observer(&store);
+        while (!s.done()) {
+            store.begin_step(s.current_step());
+            const auto info = s.step();
+            EXPECT_EQ(info.cuda_graph, replays && info.index > 0)
+                << "step " << info.index + 1 << ": " << s.unet_run();
+        }
+        s.router().remove_observer(&store);
+        EXPECT_LT(test::rel_l2(graphed.latents(), s.latents()), 1e-6);
+    };
+    CaptureStore eager_store, store;
     {
         const GraphsOff off;
         Session eager(pipeline, settings);
-        while (!eager.done()) EXPECT_FALSE(eager.step().cuda_graph);
-        EXPECT_LT(test::rel_l2(graphed.latents(), eager.latents()), 1e-6);
+        captured(eager, eager_store, false);
     }
-    while (!watched.done()) {
-        store.begin_step(watched.current_step());
-        EXPECT_FALSE(watched.step().cuda_graph) << watched.unet_run();
+    Session watched(pipeline, settings);
+    captured(watched, store, true);
+    ASSERT_EQ(store.steps().size(), static_cast<std::size_t>(watched.total_steps()));
+    ASSERT_EQ(store.entries().size(), eager_store.entries().size());
+    for (const auto& [key, site] : eager_store.entries()) {
+        const auto* kept = store.find(key.step, key.index, key.kind);
+        ASSERT_NE(kept, nullptr) << "step " << key.step + 1 << " index " << key.index;
+        EXPECT_LT(test::rel_l2(kept->q, site.q), 1e-6) << "step " << key.step + 1 << " index " << key.index;
+        EXPECT_LT(test::rel_l2(kept->k, site.k), 1e-6) << "step " << key.step + 1 << " index " << key.index;
+        EXPECT_LT(test::rel_l2(kept->lse, site.lse), 1e-6)
+            << "step " << key.step + 1 << " index " << key.index;
     }
-    EXPECT_EQ(store.steps().size(), static_cast<std::size_t>(watched.total_steps()));
-    EXPECT_LT(test::rel_l2(graphed.latents(), watched.latents()), 1e-6);
 }
 
 } // namespace

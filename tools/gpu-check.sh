@@ -4,7 +4,8 @@
 #   tools/gpu-check.sh            build + test + bench
 #   REGEN_FIXTURES=1 tools/gpu-check.sh   also regenerate tests/data with diffusers (needs .ref/diffusers)
 #   GPU_CHECK_ONLY=attention tools/gpu-check.sh   only the attention kernels' tests and benchmark (needs .debs)
-#   GPU_CHECK_ONLY=capture tools/gpu-check.sh     only the capture tests and benchmark (SD v1.5 512, 50 steps)
+#   GPU_CHECK_ONLY=capture tools/gpu-check.sh     only the capture tests and benchmark (SD v1.5 512, 50 steps),
+#                                                 replayed as CUDA graphs and eagerly
 #   GPU_CHECK_ONLY=auto tools/gpu-check.sh        the router's tests and the U-Net per backend beside auto
 #   GPU_CHECK_ONLY=tests tools/gpu-check.sh       every test (no benchmark)
 #   GPU_CHECK_ONLY=images tools/gpu-check.sh      pictures and LoRAs on CUDA: the VAE encoder, image-to-image,
@@ -125,7 +126,7 @@ step "configure + build (tools/build.sh)"
 only=${GPU_CHECK_ONLY:-}
 targets=()
 [ "$only" = attention ] && targets=(attnscope_tests bench_attention)
-[ "$only" = capture ] && targets=(attnscope_tests bench_capture)
+[ "$only" = capture ] && targets=(attnscope attnscope_tests bench_capture)
 [ "$only" = gui ] && targets=(attnscope attnscope_gl_tests attnscope_gui_tests)
 [ "$only" = auto ] && targets=(attnscope attnscope_tests bench_unet)
 [ "$only" = images ] && targets=(attnscope attnscope_tests)
@@ -256,7 +257,7 @@ fi
 
 if [ "$only" = speed ]; then
   step "CUDA graphs and channels-last: their tests, the router's and the sessions' on CUDA"
-  run_tests graph_tests '*UNetGraph*:*UNetParity*:*Router*:*SessionParity*:*Capture*:*Lockstep*:CliGenerate.*'
+  run_tests graph_tests '*UNetGraph*:*CallTape*:*UNetParity*:*Router*:*SessionParity*:*Capture*:*Lockstep*:CliGenerate.*'
   step "a U-Net step, fp16, batch 2: ours eager, replayed as a CUDA graph, in channels-last, beside diffusers"
   [ -d .ref/diffusers/src ] || echo "no .ref/diffusers: diffusers is not timed (carry .ref/diffusers.tgz)"
   for preset in ${SPEED_PRESETS:-sd15 sd21}; do
@@ -282,19 +283,19 @@ if [ "$only" = speed ]; then
       > "$OUT/profile_sd15.txt" 2>&1 || status=1
     grep -E "GPU time per forward" "$OUT/profile_sd15.txt"
   fi
-  step "capture's cost: SD v1.5 512x512, 30 steps, CFG, fp16 (capture runs eagerly, off replays)"
+  step "capture's cost: SD v1.5 512x512, 30 steps, CFG, fp16 (both replay their steps)"
   build/bench/bench_capture --preset sd15 --steps 30 --modes off,all 2>&1 | tee "$OUT/bench_capture.txt" || status=1
   exit $status
 fi
 
 if [ "$only" = capture ]; then
   step "capture tests"
-  run_tests capture_tests '*Capture*:*AttentionMap*:*Lockstep*:*Branch*'
+  run_tests capture_tests '*Capture*:*AttentionMap*:*Lockstep*:*Branch*:*UNetGraph*:*CallTape*:CliGenerate.*'
   step "capture benchmark: SD v1.5 topology (random weights), 512x512, 50 steps, CFG, fp16"
   build/bench/bench_capture --preset sd15 --steps 50 2>&1 | tee "$OUT/bench_capture.txt" || status=1
-  step "the same with LibTorch's expandable allocator segments"
-  PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True build/bench/bench_capture --preset sd15 --steps 50 \
-    --modes off,all 2>&1 | tee -a "$OUT/bench_capture.txt" || status=1
+  step "the same, every step eager (ATTNSCOPE_CUDA_GRAPHS=0)"
+  ATTNSCOPE_CUDA_GRAPHS=0 build/bench/bench_capture --preset sd15 --steps 50 --modes off,all 2>&1 |
+    tee -a "$OUT/bench_capture.txt" || status=1
   exit $status
 fi
 

@@ -8,12 +8,14 @@ namespace attnscope {
 
 // Tensors of one call in diffusers' batch-major layout: row b*heads+h is batch b, head h.
 struct AttentionTensors {
-    at::Tensor q, k, v; // (B*heads, S, d)
-    at::Tensor probs;   // (B*heads, Sq, Sk) where the backend materialized P, else undefined
-    at::Tensor out;     // (B*heads, Sq, d), before the heads are merged
-    at::Tensor lse;     // (B*heads, Sq) fp32, ln sum_j exp(scale q.k_j), where the backend computed it
-    at::Tensor hidden;  // (B, Sq, channels): the normalized hidden state Q was projected from, where the
-                        // model passes it (the walk-through shows where a query comes from)
+    at::Tensor q, k, v;     // (B*heads, S, d)
+    at::Tensor probs;       // (B*heads, Sq, Sk) where the backend materialized P, else undefined
+    at::Tensor out;         // (B*heads, Sq, d), before the heads are merged
+    at::Tensor lse;         // (B*heads, Sq) fp32, ln sum_j exp(scale q.k_j), where the backend computed it
+    at::Tensor hidden;      // (B, Sq, channels): the normalized hidden state Q was projected from, where the
+                            // model passes it (the walk-through shows where a query comes from)
+    bool transient = false; // the memory is a replayed CUDA graph's, which its next replay overwrites: an
+                            // observer copies what it keeps
 };
 
 // Callers observe attention per site through this; it runs synchronously inside the forward pass.
@@ -26,6 +28,10 @@ class AttentionObserver {
     // Whether it keeps the row log-sum-exp: `auto` then prefers backends that return it over ones after which
     // the observer computes it again.
     virtual bool wants_lse() const { return false; }
+    // Whether it may see a forward pass's calls after the whole pass has run (a replayed CUDA graph,
+    // model/unet_graph.h), in transient tensors. Observers that act while the pass runs (a lockstep
+    // comparison hands one model's inputs to the other) must not.
+    virtual bool sees_calls_after_the_pass() const { return false; }
 };
 
 } // namespace attnscope

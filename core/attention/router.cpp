@@ -219,7 +219,7 @@ at::Tensor AttentionRouter::attention_forward(const at::Tensor& q, const at::Ten
     if (!observers_.empty()) {
         const auto flat = [](const at::Tensor& t) { return t.defined() ? t.flatten(0, 1) : t; };
         const AttentionTensors seen{flat(q),          flat(k),          flat(v), flat(result.probs),
-                                    flat(result.out), flat(result.lse), hidden};
+                                    flat(result.out), flat(result.lse), hidden,  false};
         for (auto* o : observers_) o->on_attention(site, seen);
     }
     return result.out;

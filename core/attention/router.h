@@ -51,6 +51,7 @@ class AttentionRouter {
     }
     const AttentionEdit* edit() const { return edit_; }
     bool has_observers() const { return !observers_.empty(); }
+    const std::vector<AttentionObserver*>& observers() const { return observers_; }
 
     // Changes whenever the backends or the edit change: a recorded forward pass is valid for one value.
     uint64_t config_id() const { return config_id_; }

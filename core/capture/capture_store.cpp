@@ -14,11 +14,12 @@ int64_t nbytes(const at::Tensor& t) {
 }
 
 // The tensor itself when it owns its memory (the model's per-head Q and K do: nothing to copy); a compact
-// copy when it is a view into something larger, which keeping would pin.
-at::Tensor own(const at::Tensor& t) {
+// copy when it is a view into something larger, which keeping would pin, or when its memory is a replayed
+// graph's.
+at::Tensor kept(const at::Tensor& t, bool transient) {
     const bool whole = t.is_contiguous() && t.storage_offset() == 0 &&
                        static_cast<int64_t>(t.storage().nbytes()) == nbytes(t);
-    return whole ? t : t.contiguous().clone();
+    return whole && !transient ? t : t.contiguous().clone();
 }
 
 std::string megabytes(int64_t b) {
@@ -59,6 +60,7 @@ void CaptureStore::on_attention(const AttentionSite& site, const AttentionTensor
     const bool self = site.kind == AttentionKind::Self;
     if (self ? !policy_.self_attention : !policy_.cross_attention) return;
     if (policy_.budget_bytes == 0) policy_.budget_bytes = default_capture_budget(t.q.device());
+    const auto own = [&](const at::Tensor& x) { return kept(x, t.transient); };
     CapturedSite c;
     c.site = site;
     c.q = own(t.q);

@@ -56,6 +56,7 @@ class CaptureStore final : public AttentionObserver {
     void begin_step(int step) { step_ = step; }
     void on_attention(const AttentionSite& site, const AttentionTensors& t) override;
     bool wants_lse() const override { return true; }
+    bool sees_calls_after_the_pass() const override { return true; } // it only keeps what it is shown
 
     // nullptr when that (step, site) was not captured or was evicted.
     const CapturedSite* find(int step, int index, AttentionKind kind) const;

@@ -1,6 +1,7 @@
 #include "unet_graph.h"
 
 #include <cstdlib>
+#include <vector>
 
 namespace attnscope {
 namespace {
@@ -16,6 +17,27 @@ bool enabled_by_environment() {
     return !(env && std::string(env) == "0");
 }
 
+// Puts a stand-in in the place of a router's observers while it lives.
+class ObserversReplaced {
+  public:
+    ObserversReplaced(AttentionRouter& router, AttentionObserver& stand_in)
+        : router_(router), saved_(router.observers()), stand_in_(stand_in) {
+        for (auto* o : saved_) router_.remove_observer(o);
+        router_.add_observer(&stand_in_);
+    }
+    ~ObserversReplaced() {
+        router_.remove_observer(&stand_in_);
+        for (auto* o : saved_) router_.add_observer(o);
+    }
+    ObserversReplaced(const ObserversReplaced&) = delete;
+    ObserversReplaced& operator=(const ObserversReplaced&) = delete;
+
+  private:
+    AttentionRouter& router_;
+    const std::vector<AttentionObserver*> saved_;
+    AttentionObserver& stand_in_;
+};
+
 } // namespace
 
 std::string UNetGraph::cannot_replay(const UNet& unet, const AttentionRouter& router) {
@@ -24,11 +46,8 @@ std::string UNetGraph::cannot_replay(const UNet& unet, const AttentionRouter& ro
     if (!enabled_by_environment()) return "ATTNSCOPE_CUDA_GRAPHS=0";
     if (router.edit()) return "an attention edit decides on the host at every call";
     if (unet.weights().has_adapters()) return "a LoRA's strength is read at every call";
-    // Replaying watched steps too, and showing the observers copies of each call afterwards, measured no
-    // faster than the eager step with everything captured (SD v1.5 on an H100: 36.5 against 37.7 ms; the
-    // capture's own work dominates): watched steps run eagerly and see each call as it happens.
-    if (router.has_observers()) return "observers (a capture, a comparison) see every attention call";
-    return {};
+    // Observers that can wait (the capture) see a replay's calls when it has run (CallTape).
+    return CallTape::cannot_wait(router.observers());
 }
 
 UNetGraph::Key UNetGraph::key_of(const UNet& unet, const AttentionRouter& router,
@@ -36,6 +55,8 @@ UNetGraph::Key UNetGraph::key_of(const UNet& unet, const AttentionRouter& router
     Key k;
     k.unet = &unet;
     k.router = router.config_id();
+    // `auto` prefers backends that return the LSE where an observer keeps it.
+    k.lse = CallTape(router.observers()).wants_lse();
     for (const auto& t : inputs) {
         k.dtypes.push_back(t.defined() ? static_cast<int>(t.scalar_type()) : -1);
         if (t.defined()) k.shapes.insert(k.shapes.end(), t.sizes().begin(), t.sizes().end());
@@ -48,6 +69,7 @@ void UNetGraph::forget() {
     graph_ = CudaGraph();
     inputs_.clear();
     output_ = at::Tensor();
+    tape_ = CallTape();
     refused_.clear();
     key_ = Key();
 }
@@ -55,13 +77,18 @@ void UNetGraph::forget() {
 void UNetGraph::record(const UNet& unet, const std::vector<at::Tensor>& inputs, AttentionRouter& router) {
     inputs_.clear();
     for (const auto& t : inputs) inputs_.push_back(t.defined() ? t.to(unet.device()).clone() : t);
+    // The tape keeps each call's tensors, so that the recording reuses none of their memory: after a replay
+    // they hold that replay's values.
+    tape_ = CallTape(router.observers());
     try {
+        const ObserversReplaced taped(router, tape_);
         graph_.record([&] {
             output_ = unet.forward(inputs_[0], inputs_[1], inputs_[2], router, {inputs_[3], inputs_[4]});
         });
     } catch (...) {
         inputs_.clear();
         output_ = at::Tensor();
+        tape_ = CallTape();
         throw;
     }
 }
@@ -101,7 +128,9 @@ at::Tensor UNetGraph::forward(const UNet& unet, const at::Tensor& sample, const 
     graph_.replay();
     replayed_ = true;
     why_ = "replayed a CUDA graph";
-    return output_.clone();
+    auto out = output_.clone();
+    tape_.play(router.observers());
+    return out;
 }
 
 } // namespace attnscope

@@ -2,9 +2,11 @@
 // A U-Net forward pass replayed as one CUDA graph (util/cuda_graph.h) where that gives the same result: the
 // first call of a shape runs eagerly (cuDNN's and `auto`'s choices are made there, with the synchronizations
 // a recording may not contain), the second records and replays, later ones replay. Calls a graph cannot
-// repeat, or that are watched, run eagerly: on the CPU, with an attention edit or LoRA (both read host state
-// at every call), with a backend that synchronizes (int8), or with observers (the capture), which see each
-// call as it happens. ATTNSCOPE_CUDA_GRAPHS=0 turns graphs off for the process.
+// repeat run eagerly: on the CPU, with an attention edit or LoRA (both read host state at every call), with a
+// backend that synchronizes (int8). Observers that can wait for the pass's end (the capture) see a replay's
+// calls after it, from the graph's memory (CallTape); others (a comparison, P wanted) keep the pass eager.
+// ATTNSCOPE_CUDA_GRAPHS=0 turns graphs off for the process.
+#include "../attention/call_tape.h"
 #include "../attention/router.h"
 #include "../util/cuda_graph.h"
 #include "unet.h"
@@ -30,10 +32,12 @@ class UNetGraph {
     struct Key {
         const UNet* unet = nullptr;
         uint64_t router = 0;
+        bool lse = false; // an observer keeps the LSE
         std::vector<int64_t> shapes;
         std::vector<int> dtypes;
         bool operator==(const Key& o) const {
-            return unet == o.unet && router == o.router && shapes == o.shapes && dtypes == o.dtypes;
+            return unet == o.unet && router == o.router && lse == o.lse && shapes == o.shapes &&
+                   dtypes == o.dtypes;
         }
     };
     static Key key_of(const UNet& unet, const AttentionRouter& router, const std::vector<at::Tensor>& inputs);
@@ -46,6 +50,7 @@ class UNetGraph {
     CudaGraph graph_;
     std::vector<at::Tensor> inputs_; // where each replay reads sample, timestep, context, added conditions
     at::Tensor output_;
+    CallTape tape_; // the recorded pass's calls, for the observers of each replay
     bool replayed_ = false;
     std::string why_ = "eager: no call yet";
 };

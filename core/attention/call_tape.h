@@ -1,0 +1,32 @@
+#pragma once
+// A forward pass's attention calls, kept for observers that see them after the pass: a replayed CUDA graph
+// (model/unet_graph.h) runs every call at once, then the tape shows each call's tensors as they are now.
+#include "attention_site.h"
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace attnscope {
+
+class CallTape final : public AttentionObserver {
+  public:
+    // Stands in for `observers` while a pass is recorded: it asks the router for what they ask (the LSE).
+    explicit CallTape(const std::vector<AttentionObserver*>& observers = {});
+
+    // Why these observers must see each call as it runs, or empty when they can wait for the pass's end.
+    static std::string cannot_wait(const std::vector<AttentionObserver*>& observers);
+
+    void on_attention(const AttentionSite& site, const AttentionTensors& t) override;
+    bool wants_lse() const override { return wants_lse_; }
+
+    // Shows every kept call, in the pass's order, to each of `observers`, its tensors marked transient.
+    void play(const std::vector<AttentionObserver*>& observers) const;
+    std::size_t size() const { return calls_.size(); }
+
+  private:
+    bool wants_lse_ = false;
+    std::vector<std::pair<AttentionSite, AttentionTensors>> calls_;
+};
+
+} // namespace attnscope
