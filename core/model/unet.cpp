@@ -1,6 +1,7 @@
 #include "unet.h"
 
 #include "../util/shape_string.h"
+#include "fused_group_norm.h"
 #include "nn.h"
 
 #include <cmath>
@@ -127,17 +128,24 @@ at::Tensor UNet::time_embedding(const at::Tensor& timestep, int64_t batch,
     return at::silu(emb); // every resnet applies SiLU before its own projection; do it once here
 }
 
-at::Tensor UNet::group_norm(const std::string& name, const at::Tensor& x, double eps) const {
-    return channels_last_ ? nn::group_norm_nhwc(weights_, name, x, config_.norm_num_groups, eps)
-                          : nn::group_norm(weights_, name, x, config_.norm_num_groups, eps);
+at::Tensor UNet::group_norm(const std::string& name, const at::Tensor& x, double eps, bool silu) const {
+    const auto groups = config_.norm_num_groups;
+    if (channels_last_) {
+        const auto fused =
+            fused_group_norm_nhwc(x, weights_[name + ".weight"], weights_[name + ".bias"], groups, eps, silu);
+        if (fused.defined()) return fused;
+    }
+    auto y = channels_last_ ? nn::group_norm_nhwc(weights_, name, x, groups, eps)
+                            : nn::group_norm(weights_, name, x, groups, eps);
+    return silu ? at::silu(y) : y;
 }
 
 at::Tensor UNet::resnet(const ResnetBlock& r, const at::Tensor& x, const at::Tensor& emb) const {
     const auto& p = r.name.diffusers;
     const double eps = config_.norm_eps;
-    auto h = nn::conv2d(weights_, p + ".conv1", at::silu(group_norm(p + ".norm1", x, eps)));
+    auto h = nn::conv2d(weights_, p + ".conv1", group_norm(p + ".norm1", x, eps, true));
     h = h + nn::linear(weights_, p + ".time_emb_proj", emb).unsqueeze(-1).unsqueeze(-1);
-    h = nn::conv2d(weights_, p + ".conv2", at::silu(group_norm(p + ".norm2", h, eps)));
+    h = nn::conv2d(weights_, p + ".conv2", group_norm(p + ".norm2", h, eps, true));
     const auto shortcut = r.in_channels == r.out_channels ? x : nn::conv2d(weights_, p + ".conv_shortcut", x);
     return shortcut + h;
 }
@@ -228,7 +236,7 @@ at::Tensor UNet::forward(const at::Tensor& sample, const at::Tensor& timestep, c
             h = nn::conv2d(weights_, level.resample->name.diffusers, h);
         }
     }
-    h = at::silu(group_norm("conv_norm_out", h, config_.norm_eps));
+    h = group_norm("conv_norm_out", h, config_.norm_eps, true);
     return nn::conv2d(weights_, "conv_out", h).contiguous();
 }
 

@@ -1,0 +1,14 @@
+#pragma once
+// GroupNorm, optionally followed by SiLU, of a channels-last activation in one pass of our CUDA kernel
+// (kernels/group_norm.h), where it runs: a CUDA tensor in fp16 or bf16, NHWC, whole groups of at most 512
+// channels, and a build with our kernels.
+#include <ATen/ATen.h>
+
+namespace attnscope {
+
+// y = [silu](groupnorm(x) * gamma + beta), channels-last like x; undefined where the kernel does not run
+// (the caller's LibTorch path does).
+at::Tensor fused_group_norm_nhwc(const at::Tensor& x, const at::Tensor& gamma, const at::Tensor& beta,
+                                 int64_t groups, double eps, bool silu);
+
+} // namespace attnscope
