@@ -29,8 +29,9 @@ class AttentionObserver {
     // the observer computes it again.
     virtual bool wants_lse() const { return false; }
     // Whether it may see a forward pass's calls after the whole pass has run (a replayed CUDA graph,
-    // model/unet_graph.h), in transient tensors. Observers that act while the pass runs (a lockstep
-    // comparison hands one model's inputs to the other) must not.
+    // model/unet_graph.h), in transient tensors, with q, k, v, probs and lse but not out and hidden.
+    // Observers that act while the pass runs (a lockstep comparison hands one model's inputs to the other)
+    // must not.
     virtual bool sees_calls_after_the_pass() const { return false; }
 };
 

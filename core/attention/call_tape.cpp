@@ -19,7 +19,12 @@ std::string CallTape::cannot_wait(const std::vector<AttentionObserver*>& observe
 }
 
 void CallTape::on_attention(const AttentionSite& site, const AttentionTensors& t) {
-    calls_.emplace_back(site, t);
+    // Kept tensors stay allocated as long as the graph: the output and the hidden state, which observers that
+    // wait do not read, are left out.
+    auto kept = t;
+    kept.out = at::Tensor();
+    kept.hidden = at::Tensor();
+    calls_.emplace_back(site, std::move(kept));
 }
 
 void CallTape::play(const std::vector<AttentionObserver*>& observers) const {

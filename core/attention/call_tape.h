@@ -20,7 +20,8 @@ class CallTape final : public AttentionObserver {
     void on_attention(const AttentionSite& site, const AttentionTensors& t) override;
     bool wants_lse() const override { return wants_lse_; }
 
-    // Shows every kept call, in the pass's order, to each of `observers`, its tensors marked transient.
+    // Shows every kept call, in the pass's order, to each of `observers`, its tensors marked transient (out
+    // and hidden are not kept).
     void play(const std::vector<AttentionObserver*>& observers) const;
     std::size_t size() const { return calls_.size(); }
 

@@ -1,6 +1,7 @@
 #include "unet_graph.h"
 
 #include <cstdlib>
+#include <optional>
 #include <vector>
 
 namespace attnscope {
@@ -55,6 +56,7 @@ UNetGraph::Key UNetGraph::key_of(const UNet& unet, const AttentionRouter& router
     Key k;
     k.unet = &unet;
     k.router = router.config_id();
+    k.watched = router.has_observers();
     // `auto` prefers backends that return the LSE where an observer keeps it.
     k.lse = CallTape(router.observers()).wants_lse();
     for (const auto& t : inputs) {
@@ -78,10 +80,12 @@ void UNetGraph::record(const UNet& unet, const std::vector<at::Tensor>& inputs, 
     inputs_.clear();
     for (const auto& t : inputs) inputs_.push_back(t.defined() ? t.to(unet.device()).clone() : t);
     // The tape keeps each call's tensors, so that the recording reuses none of their memory: after a replay
-    // they hold that replay's values.
+    // they hold that replay's values. Only a watched pass is taped: the kept tensors stay allocated as long
+    // as the graph.
     tape_ = CallTape(router.observers());
     try {
-        const ObserversReplaced taped(router, tape_);
+        std::optional<ObserversReplaced> taped;
+        if (router.has_observers()) taped.emplace(router, tape_);
         graph_.record([&] {
             output_ = unet.forward(inputs_[0], inputs_[1], inputs_[2], router, {inputs_[3], inputs_[4]});
         });

@@ -32,12 +32,13 @@ class UNetGraph {
     struct Key {
         const UNet* unet = nullptr;
         uint64_t router = 0;
-        bool lse = false; // an observer keeps the LSE
+        bool watched = false; // observers see the calls (the recording keeps them on a tape)
+        bool lse = false;     // an observer keeps the LSE
         std::vector<int64_t> shapes;
         std::vector<int> dtypes;
         bool operator==(const Key& o) const {
-            return unet == o.unet && router == o.router && lse == o.lse && shapes == o.shapes &&
-                   dtypes == o.dtypes;
+            return unet == o.unet && router == o.router && watched == o.watched && lse == o.lse &&
+                   shapes == o.shapes && dtypes == o.dtypes;
         }
     };
     static Key key_of(const UNet& unet, const AttentionRouter& router, const std::vector<at::Tensor>& inputs);
