@@ -42,7 +42,7 @@ TEST(CallTape, ShowsAnObserverWhatWatchingThePassShowsIt) {
     unet.forward(sample, timestep, context, direct);
 
     CaptureStore later;
-    CallTape tape({&later});
+    CallTape tape(direct.observers_keep_lse());
     EXPECT_TRUE(tape.wants_lse());
     AttentionRouter taped;
     taped.add_observer(&tape);
@@ -79,7 +79,11 @@ TEST(CallTape, NamesObserversThatCannotWaitForThePassToEnd) {
     EXPECT_EQ(CallTape::cannot_wait({&store, &shapes}),
               "an observer (a comparison, a recorder) acts on each call as it runs");
     EXPECT_EQ(CallTape::cannot_wait({&probs}), "an observer wants P, which only the eager pass materializes");
-    EXPECT_FALSE(CallTape({&shapes}).wants_lse());
+    AttentionRouter router;
+    router.add_observer(&shapes);
+    EXPECT_FALSE(router.observers_keep_lse());
+    router.add_observer(&store);
+    EXPECT_TRUE(router.observers_keep_lse());
 }
 
 } // namespace

@@ -1,12 +1,6 @@
 #include "call_tape.h"
 
-#include <algorithm>
-
 namespace attnscope {
-
-CallTape::CallTape(const std::vector<AttentionObserver*>& observers)
-    : wants_lse_(
-          std::any_of(observers.begin(), observers.end(), [](const auto* o) { return o->wants_lse(); })) {}
 
 std::string CallTape::cannot_wait(const std::vector<AttentionObserver*>& observers) {
     for (const auto* o : observers) {

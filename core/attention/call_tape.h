@@ -11,8 +11,9 @@ namespace attnscope {
 
 class CallTape final : public AttentionObserver {
   public:
-    // Stands in for `observers` while a pass is recorded: it asks the router for what they ask (the LSE).
-    explicit CallTape(const std::vector<AttentionObserver*>& observers = {});
+    // Stands in for a router's observers while a pass is recorded: it asks for the LSE where they keep it
+    // (AttentionRouter::observers_keep_lse), so the recorded backends are theirs.
+    explicit CallTape(bool wants_lse = false) : wants_lse_(wants_lse) {}
 
     // Why these observers must see each call as it runs, or empty when they can wait for the pass's end.
     static std::string cannot_wait(const std::vector<AttentionObserver*>& observers);

@@ -117,6 +117,10 @@ void AttentionRouter::add_observer(AttentionObserver* observer) {
         observers_.push_back(observer);
 }
 
+bool AttentionRouter::observers_keep_lse() const {
+    return std::any_of(observers_.begin(), observers_.end(), [](const auto* o) { return o->wants_lse(); });
+}
+
 void AttentionRouter::remove_observer(AttentionObserver* observer) {
     observers_.erase(std::remove(observers_.begin(), observers_.end(), observer), observers_.end());
 }
@@ -160,9 +164,7 @@ AttentionRouter::Choice AttentionRouter::automatic(const AttentionSite& site,
     if (candidates.empty()) return math("no fused backend runs this call");
     // An observer that keeps the LSE (the capture) would compute it again after a backend that does not
     // return it, which costs more than any difference between the kernels.
-    const bool keeps_lse =
-        std::any_of(observers_.begin(), observers_.end(), [](const auto* o) { return o->wants_lse(); });
-    if (keeps_lse)
+    if (observers_keep_lse())
         for (const auto& name : candidates)
             if (backend(name).returns_lse())
                 return {&backend(name), "the capture keeps the LSE, which it returns"};

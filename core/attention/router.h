@@ -52,6 +52,8 @@ class AttentionRouter {
     const AttentionEdit* edit() const { return edit_; }
     bool has_observers() const { return !observers_.empty(); }
     const std::vector<AttentionObserver*>& observers() const { return observers_; }
+    // Whether an observer keeps the row LSE (the capture): `auto` then takes a backend that returns it.
+    bool observers_keep_lse() const;
 
     // Changes whenever the backends or the edit change: a recorded forward pass is valid for one value.
     uint64_t config_id() const { return config_id_; }
