@@ -4,6 +4,7 @@
 #include "attention_device.cuh"
 #include "attention_kernels.h"
 #include "cuda_check.h"
+#include "element_convert.cuh"
 
 #include <stdexcept>
 #include <string>
@@ -26,18 +27,10 @@ struct ProbeLaunch {
     ProbeSurface surface;
 };
 
-template <typename T> __device__ __forceinline__ float load_float(const T* p);
-template <> __device__ __forceinline__ float load_float(const __half* p) {
-    return __half2float(*p);
-}
-template <> __device__ __forceinline__ float load_float(const __nv_bfloat16* p) {
-    return __bfloat162float(*p);
-}
-
 template <typename T> __device__ __forceinline__ void unpack8(const uint4& raw, float (&f)[8]) {
     const T* h = reinterpret_cast<const T*>(&raw);
 #pragma unroll
-    for (int i = 0; i < 8; ++i) f[i] = load_float(h + i);
+    for (int i = 0; i < 8; ++i) f[i] = to_float(h[i]);
 }
 
 template <typename T> __global__ void __launch_bounds__(128) probe_kernel(const ProbeLaunch p) {
@@ -45,7 +38,7 @@ template <typename T> __global__ void __launch_bounds__(128) probe_kernel(const 
     const T* fixed = static_cast<const T*>(p.fixed);
     for (int e = threadIdx.x; e < p.head_count * p.head_dim; e += blockDim.x) {
         const int h = e / p.head_dim, c = e % p.head_dim;
-        fixed_rows[e] = load_float(fixed + (p.first_bh + h) * p.fs.batch_head + p.index * p.fs.row + c);
+        fixed_rows[e] = to_float(fixed[(p.first_bh + h) * p.fs.batch_head + p.index * p.fs.row + c]);
     }
     __syncthreads();
     const int64_t n = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;

@@ -1,4 +1,5 @@
 #include "cuda_check.h"
+#include "element_convert.cuh"
 #include "group_norm.h"
 
 #include <cuda_bf16.h>
@@ -9,20 +10,6 @@ namespace attnscope::kernels {
 namespace {
 
 constexpr int kThreads = 512;
-
-__device__ float to_float(__half v) {
-    return __half2float(v);
-}
-__device__ float to_float(__nv_bfloat16 v) {
-    return __bfloat162float(v);
-}
-template <typename T> __device__ T from_float(float v);
-template <> __device__ __half from_float<__half>(float v) {
-    return __float2half(v);
-}
-template <> __device__ __nv_bfloat16 from_float<__nv_bfloat16>(float v) {
-    return __float2bfloat16(v);
-}
 
 // The block's sum of v, returned to every thread.
 __device__ float block_sum(float v, float* scratch) {

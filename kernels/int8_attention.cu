@@ -7,6 +7,7 @@
 #include "attention_device.cuh"
 #include "attention_kernels.h"
 #include "cuda_check.h"
+#include "element_convert.cuh"
 
 #include <stdexcept>
 #include <string>
@@ -47,14 +48,6 @@ struct Int8Layout {
         total = at;
     }
 };
-
-template <typename T> __device__ __forceinline__ float to_float(T x);
-template <> __device__ __forceinline__ float to_float(__half x) {
-    return __half2float(x);
-}
-template <> __device__ __forceinline__ float to_float(__nv_bfloat16 x) {
-    return __bfloat162float(x);
-}
 
 // mean over tokens of K, per (batch*head, dim): grid (batch_heads), block (32, 8).
 template <typename T>
