@@ -1,11 +1,13 @@
 // U-Net forward time and peak memory for a full-size config with random weights, per attention backend.
 //   bench_unet [--preset sd15|sd21|sdxl] [--size 512x512] [--batch 2] [--dtype f16] [--device cuda] [--iters
 //   20]
-//              [--backends sdpa,math,auto+graph] [--cudnn-benchmark 1] [--channels-last 1]
+//              [--backends sdpa,math,auto+graph] [--cudnn-benchmark 1] [--channels-last 1] [--profile 1]
 // Prints one line per backend: median / min ms over the timed iterations (after warm-up) and peak memory. A
 // backend named NAME+graph runs through UNetGraph: the step recorded once as a CUDA graph, then replayed.
 // --cudnn-benchmark 1 lets cuDNN time its convolution algorithms on first use; --channels-last 1 runs the
-// U-Net in NHWC memory (and prints how far its output is from the NCHW one's).
+// U-Net in NHWC memory (and prints how far its output is from the NCHW one's). --profile 1 runs one more
+// pass per backend between gpu_profiler_start and _stop: under `ncu --profile-from-start off` that pass
+// alone is profiled (tools/ncu_summary.py sums it up by kind of kernel).
 #include "gpu_info.h"
 #include "model/unet.h"
 #include "model/unet_config.h"
@@ -83,6 +85,16 @@ int main(int argc, char** argv) try {
             if (i >= 3)
                 ms.push_back(
                     std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+        }
+        if (arg(argc, argv, "profile", "0") == "1") {
+            gpu_synchronize();
+            gpu_profiler_start();
+            if (graphed)
+                graph.forward(unet, sample, t, context, router, added);
+            else
+                unet.forward(sample, t, context, router, added);
+            gpu_synchronize();
+            gpu_profiler_stop();
         }
         std::sort(ms.begin(), ms.end());
         double peak_mib = -1;

@@ -1,5 +1,6 @@
 #include "gpu_info.h"
 
+#include <cuda_profiler_api.h>
 #include <cuda_runtime.h>
 
 namespace attnscope {
@@ -37,6 +38,14 @@ GpuInfo query_gpus() {
 
 void gpu_synchronize() {
     cudaDeviceSynchronize();
+}
+
+void gpu_profiler_start() {
+    cudaProfilerStart();
+}
+
+void gpu_profiler_stop() {
+    cudaProfilerStop();
 }
 
 } // namespace attnscope

@@ -26,4 +26,9 @@ GpuInfo query_gpus();
 // Waits for all work queued on the current GPU (no-op without CUDA); for honest wall-clock timings.
 void gpu_synchronize();
 
+// Brackets the work a profiler started with profiling off (Nsight Compute's --profile-from-start off)
+// looks at, so a benchmark can show one pass and not its warm-up; no-ops without CUDA.
+void gpu_profiler_start();
+void gpu_profiler_stop();
+
 } // namespace attnscope

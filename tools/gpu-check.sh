@@ -19,7 +19,8 @@
 #                                                 eager and replayed beside diffusers eager and compiled
 #                                                 (SPEED_PRESETS, default "sd15 sd21"; COMPILE_MODES, default
 #                                                 "eager reduce-overhead", "" for none; PROFILE=0 skips diffusers'
-#                                                 kernel profile; carry .ref/diffusers.tgz, unpack it into .ref)
+#                                                 kernel profile; carry .ref/diffusers.tgz, unpack it into .ref);
+#                                                 then our SD v1.5 step's kernels under Nsight Compute, if present
 #   GPU_CHECK_ONLY=gui tools/gpu-check.sh         the visualizer offscreen on the GPU (EGL, CUDA-GL interop):
 #                                                 GL and scripted tests, frame times while stepping, screenshots
 # The full-size shape tables are CPU tests that CI runs; they are skipped here to save device time.
@@ -257,7 +258,7 @@ fi
 
 if [ "$only" = speed ]; then
   step "CUDA graphs and channels-last: their tests, the router's and the sessions' on CUDA"
-  run_tests graph_tests '*UNetGraph*:*CallTape*:*FusedGroupNorm*:*UNetParity*:*Router*:*SessionParity*:*Capture*:*Lockstep*:CliGenerate.*'
+  run_tests graph_tests '*FlashAttention*:*AttentionProbe*:*UNetGraph*:*CallTape*:*FusedGroupNorm*:*UNetParity*:*Router*:*SessionParity*:*Capture*:*Lockstep*:CliGenerate.*'
   step "a U-Net step, fp16, batch 2: ours eager, replayed as a CUDA graph, in channels-last, beside diffusers"
   [ -d .ref/diffusers/src ] || echo "no .ref/diffusers: diffusers is not timed (carry .ref/diffusers.tgz)"
   for preset in ${SPEED_PRESETS:-sd15 sd21}; do
@@ -265,11 +266,9 @@ if [ "$only" = speed ]; then
     [ "$preset" = sd21 ] && size=768x768
     [ "$preset" = sdxl ] && size=1024x1024
     bench=(build/bench/bench_unet --preset "$preset" --size "$size" --batch 2 --dtype f16 --iters 30)
-    "${bench[@]}" --backends auto,auto+graph,sdpa+graph,flash+graph 2>&1 | tee -a "$OUT/bench_speed.txt" || status=1
-    "${bench[@]}" --channels-last 1 --backends auto,auto+graph,flash+graph 2>&1 |
+    "${bench[@]}" --backends auto,auto+graph 2>&1 | tee -a "$OUT/bench_speed.txt" || status=1
+    "${bench[@]}" --channels-last 1 --backends auto,auto+graph,sdpa+graph,flash+graph 2>&1 |
       sed 's/backend /channels-last backend /' | tee -a "$OUT/bench_speed.txt" || status=1
-    "${bench[@]}" --channels-last 1 --cudnn-benchmark 1 --backends auto,auto+graph 2>&1 |
-      sed 's/backend /channels-last, cudnn-benchmark backend /' | tee -a "$OUT/bench_speed.txt" || status=1
     [ -d .ref/diffusers/src ] || continue
     for mode in ${COMPILE_MODES-eager reduce-overhead}; do
       PYTHONPATH=.ref/diffusers/src timeout 240 python3 tools/bench_diffusers_unet.py 30 "$preset" "$mode" \
@@ -282,6 +281,14 @@ if [ "$only" = speed ]; then
     PYTHONPATH=.ref/diffusers/src timeout 120 python3 tools/bench_diffusers_unet.py 10 sd15 profile \
       > "$OUT/profile_sd15.txt" 2>&1 || status=1
     grep -E "GPU time per forward" "$OUT/profile_sd15.txt"
+  fi
+  ncu=$(command -v ncu || ls /usr/local/cuda/bin/ncu 2>/dev/null)
+  if [ -n "$ncu" ]; then
+    step "where our SD v1.5 step (channels-last, auto) spends the GPU's time, by kernel (Nsight Compute)"
+    timeout 240 "$ncu" --profile-from-start off --metrics gpu__time_duration.sum --csv --print-units base \
+      build/bench/bench_unet --preset sd15 --size 512x512 --batch 2 --dtype f16 --iters 3 --channels-last 1 \
+      --backends auto --profile 1 > /tmp/ncu_sd15.csv 2> /tmp/ncu_sd15.log || { status=1; tail -5 /tmp/ncu_sd15.log; }
+    python3 tools/ncu_summary.py /tmp/ncu_sd15.csv 30 | tee "$OUT/profile_ours_sd15.txt" || status=1
   fi
   step "capture's cost: SD v1.5 512x512, 30 steps, CFG, fp16 (both replay their steps)"
   build/bench/bench_capture --preset sd15 --steps 30 --modes off,all 2>&1 | tee "$OUT/bench_capture.txt" || status=1
