@@ -174,6 +174,12 @@ TEST(TinyScenes, ACaptionNamesAnotherRelationWithItsOtherWordsKept) {
             if (r == s.relation) {
                 EXPECT_EQ(twin, s.caption());
             }
+            if (r == opposite(s.relation)) { // same words but the relation's, so same positions
+                EXPECT_NE(twin, s.caption());
+                EXPECT_EQ(parsed->words.size(), s.words.size()) << twin;
+                EXPECT_EQ(parsed->phrases[1].noun_word, s.phrases[1].noun_word) << twin;
+                EXPECT_EQ(opposite(r), s.relation);
+            }
         }
         ++checked;
     }

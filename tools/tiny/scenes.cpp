@@ -252,6 +252,21 @@ std::string caption_with_relation(const Scene& scene, Relation relation) {
     return caption;
 }
 
+Relation opposite(Relation relation) {
+    switch (relation) {
+    case Relation::LeftOf:
+        return Relation::RightOf;
+    case Relation::RightOf:
+        return Relation::LeftOf;
+    case Relation::Above:
+        return Relation::Below;
+    case Relation::Below:
+        return Relation::Above;
+    default:
+        return Relation::None;
+    }
+}
+
 std::string prompt_grammar() {
     const auto list = [](const std::vector<std::string>& words) {
         std::string out;

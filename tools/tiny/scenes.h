@@ -90,6 +90,9 @@ Scene with_first_shape(Scene scene, Shape shape);
 // The caption of a two-phrase scene with its relation naming `relation` instead, the layout unchanged (what
 // the relation contrast compares against).
 std::string caption_with_relation(const Scene& scene, Relation relation);
+// The relation with the phrases' places swapped ("left of" for "right of", "above" for "below"): said in as
+// many words, so a caption and its opposite twin have every later word at the same token position.
+Relation opposite(Relation relation);
 // The scene a caption describes, without objects (no layout): phrases, relation, background and word
 // positions. nullopt when the caption is not a sentence of the grammar.
 std::optional<Scene> parse_caption(const std::string& caption);

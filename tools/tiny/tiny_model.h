@@ -10,7 +10,8 @@ namespace attnscope::tiny {
 // The training recipes of docs/tiny-model.md, written into the asset's model_index.json. r2 differs from
 // r1 in the attention localization loss (LocalizationLoss::Match instead of Inside) and offset noise; r3
 // and r4 from r2 in the weighting of the epsilon MSE over timesteps (Min-SNR; capped v weighting); r5 adds
-// a text encoder contrast between shape words, r6 a U-Net one.
+// a text encoder contrast between shape words, r6 a U-Net one, r9 relation twins to the U-Net's and r10 a
+// text encoder contrast between opposite relations.
 inline constexpr const char* kRecipeId = "attnscope-tiny-sd-r1";
 inline constexpr const char* kRecipeIdMatch = "attnscope-tiny-sd-r2";
 inline constexpr const char* kRecipeIdMinSnr = "attnscope-tiny-sd-r3";
@@ -18,6 +19,7 @@ inline constexpr const char* kRecipeIdVWeight = "attnscope-tiny-sd-r4";
 inline constexpr const char* kRecipeIdShapeContrast = "attnscope-tiny-sd-r5";
 inline constexpr const char* kRecipeIdUNetContrast = "attnscope-tiny-sd-r6";
 inline constexpr const char* kRecipeIdRelationContrast = "attnscope-tiny-sd-r9";
+inline constexpr const char* kRecipeIdRelationText = "attnscope-tiny-sd-r10";
 
 UNetConfig tiny_unet_config();
 ClipTextConfig tiny_text_config(int vocab_size);

@@ -6,11 +6,13 @@
 // (up to GPU reduction order and the checkpoint's bf16 moments).
 #include "attention_eval.h"
 #include "batch.h"
+#include "contrast_twins.h"
 #include "cross_attention_maps.h"
 #include "export.h"
 #include "flat_params.h"
 #include "image_check.h"
 #include "model/unet_loader.h"
+#include "relation_text_apart.h"
 #include "sampler.h"
 #include "sched/scheduler.h"
 #include "shape_word_effect.h"
@@ -55,14 +57,15 @@ struct Settings {
     double lr = 6e-4, lr_final = 0.1, ema = 0.999, clip = 1.0, drop_caption = 0.1, attn_loss = 0.1,
            minutes = 0, offset_noise = 0, min_snr_gamma = 0, v_weight_cap = 0, shape_contrast = 0,
            unet_shape_contrast = 0, unet_contrast_margin = 0.05, unet_contrast_fraction = 0.5,
-           unet_relation_share = 0, eval_guidance = 4;
-    int attn_max_t = 800, unet_contrast_min_t = 0;
+           unet_relation_share = 0, relation_contrast = 0, eval_guidance = 4;
+    int attn_max_t = 800, unet_contrast_min_t = 0, unet_relation_min_t = 0;
     std::string attn_loss_kind = "inside";
     std::string eval_spacing = "leading"; // the evaluation sampler's timestep spacing; not in the recipe
 
     // What must match when resuming: everything that changes the trajectory.
     nlohmann::json recipe() const {
-        const char* id = unet_relation_share > 0     ? kRecipeIdRelationContrast
+        const char* id = relation_contrast > 0       ? kRecipeIdRelationText
+                         : unet_relation_share > 0   ? kRecipeIdRelationContrast
                          : unet_shape_contrast > 0   ? kRecipeIdUNetContrast
                          : shape_contrast > 0        ? kRecipeIdShapeContrast
                          : v_weight_cap > 0          ? kRecipeIdVWeight
@@ -95,7 +98,9 @@ struct Settings {
             r["unet_contrast_fraction"] = unet_contrast_fraction;
             r["unet_contrast_min_t"] = unet_contrast_min_t;
             if (unet_relation_share > 0) r["unet_relation_share"] = unet_relation_share;
+            if (unet_relation_min_t > 0) r["unet_relation_min_t"] = unet_relation_min_t;
         }
+        if (relation_contrast > 0) r["relation_contrast"] = relation_contrast;
         return r;
     }
     LocalizationLoss localization() const {
@@ -134,6 +139,12 @@ const char* kUsage =
     "  --unet-relation-share P  of those twins whose caption has a relation, the share P whose twin names\n"
     "                       another relation instead of another shape (0: off; r9), so that the U-Net\n"
     "                       reads where the caption puts each phrase and not only what it draws\n"
+    "  --unet-relation-min-t T  those relation twins count only from timestep T up (0), where the\n"
+    "                       layout is still open: below it the noisy image shows where things are\n"
+    "  --relation-contrast W  --shape-contrast for relations (0: off; r10): the text encoder's outputs at\n"
+    "                       the second phrase's noun under the caption and under the opposite relation\n"
+    "                       ('right of' for 'left of') kept apart; else the relation word reaches no\n"
+    "                       later token (r6: 0.03 apart) and the U-Net cannot see where each phrase goes\n"
     "  --attn-loss-kind K   inside (r1: attention mass on the object) or match (r2: attention spread\n"
     "                       evenly over the object; the maps then cover it)\n"
     "  --log-every N (50), --ckpt-every N (500), --eval-every N (1000)\n"
@@ -200,6 +211,7 @@ Settings parse(int argc, char** argv) {
     take("unet-contrast-margin", s.unet_contrast_margin),
         take("unet-contrast-fraction", s.unet_contrast_fraction),
         take("unet-relation-share", s.unet_relation_share);
+    take("unet-relation-min-t", s.unet_relation_min_t), take("relation-contrast", s.relation_contrast);
     take("unet-contrast-min-t", s.unet_contrast_min_t), take("eval-spacing", s.eval_spacing);
     if (!v.empty()) throw std::invalid_argument("unknown option --" + v.begin()->first + " (see --help)");
     if (s.dtype != "bf16" && s.dtype != "f32") throw std::invalid_argument("--dtype must be bf16 or f32");
@@ -211,11 +223,14 @@ Settings parse(int argc, char** argv) {
         throw std::invalid_argument("--min-snr-gamma and --v-weight-cap are two weightings: pass one");
     if (s.v_weight_cap < 0 || (s.v_weight_cap > 0 && s.v_weight_cap < 1))
         throw std::invalid_argument("--v-weight-cap must be 0 (off) or at least 1");
-    if (s.shape_contrast < 0) throw std::invalid_argument("--shape-contrast must be at least 0");
+    if (s.shape_contrast < 0 || s.relation_contrast < 0)
+        throw std::invalid_argument("--shape-contrast and --relation-contrast must be at least 0");
     if (s.unet_relation_share < 0 || s.unet_relation_share > 1 ||
         (s.unet_relation_share > 0 && s.unet_shape_contrast <= 0))
         throw std::invalid_argument(
             "--unet-relation-share must be in [0, 1] and needs --unet-shape-contrast");
+    if (s.unet_relation_min_t > 0 && s.unet_relation_share <= 0)
+        throw std::invalid_argument("--unet-relation-min-t needs --unet-relation-share");
     if (s.unet_shape_contrast < 0 || s.unet_contrast_margin <= 0 || s.unet_contrast_fraction <= 0 ||
         s.unet_contrast_fraction > 1)
         throw std::invalid_argument("--unet-shape-contrast must be at least 0, --unet-contrast-margin "
@@ -235,29 +250,25 @@ double learning_rate(const Settings& s, int64_t step) {
 struct StepInputs {
     SceneBatch batch;
     at::Tensor noise, timesteps;
-    // --shape-contrast and --unet-shape-contrast: each caption with its first noun naming another shape,
-    // that noun's token position, and 1 where the caption was not dropped.
-    at::Tensor contrast_ids, noun_positions, contrast_weight;
-    // --unet-relation-share: the U-Net contrast's twins, some of them naming another relation instead.
-    at::Tensor unet_twin_ids;
+    ContrastTwins contrast;
 };
 
-// Past this distance between their unit-length outputs two shape words count as apart: colour words, which
-// the U-Net does follow, sit 0.43 apart in the r2 model, shape words 0.025. A distance (not a cosine,
+// Past this distance between their unit-length outputs two captions' words count as apart: colour words,
+// which the U-Net does follow, sit 0.43 apart in the r2 model, shape words 0.025. A distance (not a cosine,
 // whose gradient vanishes as two outputs meet) so the push is as strong at the collapse as near the margin.
-constexpr double kShapeContrastMargin = 0.5;
+constexpr double kTextContrastMargin = 0.5;
 
-// 0 once every caption's noun output lies kShapeContrastMargin from its twin's (the caption naming another
-// shape), both at unit length; `weight` is 0 for dropped captions.
-at::Tensor shape_contrast_loss(const at::Tensor& context, const at::Tensor& twin,
-                               const at::Tensor& noun_positions, const at::Tensor& weight) {
+// 0 once every caption's output at its noun lies kTextContrastMargin from its twin's (the caption naming
+// another shape, or the opposite relation), both at unit length; `weight` is 0 for samples without a twin.
+at::Tensor text_contrast_loss(const at::Tensor& context, const at::Tensor& twin,
+                              const at::Tensor& noun_positions, const at::Tensor& weight) {
     const auto unit_noun = [&](const at::Tensor& h) {
         const auto index = noun_positions.view({-1, 1, 1}).expand({-1, 1, h.size(2)});
         const auto noun = h.gather(1, index).squeeze(1).to(at::kFloat);
         return noun / noun.norm(2, 1, true).clamp_min(1e-6);
     };
     const auto apart = (unit_noun(context) - unit_noun(twin)).norm(2, 1);
-    return ((kShapeContrastMargin - apart).clamp_min(0) * weight).sum() / weight.sum().clamp_min(1);
+    return ((kTextContrastMargin - apart).clamp_min(0) * weight).sum() / weight.sum().clamp_min(1);
 }
 
 // 0 once each weighted sample's epsilon MSE under its twin caption (same noisy image, timestep and noise) is
@@ -282,39 +293,12 @@ StepInputs make_inputs(const Settings& s, const ClipTokenizer& tokenizer, int64_
     // leaves ~7% of the image at t = 999, so without it the model learns that an image's mean colour
     // survives all noising and, sampling from pure noise, paints every background a middle grey.
     if (s.offset_noise > 0) in.noise += at::randn({s.batch, 3, 1, 1}, gen) * s.offset_noise;
-    if (s.shape_contrast > 0 || s.unet_shape_contrast > 0) {
-        const auto& shapes = all_shapes();
-        const auto shift = at::randint(1, static_cast<int64_t>(shapes.size()), {s.batch}, gen, at::kLong);
-        in.contrast_ids = in.batch.ids.clone();
-        in.noun_positions = at::zeros({s.batch}, at::kLong);
-        in.contrast_weight = in.batch.dropped.logical_not().to(at::kFloat);
-        if (s.unet_relation_share > 0) in.unet_twin_ids = in.contrast_ids.clone();
-        const std::vector<Relation> relations{Relation::LeftOf, Relation::RightOf, Relation::Above,
-                                              Relation::Below};
-        const auto relation_shift =
-            s.unet_relation_share > 0 ? at::randint(1, 4, {s.batch}, gen, at::kLong) : at::Tensor();
-        constexpr std::uint64_t kRelationTwinStream = 2;
-        for (int i = 0; i < s.batch; ++i) {
-            if (in.batch.dropped[i].item<bool>()) continue;
-            const auto& scene = in.batch.scenes[i];
-            const auto own = std::find(shapes.begin(), shapes.end(), scene.phrases[0].shape) - shapes.begin();
-            const auto other =
-                with_first_shape(scene, shapes[(own + shift[i].item<int64_t>()) % shapes.size()]);
-            const auto enc = tokenizer.encode(other.caption());
-            in.contrast_ids[i].copy_(at::tensor(enc.ids, at::kLong));
-            // One token per word: the noun sits where it sits in the caption itself.
-            in.noun_positions[i] = word_token_positions(other, enc)[other.phrases[0].noun_word];
-            if (s.unet_relation_share > 0 && scene.relation != Relation::None) {
-                const uint64_t index = static_cast<uint64_t>(step) * s.batch + i;
-                if (sample_uniform(s.seed, index, kRelationTwinStream) >= s.unet_relation_share) continue;
-                const auto own_relation =
-                    std::find(relations.begin(), relations.end(), scene.relation) - relations.begin();
-                const auto relation = relations[(own_relation + relation_shift[i].item<int64_t>()) % 4];
-                in.unet_twin_ids[i].copy_(
-                    at::tensor(tokenizer.encode(caption_with_relation(scene, relation)).ids, at::kLong));
-            }
-        }
-    }
+    TwinOptions twins;
+    twins.shape = s.shape_contrast > 0 || s.unet_shape_contrast > 0;
+    twins.relation_share = s.unet_relation_share;
+    twins.opposite_relation = s.relation_contrast > 0;
+    in.contrast =
+        make_contrast_twins(in.batch, tokenizer, twins, s.seed, static_cast<uint64_t>(step) * s.batch, gen);
     return in;
 }
 
@@ -356,6 +340,7 @@ struct Evaluation {
     int images = 0, recognisable = 0, colors = 0, shapes = 0, relations = 0, backgrounds = 0;
     ImageCounts first; // over the first kFixedImageSet captions, when more were sampled
     ShapeWordEffect shape_words;
+    double relation_text_apart = 0;
 };
 
 Evaluation evaluate(const Settings& s, const FlatParams& flat, const at::Tensor& weights,
@@ -389,6 +374,7 @@ Evaluation evaluate(const Settings& s, const FlatParams& flat, const at::Tensor&
             if (i < kFixedImageSet && s.eval_images > kFixedImageSet) e.first.add(c);
         }
     }
+    e.relation_text_apart = relation_text_apart(text, tokenizer, scenes);
     if (s.eval_shape_words > 0) {
         AttentionRouter router;
         e.shape_words = shape_word_effect(
@@ -401,10 +387,11 @@ Evaluation evaluate(const Settings& s, const FlatParams& flat, const at::Tensor&
 void print_evaluation(const Evaluation& e, int64_t step) {
     std::printf("eval step %lld: %s; images %d: recognisable %d, colours %d, shapes %d, relations %d, "
                 "backgrounds %d; swapping the shape word moves the image %.2f/255, another seed %.2f/255, "
-                "the text encoder's output at the noun %.3f\n",
+                "the text encoder's output at the noun %.3f, at the second noun under the opposite relation "
+                "%.3f\n",
                 static_cast<long long>(step), e.attention.summary().c_str(), e.images, e.recognisable,
                 e.colors, e.shapes, e.relations, e.backgrounds, e.shape_words.shape_swap,
-                e.shape_words.other_seed, e.shape_words.noun_text_apart);
+                e.shape_words.other_seed, e.shape_words.noun_text_apart, e.relation_text_apart);
     if (e.first.images > 0)
         std::printf(
             "eval step %lld, the first %d images: recognisable %d, colours %d, shapes %d, relations %d, "
@@ -523,6 +510,7 @@ int run(const Settings& s) {
     auto next = std::async(std::launch::async, make_inputs, std::cref(s), std::cref(tokenizer), state.step());
     at::Tensor sum_mse = at::zeros({}, alphas.options()), sum_attn = at::zeros_like(sum_mse),
                sum_contrast = at::zeros_like(sum_mse), sum_unet_contrast = at::zeros_like(sum_mse),
+               sum_relation_contrast = at::zeros_like(sum_mse), sum_unet_relation = at::zeros_like(sum_mse),
                sum_gnorm = at::zeros_like(sum_mse);
     int since_log = 0;
     double data_wait = 0; // seconds the loop waited for the CPU to make a batch, since the last log
@@ -536,15 +524,15 @@ int run(const Settings& s) {
         const auto e = evaluate(s, flat, state.ema(), tokenizer, device);
         char line[400];
         std::snprintf(
-            line, sizeof line, "%lld,%.4f,%.4f,%.4f,%d,%.4f,%.4f,%.4f,%.4f,%.3f,%.3f,%.4f",
+            line, sizeof line, "%lld,%.4f,%.4f,%.4f,%d,%.4f,%.4f,%.4f,%.4f,%.3f,%.3f,%.4f,%.4f",
             static_cast<long long>(state.step()), e.attention.mean_iou, e.attention.hit_rate,
             e.attention.background_iou, e.images, e.images ? double(e.recognisable) / e.images : 0.0,
             e.images ? double(e.colors) / e.images : 0.0, e.images ? double(e.shapes) / e.images : 0.0,
             e.images ? double(e.relations) / e.images : 0.0, e.shape_words.shape_swap,
-            e.shape_words.other_seed, e.shape_words.noun_text_apart);
+            e.shape_words.other_seed, e.shape_words.noun_text_apart, e.relation_text_apart);
         append_line(out / "eval.csv",
                     "step,mean_iou,pointing,background_iou,images,recognisable,colors,shapes,relations,"
-                    "shape_swap_diff,other_seed_diff,noun_text_apart",
+                    "shape_swap_diff,other_seed_diff,noun_text_apart,relation_text_apart",
                     line);
         print_evaluation(e, state.step());
     };
@@ -574,32 +562,46 @@ int run(const Settings& s) {
         const auto weights = mse_weights(s, a.view({-1}));
         auto loss = weights.defined() ? (sample_mse * weights).mean() : mse;
         at::Tensor attn = at::zeros({}, mse.options()), contrast = at::zeros_like(attn),
-                   unet_contrast = at::zeros_like(attn);
-        const auto twin_context =
-            inputs.contrast_ids.defined() ? text.forward(inputs.contrast_ids.to(device)) : at::Tensor();
+                   unet_contrast = at::zeros_like(attn), relation_contrast = at::zeros_like(attn),
+                   unet_relation_contrast = at::zeros_like(attn);
+        const auto twin_context = inputs.contrast.shape_ids.defined()
+                                      ? text.forward(inputs.contrast.shape_ids.to(device))
+                                      : at::Tensor();
         if (s.shape_contrast > 0) {
-            contrast = shape_contrast_loss(context, twin_context, inputs.noun_positions.to(device),
-                                           inputs.contrast_weight.to(device));
+            contrast = text_contrast_loss(context, twin_context, inputs.contrast.noun_positions.to(device),
+                                          inputs.contrast.shape_weight.to(device));
             loss = loss + contrast * s.shape_contrast;
+        }
+        if (s.relation_contrast > 0) {
+            relation_contrast = text_contrast_loss(
+                context, text.forward(inputs.contrast.relation_ids.to(device)),
+                inputs.contrast.relation_positions.to(device), inputs.contrast.relation_weight.to(device));
+            loss = loss + relation_contrast * s.relation_contrast;
         }
         if (s.unet_shape_contrast > 0) {
             // The text encoder gets this term's gradient too: a twin is an ordinary caption of other scenes,
             // so its output cannot be bent to fail here without failing there.
             const auto unet_twin_context =
-                inputs.unet_twin_ids.defined()
-                    ? text.forward(inputs.unet_twin_ids.narrow(0, 0, twins).to(device))
+                s.unet_relation_share > 0
+                    ? text.forward(inputs.contrast.unet_ids.narrow(0, 0, twins).to(device))
                     : twin_context.narrow(0, 0, twins);
             const auto twin_pred =
                 unet.forward(noisy.narrow(0, 0, twins), t.narrow(0, 0, twins).to(at::kFloat),
                              unet_twin_context, twin_router);
             const auto twin_mse =
                 (twin_pred.to(at::kFloat) - noise.narrow(0, 0, twins)).pow(2).mean({1, 2, 3});
+            const auto relation_twin = inputs.contrast.unet_relation.narrow(0, 0, twins).to(device);
+            const auto min_t = at::where(relation_twin.gt(0), s.unet_relation_min_t, s.unet_contrast_min_t);
             const auto weight = b.dropped.narrow(0, 0, twins)
                                     .logical_not()
-                                    .logical_and(t.narrow(0, 0, twins).ge(s.unet_contrast_min_t))
+                                    .logical_and(t.narrow(0, 0, twins).ge(min_t))
                                     .to(at::kFloat);
             unet_contrast =
                 unet_contrast_loss(sample_mse.narrow(0, 0, twins), twin_mse, weight, s.unet_contrast_margin);
+            // Logged apart: whether the relation twins' gap opens at all (r9's never did).
+            unet_relation_contrast =
+                unet_contrast_loss(sample_mse.narrow(0, 0, twins).detach(), twin_mse.detach(),
+                                   weight * relation_twin, s.unet_contrast_margin);
             loss = loss + unet_contrast * s.unet_shape_contrast;
         }
         if (s.attn_loss > 0) {
@@ -620,7 +622,8 @@ int run(const Settings& s) {
             state.update_ema(std::min(s.ema, (1.0 + state.step()) / (10.0 + state.step())));
         }
         sum_mse += mse.detach(), sum_attn += attn.detach(), sum_contrast += contrast.detach(),
-            sum_unet_contrast += unet_contrast.detach(), sum_gnorm += gnorm;
+            sum_unet_contrast += unet_contrast.detach(), sum_relation_contrast += relation_contrast.detach(),
+            sum_unet_relation += unet_relation_contrast, sum_gnorm += gnorm;
         ++since_log;
 
         if (state.step() % s.log_every == 0 || state.step() == s.steps) {
@@ -628,25 +631,29 @@ int run(const Settings& s) {
             const double m = sum_mse.item<double>() / since_log, at_l = sum_attn.item<double>() / since_log,
                          c = sum_contrast.item<double>() / since_log,
                          uc = sum_unet_contrast.item<double>() / since_log,
+                         rc = sum_relation_contrast.item<double>() / since_log,
+                         urc = sum_unet_relation.item<double>() / since_log,
                          g = sum_gnorm.item<double>() / since_log,
-                         total = m + s.attn_loss * at_l + s.shape_contrast * c + s.unet_shape_contrast * uc;
+                         total = m + s.attn_loss * at_l + s.shape_contrast * c + s.unet_shape_contrast * uc +
+                                 s.relation_contrast * rc;
             char line[300];
-            std::snprintf(line, sizeof line, "%lld,%.6f,%.6f,%.6f,%.3e,%.4f,%.2f,%.1f,%.6f,%.6f",
+            std::snprintf(line, sizeof line, "%lld,%.6f,%.6f,%.6f,%.3e,%.4f,%.2f,%.1f,%.6f,%.6f,%.6f,%.6f",
                           static_cast<long long>(state.step()), total, m, at_l, learning_rate(s, step), g,
-                          minutes() * 60, since_log * s.batch / secs, c, uc);
+                          minutes() * 60, since_log * s.batch / secs, c, uc, rc, urc);
             append_line(out / "loss.csv",
                         "step,loss,mse,attn_loss,lr,grad_norm,seconds_this_call,images_per_s,shape_contrast,"
-                        "unet_contrast",
+                        "unet_contrast,relation_contrast,unet_relation_contrast",
                         line);
-            std::printf("step %lld  loss %.5f  mse %.5f  attn %.4f  shape contrast %.4f  unet contrast %.4f  "
-                        "lr %.2e  |g| %.3f  "
+            std::printf("step %lld  loss %.5f  mse %.5f  attn %.4f  shape contrast %.4f  unet contrast %.4f "
+                        "(relation twins %.4f)  relation contrast %.4f  lr %.2e  |g| %.3f  "
                         "%.0f img/s (%.0f%% waiting for data)  %.1f min\n",
-                        static_cast<long long>(state.step()), total, m, at_l, c, uc, learning_rate(s, step),
-                        g, since_log * s.batch / secs, 100 * data_wait / secs, minutes());
+                        static_cast<long long>(state.step()), total, m, at_l, c, uc, urc, rc,
+                        learning_rate(s, step), g, since_log * s.batch / secs, 100 * data_wait / secs,
+                        minutes());
             data_wait = 0;
             std::fflush(stdout);
             sum_mse.zero_(), sum_attn.zero_(), sum_contrast.zero_(), sum_unet_contrast.zero_(),
-                sum_gnorm.zero_();
+                sum_relation_contrast.zero_(), sum_unet_relation.zero_(), sum_gnorm.zero_();
             since_log = 0;
             log_time = Clock::now();
         }
