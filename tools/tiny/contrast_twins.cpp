@@ -66,7 +66,7 @@ ContrastTwins make_contrast_twins(const SceneBatch& batch, const ClipTokenizer& 
         for (int64_t i = 0; i < n; ++i) {
             const auto& scene = batch.scenes[i];
             if (batch.dropped[i].item<bool>() || scene.relation == Relation::None) continue;
-            const auto twin = *parse_caption(caption_with_relation(scene, opposite(scene.relation)));
+            const auto twin = opposite_twin(scene);
             const auto encoding = tokenizer.encode(twin.caption());
             t.relation_ids[i].copy_(ids_of(encoding));
             t.relation_positions[i] = word_token_positions(twin, encoding)[twin.phrases[1].noun_word];

@@ -19,7 +19,7 @@ double relation_text_apart(const ClipTextModel& text, const ClipTokenizer& token
     for (const auto& scene : scenes) {
         if (scene.relation == Relation::None) continue;
         const auto own = second_noun(scene);
-        const auto twin = second_noun(*parse_caption(caption_with_relation(scene, opposite(scene.relation))));
+        const auto twin = second_noun(opposite_twin(scene));
         sum += ((own - twin).norm() / own.norm()).item<double>(), ++n;
     }
     return n > 0 ? sum / n : 0;

@@ -267,6 +267,10 @@ Relation opposite(Relation relation) {
     }
 }
 
+Scene opposite_twin(const Scene& scene) {
+    return *parse_caption(caption_with_relation(scene, opposite(scene.relation)));
+}
+
 std::string prompt_grammar() {
     const auto list = [](const std::vector<std::string>& words) {
         std::string out;

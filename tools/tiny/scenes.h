@@ -93,6 +93,9 @@ std::string caption_with_relation(const Scene& scene, Relation relation);
 // The relation with the phrases' places swapped ("left of" for "right of", "above" for "below"): said in as
 // many words, so a caption and its opposite twin have every later word at the same token position.
 Relation opposite(Relation relation);
+// The scene a two-phrase scene's caption describes under the opposite relation (parse_caption's: words and
+// positions, no layout), what the relation contrast and its evaluation compare a caption with.
+Scene opposite_twin(const Scene& scene);
 // The scene a caption describes, without objects (no layout): phrases, relation, background and word
 // positions. nullopt when the caption is not a sentence of the grammar.
 std::optional<Scene> parse_caption(const std::string& caption);
