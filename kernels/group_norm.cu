@@ -2,6 +2,8 @@
 #include "element_convert.cuh"
 #include "group_norm.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <stdexcept>
@@ -10,79 +12,245 @@ namespace attnscope::kernels {
 namespace {
 
 constexpr int kThreads = 512;
+// Values one block reads, about 32 KB of fp16: a 64x64x320 map spreads over 69 blocks a batch item (138 for
+// CFG's batch of two on 132 SMs), where one block a (batch item, group) gave 64 blocks in all. Fixed, not
+// sized to the GPU, so every GPU sums in the same order.
+constexpr int64_t kChunkElements = 16384;
+constexpr int kVector = 8; // channels a thread loads at once (16 bytes of fp16) where rows allow it
 
-// The block's sum of v, returned to every thread.
-__device__ float block_sum(float v, float* scratch) {
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-    __syncthreads(); // scratch may still be read from the previous sum
-    if (lane == 0) scratch[warp] = v;
-    __syncthreads();
-    v = lane < kThreads / 32 ? scratch[lane] : 0.f;
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    return v;
+// How the work is cut: each thread keeps the same `vec` channels (its lane) for every row it reads, so its
+// per-channel sums stay in registers; a block reads `chunk_rows` whole rows (pixels) of one batch item.
+struct Plan {
+    int vec = 1, lanes = 0, rows_per_pass = 0;
+    int64_t chunk_rows = 0, chunks = 0;
+};
+
+bool aligned(const void* p) {
+    return reinterpret_cast<std::uintptr_t>(p) % (kVector * 2) == 0;
 }
 
-// One block per (batch item, group). The group's values are runs of per_group contiguous channels, one run a
-// pixel, a row of channels apart; thread t reads channel t % per_group of every (kThreads / per_group)-th
-// pixel from pixel t / per_group, so a warp reads neighbouring runs.
-template <typename T>
-__global__ void group_norm_nhwc_kernel(const T* __restrict__ x, T* __restrict__ y,
-                                       const T* __restrict__ gamma, const T* __restrict__ beta,
-                                       int64_t pixels, int channels, int groups, float eps, bool silu) {
-    __shared__ float scratch[kThreads / 32];
-    const int b = blockIdx.x / groups, g = blockIdx.x % groups, per_group = channels / groups;
-    const int j = threadIdx.x % per_group, stride = kThreads / per_group;
-    const int64_t first = threadIdx.x / per_group;
-    const bool active = first < stride; // the threads past the last whole run of the block stay idle
-    const int64_t base = b * pixels * channels + static_cast<int64_t>(g) * per_group + j;
-    const float count = static_cast<float>(pixels * per_group);
+Plan plan(const GroupNormArgs& a) {
+    Plan p;
+    p.vec = a.channels % kVector == 0 && aligned(a.x) && aligned(a.y) ? kVector : 1;
+    p.lanes = a.channels / p.vec;
+    p.rows_per_pass = kThreads / p.lanes;
+    const int64_t rows = (kChunkElements + a.channels - 1) / a.channels;
+    p.chunk_rows = std::max<int64_t>(1, (rows + p.rows_per_pass - 1) / p.rows_per_pass) * p.rows_per_pass;
+    p.chunks = (a.pixels + p.chunk_rows - 1) / p.chunk_rows;
+    return p;
+}
 
-    float s = 0.f;
-    if (active)
-        for (int64_t p = first; p < pixels; p += stride) s += to_float(x[base + p * channels]);
-    const float mean = block_sum(s, scratch) / count;
-    float d2 = 0.f;
-    if (active)
-        for (int64_t p = first; p < pixels; p += stride) {
-            const float d = to_float(x[base + p * channels]) - mean;
-            d2 += d * d;
+__device__ __forceinline__ int64_t min64(int64_t a, int64_t b) {
+    return a < b ? a : b;
+}
+
+template <typename T, int V> struct Row {
+    float v[V];
+    __device__ void load(const T* p) {
+        if constexpr (V == kVector) {
+            const uint4 raw = *reinterpret_cast<const uint4*>(p);
+            const T* h = reinterpret_cast<const T*>(&raw);
+#pragma unroll
+            for (int i = 0; i < V; ++i) v[i] = to_float(h[i]);
+        } else {
+            v[0] = to_float(*p);
         }
-    const float rstd = rsqrtf(block_sum(d2, scratch) / count + eps);
-    if (!active) return;
-    const int c = g * per_group + j;
-    const float scale = rstd * to_float(gamma[c]), shift = to_float(beta[c]) - mean * scale;
-    for (int64_t p = first; p < pixels; p += stride) {
-        float v = to_float(x[base + p * channels]) * scale + shift;
-        if (silu) v = v / (1.f + __expf(-v));
-        y[base + p * channels] = from_float<T>(v);
+    }
+    __device__ void store(T* p) const {
+        if constexpr (V == kVector) {
+            uint4 raw;
+            T* h = reinterpret_cast<T*>(&raw);
+#pragma unroll
+            for (int i = 0; i < V; ++i) h[i] = from_float<T>(v[i]);
+            *reinterpret_cast<uint4*>(p) = raw;
+        } else {
+            *p = from_float<T>(v[0]);
+        }
+    }
+};
+
+// The block's per-channel sums `acc` (thread lane's V channels, one slot per row of a pass) summed into
+// per-group sums in group_sum[groups]; every thread sees them after it returns.
+template <int V>
+__device__ void sum_groups(const float (&acc)[V], float* slots, float* group_sum, int lane, int row,
+                           bool active, int rows_per_pass, int channels, int groups) {
+    if (active)
+#pragma unroll
+        for (int i = 0; i < V; ++i) slots[row * channels + lane * V + i] = acc[i];
+    __syncthreads();
+    const int per_group = channels / groups;
+    for (int g = threadIdx.x; g < groups; g += blockDim.x) {
+        float s = 0.f;
+        for (int r = 0; r < rows_per_pass; ++r)
+            for (int c = g * per_group; c < (g + 1) * per_group; ++c) s += slots[r * channels + c];
+        group_sum[g] = s;
+    }
+    __syncthreads();
+}
+
+// Pass 1, grid (chunks, batch): each chunk's mean and centred sum of squares per group, two passes over the
+// chunk (the second from cache), so no cancellation whatever the mean.
+template <typename T, int V>
+__global__ void __launch_bounds__(kThreads)
+    chunk_stats_kernel(const T* __restrict__ x, float2* __restrict__ part, int64_t pixels, int channels,
+                       int groups, int64_t chunk_rows) {
+    extern __shared__ float shared[];
+    const int lanes = channels / V, rows_per_pass = kThreads / lanes, per_group = channels / groups;
+    const int lane = threadIdx.x % lanes, row = threadIdx.x / lanes;
+    const bool active = row < rows_per_pass;
+    const int64_t first = blockIdx.x * chunk_rows, last = min64(first + chunk_rows, pixels);
+    const T* xb = x + blockIdx.y * pixels * channels + lane * V;
+    float* slots = shared;
+    float* group_sum = shared + rows_per_pass * channels;
+
+    float acc[V] = {};
+    Row<T, V> r;
+    if (active)
+        for (int64_t p = first + row; p < last; p += rows_per_pass) {
+            r.load(xb + p * channels);
+#pragma unroll
+            for (int i = 0; i < V; ++i) acc[i] += r.v[i];
+        }
+    sum_groups<V>(acc, slots, group_sum, lane, row, active, rows_per_pass, channels, groups);
+    const float count = static_cast<float>((last - first) * per_group);
+    float mean[V];
+#pragma unroll
+    for (int i = 0; i < V; ++i) mean[i] = group_sum[(lane * V + i) / per_group] / count, acc[i] = 0.f;
+    float* part_b = reinterpret_cast<float*>(part + (blockIdx.y * gridDim.x + blockIdx.x) * groups);
+    for (int g = threadIdx.x; g < groups; g += blockDim.x) part_b[2 * g] = group_sum[g] / count;
+    if (active)
+        for (int64_t p = first + row; p < last; p += rows_per_pass) {
+            r.load(xb + p * channels);
+#pragma unroll
+            for (int i = 0; i < V; ++i) {
+                const float d = r.v[i] - mean[i];
+                acc[i] += d * d;
+            }
+        }
+    sum_groups<V>(acc, slots, group_sum, lane, row, active, rows_per_pass, channels, groups);
+    for (int g = threadIdx.x; g < groups; g += blockDim.x) part_b[2 * g + 1] = group_sum[g];
+}
+
+// Pass 2, one block a batch item: the chunks' (mean, M2) merged per group (Chan et al.'s pairwise update),
+// written as (mean, 1 / sqrt(var + eps)).
+__global__ void merge_stats_kernel(const float2* __restrict__ part, float2* __restrict__ stats,
+                                   int64_t pixels, int channels, int groups, int64_t chunk_rows,
+                                   int64_t chunks, float eps) {
+    const int per_group = channels / groups;
+    for (int g = threadIdx.x; g < groups; g += blockDim.x) {
+        float n = 0.f, mean = 0.f, m2 = 0.f;
+        for (int64_t k = 0; k < chunks; ++k) {
+            const float nk =
+                static_cast<float>((min64(pixels, (k + 1) * chunk_rows) - k * chunk_rows) * per_group);
+            const float2 s = part[(blockIdx.x * chunks + k) * groups + g];
+            const float delta = s.x - mean, total = n + nk;
+            mean += delta * (nk / total);
+            m2 += s.y + delta * delta * (n * nk / total);
+            n = total;
+        }
+        stats[blockIdx.x * groups + g] = make_float2(mean, rsqrtf(m2 / n + eps));
     }
 }
 
-template <typename T> void launch(const GroupNormArgs& a) {
-    const auto grid = static_cast<unsigned>(a.batch * a.groups);
-    group_norm_nhwc_kernel<T><<<grid, kThreads, 0, static_cast<cudaStream_t>(a.stream)>>>(
-        static_cast<const T*>(a.x), static_cast<T*>(a.y), static_cast<const T*>(a.gamma),
-        static_cast<const T*>(a.beta), a.pixels, a.channels, a.groups, a.eps, a.silu);
-    check_launch("group_norm_nhwc_kernel");
+// Pass 3, grid (chunks, batch): y = [silu](x * scale + shift), scale and shift per channel from the group's
+// statistics, gamma and beta, computed once per thread for its lane.
+template <typename T, int V>
+__global__ void __launch_bounds__(kThreads)
+    normalize_kernel(const T* __restrict__ x, T* __restrict__ y, const T* __restrict__ gamma,
+                     const T* __restrict__ beta, const float2* __restrict__ stats, int64_t pixels,
+                     int channels, int groups, int64_t chunk_rows, bool silu) {
+    const int lanes = channels / V, rows_per_pass = kThreads / lanes, per_group = channels / groups;
+    const int lane = threadIdx.x % lanes, row = threadIdx.x / lanes;
+    if (row >= rows_per_pass) return;
+    const int64_t first = blockIdx.x * chunk_rows, last = min64(first + chunk_rows, pixels);
+    const int64_t offset = blockIdx.y * pixels * channels + lane * V;
+    float scale[V], shift[V];
+#pragma unroll
+    for (int i = 0; i < V; ++i) {
+        const int c = lane * V + i;
+        const float2 s = stats[blockIdx.y * groups + c / per_group];
+        scale[i] = s.y * to_float(gamma[c]);
+        shift[i] = to_float(beta[c]) - s.x * scale[i];
+    }
+    Row<T, V> r;
+    for (int64_t p = first + row; p < last; p += rows_per_pass) {
+        r.load(x + offset + p * channels);
+#pragma unroll
+        for (int i = 0; i < V; ++i) {
+            float v = r.v[i] * scale[i] + shift[i];
+            if (silu) v = v / (1.f + __expf(-v));
+            r.v[i] = v;
+        }
+        r.store(y + offset + p * channels);
+    }
+}
+
+struct Workspace {
+    float2* part;  // (batch, chunks, groups): each chunk's mean and M2
+    float2* stats; // (batch, groups): mean and 1 / std
+};
+
+size_t part_count(const GroupNormArgs& a, const Plan& p) {
+    return static_cast<size_t>(a.batch * p.chunks * a.groups);
+}
+
+Workspace workspace_of(const GroupNormArgs& a, const Plan& p) {
+    auto* base = static_cast<float2*>(a.workspace);
+    return {base, base + part_count(a, p)};
+}
+
+template <typename T, int V> void launch(const GroupNormArgs& a, const Plan& p) {
+    const auto stream = static_cast<cudaStream_t>(a.stream);
+    const auto w = workspace_of(a, p);
+    const dim3 grid(static_cast<unsigned>(p.chunks), static_cast<unsigned>(a.batch));
+    const auto x = static_cast<const T*>(a.x);
+    const size_t shared = (static_cast<size_t>(p.rows_per_pass) * a.channels + a.groups) * sizeof(float);
+    chunk_stats_kernel<T, V>
+        <<<grid, kThreads, shared, stream>>>(x, w.part, a.pixels, a.channels, a.groups, p.chunk_rows);
+    check_launch("group_norm chunk_stats_kernel");
+    merge_stats_kernel<<<static_cast<unsigned>(a.batch), std::min(kThreads, ((a.groups + 31) / 32) * 32), 0,
+                         stream>>>(w.part, w.stats, a.pixels, a.channels, a.groups, p.chunk_rows, p.chunks,
+                                   a.eps);
+    check_launch("group_norm merge_stats_kernel");
+    normalize_kernel<T, V><<<grid, kThreads, 0, stream>>>(
+        x, static_cast<T*>(a.y), static_cast<const T*>(a.gamma), static_cast<const T*>(a.beta), w.stats,
+        a.pixels, a.channels, a.groups, p.chunk_rows, a.silu);
+    check_launch("group_norm normalize_kernel");
+}
+
+template <typename T> void dispatch(const GroupNormArgs& a, const Plan& p) {
+    if (p.vec == kVector)
+        launch<T, kVector>(a, p);
+    else
+        launch<T, 1>(a, p);
 }
 
 } // namespace
 
 bool group_norm_nhwc_supported(int channels, int groups) {
-    return groups > 0 && channels % groups == 0 && channels / groups <= kThreads;
+    if (groups <= 0 || channels <= 0 || channels % groups != 0) return false;
+    return (channels % kVector == 0 ? channels / kVector : channels) <= kThreads;
+}
+
+size_t group_norm_nhwc_workspace_bytes(const GroupNormArgs& a) {
+    if (!group_norm_nhwc_supported(a.channels, a.groups) || a.batch <= 0 || a.pixels <= 0) return 0;
+    const auto p = plan(a);
+    return (part_count(a, p) + static_cast<size_t>(a.batch * a.groups)) * sizeof(float2);
 }
 
 void group_norm_nhwc_forward(const GroupNormArgs& a) {
     if (!group_norm_nhwc_supported(a.channels, a.groups))
         throw std::invalid_argument("GroupNorm kernel: " + std::to_string(a.channels) + " channels in " +
-                                    std::to_string(a.groups) + " groups (a whole number of at most " +
-                                    std::to_string(kThreads) + " channels a group)");
+                                    std::to_string(a.groups) + " groups (whole groups, at most " +
+                                    std::to_string(kThreads * kVector) + " channels, or " +
+                                    std::to_string(kThreads) + " where they are not a multiple of 8)");
     if (a.batch <= 0 || a.pixels <= 0) return;
+    if (a.workspace == nullptr) throw std::invalid_argument("GroupNorm kernel: no workspace");
+    const auto p = plan(a);
     if (a.dtype == ElementType::F16)
-        launch<__half>(a);
+        dispatch<__half>(a, p);
     else
-        launch<__nv_bfloat16>(a);
+        dispatch<__nv_bfloat16>(a, p);
 }
 
 } // namespace attnscope::kernels

@@ -1,6 +1,7 @@
 // Our GroupNorm(+SiLU) kernel on channels-last activations (model/fused_group_norm.h) against the float64
-// GroupNorm of the same rounded input, at the U-Net's group sizes (1 to 40 channels a group, odd pixel
-// counts), an offset mean (the variance is centred) and where it does not run.
+// GroupNorm of the same rounded input, at the U-Net's group sizes (1 to 80 channels a group, odd pixel
+// counts, SDXL's 128x128 maps in 152 chunks), channel counts that are no multiple of 8 (one channel a load),
+// an offset mean (the variance is centred) and where it does not run.
 #include "model/fused_group_norm.h"
 #include "test_util.h"
 
@@ -20,7 +21,8 @@ TEST(FusedGroupNorm, MatchesFloat64GroupNormOnTheGpu) {
     for (const auto dtype : {at::kHalf, at::kBFloat16})
         for (const Case c :
              {Case{2, 320, 64, 64, 32, 0.0}, Case{2, 1280, 8, 8, 32, 0.0}, Case{1, 32, 7, 9, 32, 0.0},
-              Case{2, 640, 13, 11, 32, 50.0}, Case{3, 96, 5, 5, 8, -3.0}})
+              Case{2, 640, 13, 11, 32, 50.0}, Case{3, 96, 5, 5, 8, -3.0}, Case{1, 320, 128, 128, 32, 2.0},
+              Case{2, 2560, 16, 16, 32, 0.0}, Case{2, 36, 9, 7, 4, 1.0}, Case{1, 12, 3, 3, 12, 0.0}})
             for (const bool silu : {false, true}) {
                 const auto x64 =
                     at::randn({c.batch, c.channels, c.height, c.width}, gen, at::kDouble) * 2 + c.offset;

@@ -35,6 +35,9 @@ at::Tensor fused_group_norm_nhwc(const at::Tensor& x, const at::Tensor& gamma, c
     a.eps = static_cast<float>(eps);
     a.silu = silu;
     a.stream = torch_cuda_stream(x.device());
+    const auto workspace = at::empty({static_cast<int64_t>(kernels::group_norm_nhwc_workspace_bytes(a))},
+                                     x.options().dtype(at::kByte));
+    a.workspace = workspace.data_ptr();
     kernels::group_norm_nhwc_forward(a);
     return y;
 }

@@ -1,7 +1,7 @@
 #pragma once
-// GroupNorm, optionally followed by SiLU, of a channels-last activation in one pass of our CUDA kernel
-// (kernels/group_norm.h), where it runs: a CUDA tensor in fp16 or bf16, NHWC, whole groups of at most 512
-// channels, and a build with our kernels.
+// GroupNorm, optionally followed by SiLU, of a channels-last activation by our CUDA kernel
+// (kernels/group_norm.h), where it runs: a CUDA tensor in fp16 or bf16, NHWC, whole groups, the channels
+// group_norm_nhwc_supported takes, and a build with our kernels.
 #include <ATen/ATen.h>
 
 namespace attnscope {
