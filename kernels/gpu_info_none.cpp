@@ -9,5 +9,7 @@ GpuInfo query_gpus() {
 }
 
 void gpu_synchronize() {}
+void gpu_profiler_start() {}
+void gpu_profiler_stop() {}
 
 } // namespace attnscope

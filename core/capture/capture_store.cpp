@@ -13,13 +13,14 @@ int64_t nbytes(const at::Tensor& t) {
     return t.defined() ? t.numel() * static_cast<int64_t>(t.element_size()) : 0;
 }
 
-// The tensor itself when it owns its memory (the model's per-head Q and K do: nothing to copy); a compact
-// copy when it is a view into something larger, which keeping would pin, or when its memory is a replayed
-// graph's.
+// The tensor itself when it is contiguous and owns its memory (nothing to copy); a compact copy when it is
+// a view into something larger, which keeping would pin, when its memory is a replayed graph's, or when it
+// is a strided view (the model's per-head Q and K are: the maps read them contiguous).
 at::Tensor kept(const at::Tensor& t, bool transient) {
     const bool whole = t.is_contiguous() && t.storage_offset() == 0 &&
                        static_cast<int64_t>(t.storage().nbytes()) == nbytes(t);
-    return whole && !transient ? t : t.contiguous().clone();
+    if (whole && !transient) return t;
+    return t.is_contiguous() ? t.clone() : t.contiguous(); // contiguous() of a strided view is already a copy
 }
 
 std::string megabytes(int64_t b) {

@@ -10,8 +10,10 @@
 namespace attnscope {
 namespace {
 
-at::Tensor split_heads(const at::Tensor& x, int64_t heads) { // (B, S, h*d) -> (B, h, S, d)
-    return x.view({x.size(0), x.size(1), heads, -1}).transpose(1, 2).contiguous();
+// (B, S, h*d) -> (B, h, S, d), a view: LibTorch's SDPA reads it as it lies (and returns O in the same layout,
+// so merge_heads is a view too), and the backends that want (B, h, S, d) contiguous make it so themselves.
+at::Tensor split_heads(const at::Tensor& x, int64_t heads) {
+    return x.view({x.size(0), x.size(1), heads, -1}).transpose(1, 2);
 }
 
 at::Tensor merge_heads(const at::Tensor& x) { // (B, h, S, d) -> (B, S, h*d)
