@@ -92,8 +92,8 @@ __device__ void sum_groups(const float (&acc)[V], float* slots, float* group_sum
 // chunk (the second from cache), so no cancellation whatever the mean.
 template <typename T, int V>
 __global__ void __launch_bounds__(kThreads)
-    chunk_stats_kernel(const T* __restrict__ x, float2* __restrict__ part, int64_t pixels, int channels,
-                       int groups, int64_t chunk_rows) {
+    chunk_stats_kernel(const T* __restrict__ x, const T* __restrict__ shift, float2* __restrict__ part,
+                       int64_t pixels, int channels, int groups, int64_t chunk_rows) {
     extern __shared__ float shared[];
     const int lanes = channels / V, rows_per_pass = kThreads / lanes, per_group = channels / groups;
     const int lane = threadIdx.x % lanes, row = threadIdx.x / lanes;
@@ -102,6 +102,10 @@ __global__ void __launch_bounds__(kThreads)
     const T* xb = x + blockIdx.y * pixels * channels + lane * V;
     float* slots = shared;
     float* group_sum = shared + rows_per_pass * channels;
+    float add[V];
+#pragma unroll
+    for (int i = 0; i < V; ++i)
+        add[i] = shift != nullptr && active ? to_float(shift[blockIdx.y * channels + lane * V + i]) : 0.f;
 
     float acc[V] = {};
     Row<T, V> r;
@@ -109,7 +113,7 @@ __global__ void __launch_bounds__(kThreads)
         for (int64_t p = first + row; p < last; p += rows_per_pass) {
             r.load(xb + p * channels);
 #pragma unroll
-            for (int i = 0; i < V; ++i) acc[i] += r.v[i];
+            for (int i = 0; i < V; ++i) acc[i] += r.v[i] + add[i];
         }
     sum_groups<V>(acc, slots, group_sum, lane, row, active, rows_per_pass, channels, groups);
     const float count = static_cast<float>((last - first) * per_group);
@@ -123,7 +127,7 @@ __global__ void __launch_bounds__(kThreads)
             r.load(xb + p * channels);
 #pragma unroll
             for (int i = 0; i < V; ++i) {
-                const float d = r.v[i] - mean[i];
+                const float d = r.v[i] + add[i] - mean[i];
                 acc[i] += d * d;
             }
         }
@@ -152,32 +156,34 @@ __global__ void merge_stats_kernel(const float2* __restrict__ part, float2* __re
     }
 }
 
-// Pass 3, grid (chunks, batch): y = [silu](x * scale + shift), scale and shift per channel from the group's
-// statistics, gamma and beta, computed once per thread for its lane.
+// Pass 3, grid (chunks, batch): y = [silu]((x + shift) * scale + bias), scale and bias per channel from the
+// group's statistics, gamma, beta and the shift, computed once per thread for its lane.
 template <typename T, int V>
 __global__ void __launch_bounds__(kThreads)
     normalize_kernel(const T* __restrict__ x, T* __restrict__ y, const T* __restrict__ gamma,
-                     const T* __restrict__ beta, const float2* __restrict__ stats, int64_t pixels,
-                     int channels, int groups, int64_t chunk_rows, bool silu) {
+                     const T* __restrict__ beta, const T* __restrict__ shift,
+                     const float2* __restrict__ stats, int64_t pixels, int channels, int groups,
+                     int64_t chunk_rows, bool silu) {
     const int lanes = channels / V, rows_per_pass = kThreads / lanes, per_group = channels / groups;
     const int lane = threadIdx.x % lanes, row = threadIdx.x / lanes;
     if (row >= rows_per_pass) return;
     const int64_t first = blockIdx.x * chunk_rows, last = min64(first + chunk_rows, pixels);
     const int64_t offset = blockIdx.y * pixels * channels + lane * V;
-    float scale[V], shift[V];
+    float scale[V], bias[V];
 #pragma unroll
     for (int i = 0; i < V; ++i) {
         const int c = lane * V + i;
         const float2 s = stats[blockIdx.y * groups + c / per_group];
+        const float add = shift != nullptr ? to_float(shift[blockIdx.y * channels + c]) : 0.f;
         scale[i] = s.y * to_float(gamma[c]);
-        shift[i] = to_float(beta[c]) - s.x * scale[i];
+        bias[i] = to_float(beta[c]) + (add - s.x) * scale[i];
     }
     Row<T, V> r;
     for (int64_t p = first + row; p < last; p += rows_per_pass) {
         r.load(x + offset + p * channels);
 #pragma unroll
         for (int i = 0; i < V; ++i) {
-            float v = r.v[i] * scale[i] + shift[i];
+            float v = r.v[i] * scale[i] + bias[i];
             if (silu) v = v / (1.f + __expf(-v));
             r.v[i] = v;
         }
@@ -204,17 +210,18 @@ template <typename T, int V> void launch(const GroupNormArgs& a, const Plan& p) 
     const auto w = workspace_of(a, p);
     const dim3 grid(static_cast<unsigned>(p.chunks), static_cast<unsigned>(a.batch));
     const auto x = static_cast<const T*>(a.x);
+    const auto shift = static_cast<const T*>(a.shift);
     const size_t shared = (static_cast<size_t>(p.rows_per_pass) * a.channels + a.groups) * sizeof(float);
     chunk_stats_kernel<T, V>
-        <<<grid, kThreads, shared, stream>>>(x, w.part, a.pixels, a.channels, a.groups, p.chunk_rows);
+        <<<grid, kThreads, shared, stream>>>(x, shift, w.part, a.pixels, a.channels, a.groups, p.chunk_rows);
     check_launch("group_norm chunk_stats_kernel");
     merge_stats_kernel<<<static_cast<unsigned>(a.batch), std::min(kThreads, ((a.groups + 31) / 32) * 32), 0,
                          stream>>>(w.part, w.stats, a.pixels, a.channels, a.groups, p.chunk_rows, p.chunks,
                                    a.eps);
     check_launch("group_norm merge_stats_kernel");
     normalize_kernel<T, V><<<grid, kThreads, 0, stream>>>(
-        x, static_cast<T*>(a.y), static_cast<const T*>(a.gamma), static_cast<const T*>(a.beta), w.stats,
-        a.pixels, a.channels, a.groups, p.chunk_rows, a.silu);
+        x, static_cast<T*>(a.y), static_cast<const T*>(a.gamma), static_cast<const T*>(a.beta), shift,
+        w.stats, a.pixels, a.channels, a.groups, p.chunk_rows, a.silu);
     check_launch("group_norm normalize_kernel");
 }
 

@@ -16,6 +16,9 @@ struct GroupNormArgs {
     void* y = nullptr;           // the same shape and type
     const void* gamma = nullptr; // (channels), the same type
     const void* beta = nullptr;  // (channels)
+    // (batch, channels), the same type, or null: added to x before it is normalized (a resnet's conv1 bias
+    // and timestep projection), so that sum needs no pass over memory of its own.
+    const void* shift = nullptr;
     int64_t batch = 0, pixels = 0;
     int channels = 0, groups = 0;
     float eps = 1e-5f;

@@ -6,9 +6,9 @@
 
 namespace attnscope {
 
-// y = [silu](groupnorm(x) * gamma + beta), channels-last like x; undefined where the kernel does not run
-// (the caller's LibTorch path does).
+// y = [silu](groupnorm(x + shift) * gamma + beta), channels-last like x, shift (B, C) in x's type or
+// undefined; undefined where the kernel does not run (the caller's LibTorch path does).
 at::Tensor fused_group_norm_nhwc(const at::Tensor& x, const at::Tensor& gamma, const at::Tensor& beta,
-                                 int64_t groups, double eps, bool silu);
+                                 int64_t groups, double eps, bool silu, const at::Tensor& shift = {});
 
 } // namespace attnscope

@@ -15,10 +15,13 @@ inline at::Tensor linear(const Weights& w, const std::string& p, const at::Tenso
     return y;
 }
 
-inline at::Tensor conv2d(const Weights& w, const std::string& p, const at::Tensor& x, int64_t stride = 1) {
+// with_bias false leaves the bias to the caller (who folds it into what follows).
+inline at::Tensor conv2d(const Weights& w, const std::string& p, const at::Tensor& x, int64_t stride = 1,
+                         bool with_bias = true) {
     const auto& weight = w[p + ".weight"];
     const int64_t pad = weight.size(-1) / 2;
-    auto y = at::conv2d(x, weight, w.optional(p + ".bias"), {stride, stride}, {pad, pad});
+    auto y = at::conv2d(x, weight, with_bias ? w.optional(p + ".bias") : at::Tensor(), {stride, stride},
+                        {pad, pad});
     if (const auto* adapters = w.adapters(p))
         for (const auto& a : *adapters)
             y = y + at::conv2d(at::conv2d(x, a.down, {}, {stride, stride}, {pad, pad}), a.up) *

@@ -130,24 +130,30 @@ at::Tensor UNet::time_embedding(const at::Tensor& timestep, int64_t batch,
     return at::silu(emb); // every resnet applies SiLU before its own projection; do it once here
 }
 
-at::Tensor UNet::group_norm(const std::string& name, const at::Tensor& x, double eps, bool silu) const {
+at::Tensor UNet::group_norm(const std::string& name, const at::Tensor& x, double eps, bool silu,
+                            const at::Tensor& shift) const {
     const auto groups = config_.norm_num_groups;
     if (channels_last_) {
-        const auto fused =
-            fused_group_norm_nhwc(x, weights_[name + ".weight"], weights_[name + ".bias"], groups, eps, silu);
+        const auto fused = fused_group_norm_nhwc(x, weights_[name + ".weight"], weights_[name + ".bias"],
+                                                 groups, eps, silu, shift);
         if (fused.defined()) return fused;
     }
-    auto y = channels_last_ ? nn::group_norm_nhwc(weights_, name, x, groups, eps)
-                            : nn::group_norm(weights_, name, x, groups, eps);
+    const auto in = shift.defined() ? x + shift.unsqueeze(-1).unsqueeze(-1) : x;
+    auto y = channels_last_ ? nn::group_norm_nhwc(weights_, name, in, groups, eps)
+                            : nn::group_norm(weights_, name, in, groups, eps);
     return silu ? at::silu(y) : y;
 }
 
 at::Tensor UNet::resnet(const ResnetBlock& r, const at::Tensor& x, const at::Tensor& emb) const {
     const auto& p = r.name.diffusers;
     const double eps = config_.norm_eps;
-    auto h = nn::conv2d(weights_, p + ".conv1", group_norm(p + ".norm1", x, eps, true));
-    h = h + nn::linear(weights_, p + ".time_emb_proj", emb).unsqueeze(-1).unsqueeze(-1);
-    h = nn::conv2d(weights_, p + ".conv2", group_norm(p + ".norm2", h, eps, true));
+    // conv1's bias and the timestep's projection are one shift per (item, channel), which norm2 adds as it
+    // reads conv1's output rather than in two passes of their own.
+    const auto conv1_bias = weights_.optional(p + ".conv1.bias");
+    auto shift = nn::linear(weights_, p + ".time_emb_proj", emb);
+    if (conv1_bias.defined()) shift = shift + conv1_bias;
+    auto h = nn::conv2d(weights_, p + ".conv1", group_norm(p + ".norm1", x, eps, true), 1, false);
+    h = nn::conv2d(weights_, p + ".conv2", group_norm(p + ".norm2", h, eps, true, shift));
     const auto shortcut = r.in_channels == r.out_channels ? x : nn::conv2d(weights_, p + ".conv_shortcut", x);
     return shortcut + h;
 }

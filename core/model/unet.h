@@ -62,8 +62,10 @@ class UNet {
   private:
     at::Tensor time_embedding(const at::Tensor& timestep, int64_t batch, const AddedConditions& added) const;
     at::Tensor sinusoids(const at::Tensor& values, int64_t dim) const;
-    // [silu](GroupNorm(x)): in channels-last on CUDA one pass of our kernel, else LibTorch's operations.
-    at::Tensor group_norm(const std::string& name, const at::Tensor& x, double eps, bool silu = false) const;
+    // [silu](GroupNorm(x + shift)), shift (B, C) or undefined: in channels-last on CUDA our kernel, which
+    // adds the shift as it reads x, else LibTorch's operations.
+    at::Tensor group_norm(const std::string& name, const at::Tensor& x, double eps, bool silu = false,
+                          const at::Tensor& shift = {}) const;
     at::Tensor resnet(const ResnetBlock& r, const at::Tensor& x, const at::Tensor& emb) const;
     at::Tensor transformer(const TransformerBlock& t, const at::Tensor& x, const at::Tensor& context,
                            AttentionRouter& router) const;
