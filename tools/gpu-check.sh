@@ -258,7 +258,7 @@ fi
 
 if [ "$only" = speed ]; then
   step "CUDA graphs and channels-last: their tests, the router's and the sessions' on CUDA"
-  run_tests graph_tests '*FlashAttention*:*AttentionProbe*:*UNetGraph*:*CallTape*:*FusedGroupNorm*:*UNetParity*:*Router*:*SessionParity*:*Capture*:*Lockstep*:CliGenerate.*'
+  run_tests graph_tests '*FlashAttention*:*AttentionProbe*:*UNetGraph*:*CallTape*:*FusedGroupNorm*:*FusedGeglu*:*UNetParity*:*Router*:*SessionParity*:*Capture*:*Lockstep*:CliGenerate.*'
   step "a U-Net step, fp16, batch 2: ours eager, replayed as a CUDA graph, in channels-last, beside diffusers"
   [ -d .ref/diffusers/src ] || echo "no .ref/diffusers: diffusers is not timed (carry .ref/diffusers.tgz)"
   for preset in ${SPEED_PRESETS:-sd15 sd21}; do

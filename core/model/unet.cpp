@@ -1,6 +1,7 @@
 #include "unet.h"
 
 #include "../util/shape_string.h"
+#include "fused_geglu.h"
 #include "fused_group_norm.h"
 #include "nn.h"
 
@@ -144,6 +145,12 @@ at::Tensor UNet::group_norm(const std::string& name, const at::Tensor& x, double
     return silu ? at::silu(y) : y;
 }
 
+at::Tensor UNet::geglu(const at::Tensor& proj) const {
+    if (auto fused = fused_geglu(proj); fused.defined()) return fused;
+    const auto ag = proj.chunk(2, -1);
+    return ag[0] * at::gelu(ag[1]);
+}
+
 at::Tensor UNet::resnet(const ResnetBlock& r, const at::Tensor& x, const at::Tensor& emb) const {
     const auto& p = r.name.diffusers;
     const double eps = config_.norm_eps;
@@ -187,8 +194,8 @@ at::Tensor UNet::transformer(const TransformerBlock& t, const at::Tensor& x, con
         const auto norm = [&](const char* n) { return nn::layer_norm(weights_, tb + n, s); };
         s = s + attention(t, d, AttentionKind::Self, norm("norm1"), context, hi, wi, router);
         s = s + attention(t, d, AttentionKind::Cross, norm("norm2"), context, hi, wi, router);
-        const auto ff = nn::linear(weights_, tb + "ff.net.0.proj", norm("norm3")).chunk(2, -1);
-        s = s + nn::linear(weights_, tb + "ff.net.2", ff[0] * at::gelu(ff[1])); // GEGLU
+        s = s + nn::linear(weights_, tb + "ff.net.2",
+                           geglu(nn::linear(weights_, tb + "ff.net.0.proj", norm("norm3"))));
     }
 
     if (linear) s = nn::linear(weights_, p + ".proj_out", s);

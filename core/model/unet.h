@@ -66,6 +66,8 @@ class UNet {
     // adds the shift as it reads x, else LibTorch's operations.
     at::Tensor group_norm(const std::string& name, const at::Tensor& x, double eps, bool silu = false,
                           const at::Tensor& shift = {}) const;
+    // The feed-forward gate: a * gelu(g) of the projection [a | g]; one pass of our kernel on CUDA.
+    at::Tensor geglu(const at::Tensor& proj) const;
     at::Tensor resnet(const ResnetBlock& r, const at::Tensor& x, const at::Tensor& emb) const;
     at::Tensor transformer(const TransformerBlock& t, const at::Tensor& x, const at::Tensor& context,
                            AttentionRouter& router) const;
