@@ -9,7 +9,6 @@ namespace attnscope::kernels {
 namespace {
 
 constexpr int kThreads = 256;
-constexpr int kVector = 8; // 16 bytes of fp16 or bf16 a load, where the width and pointers allow
 
 __device__ __forceinline__ float gelu(float g) {
     return 0.5f * g * (1.f + erff(g * 0.70710678118654752f));
@@ -25,7 +24,7 @@ __global__ void __launch_bounds__(kThreads)
         const int64_t row = i / pieces_a_row, col = (i % pieces_a_row) * V;
         const T* a = proj + row * 2 * width + col;
         T* o = out + row * width + col;
-        if constexpr (V == kVector) {
+        if constexpr (V == kVectorElements) {
             const uint4 ra = *reinterpret_cast<const uint4*>(a),
                         rg = *reinterpret_cast<const uint4*>(a + width);
             const T* ha = reinterpret_cast<const T*>(&ra);
@@ -41,10 +40,6 @@ __global__ void __launch_bounds__(kThreads)
     }
 }
 
-bool aligned(const void* p) {
-    return reinterpret_cast<std::uintptr_t>(p) % (kVector * 2) == 0;
-}
-
 template <typename T, int V> void launch(const GegluArgs& a) {
     const int64_t pieces = a.rows * (a.width / V);
     const int64_t blocks =
@@ -55,8 +50,8 @@ template <typename T, int V> void launch(const GegluArgs& a) {
 }
 
 template <typename T> void dispatch(const GegluArgs& a) {
-    if (a.width % kVector == 0 && aligned(a.proj) && aligned(a.out))
-        launch<T, kVector>(a);
+    if (a.width % kVectorElements == 0 && vector_aligned(a.proj) && vector_aligned(a.out))
+        launch<T, kVectorElements>(a);
     else
         launch<T, 1>(a);
 }

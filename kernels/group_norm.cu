@@ -16,7 +16,6 @@ constexpr int kThreads = 512;
 // CFG's batch of two on 132 SMs), where one block a (batch item, group) gave 64 blocks in all. Fixed, not
 // sized to the GPU, so every GPU sums in the same order.
 constexpr int64_t kChunkElements = 16384;
-constexpr int kVector = 8; // channels a thread loads at once (16 bytes of fp16) where rows allow it
 
 // How the work is cut: each thread keeps the same `vec` channels (its lane) for every row it reads, so its
 // per-channel sums stay in registers; a block reads `chunk_rows` whole rows (pixels) of one batch item.
@@ -25,13 +24,10 @@ struct Plan {
     int64_t chunk_rows = 0, chunks = 0;
 };
 
-bool aligned(const void* p) {
-    return reinterpret_cast<std::uintptr_t>(p) % (kVector * 2) == 0;
-}
-
 Plan plan(const GroupNormArgs& a) {
     Plan p;
-    p.vec = a.channels % kVector == 0 && aligned(a.x) && aligned(a.y) ? kVector : 1;
+    p.vec =
+        a.channels % kVectorElements == 0 && vector_aligned(a.x) && vector_aligned(a.y) ? kVectorElements : 1;
     p.lanes = a.channels / p.vec;
     p.rows_per_pass = kThreads / p.lanes;
     const int64_t rows = (kChunkElements + a.channels - 1) / a.channels;
@@ -47,7 +43,7 @@ __device__ __forceinline__ int64_t min64(int64_t a, int64_t b) {
 template <typename T, int V> struct Row {
     float v[V];
     __device__ void load(const T* p) {
-        if constexpr (V == kVector) {
+        if constexpr (V == kVectorElements) {
             const uint4 raw = *reinterpret_cast<const uint4*>(p);
             const T* h = reinterpret_cast<const T*>(&raw);
 #pragma unroll
@@ -57,7 +53,7 @@ template <typename T, int V> struct Row {
         }
     }
     __device__ void store(T* p) const {
-        if constexpr (V == kVector) {
+        if constexpr (V == kVectorElements) {
             uint4 raw;
             T* h = reinterpret_cast<T*>(&raw);
 #pragma unroll
@@ -226,8 +222,8 @@ template <typename T, int V> void launch(const GroupNormArgs& a, const Plan& p) 
 }
 
 template <typename T> void dispatch(const GroupNormArgs& a, const Plan& p) {
-    if (p.vec == kVector)
-        launch<T, kVector>(a, p);
+    if (p.vec == kVectorElements)
+        launch<T, kVectorElements>(a, p);
     else
         launch<T, 1>(a, p);
 }
@@ -236,7 +232,7 @@ template <typename T> void dispatch(const GroupNormArgs& a, const Plan& p) {
 
 bool group_norm_nhwc_supported(int channels, int groups) {
     if (groups <= 0 || channels <= 0 || channels % groups != 0) return false;
-    return (channels % kVector == 0 ? channels / kVector : channels) <= kThreads;
+    return (channels % kVectorElements == 0 ? channels / kVectorElements : channels) <= kThreads;
 }
 
 size_t group_norm_nhwc_workspace_bytes(const GroupNormArgs& a) {
@@ -249,7 +245,7 @@ void group_norm_nhwc_forward(const GroupNormArgs& a) {
     if (!group_norm_nhwc_supported(a.channels, a.groups))
         throw std::invalid_argument("GroupNorm kernel: " + std::to_string(a.channels) + " channels in " +
                                     std::to_string(a.groups) + " groups (whole groups, at most " +
-                                    std::to_string(kThreads * kVector) + " channels, or " +
+                                    std::to_string(kThreads * kVectorElements) + " channels, or " +
                                     std::to_string(kThreads) + " where they are not a multiple of 8)");
     if (a.batch <= 0 || a.pixels <= 0) return;
     if (a.workspace == nullptr) throw std::invalid_argument("GroupNorm kernel: no workspace");
