@@ -40,6 +40,14 @@ AttentionSite site_for(const TransformerBlock& t, int depth, AttentionKind kind,
     return s;
 }
 
+// The sample with CoordConv's x and y channels after its own: -1 at the first column (row), 1 at the last.
+at::Tensor with_coordinates(const at::Tensor& x) {
+    const int64_t b = x.size(0), h = x.size(2), w = x.size(3);
+    const auto xs = at::linspace(-1, 1, w, x.options()).view({1, 1, 1, w}).expand({b, 1, h, w});
+    const auto ys = at::linspace(-1, 1, h, x.options()).view({1, 1, h, 1}).expand({b, 1, h, w});
+    return at::cat({x, xs, ys}, 1).contiguous(x.suggest_memory_format());
+}
+
 } // namespace
 
 AddedConditions default_text_time(const at::Tensor& pooled, int64_t width, int64_t height) {
@@ -220,7 +228,7 @@ at::Tensor UNet::forward(const at::Tensor& sample, const at::Tensor& timestep, c
     const auto ctx = context.to(device_, dtype_);
     const auto emb = time_embedding(timestep, x.size(0), added);
 
-    auto h = nn::conv2d(weights_, "conv_in", x);
+    auto h = nn::conv2d(weights_, "conv_in", config_.coordinate_channels ? with_coordinates(x) : x);
     std::vector<at::Tensor> skips{h};
     for (const auto& level : layout_.down) {
         for (std::size_t i = 0; i < level.resnets.size(); ++i) {

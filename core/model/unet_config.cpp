@@ -81,7 +81,7 @@ std::string UNetConfig::describe() const {
         list(s, transformer_depth);
     }
     s << ", context " << cross_attention_dim << ", " << to_string(prediction)
-      << (upcast_attention ? ", upcast attention" : "") << ")";
+      << (upcast_attention ? ", upcast attention" : "") << (coordinate_channels ? ", x/y input" : "") << ")";
     return s.str();
 }
 
@@ -112,6 +112,8 @@ void UNetConfig::validate() const {
     if (sample_size < 1) bad("sample_size must be at least 1");
     if (in_channels < 1 || out_channels < 1 || cross_attention_dim < 1)
         bad("channel counts must be positive");
+    if (coordinate_channels != 0 && coordinate_channels != 2)
+        bad("coordinate_channels must be 0 or 2 (x and y), not " + std::to_string(coordinate_channels));
     for (int i = 0; i < levels(); ++i) {
         const int ch = block_out_channels[i];
         if (ch < 1 || ch % norm_num_groups != 0)
@@ -157,6 +159,7 @@ UNetConfig unet_config_from_json(const nlohmann::json& j, const std::string& lab
         UNetConfig c;
         c.in_channels = whole_or(j, "in_channels", 4, label);
         c.out_channels = whole_or(j, "out_channels", 4, label);
+        c.coordinate_channels = whole_or(j, "coordinate_channels", 0, label);
         c.block_out_channels = whole_ints(j.at("block_out_channels"), field_of(label, "block_out_channels"));
         const int levels = c.levels();
         const auto down = j.at("down_block_types").get<std::vector<std::string>>();
@@ -242,6 +245,7 @@ nlohmann::json unet_config_to_json(const UNetConfig& c) {
                      {"flip_sin_to_cos", c.flip_sin_to_cos},
                      {"freq_shift", c.freq_shift},
                      {"transformer_layers_per_block", c.transformer_depth}};
+    if (c.coordinate_channels > 0) j["coordinate_channels"] = c.coordinate_channels;
     if (c.text_time()) {
         j["addition_embed_type"] = "text_time";
         j["addition_time_embed_dim"] = c.addition_time_embed_dim;

@@ -10,6 +10,10 @@ enum class Prediction { Epsilon, VPrediction };
 
 struct UNetConfig {
     int in_channels = 4;
+    // CoordConv (Liu et al. 2018): x and y ramps over [-1, 1] appended to the sample's channels before
+    // conv_in, for a U-Net too small to learn where a pixel lies from its zero padding alone (the
+    // embedded model, which must put a phrase left or right of another). 0 (every SD) or 2.
+    int coordinate_channels = 0;
     int out_channels = 4;
     std::vector<int> block_out_channels{320, 640, 1280, 1280};
     std::vector<bool> level_has_attention{true, true, true, false}; // CrossAttn*Block2D vs plain

@@ -154,7 +154,7 @@ std::vector<ParamSpec> unet_parameters(const UNetConfig& c) {
     const auto top = [&](const std::string& d, const std::string& ldm, std::vector<int64_t> w) {
         p.layer({d, ldm}, "", w);
     };
-    top("conv_in", "input_blocks.0.0", {c0, c.in_channels, 3, 3});
+    top("conv_in", "input_blocks.0.0", {c0, c.in_channels + c.coordinate_channels, 3, 3});
     top("time_embedding.linear_1", "time_embed.0", {temb, c0});
     top("time_embedding.linear_2", "time_embed.2", {temb, temb});
     if (c.text_time()) {

@@ -4,6 +4,7 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <cmath>
+#include <nlohmann/json.hpp>
 #include <stdexcept>
 
 namespace attnscope::tiny {
@@ -15,6 +16,14 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 
 bool contains(const std::string& s, const std::string& part) {
     return s.find(part) != std::string::npos;
+}
+
+// A U-Net of the same shape as `to` but without its x/y input channels.
+bool gains_coordinates(const UNetConfig& from, const UNetConfig& to) {
+    auto same = from;
+    same.coordinate_channels = to.coordinate_channels;
+    return from.coordinate_channels == 0 && to.coordinate_channels > 0 &&
+           unet_config_to_json(same) == unet_config_to_json(to);
 }
 
 } // namespace
@@ -66,10 +75,16 @@ at::Tensor FlatParams::pack(const UNet& unet, const ClipTextModel& text) const {
     auto flat = at::empty({size_});
     for (const auto& s : slots_) {
         const auto& from = s.text ? text.weights() : unet.weights();
-        if (!from.contains(s.name) || from[s.name].sizes() != at::IntArrayRef(s.shape))
+        auto to = flat.narrow(0, s.offset, s.numel).view(s.shape);
+        if (from.contains(s.name) && from[s.name].sizes() == at::IntArrayRef(s.shape)) {
+            to.copy_(from[s.name]);
+        } else if (s.name == "conv_in.weight" && gains_coordinates(unet.config(), unet_config_)) {
+            // x and y start with zero weights: the widened model computes what the given one did.
+            to.zero_().narrow(1, 0, unet.config().in_channels).copy_(from[s.name]);
+        } else {
             throw std::runtime_error(std::string(s.text ? "text encoder" : "U-Net") + " parameter '" +
                                      s.name + "' is missing or has another shape than the tiny model's");
-        flat.narrow(0, s.offset, s.numel).copy_(from[s.name].reshape({-1}));
+        }
     }
     return flat;
 }

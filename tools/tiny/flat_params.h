@@ -33,7 +33,8 @@ class FlatParams {
     // last layer (so every block starts as the identity), one for norm scales, N(0, 1/fan_in) elsewhere.
     at::Tensor initial(uint64_t seed) const;
     // The flat fp32 buffer (on the CPU) holding these models' weights, e.g. an exported model's; throws
-    // naming the first parameter that is missing or has another shape.
+    // naming the first parameter that is missing or has another shape. A U-Net without the x/y input
+    // channels that this one has gets zero weights for them.
     at::Tensor pack(const UNet& unet, const ClipTextModel& text) const;
     // 1 where AdamW decays (matrices and kernels), 0 for biases and norms.
     at::Tensor decay_mask() const;

@@ -4,9 +4,10 @@
 
 namespace attnscope::tiny {
 
-UNetConfig tiny_unet_config() {
-    UNetConfig c;       // SD v1 defaults for everything not set here
-    c.in_channels = 3;  // RGB in [-1, 1]: no VAE, so index-1 sites see 64x64 = 4096 queries as SD at 512
+UNetConfig tiny_unet_config(int coordinate_channels) {
+    UNetConfig c;      // SD v1 defaults for everything not set here
+    c.in_channels = 3; // RGB in [-1, 1]: no VAE, so index-1 sites see 64x64 = 4096 queries as SD at 512
+    c.coordinate_channels = coordinate_channels;
     c.out_channels = 3; // epsilon
     c.block_out_channels = {32, 48, 64, 64};
     c.heads = {8, 8, 8, 8};

@@ -10,8 +10,8 @@ namespace attnscope::tiny {
 // The training recipes of docs/tiny-model.md, written into the asset's model_index.json. r2 differs from
 // r1 in the attention localization loss (LocalizationLoss::Match instead of Inside) and offset noise; r3
 // and r4 from r2 in the weighting of the epsilon MSE over timesteps (Min-SNR; capped v weighting); r5 adds
-// a text encoder contrast between shape words, r6 a U-Net one, r9 relation twins to the U-Net's and r10 a
-// text encoder contrast between opposite relations.
+// a text encoder contrast between shape words, r6 a U-Net one, r9 relation twins to the U-Net's, r10 a
+// text encoder contrast between opposite relations and r12 the U-Net's x/y input channels.
 inline constexpr const char* kRecipeId = "attnscope-tiny-sd-r1";
 inline constexpr const char* kRecipeIdMatch = "attnscope-tiny-sd-r2";
 inline constexpr const char* kRecipeIdMinSnr = "attnscope-tiny-sd-r3";
@@ -20,8 +20,10 @@ inline constexpr const char* kRecipeIdShapeContrast = "attnscope-tiny-sd-r5";
 inline constexpr const char* kRecipeIdUNetContrast = "attnscope-tiny-sd-r6";
 inline constexpr const char* kRecipeIdRelationContrast = "attnscope-tiny-sd-r9";
 inline constexpr const char* kRecipeIdRelationText = "attnscope-tiny-sd-r10";
+inline constexpr const char* kRecipeIdCoordinates = "attnscope-tiny-sd-r12";
 
-UNetConfig tiny_unet_config();
+// coordinate_channels: 0 up to r11, 2 (CoordConv's x and y) from r12.
+UNetConfig tiny_unet_config(int coordinate_channels);
 ClipTextConfig tiny_text_config(int vocab_size);
 
 } // namespace attnscope::tiny

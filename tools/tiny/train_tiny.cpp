@@ -53,7 +53,7 @@ struct Settings {
     uint64_t seed = 1;
     int64_t steps = 6000;
     int batch = 128, warmup = 300, log_every = 50, eval_every = 1000, ckpt_every = 500, eval_scenes = 64,
-        eval_images = 32, eval_shape_words = 2, threads = 0;
+        eval_images = 32, eval_shape_words = 2, threads = 0, coordinate_channels = 0;
     double lr = 6e-4, lr_final = 0.1, ema = 0.999, clip = 1.0, drop_caption = 0.1, attn_loss = 0.1,
            minutes = 0, offset_noise = 0, min_snr_gamma = 0, v_weight_cap = 0, shape_contrast = 0,
            unet_shape_contrast = 0, unet_contrast_margin = 0.05, unet_contrast_fraction = 0.5,
@@ -64,7 +64,8 @@ struct Settings {
 
     // What must match when resuming: everything that changes the trajectory.
     nlohmann::json recipe() const {
-        const char* id = relation_contrast > 0       ? kRecipeIdRelationText
+        const char* id = coordinate_channels > 0     ? kRecipeIdCoordinates
+                         : relation_contrast > 0     ? kRecipeIdRelationText
                          : unet_relation_share > 0   ? kRecipeIdRelationContrast
                          : unet_shape_contrast > 0   ? kRecipeIdUNetContrast
                          : shape_contrast > 0        ? kRecipeIdShapeContrast
@@ -101,6 +102,7 @@ struct Settings {
             if (unet_relation_min_t > 0) r["unet_relation_min_t"] = unet_relation_min_t;
         }
         if (relation_contrast > 0) r["relation_contrast"] = relation_contrast;
+        if (coordinate_channels > 0) r["coordinate_channels"] = coordinate_channels;
         return r;
     }
     LocalizationLoss localization() const {
@@ -145,6 +147,10 @@ const char* kUsage =
     "                       the second phrase's noun under the caption and under the opposite relation\n"
     "                       ('right of' for 'left of') kept apart; else the relation word reaches no\n"
     "                       later token (r6: 0.03 apart) and the U-Net cannot see where each phrase goes\n"
+    "  --coordinate-channels N  2: the U-Net also sees x and y ramps beside the image (r12, CoordConv),\n"
+    "                       so that it can tell left from right at the noisiest steps, where only its\n"
+    "                       zero padding says where a pixel is (0: off). A fine-tune from a model\n"
+    "                       without them starts with their conv_in weights at zero: the same function\n"
     "  --attn-loss-kind K   inside (r1: attention mass on the object) or match (r2: attention spread\n"
     "                       evenly over the object; the maps then cover it)\n"
     "  --log-every N (50), --ckpt-every N (500), --eval-every N (1000)\n"
@@ -213,6 +219,7 @@ Settings parse(int argc, char** argv) {
         take("unet-relation-share", s.unet_relation_share);
     take("unet-relation-min-t", s.unet_relation_min_t), take("relation-contrast", s.relation_contrast);
     take("unet-contrast-min-t", s.unet_contrast_min_t), take("eval-spacing", s.eval_spacing);
+    take("coordinate-channels", s.coordinate_channels);
     if (!v.empty()) throw std::invalid_argument("unknown option --" + v.begin()->first + " (see --help)");
     if (s.dtype != "bf16" && s.dtype != "f32") throw std::invalid_argument("--dtype must be bf16 or f32");
     if (s.eval_spacing != "leading" && s.eval_spacing != "trailing")
@@ -451,7 +458,8 @@ int run(const Settings& s) {
     if (device.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);
     const auto dtype = s.dtype == "bf16" ? at::kBFloat16 : at::kFloat;
     const ClipTokenizer tokenizer(s.tokenizer);
-    const FlatParams flat(tiny_unet_config(), tiny_text_config(static_cast<int>(tokenizer.vocab_size())));
+    const FlatParams flat(tiny_unet_config(s.coordinate_channels),
+                          tiny_text_config(static_cast<int>(tokenizer.vocab_size())));
     std::printf("tiny model: U-Net %.3fM + text %.3fM parameters; %s; %s\n", flat.unet_size() / 1e6,
                 flat.text_size() / 1e6, flat.unet_config().describe().c_str(),
                 flat.text_config().describe().c_str());
