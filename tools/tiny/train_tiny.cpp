@@ -12,6 +12,7 @@
 #include "flat_params.h"
 #include "image_check.h"
 #include "model/unet_loader.h"
+#include "relation_attention_loss.h"
 #include "relation_text_apart.h"
 #include "sampler.h"
 #include "sched/scheduler.h"
@@ -57,14 +58,16 @@ struct Settings {
     double lr = 6e-4, lr_final = 0.1, ema = 0.999, clip = 1.0, drop_caption = 0.1, attn_loss = 0.1,
            minutes = 0, offset_noise = 0, min_snr_gamma = 0, v_weight_cap = 0, shape_contrast = 0,
            unet_shape_contrast = 0, unet_contrast_margin = 0.05, unet_contrast_fraction = 0.5,
-           unet_relation_share = 0, relation_contrast = 0, eval_guidance = 4;
+           unet_relation_share = 0, relation_contrast = 0, eval_guidance = 4, relation_attention = 0,
+           relation_attention_margin = 0.1;
     int attn_max_t = 800, unet_contrast_min_t = 0, unet_relation_min_t = 0;
     std::string attn_loss_kind = "inside";
     std::string eval_spacing = "leading"; // the evaluation sampler's timestep spacing; not in the recipe
 
     // What must match when resuming: everything that changes the trajectory.
     nlohmann::json recipe() const {
-        const char* id = coordinate_channels > 0     ? kRecipeIdCoordinates
+        const char* id = relation_attention > 0      ? kRecipeIdRelationAttention
+                         : coordinate_channels > 0   ? kRecipeIdCoordinates
                          : relation_contrast > 0     ? kRecipeIdRelationText
                          : unet_relation_share > 0   ? kRecipeIdRelationContrast
                          : unet_shape_contrast > 0   ? kRecipeIdUNetContrast
@@ -103,8 +106,13 @@ struct Settings {
         }
         if (relation_contrast > 0) r["relation_contrast"] = relation_contrast;
         if (coordinate_channels > 0) r["coordinate_channels"] = coordinate_channels;
+        if (relation_attention > 0) {
+            r["relation_attention"] = relation_attention;
+            r["relation_attention_margin"] = relation_attention_margin;
+        }
         return r;
     }
+    bool watches_attention() const { return attn_loss > 0 || relation_attention > 0; }
     LocalizationLoss localization() const {
         return attn_loss_kind == "match" ? LocalizationLoss::Match : LocalizationLoss::Inside;
     }
@@ -151,6 +159,11 @@ const char* kUsage =
     "                       so that it can tell left from right at the noisiest steps, where only its\n"
     "                       zero padding says where a pixel is (0: off). A fine-tune from a model\n"
     "                       without them starts with their conv_in weights at zero: the same function\n"
+    "  --relation-attention W  add W x the relation term on the cross-attention maps (0: off; r13): the\n"
+    "                       second phrase's attention centroid at least --relation-attention-margin (0.1,\n"
+    "                       of the image's [-1, 1]) further along the relation than across it from the\n"
+    "                       first's, at every timestep: placement relative to the other phrase, which the\n"
+    "                       caption decides even where the noisy image does not say where things are\n"
     "  --attn-loss-kind K   inside (r1: attention mass on the object) or match (r2: attention spread\n"
     "                       evenly over the object; the maps then cover it)\n"
     "  --log-every N (50), --ckpt-every N (500), --eval-every N (1000)\n"
@@ -219,7 +232,8 @@ Settings parse(int argc, char** argv) {
         take("unet-relation-share", s.unet_relation_share);
     take("unet-relation-min-t", s.unet_relation_min_t), take("relation-contrast", s.relation_contrast);
     take("unet-contrast-min-t", s.unet_contrast_min_t), take("eval-spacing", s.eval_spacing);
-    take("coordinate-channels", s.coordinate_channels);
+    take("coordinate-channels", s.coordinate_channels), take("relation-attention", s.relation_attention);
+    take("relation-attention-margin", s.relation_attention_margin);
     if (!v.empty()) throw std::invalid_argument("unknown option --" + v.begin()->first + " (see --help)");
     if (s.dtype != "bf16" && s.dtype != "f32") throw std::invalid_argument("--dtype must be bf16 or f32");
     if (s.eval_spacing != "leading" && s.eval_spacing != "trailing")
@@ -498,7 +512,7 @@ int run(const Settings& s) {
     const auto text = flat.text(work, true);
     const auto configure = [&](AttentionRouter& r) {
         r.set_default_backend(device.is_cuda() ? "sdpa" : "math");
-        if (s.attn_loss > 0)
+        if (s.watches_attention())
             for (int i = 1; i <= 16; ++i) r.set_site_backend(i, AttentionKind::Cross, "math");
     };
     // The twin captions' forward (--unet-shape-contrast) runs the same kernels, so that its MSE differs
@@ -507,7 +521,7 @@ int run(const Settings& s) {
     AttentionRouter router, twin_router;
     configure(router), configure(twin_router);
     CrossAttentionCollector collector;
-    if (s.attn_loss > 0) router.add_observer(&collector);
+    if (s.watches_attention()) router.add_observer(&collector);
     const int64_t twins =
         std::max<int64_t>(1, std::llround(s.unet_contrast_fraction * static_cast<double>(s.batch)));
     const auto alphas = at::tensor(sd_alphas_cumprod(), at::kFloat).to(device);
@@ -519,7 +533,7 @@ int run(const Settings& s) {
     at::Tensor sum_mse = at::zeros({}, alphas.options()), sum_attn = at::zeros_like(sum_mse),
                sum_contrast = at::zeros_like(sum_mse), sum_unet_contrast = at::zeros_like(sum_mse),
                sum_relation_contrast = at::zeros_like(sum_mse), sum_unet_relation = at::zeros_like(sum_mse),
-               sum_gnorm = at::zeros_like(sum_mse);
+               sum_relation_attention = at::zeros_like(sum_mse), sum_gnorm = at::zeros_like(sum_mse);
     int since_log = 0;
     double data_wait = 0; // seconds the loop waited for the CPU to make a batch, since the last log
     auto log_time = Clock::now();
@@ -571,7 +585,7 @@ int run(const Settings& s) {
         auto loss = weights.defined() ? (sample_mse * weights).mean() : mse;
         at::Tensor attn = at::zeros({}, mse.options()), contrast = at::zeros_like(attn),
                    unet_contrast = at::zeros_like(attn), relation_contrast = at::zeros_like(attn),
-                   unet_relation_contrast = at::zeros_like(attn);
+                   unet_relation_contrast = at::zeros_like(attn), relation_attention = at::zeros_like(attn);
         const auto twin_context = inputs.contrast.shape_ids.defined()
                                       ? text.forward(inputs.contrast.shape_ids.to(device))
                                       : at::Tensor();
@@ -618,6 +632,14 @@ int run(const Settings& s) {
                                                s.localization());
             loss = loss + attn * s.attn_loss;
         }
+        if (s.relation_attention > 0) {
+            const auto has_relation = relation_directions(b.scenes).to(device);
+            const auto weight =
+                b.dropped.logical_not().logical_and(has_relation.abs().sum(1).gt(0)).to(at::kFloat);
+            relation_attention = relation_attention_loss(collector.maps(), b.token_labels, has_relation,
+                                                         weight, s.relation_attention_margin);
+            loss = loss + relation_attention * s.relation_attention;
+        }
         loss.backward();
         collector.clear(); // the maps hold the graph's activations
 
@@ -631,7 +653,8 @@ int run(const Settings& s) {
         }
         sum_mse += mse.detach(), sum_attn += attn.detach(), sum_contrast += contrast.detach(),
             sum_unet_contrast += unet_contrast.detach(), sum_relation_contrast += relation_contrast.detach(),
-            sum_unet_relation += unet_relation_contrast, sum_gnorm += gnorm;
+            sum_unet_relation += unet_relation_contrast,
+            sum_relation_attention += relation_attention.detach(), sum_gnorm += gnorm;
         ++since_log;
 
         if (state.step() % s.log_every == 0 || state.step() == s.steps) {
@@ -641,27 +664,30 @@ int run(const Settings& s) {
                          uc = sum_unet_contrast.item<double>() / since_log,
                          rc = sum_relation_contrast.item<double>() / since_log,
                          urc = sum_unet_relation.item<double>() / since_log,
+                         ra = sum_relation_attention.item<double>() / since_log,
                          g = sum_gnorm.item<double>() / since_log,
                          total = m + s.attn_loss * at_l + s.shape_contrast * c + s.unet_shape_contrast * uc +
-                                 s.relation_contrast * rc;
+                                 s.relation_contrast * rc + s.relation_attention * ra;
             char line[300];
-            std::snprintf(line, sizeof line, "%lld,%.6f,%.6f,%.6f,%.3e,%.4f,%.2f,%.1f,%.6f,%.6f,%.6f,%.6f",
+            std::snprintf(line, sizeof line,
+                          "%lld,%.6f,%.6f,%.6f,%.3e,%.4f,%.2f,%.1f,%.6f,%.6f,%.6f,%.6f,%.6f",
                           static_cast<long long>(state.step()), total, m, at_l, learning_rate(s, step), g,
-                          minutes() * 60, since_log * s.batch / secs, c, uc, rc, urc);
+                          minutes() * 60, since_log * s.batch / secs, c, uc, rc, urc, ra);
             append_line(out / "loss.csv",
                         "step,loss,mse,attn_loss,lr,grad_norm,seconds_this_call,images_per_s,shape_contrast,"
-                        "unet_contrast,relation_contrast,unet_relation_contrast",
+                        "unet_contrast,relation_contrast,unet_relation_contrast,relation_attention",
                         line);
             std::printf("step %lld  loss %.5f  mse %.5f  attn %.4f  shape contrast %.4f  unet contrast %.4f "
-                        "(relation twins %.4f)  relation contrast %.4f  lr %.2e  |g| %.3f  "
-                        "%.0f img/s (%.0f%% waiting for data)  %.1f min\n",
-                        static_cast<long long>(state.step()), total, m, at_l, c, uc, urc, rc,
+                        "(relation twins %.4f)  relation contrast %.4f  relation attention %.4f  lr %.2e  "
+                        "|g| %.3f  %.0f img/s (%.0f%% waiting for data)  %.1f min\n",
+                        static_cast<long long>(state.step()), total, m, at_l, c, uc, urc, rc, ra,
                         learning_rate(s, step), g, since_log * s.batch / secs, 100 * data_wait / secs,
                         minutes());
             data_wait = 0;
             std::fflush(stdout);
             sum_mse.zero_(), sum_attn.zero_(), sum_contrast.zero_(), sum_unet_contrast.zero_(),
-                sum_relation_contrast.zero_(), sum_unet_relation.zero_(), sum_gnorm.zero_();
+                sum_relation_contrast.zero_(), sum_unet_relation.zero_(), sum_relation_attention.zero_(),
+                sum_gnorm.zero_();
             since_log = 0;
             log_time = Clock::now();
         }

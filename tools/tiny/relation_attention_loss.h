@@ -1,0 +1,30 @@
+#pragma once
+// The layout a relation asks for, charged on the cross-attention maps: where the second phrase's attention
+// lies against the first's. The localization loss compares each phrase's map with where its object was
+// drawn, which the noisiest timesteps cannot know (r11: it stays at 0.12 there); this term asks only for
+// the placement relative to the other phrase, which the caption alone decides.
+#include "cross_attention_maps.h"
+#include "scenes.h"
+
+#include <ATen/ATen.h>
+#include <vector>
+
+namespace attnscope::tiny {
+
+// The unit step from the first phrase towards the second in image coordinates (x right, y down) that the
+// relation says: "left of" (1, 0), "right of" (-1, 0), "above" (0, 1), "below" (0, -1); (0, 0) for none.
+std::pair<double, double> relation_direction(Relation relation);
+
+// (B, 2) float: relation_direction of each scene's relation.
+at::Tensor relation_directions(const std::vector<Scene>& scenes);
+
+// Mean over sites and the weighted samples of max(0, margin - along + |across|), where along and across are
+// the components, along and across `direction` (B, 2), of the second phrase's attention centroid minus the
+// first's, each phrase's map being the sum over its tokens (token_labels (B, T): 1 and 2) normalised over the
+// site's pixels, with pixel centres at coordinates in [-1, 1]. Zero where a sample is weighted 0 (`weight`
+// (B): no relation, a dropped caption). The check on a drawn picture asks the same: the second object's
+// centroid further along the relation than across it.
+at::Tensor relation_attention_loss(const std::vector<SiteMap>& maps, const at::Tensor& token_labels,
+                                   const at::Tensor& direction, const at::Tensor& weight, double margin);
+
+} // namespace attnscope::tiny
