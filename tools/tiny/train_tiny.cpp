@@ -11,6 +11,7 @@
 #include "export.h"
 #include "flat_params.h"
 #include "image_check.h"
+#include "io/png_file.h"
 #include "model/unet_loader.h"
 #include "relation_attention_loss.h"
 #include "relation_text_apart.h"
@@ -63,6 +64,7 @@ struct Settings {
     int attn_max_t = 800, unet_contrast_min_t = 0, unet_relation_min_t = 0;
     std::string attn_loss_kind = "inside";
     std::string eval_spacing = "leading"; // the evaluation sampler's timestep spacing; not in the recipe
+    std::string eval_dump; // where the evaluation's images and their checks go; not in the recipe
 
     // What must match when resuming: everything that changes the trajectory.
     nlohmann::json recipe() const {
@@ -170,6 +172,7 @@ const char* kUsage =
     "  --eval-scenes N      held-out scenes for the attention score (64); --eval-images N samples (32)\n"
     "  --eval-guidance G    classifier-free guidance of the sampled images (4)\n"
     "  --eval-spacing S     leading|trailing: the timesteps of their DDIM sampler (leading)\n"
+    "  --eval-dump DIR      write the evaluation's images (NNN.png) and each one's check (checks.txt)\n"
     "  --eval-shape-words N captions whose first shape word is swapped (same seed) to see whether the\n"
     "                       images follow it (2)\n"
     "  --init-from DIR      start from the weights of the checkpoint (master and EMA) or of the exported\n"
@@ -232,6 +235,7 @@ Settings parse(int argc, char** argv) {
         take("unet-relation-share", s.unet_relation_share);
     take("unet-relation-min-t", s.unet_relation_min_t), take("relation-contrast", s.relation_contrast);
     take("unet-contrast-min-t", s.unet_contrast_min_t), take("eval-spacing", s.eval_spacing);
+    take("eval-dump", s.eval_dump);
     take("coordinate-channels", s.coordinate_channels), take("relation-attention", s.relation_attention);
     take("relation-attention-margin", s.relation_attention_margin);
     if (!v.empty()) throw std::invalid_argument("unknown option --" + v.begin()->first + " (see --help)");
@@ -387,8 +391,20 @@ Evaluation evaluate(const Settings& s, const FlatParams& flat, const at::Tensor&
         so.spacing = s.eval_spacing == "trailing" ? TimestepSpacing::Trailing : TimestepSpacing::ClassDefault;
         // One noise draw for all N: the first 32 images start from the same noise as a 32-image evaluation.
         const auto images = sample_images(unet, text, tokenizer, captions, router, so);
+        std::ofstream checks;
+        if (!s.eval_dump.empty()) {
+            fs::create_directories(s.eval_dump);
+            checks.open(fs::path(s.eval_dump) / "checks.txt");
+        }
         for (int i = 0; i < s.eval_images; ++i) {
-            const auto c = check_image(to_rgb_bytes(images[i]), scenes[i]);
+            const auto rgb = to_rgb_bytes(images[i]);
+            const auto c = check_image(rgb, scenes[i]);
+            if (checks.is_open()) {
+                char name[16];
+                std::snprintf(name, sizeof name, "%03d.png", i);
+                write_png((fs::path(s.eval_dump) / name).string(), Image8{kImageSize, kImageSize, 3, rgb});
+                checks << name << '\t' << scenes[i].caption() << '\t' << c.describe() << '\n';
+            }
             ++e.images;
             e.recognisable += c.recognisable(), e.colors += c.colors, e.shapes += c.shapes;
             e.relations += c.relation, e.backgrounds += c.background;
