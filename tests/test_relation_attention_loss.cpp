@@ -1,5 +1,7 @@
 // The relation term on attention maps against hand-computed centroids.
 #include "relation_attention_loss.h"
+#include "relation_placement.h"
+#include "tiny_model.h"
 
 #include <gtest/gtest.h>
 
@@ -70,6 +72,27 @@ TEST(RelationAttentionLoss, DirectionsFollowThePlacementRule) {
         const auto [dx, dy] = relation_direction(s.relation);
         EXPECT_GT(bx * dx + by * dy, 0) << s.caption();
     }
+}
+
+// The placement count on pure noise: every held-out caption with a relation among the first N is judged once,
+// and a model whose maps ignore the caption is right about as often as chance allows, not always.
+TEST(RelationPlacement, JudgesEachHeldOutRelationCaptionOnce) {
+    const ClipTokenizer tokenizer(ATTNSCOPE_TINY_MODEL);
+    const auto unet = UNet::random(tiny_unet_config(0), 4, at::kFloat, at::kCPU);
+    const auto text = ClipTextModel::random(tiny_text_config(static_cast<int>(tokenizer.vocab_size())), 4,
+                                            at::kFloat, at::kCPU);
+    constexpr int kScenes = 12;
+    int with_relation = 0;
+    for (int i = 0; i < kScenes; ++i)
+        with_relation +=
+            sample_scene(1, static_cast<std::uint64_t>(i), Split::HeldOut).relation != Relation::None;
+    RelationPlacementOptions options;
+    options.self_backend = "flash";
+    options.batch = 5; // batches that do not divide the count
+    const auto r = evaluate_relation_placement(unet, text, tokenizer, 1, kScenes, options);
+    EXPECT_EQ(r.captions, with_relation);
+    EXPECT_GT(r.captions, 0);
+    EXPECT_LT(r.right, r.captions);
 }
 
 } // namespace

@@ -18,6 +18,15 @@ std::pair<double, double> relation_direction(Relation relation);
 // (B, 2) float: relation_direction of each scene's relation.
 at::Tensor relation_directions(const std::vector<Scene>& scenes);
 
+// (B, 2): per sample, the second phrase's attention centroid at this site minus the first's, each phrase's
+// map being the sum over its tokens (token_labels (B, T): 1 and 2) normalised over the site's pixels, with
+// pixel centres at coordinates in [-1, 1] (x right, y down).
+at::Tensor phrase_centroid_step(const SiteMap& map, const at::Tensor& token_labels);
+
+// How far `step` (B, 2) goes along `direction` (B, 2) beyond how far it strays across it: positive where the
+// second phrase stands in the relation to the first as the picture check asks.
+at::Tensor along_beyond_across(const at::Tensor& step, const at::Tensor& direction);
+
 // Mean over sites and the weighted samples of max(0, margin - along + |across|), where along and across are
 // the components, along and across `direction` (B, 2), of the second phrase's attention centroid minus the
 // first's, each phrase's map being the sum over its tokens (token_labels (B, T): 1 and 2) normalised over the

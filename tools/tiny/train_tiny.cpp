@@ -14,6 +14,7 @@
 #include "io/png_file.h"
 #include "model/unet_loader.h"
 #include "relation_attention_loss.h"
+#include "relation_placement.h"
 #include "relation_text_apart.h"
 #include "sampler.h"
 #include "sched/scheduler.h"
@@ -366,6 +367,7 @@ struct Evaluation {
     ImageCounts first; // over the first kFixedImageSet captions, when more were sampled
     ShapeWordEffect shape_words;
     double relation_text_apart = 0;
+    RelationPlacement placement; // over the first eval_scenes held-out captions
 };
 
 Evaluation evaluate(const Settings& s, const FlatParams& flat, const at::Tensor& weights,
@@ -379,6 +381,12 @@ Evaluation evaluate(const Settings& s, const FlatParams& flat, const at::Tensor&
     AttentionEvalOptions ao;
     ao.self_backend = device.is_cuda() ? "sdpa" : "flash"; // flash: our CPU kernel there
     ao.batch = device.is_cuda() ? 16 : 2;
+    if (s.eval_scenes > 0) {
+        RelationPlacementOptions po;
+        po.self_backend = ao.self_backend;
+        po.batch = ao.batch;
+        e.placement = evaluate_relation_placement(unet, text, tokenizer, s.seed, s.eval_scenes, po);
+    }
     if (s.eval_scenes > 0)
         e.attention = evaluate_attention(
             unet, text, tokenizer, std::vector<Scene>(scenes.begin(), scenes.begin() + s.eval_scenes), ao);
@@ -425,10 +433,11 @@ void print_evaluation(const Evaluation& e, int64_t step) {
     std::printf("eval step %lld: %s; images %d: recognisable %d, colours %d, shapes %d, relations %d, "
                 "backgrounds %d; swapping the shape word moves the image %.2f/255, another seed %.2f/255, "
                 "the text encoder's output at the noun %.3f, at the second noun under the opposite relation "
-                "%.3f\n",
+                "%.3f; on pure noise the attention places %d of %d relation captions' phrases right\n",
                 static_cast<long long>(step), e.attention.summary().c_str(), e.images, e.recognisable,
                 e.colors, e.shapes, e.relations, e.backgrounds, e.shape_words.shape_swap,
-                e.shape_words.other_seed, e.shape_words.noun_text_apart, e.relation_text_apart);
+                e.shape_words.other_seed, e.shape_words.noun_text_apart, e.relation_text_apart,
+                e.placement.right, e.placement.captions);
     if (e.first.images > 0)
         std::printf(
             "eval step %lld, the first %d images: recognisable %d, colours %d, shapes %d, relations %d, "
@@ -562,15 +571,16 @@ int run(const Settings& s) {
         const auto e = evaluate(s, flat, state.ema(), tokenizer, device);
         char line[400];
         std::snprintf(
-            line, sizeof line, "%lld,%.4f,%.4f,%.4f,%d,%.4f,%.4f,%.4f,%.4f,%.3f,%.3f,%.4f,%.4f",
+            line, sizeof line, "%lld,%.4f,%.4f,%.4f,%d,%.4f,%.4f,%.4f,%.4f,%.3f,%.3f,%.4f,%.4f,%.4f",
             static_cast<long long>(state.step()), e.attention.mean_iou, e.attention.hit_rate,
             e.attention.background_iou, e.images, e.images ? double(e.recognisable) / e.images : 0.0,
             e.images ? double(e.colors) / e.images : 0.0, e.images ? double(e.shapes) / e.images : 0.0,
             e.images ? double(e.relations) / e.images : 0.0, e.shape_words.shape_swap,
-            e.shape_words.other_seed, e.shape_words.noun_text_apart, e.relation_text_apart);
+            e.shape_words.other_seed, e.shape_words.noun_text_apart, e.relation_text_apart,
+            e.placement.rate());
         append_line(out / "eval.csv",
                     "step,mean_iou,pointing,background_iou,images,recognisable,colors,shapes,relations,"
-                    "shape_swap_diff,other_seed_diff,noun_text_apart,relation_text_apart",
+                    "shape_swap_diff,other_seed_diff,noun_text_apart,relation_text_apart,relation_placement",
                     line);
         print_evaluation(e, state.step());
     };
