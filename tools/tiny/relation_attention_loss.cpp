@@ -56,10 +56,11 @@ at::Tensor along_beyond_across(const at::Tensor& step, const at::Tensor& directi
 at::Tensor relation_attention_loss(const std::vector<SiteMap>& maps, const at::Tensor& token_labels,
                                    const at::Tensor& direction, const at::Tensor& weight, double margin) {
     if (maps.empty()) throw std::invalid_argument("no cross-attention maps were recorded");
-    const auto w = weight.to(at::kFloat);
+    const auto dir = direction.to(weight.device(), at::kFloat);
+    const auto w = weight.to(at::kFloat) * dir.abs().sum(1).gt(0).to(at::kFloat);
     at::Tensor total = at::zeros({}, w.options());
     for (const auto& m : maps) {
-        const auto gap = along_beyond_across(phrase_centroid_step(m, token_labels), direction);
+        const auto gap = along_beyond_across(phrase_centroid_step(m, token_labels), dir);
         total = total + ((margin - gap).clamp_min(0) * w).sum();
     }
     return total / (w.sum() * static_cast<double>(maps.size())).clamp_min(1);

@@ -27,12 +27,10 @@ at::Tensor phrase_centroid_step(const SiteMap& map, const at::Tensor& token_labe
 // second phrase stands in the relation to the first as the picture check asks.
 at::Tensor along_beyond_across(const at::Tensor& step, const at::Tensor& direction);
 
-// Mean over sites and the weighted samples of max(0, margin - along + |across|), where along and across are
-// the components, along and across `direction` (B, 2), of the second phrase's attention centroid minus the
-// first's, each phrase's map being the sum over its tokens (token_labels (B, T): 1 and 2) normalised over the
-// site's pixels, with pixel centres at coordinates in [-1, 1]. Zero where a sample is weighted 0 (`weight`
-// (B): no relation, a dropped caption). The check on a drawn picture asks the same: the second object's
-// centroid further along the relation than across it.
+// Mean over sites and samples of max(0, margin - along + |across|), along and across `direction` (B, 2) being
+// the components of each site's phrase_centroid_step, over the samples with a relation (a nonzero direction)
+// that `weight` (B) keeps (0: a dropped caption); zero where there is none. The check on a drawn picture asks
+// the same: the second object's centroid further along the relation than across it.
 at::Tensor relation_attention_loss(const std::vector<SiteMap>& maps, const at::Tensor& token_labels,
                                    const at::Tensor& direction, const at::Tensor& weight, double margin);
 

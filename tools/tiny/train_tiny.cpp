@@ -382,14 +382,13 @@ Evaluation evaluate(const Settings& s, const FlatParams& flat, const at::Tensor&
     ao.self_backend = device.is_cuda() ? "sdpa" : "flash"; // flash: our CPU kernel there
     ao.batch = device.is_cuda() ? 16 : 2;
     if (s.eval_scenes > 0) {
+        e.attention = evaluate_attention(
+            unet, text, tokenizer, std::vector<Scene>(scenes.begin(), scenes.begin() + s.eval_scenes), ao);
         RelationPlacementOptions po;
         po.self_backend = ao.self_backend;
         po.batch = ao.batch;
         e.placement = evaluate_relation_placement(unet, text, tokenizer, s.seed, s.eval_scenes, po);
     }
-    if (s.eval_scenes > 0)
-        e.attention = evaluate_attention(
-            unet, text, tokenizer, std::vector<Scene>(scenes.begin(), scenes.begin() + s.eval_scenes), ao);
     if (s.eval_images > 0) {
         std::vector<std::string> captions;
         for (int i = 0; i < s.eval_images; ++i) captions.push_back(scenes[i].caption());
@@ -659,11 +658,9 @@ int run(const Settings& s) {
             loss = loss + attn * s.attn_loss;
         }
         if (s.relation_attention > 0) {
-            const auto has_relation = relation_directions(b.scenes).to(device);
-            const auto weight =
-                b.dropped.logical_not().logical_and(has_relation.abs().sum(1).gt(0)).to(at::kFloat);
-            relation_attention = relation_attention_loss(collector.maps(), b.token_labels, has_relation,
-                                                         weight, s.relation_attention_margin);
+            relation_attention = relation_attention_loss(
+                collector.maps(), b.token_labels, relation_directions(b.scenes).to(device),
+                b.dropped.logical_not(), s.relation_attention_margin);
             loss = loss + relation_attention * s.relation_attention;
         }
         loss.backward();
