@@ -12,10 +12,11 @@ namespace attnscope::kernels {
 namespace {
 
 constexpr int kThreads = 512;
-// Values one block reads, about 32 KB of fp16: a 64x64x320 map spreads over 69 blocks a batch item (138 for
-// CFG's batch of two on 132 SMs), where one block a (batch item, group) gave 64 blocks in all. Fixed, not
-// sized to the GPU, so every GPU sums in the same order.
-constexpr int64_t kChunkElements = 16384;
+// Values one block reads, about 16 KB of fp16: a 64x64x320 map spreads over 114 blocks a batch item (228 for
+// CFG's batch of two on 132 SMs; 32 KB chunks gave 138, too few loads in flight to approach the bandwidth),
+// where one block a (batch item, group) gave 64 blocks in all. Fixed, not sized to the GPU, so every GPU sums
+// in the same order.
+constexpr int64_t kChunkElements = 8192;
 
 // How the work is cut: each thread keeps the same `vec` channels (its lane) for every row it reads, so its
 // per-channel sums stay in registers; a block reads `chunk_rows` whole rows (pixels) of one batch item.
@@ -66,7 +67,9 @@ template <typename T, int V> struct Row {
 };
 
 // The block's per-channel sums `acc` (thread lane's V channels, one slot per row of a pass) summed into
-// per-group sums in group_sum[groups]; every thread sees them after it returns.
+// per-group sums in group_sum[groups]; every thread sees them after it returns. Rows first, one thread a
+// channel, then channels, one thread a group: a group's thread alone walking rows x channels serially cost
+// a quarter of the kernel.
 template <int V>
 __device__ void sum_groups(const float (&acc)[V], float* slots, float* group_sum, int lane, int row,
                            bool active, int rows_per_pass, int channels, int groups) {
@@ -74,11 +77,16 @@ __device__ void sum_groups(const float (&acc)[V], float* slots, float* group_sum
 #pragma unroll
         for (int i = 0; i < V; ++i) slots[row * channels + lane * V + i] = acc[i];
     __syncthreads();
+    for (int c = threadIdx.x; c < channels; c += blockDim.x) {
+        float s = slots[c];
+        for (int r = 1; r < rows_per_pass; ++r) s += slots[r * channels + c];
+        slots[c] = s;
+    }
+    __syncthreads();
     const int per_group = channels / groups;
     for (int g = threadIdx.x; g < groups; g += blockDim.x) {
         float s = 0.f;
-        for (int r = 0; r < rows_per_pass; ++r)
-            for (int c = g * per_group; c < (g + 1) * per_group; ++c) s += slots[r * channels + c];
+        for (int c = g * per_group; c < (g + 1) * per_group; ++c) s += slots[c];
         group_sum[g] = s;
     }
     __syncthreads();
@@ -131,25 +139,44 @@ __global__ void __launch_bounds__(kThreads)
     for (int g = threadIdx.x; g < groups; g += blockDim.x) part_b[2 * g + 1] = group_sum[g];
 }
 
-// Pass 2, one block a batch item: the chunks' (mean, M2) merged per group (Chan et al.'s pairwise update),
-// written as (mean, 1 / sqrt(var + eps)).
+// Chan et al.'s pairwise update: (n, mean, M2) of a set joined with another's.
+struct Moments {
+    float n = 0.f, mean = 0.f, m2 = 0.f;
+    __device__ void join(float nk, float mean_k, float m2_k) {
+        const float total = n + nk;
+        if (total == 0.f) return;
+        const float delta = mean_k - mean;
+        mean += delta * (nk / total);
+        m2 += m2_k + delta * delta * (n * nk / total);
+        n = total;
+    }
+};
+
+// Pass 2, one warp a (batch item, group): each lane joins every 32nd chunk, then the lanes' moments join
+// pairwise in a fixed tree, written as (mean, 1 / sqrt(var + eps)). One thread a group walking all chunks
+// in turn was latency-bound: 20 us a call, more than reading the activations.
 __global__ void merge_stats_kernel(const float2* __restrict__ part, float2* __restrict__ stats,
                                    int64_t pixels, int channels, int groups, int64_t chunk_rows,
-                                   int64_t chunks, float eps) {
+                                   int64_t chunks, int64_t items, float eps) {
+    const int64_t warp = (static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
+    const int lane = threadIdx.x % 32;
+    if (warp >= items * groups) return;
+    const int64_t b = warp / groups;
+    const int g = static_cast<int>(warp % groups);
     const int per_group = channels / groups;
-    for (int g = threadIdx.x; g < groups; g += blockDim.x) {
-        float n = 0.f, mean = 0.f, m2 = 0.f;
-        for (int64_t k = 0; k < chunks; ++k) {
-            const float nk =
-                static_cast<float>((min64(pixels, (k + 1) * chunk_rows) - k * chunk_rows) * per_group);
-            const float2 s = part[(blockIdx.x * chunks + k) * groups + g];
-            const float delta = s.x - mean, total = n + nk;
-            mean += delta * (nk / total);
-            m2 += s.y + delta * delta * (n * nk / total);
-            n = total;
-        }
-        stats[blockIdx.x * groups + g] = make_float2(mean, rsqrtf(m2 / n + eps));
+    Moments m;
+    for (int64_t k = lane; k < chunks; k += 32) {
+        const float2 s = part[(b * chunks + k) * groups + g];
+        m.join(static_cast<float>((min64(pixels, (k + 1) * chunk_rows) - k * chunk_rows) * per_group), s.x,
+               s.y);
     }
+    for (int offset = 16; offset > 0; offset /= 2) {
+        const float n = __shfl_down_sync(0xffffffffu, m.n, offset);
+        const float mean = __shfl_down_sync(0xffffffffu, m.mean, offset);
+        const float m2 = __shfl_down_sync(0xffffffffu, m.m2, offset);
+        m.join(n, mean, m2);
+    }
+    if (lane == 0) stats[b * groups + g] = make_float2(m.mean, rsqrtf(m.m2 / m.n + eps));
 }
 
 // Pass 3, grid (chunks, batch): y = [silu]((x + shift) * scale + bias), scale and bias per channel from the
@@ -211,9 +238,11 @@ template <typename T, int V> void launch(const GroupNormArgs& a, const Plan& p) 
     chunk_stats_kernel<T, V>
         <<<grid, kThreads, shared, stream>>>(x, shift, w.part, a.pixels, a.channels, a.groups, p.chunk_rows);
     check_launch("group_norm chunk_stats_kernel");
-    merge_stats_kernel<<<static_cast<unsigned>(a.batch), std::min(kThreads, ((a.groups + 31) / 32) * 32), 0,
-                         stream>>>(w.part, w.stats, a.pixels, a.channels, a.groups, p.chunk_rows, p.chunks,
-                                   a.eps);
+    constexpr int kMergeThreads = 256; // 8 warps, 8 groups
+    const int64_t merge_threads = a.batch * a.groups * 32;
+    merge_stats_kernel<<<static_cast<unsigned>((merge_threads + kMergeThreads - 1) / kMergeThreads),
+                         kMergeThreads, 0, stream>>>(w.part, w.stats, a.pixels, a.channels, a.groups,
+                                                     p.chunk_rows, p.chunks, a.batch, a.eps);
     check_launch("group_norm merge_stats_kernel");
     normalize_kernel<T, V><<<grid, kThreads, 0, stream>>>(
         x, static_cast<T*>(a.y), static_cast<const T*>(a.gamma), static_cast<const T*>(a.beta), shift,

@@ -15,7 +15,8 @@ import sys
 # First match wins: the order puts our own kernels and the norms before the generic GEMM and elementwise names,
 # and attention before convolution (cuDNN names its SDPA kernels "..._sdpa_..._fprop_...").
 KINDS = [
-    ("group norm (ours)", ("group_norm_nhwc",)),
+    ("group norm (ours)", ("group_norm_nhwc", "chunk_stats_kernel", "merge_stats_kernel", "normalize_kernel")),
+    ("GEGLU (ours)", ("geglu_kernel",)),
     ("attention (ours)", ("attnscope::",)),
     ("attention (cuDNN / SDPA)", ("sdpa", "flash_fwd", "fmha", "efficient_attention", "attention_kernel")),
     ("group norm (LibTorch)", ("group_norm", "GroupNorm", "RowwiseMoments", "ComputeFusedParams")),
