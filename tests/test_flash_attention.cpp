@@ -109,6 +109,13 @@ double max_abs(const at::Tensor& a, const at::Tensor& b) {
     return (a.to(at::kDouble) - b.to(at::kDouble)).abs().max().item<double>();
 }
 
+// An observer that keeps the LSE, as the capture does, and holds on to the last one it was given.
+struct LseKeeper : AttentionObserver {
+    void on_attention(const AttentionSite&, const AttentionTensors& t) override { lse = t.lse; }
+    bool wants_lse() const override { return true; }
+    at::Tensor lse;
+};
+
 // Flash: rel. L2 on O <= 5e-3 and |LSE error| <= 1e-3 on every shape in fp16 and bf16; int8 reported
 // (its error is the point of showing it), O held to 5e-2; no NaN or Inf anywhere.
 TEST(FlashAttention, AllSdSiteShapesMatchFloat64) {
@@ -180,16 +187,55 @@ TEST(FlashAttention, RaggedLengthsAndTheRouter) {
     EXPECT_EQ(why.rfind("measured: flash ", 0), 0u) << why;
     EXPECT_NE(why.find(", sdpa "), std::string::npos) << why;
     EXPECT_LT(test::rel_l2(o, reference(x, x, x, site.scale()).out), 5e-3);
-    // With an observer that keeps the LSE (the capture), the backend that returns it.
-    struct : AttentionObserver {
-        void on_attention(const AttentionSite&, const AttentionTensors&) override {}
-        bool wants_lse() const override { return true; }
-    } keeps_lse;
+    // With an observer that keeps the LSE (the capture), the faster of the backends that return it, and its
+    // LSE reaches the observer.
+    LseKeeper keeps_lse;
     router.add_observer(&keeps_lse);
     router.attention_forward(x, x, x, site);
-    EXPECT_EQ(router.last_used().at({1, AttentionKind::Self}), "flash");
-    EXPECT_EQ(router.last_why().at({1, AttentionKind::Self}), "the capture keeps the LSE, which it returns");
+    EXPECT_TRUE(router.backend(router.last_used().at({1, AttentionKind::Self})).returns_lse());
+    ASSERT_TRUE(keeps_lse.lse.defined());
+    EXPECT_LT(max_abs(keeps_lse.lse.reshape({2, 8, 200}), reference(x, x, x, site.scale()).lse), 1e-3);
     router.remove_observer(&keeps_lse);
+}
+
+// LibTorch's SDPA, asked for the LSE by the capture, returns it from whichever of its kernels it picks
+// (cuDNN, FlashAttention-2, memory-efficient), at every SD head dim, against float64.
+TEST(FlashAttention, SdpaGivesTheCaptureItsLse) {
+    ATTNSCOPE_REQUIRE_CUDA();
+    AttentionRouter router;
+    if (!router.backend("sdpa").returns_lse())
+        GTEST_SKIP() << "this LibTorch's SDPA returns no LSE (before 2.5)";
+    router.set_default_backend("sdpa");
+    LseKeeper keeps_lse;
+    router.add_observer(&keeps_lse);
+    at::manual_seed(22);
+    for (const auto dtype : {at::kHalf, at::kBFloat16})
+        for (const auto& [sq, sk, d] : std::vector<std::tuple<int64_t, int64_t, int>>{{4096, 77, 40},
+                                                                                      {1000, 1000, 40},
+                                                                                      {333, 77, 64},
+                                                                                      {256, 256, 80},
+                                                                                      {64, 64, 160},
+                                                                                      {100, 77, 160}}) {
+            const auto opts = at::TensorOptions().device(at::kCUDA).dtype(dtype);
+            const int heads = 4;
+            // (B, S, heads, d) storage seen as (B, heads, S, d), as the U-Net hands its heads over.
+            const auto q = at::randn({2, sq, heads, d}, opts).transpose(1, 2),
+                       k = at::randn({2, sk, heads, d}, opts).transpose(1, 2),
+                       v = at::randn({2, sk, heads, d}, opts).transpose(1, 2);
+            AttentionSite site;
+            site.index = 1;
+            site.heads = heads;
+            site.head_dim = d;
+            keeps_lse.lse = at::Tensor();
+            const auto o = router.attention_forward(q, k, v, site);
+            const auto exact = reference(q, k, v, site.scale());
+            const auto label = std::to_string(sq) + "x" + std::to_string(sk) + " d" + std::to_string(d) +
+                               " " + std::string(c10::toString(dtype));
+            EXPECT_LT(test::rel_l2(o, exact.out), 1e-2) << label;
+            ASSERT_TRUE(keeps_lse.lse.defined()) << label;
+            EXPECT_EQ(keeps_lse.lse.scalar_type(), at::kFloat) << label;
+            EXPECT_LT(max_abs(keeps_lse.lse.reshape({2, heads, sq}), exact.lse), 2e-3) << label;
+        }
 }
 
 TEST(FlashAttention, RouterChoosesAndExplains) {

@@ -12,6 +12,7 @@ struct AttentionRequest {
     double scale = 1.0;
     bool upcast = false;     // compute QK^T and softmax in fp32
     bool want_probs = false; // fill `probs` if this backend can
+    bool want_lse = false;   // an observer keeps the row LSE: fill `lse` if this backend can
 };
 
 struct AttentionResult {
@@ -30,7 +31,7 @@ class AttentionBackend {
     virtual AttentionResult run(const AttentionRequest& r) const = 0;
     // Whether every call holds the whole P (batch x heads x Sq x Sk) in memory at once.
     virtual bool materializes_probs() const { return false; }
-    // Whether its result carries the row log-sum-exp.
+    // Whether its result carries the row log-sum-exp when the request wants it.
     virtual bool returns_lse() const { return true; }
 };
 

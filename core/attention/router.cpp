@@ -11,6 +11,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <iterator>
 #include <stdexcept>
 #include <torch/version.h>
 
@@ -163,11 +164,16 @@ AttentionRouter::Choice AttentionRouter::automatic(const AttentionSite& site,
         if (runnable(name)) candidates.emplace_back(name);
     if (candidates.empty()) return math("no fused backend runs this call");
     // An observer that keeps the LSE (the capture) would compute it again after a backend that does not
-    // return it, which costs more than any difference between the kernels.
-    if (observers_keep_lse())
-        for (const auto& name : candidates)
-            if (backend(name).returns_lse())
-                return {&backend(name), "the capture keeps the LSE, which it returns"};
+    // return it, which costs more than any difference between the kernels: those that return it compete.
+    if (request.want_lse) {
+        std::vector<std::string> keeping;
+        std::copy_if(candidates.begin(), candidates.end(), std::back_inserter(keeping),
+                     [&](const std::string& name) { return backend(name).returns_lse(); });
+        if (keeping.size() == 1)
+            return {&backend(keeping.front()),
+                    "the capture keeps the LSE, which only " + keeping.front() + " returns here"};
+        if (!keeping.empty()) candidates = std::move(keeping);
+    }
     if (candidates.size() == 1) return {&backend(candidates.front()), "the only fused backend that runs it"};
     const auto& q = request.q;
     TimedShape shape;
@@ -180,7 +186,7 @@ AttentionRouter::Choice AttentionRouter::automatic(const AttentionSite& site,
     shape.upcast = request.upcast;
     // Asking the driver for the GPU's name and the cache for the timing at every call cost 0.3 ms a U-Net
     // forward (32 calls) on an H100: each shape is chosen once per router.
-    const auto key = std::to_string(gpu) + " " + shape.key();
+    const auto key = std::to_string(gpu) + " " + shape.key() + (request.want_lse ? " lse" : "");
     if (const auto known = measured_.find(key); known != measured_.end()) return known->second;
     shape.device = gpu_label(gpu);
     const auto measure = [&](const std::string& name) { return median_call_ms(backend(name), request); };
@@ -213,7 +219,7 @@ at::Tensor AttentionRouter::attention_forward(const at::Tensor& q, const at::Ten
                                               const AttentionSite& site, const at::Tensor& hidden) {
     const bool want_probs =
         std::any_of(observers_.begin(), observers_.end(), [](const auto* o) { return o->wants_probs(); });
-    const AttentionRequest request{q, k, v, site.scale(), site.upcast, want_probs};
+    const AttentionRequest request{q, k, v, site.scale(), site.upcast, want_probs, observers_keep_lse()};
     const auto choice = resolve(site, request);
     last_used_[{site.index, site.kind}] = choice.backend->name();
     last_why_[{site.index, site.kind}] = choice.why;

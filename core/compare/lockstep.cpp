@@ -22,7 +22,8 @@ class LockstepComparison::SameInputsProbe final : public AttentionObserver {
         const auto as_b = [&](const at::Tensor& x) {
             return x.to(device_, dtype_).reshape({-1, site.heads, x.size(1), x.size(2)});
         };
-        const AttentionRequest request{as_b(t.q), as_b(t.k), as_b(t.v), site.scale(), site.upcast, false};
+        const AttentionRequest request{as_b(t.q),   as_b(t.k), as_b(t.v), site.scale(),
+                                       site.upcast, false,     false};
         const auto out = router_.resolve(site, request).backend->run(request).out;
         errors_[{step_, site.index, site.kind}] = divergence(t.out, out.flatten(0, 1));
     }

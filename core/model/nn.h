@@ -7,11 +7,13 @@
 
 namespace attnscope::nn {
 
+// Also a 1x1 convolution, its (out, in, 1, 1) kernel applied to (..., in) tokens as the linear layer it is.
 inline at::Tensor linear(const Weights& w, const std::string& p, const at::Tensor& x) {
-    auto y = at::linear(x, w[p + ".weight"], w.optional(p + ".bias"));
+    const auto matrix = [](const at::Tensor& k) { return k.dim() == 4 ? k.flatten(1) : k; };
+    auto y = at::linear(x, matrix(w[p + ".weight"]), w.optional(p + ".bias"));
     if (const auto* adapters = w.adapters(p))
         for (const auto& a : *adapters)
-            y = y + at::linear(at::linear(x, a.down), a.up) * (a.factor * a.scale->load());
+            y = y + at::linear(at::linear(x, matrix(a.down)), matrix(a.up)) * (a.factor * a.scale->load());
     return y;
 }
 

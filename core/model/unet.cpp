@@ -190,11 +190,13 @@ at::Tensor UNet::transformer(const TransformerBlock& t, const at::Tensor& x, con
                              AttentionRouter& router) const {
     const auto& p = t.name.diffusers;
     const int64_t b = x.size(0), h = x.size(2), w = x.size(3);
-    const bool linear = config_.use_linear_projection;
+    // Channels-last pixels are tokens as they lie: SD v1's 1x1 projections then run as the GEMMs they are,
+    // with the bias in the GEMM's epilogue, where a convolution added it in a pass of its own.
+    const bool on_tokens = config_.use_linear_projection || channels_last_;
     auto s = group_norm(p + ".norm", x, 1e-6);
-    if (!linear) s = nn::conv2d(weights_, p + ".proj_in", s);
+    if (!on_tokens) s = nn::conv2d(weights_, p + ".proj_in", s);
     s = s.permute({0, 2, 3, 1}).reshape({b, h * w, -1}); // (B, HW, C): one token per pixel
-    if (linear) s = nn::linear(weights_, p + ".proj_in", s);
+    if (on_tokens) s = nn::linear(weights_, p + ".proj_in", s);
 
     const int hi = static_cast<int>(h), wi = static_cast<int>(w);
     for (int d = 0; d < t.depth; ++d) {
@@ -206,9 +208,9 @@ at::Tensor UNet::transformer(const TransformerBlock& t, const at::Tensor& x, con
                            geglu(nn::linear(weights_, tb + "ff.net.0.proj", norm("norm3"))));
     }
 
-    if (linear) s = nn::linear(weights_, p + ".proj_out", s);
+    if (on_tokens) s = nn::linear(weights_, p + ".proj_out", s);
     s = s.reshape({b, h, w, -1}).permute({0, 3, 1, 2});
-    if (!linear) s = nn::conv2d(weights_, p + ".proj_out", s.contiguous(x.suggest_memory_format()));
+    if (!on_tokens) s = nn::conv2d(weights_, p + ".proj_out", s.contiguous(x.suggest_memory_format()));
     return s + x;
 }
 
