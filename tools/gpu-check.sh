@@ -18,7 +18,8 @@
 #   GPU_CHECK_ONLY=speed tools/gpu-check.sh       a U-Net step as CUDA graphs and in channels-last: their tests, ours
 #                                                 eager and replayed beside diffusers eager and compiled
 #                                                 (SPEED_PRESETS, default "sd15 sd21"; COMPILE_MODES, default
-#                                                 "eager reduce-overhead", "" for none; PROFILE=0 skips diffusers'
+#                                                 "eager reduce-overhead", "" for none; NCU=0 skips ours under
+#                                                 Nsight Compute; PROFILE=0 skips diffusers'
 #                                                 kernel profile; carry .ref/diffusers.tgz, unpack it into .ref);
 #                                                 then our SD v1.5 step's kernels under Nsight Compute, if present
 #   GPU_CHECK_ONLY=gui tools/gpu-check.sh         the visualizer offscreen on the GPU (EGL, CUDA-GL interop):
@@ -283,7 +284,7 @@ if [ "$only" = speed ]; then
     grep -E "GPU time per forward" "$OUT/profile_sd15.txt"
   fi
   ncu=$(command -v ncu || ls /usr/local/cuda/bin/ncu 2>/dev/null)
-  if [ -n "$ncu" ]; then
+  if [ -n "$ncu" ] && [ "${NCU:-1}" = 1 ]; then
     step "where our SD v1.5 step (channels-last, auto) spends the GPU's time, by kernel (Nsight Compute)"
     timeout 240 "$ncu" --profile-from-start off --metrics gpu__time_duration.sum --csv --print-units base \
       build/bench/bench_unet --preset sd15 --size 512x512 --batch 2 --dtype f16 --iters 3 --channels-last 1 \
