@@ -1,6 +1,6 @@
 #pragma once
-// fp16 and bf16 to and from float, one overload set for every kernel that computes in float, and the
-// 16-byte loads of eight of them.
+// fp16 and bf16 to and from float, one overload set for every kernel that computes in float, and runs of
+// eight of them read or written in one 16-byte access.
 #include <cstdint>
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
@@ -29,5 +29,32 @@ inline constexpr int kVectorElements = 8;
 inline bool vector_aligned(const void* p) {
     return reinterpret_cast<std::uintptr_t>(p) % 16 == 0;
 }
+
+// V consecutive elements of T as floats, read and written in one 16-byte access when V is kVectorElements
+// (the address vector_aligned), else one element.
+template <typename T, int V> struct Elements {
+    float v[V];
+    __device__ void load(const T* p) {
+        if constexpr (V == kVectorElements) {
+            const uint4 raw = *reinterpret_cast<const uint4*>(p);
+            const T* h = reinterpret_cast<const T*>(&raw);
+#pragma unroll
+            for (int i = 0; i < V; ++i) v[i] = to_float(h[i]);
+        } else {
+            v[0] = to_float(*p);
+        }
+    }
+    __device__ void store(T* p) const {
+        if constexpr (V == kVectorElements) {
+            uint4 raw;
+            T* h = reinterpret_cast<T*>(&raw);
+#pragma unroll
+            for (int i = 0; i < V; ++i) h[i] = from_float<T>(v[i]);
+            *reinterpret_cast<uint4*>(p) = raw;
+        } else {
+            *p = from_float<T>(v[0]);
+        }
+    }
+};
 
 } // namespace attnscope::kernels

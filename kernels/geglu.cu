@@ -22,21 +22,12 @@ __global__ void __launch_bounds__(kThreads)
     for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < pieces;
          i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
         const int64_t row = i / pieces_a_row, col = (i % pieces_a_row) * V;
-        const T* a = proj + row * 2 * width + col;
-        T* o = out + row * width + col;
-        if constexpr (V == kVectorElements) {
-            const uint4 ra = *reinterpret_cast<const uint4*>(a),
-                        rg = *reinterpret_cast<const uint4*>(a + width);
-            const T* ha = reinterpret_cast<const T*>(&ra);
-            const T* hg = reinterpret_cast<const T*>(&rg);
-            uint4 ro;
-            T* ho = reinterpret_cast<T*>(&ro);
+        Elements<T, V> a, g;
+        a.load(proj + row * 2 * width + col);
+        g.load(proj + row * 2 * width + width + col);
 #pragma unroll
-            for (int k = 0; k < V; ++k) ho[k] = from_float<T>(to_float(ha[k]) * gelu(to_float(hg[k])));
-            *reinterpret_cast<uint4*>(o) = ro;
-        } else {
-            *o = from_float<T>(to_float(*a) * gelu(to_float(a[width])));
-        }
+        for (int k = 0; k < V; ++k) a.v[k] *= gelu(g.v[k]);
+        a.store(out + row * width + col);
     }
 }
 

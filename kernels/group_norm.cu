@@ -41,31 +41,6 @@ __device__ __forceinline__ int64_t min64(int64_t a, int64_t b) {
     return a < b ? a : b;
 }
 
-template <typename T, int V> struct Row {
-    float v[V];
-    __device__ void load(const T* p) {
-        if constexpr (V == kVectorElements) {
-            const uint4 raw = *reinterpret_cast<const uint4*>(p);
-            const T* h = reinterpret_cast<const T*>(&raw);
-#pragma unroll
-            for (int i = 0; i < V; ++i) v[i] = to_float(h[i]);
-        } else {
-            v[0] = to_float(*p);
-        }
-    }
-    __device__ void store(T* p) const {
-        if constexpr (V == kVectorElements) {
-            uint4 raw;
-            T* h = reinterpret_cast<T*>(&raw);
-#pragma unroll
-            for (int i = 0; i < V; ++i) h[i] = from_float<T>(v[i]);
-            *reinterpret_cast<uint4*>(p) = raw;
-        } else {
-            *p = from_float<T>(v[0]);
-        }
-    }
-};
-
 // The block's per-channel sums `acc` (thread lane's V channels, one slot per row of a pass) summed into
 // per-group sums in group_sum[groups]; every thread sees them after it returns. Rows first, one thread a
 // channel, then channels, one thread a group: a group's thread alone walking rows x channels serially cost
@@ -112,7 +87,7 @@ __global__ void __launch_bounds__(kThreads)
         add[i] = shift != nullptr && active ? to_float(shift[blockIdx.y * channels + lane * V + i]) : 0.f;
 
     float acc[V] = {};
-    Row<T, V> r;
+    Elements<T, V> r;
     if (active)
         for (int64_t p = first + row; p < last; p += rows_per_pass) {
             r.load(xb + p * channels);
@@ -201,7 +176,7 @@ __global__ void __launch_bounds__(kThreads)
         scale[i] = s.y * to_float(gamma[c]);
         bias[i] = to_float(beta[c]) + (add - s.x) * scale[i];
     }
-    Row<T, V> r;
+    Elements<T, V> r;
     for (int64_t p = first + row; p < last; p += rows_per_pass) {
         r.load(x + offset + p * channels);
 #pragma unroll
