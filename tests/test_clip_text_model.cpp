@@ -81,6 +81,9 @@ std::vector<double> loop_reference(const ClipTextModel& m, const at::Tensor& ids
     const auto pos = pos_t.accessor<double, 2>();
     const auto ids_a = ids.accessor<int64_t, 2>();
     for (int64_t b = 0; b < B; ++b) {
+        int64_t end = 0; // the row's first end token (0 without one)
+        for (int64_t t = T - 1; t >= 0; --t)
+            if (ids_a[b][t] == c.end_token()) end = t;
         Mat x(T, std::vector<double>(H));
         for (int64_t t = 0; t < T; ++t)
             for (int i = 0; i < H; ++i) x[t][i] = tok[ids_a[b][t]][i] + pos[t][i];
@@ -92,16 +95,18 @@ std::vector<double> loop_reference(const ClipTextModel& m, const at::Tensor& ids
             Mat attn(T, std::vector<double>(H, 0.0));
             for (int hd = 0; hd < nh; ++hd)
                 for (int64_t i = 0; i < T; ++i) {
-                    std::vector<double> s(i + 1);
+                    // Causal: keys up to the query only; else up to the end token as well.
+                    const int64_t last = c.causal ? i : std::max(i, end);
+                    std::vector<double> s(last + 1);
                     double mx = -1e300, z = 0;
-                    for (int64_t j = 0; j <= i; ++j) { // causal: keys up to the query only
+                    for (int64_t j = 0; j <= last; ++j) {
                         double dot = 0;
                         for (int e = 0; e < d; ++e) dot += q[i][hd * d + e] * k[j][hd * d + e];
                         s[j] = dot / std::sqrt(static_cast<double>(d));
                         mx = std::max(mx, s[j]);
                     }
                     for (auto& sj : s) z += (sj = std::exp(sj - mx));
-                    for (int64_t j = 0; j <= i; ++j)
+                    for (int64_t j = 0; j <= last; ++j)
                         for (int e = 0; e < d; ++e) attn[i][hd * d + e] += s[j] / z * v[j][hd * d + e];
                 }
             const auto o = linear(p + "self_attn.out_proj", attn);
@@ -169,6 +174,39 @@ TEST(ClipTextModel, IsCausal) {
         EXPECT_TRUE(at::equal(out.narrow(1, 0, j), out2.narrow(1, 0, j))) << "token " << j;
         EXPECT_FALSE(at::equal(out.narrow(1, j, 1), out2.narrow(1, j, 1))) << "token " << j;
     }
+}
+
+TEST(ClipTextModel, WithoutTheCausalMaskTheCaptionSeesItselfButNotThePadding) {
+    auto c = tiny_config(ClipActivation::QuickGelu);
+    c.causal = false;
+    const auto model = ClipTextModel::random(c, 7, at::kDouble, at::kCPU);
+    auto ids = random_ids(2, 5, 10, 3); // no end token (10) unless placed
+    ids[0][2] = 10;                     // row 0: caption 0..2, padding 3..4; row 1: no end, causal
+    auto ref = loop_reference(model, ids);
+    const auto expected =
+        at::from_blob(ref.data(), {2, 5, 4}, at::TensorOptions().dtype(at::kDouble)).clone();
+    const auto out = model.forward(ids);
+    EXPECT_LT(test::rel_l2(out, expected), 1e-10);
+    const auto first_token_after = [&](int64_t row, int64_t j) {
+        auto changed = ids.clone();
+        changed[row][j] = (ids[row][j].item<int64_t>() + 1) % 10;
+        return model.forward(changed)[row][0];
+    };
+    EXPECT_FALSE(at::equal(out[0][0], first_token_after(0, 1))); // a later word of the caption
+    EXPECT_TRUE(at::equal(out[0][0], first_token_after(0, 4)));  // the padding
+    EXPECT_TRUE(at::equal(out[1][0], first_token_after(1, 1)));  // no end token: causal
+}
+
+TEST(ClipTextConfig, TheCausalKeyIsWrittenOnlyWhenOff) {
+    auto c = ClipTextConfig::sd1();
+    EXPECT_EQ(c.to_json().find("causal"), std::string::npos);
+    EXPECT_TRUE(clip_text_config_from_json(c.to_json(), "sd1").causal);
+    c.causal = false;
+    const auto back = clip_text_config_from_json(c.to_json(), "tiny");
+    EXPECT_FALSE(back.causal);
+    EXPECT_EQ(back, c);
+    EXPECT_NE(back, ClipTextConfig::sd1());
+    EXPECT_THROW(clip_text_config_from_json(R"({"causal": "no"})", "bad"), std::runtime_error);
 }
 
 TEST(ClipTextModel, PresetsAreTheStableDiffusionEncoders) {

@@ -9,9 +9,9 @@ namespace attnscope::tiny {
 namespace {
 
 TEST(FlatParams, WidensConvInWithClosedCoordinateChannels) {
-    const auto text = ClipTextModel::random(tiny_text_config(40), 2, at::kFloat, at::kCPU);
+    const auto text = ClipTextModel::random(tiny_text_config(40, true), 2, at::kFloat, at::kCPU);
     const auto plain = UNet::random(tiny_unet_config(0), 3, at::kFloat, at::kCPU);
-    const FlatParams flat(tiny_unet_config(2), tiny_text_config(40));
+    const FlatParams flat(tiny_unet_config(2), tiny_text_config(40, true));
     const auto widened = flat.unet(flat.pack(plain, text));
 
     const auto w = widened.weights()["conv_in.weight"];
@@ -30,7 +30,7 @@ TEST(FlatParams, WidensConvInWithClosedCoordinateChannels) {
     // Another change of shape is still refused, naming the parameter.
     auto wider = tiny_unet_config(2);
     wider.block_out_channels.back() = 128;
-    EXPECT_THROW(FlatParams(wider, tiny_text_config(40)).pack(plain, text), std::runtime_error);
+    EXPECT_THROW(FlatParams(wider, tiny_text_config(40, true)).pack(plain, text), std::runtime_error);
 }
 
 } // namespace

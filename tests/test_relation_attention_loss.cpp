@@ -79,8 +79,8 @@ TEST(RelationAttentionLoss, DirectionsFollowThePlacementRule) {
 TEST(RelationPlacement, JudgesEachHeldOutRelationCaptionOnce) {
     const ClipTokenizer tokenizer(ATTNSCOPE_TINY_MODEL);
     const auto unet = UNet::random(tiny_unet_config(0), 4, at::kFloat, at::kCPU);
-    const auto text = ClipTextModel::random(tiny_text_config(static_cast<int>(tokenizer.vocab_size())), 4,
-                                            at::kFloat, at::kCPU);
+    const auto text = ClipTextModel::random(tiny_text_config(static_cast<int>(tokenizer.vocab_size()), true),
+                                            4, at::kFloat, at::kCPU);
     constexpr int kScenes = 12;
     int with_relation = 0;
     for (int i = 0; i < kScenes; ++i)

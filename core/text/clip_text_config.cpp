@@ -76,7 +76,8 @@ std::string ClipTextConfig::describe() const {
            " layers, " + std::to_string(num_heads) + " heads, intermediate " +
            std::to_string(intermediate_size) + ", " + to_string(act) + ", vocab " +
            std::to_string(vocab_size) + ", " + std::to_string(max_positions) + " positions" +
-           (projection_dim > 0 ? ", projection " + std::to_string(projection_dim) : "") + ")";
+           (projection_dim > 0 ? ", projection " + std::to_string(projection_dim) : "") +
+           (causal ? "" : ", bidirectional") + ")";
 }
 
 std::string ClipTextConfig::to_json() const {
@@ -93,6 +94,7 @@ std::string ClipTextConfig::to_json() const {
         {"layer_norm_eps", layer_norm_eps},
         {"eos_token_id", eos_token_id}};
     if (projection_dim > 0) j["projection_dim"] = projection_dim;
+    if (!causal) j["causal"] = false;
     return j.dump(2);
 }
 
@@ -100,7 +102,7 @@ bool ClipTextConfig::operator==(const ClipTextConfig& o) const {
     return vocab_size == o.vocab_size && hidden_size == o.hidden_size && num_layers == o.num_layers &&
            num_heads == o.num_heads && intermediate_size == o.intermediate_size &&
            max_positions == o.max_positions && act == o.act && layer_norm_eps == o.layer_norm_eps &&
-           projection_dim == o.projection_dim && end_token() == o.end_token();
+           projection_dim == o.projection_dim && end_token() == o.end_token() && causal == o.causal;
 }
 
 ClipTextConfig clip_text_config_from_json(const std::string& json_text, const std::string& label) {
@@ -122,6 +124,7 @@ ClipTextConfig clip_text_config_from_json(const std::string& json_text, const st
         read_if_present(j, "layer_norm_eps", c.layer_norm_eps);
         if (j.contains("hidden_act")) c.act = parse_clip_activation(j["hidden_act"].get<std::string>());
         read_if_present(j, "eos_token_id", c.eos_token_id);
+        read_if_present(j, "causal", c.causal);
         // Every CLIPTextConfig carries a projection_dim; only the model with a projection has the layer.
         const auto arch = j.value("architectures", nlohmann::json::array());
         const bool projected = arch.is_array() && std::find(arch.begin(), arch.end(),

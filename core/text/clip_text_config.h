@@ -29,6 +29,9 @@ struct ClipTextConfig {
     // configs carry, means transformers' legacy rule: the row's largest id). -1: the vocabulary's last id,
     // where CLIP keeps <|endoftext|> (49407 of 49408).
     int eos_token_id = -1;
+    // Every CLIP encoder is causal: a token sees only the ones before it. Off (attnscope's own key "causal"
+    // in config.json) only in the embedded model, whose first phrase must know the relation that follows.
+    bool causal = true;
     int end_token() const { return eos_token_id < 0 ? vocab_size - 1 : eos_token_id; }
 
     static ClipTextConfig sd1();   // CLIP ViT-L/14

@@ -358,9 +358,20 @@ ClipTextOutputs ClipTextModel::encode(const at::Tensor& ids) const {
     // Reduced precision softmax loses the small probabilities; transformers also computes it in fp32.
     const bool upcast = dtype_ == at::kHalf || dtype_ == at::kBFloat16;
 
-    at::Tensor x =
-        at::embedding(w[kTokenEmbedding], ids.to(device_, at::kLong)) + w[kPositionEmbedding].narrow(0, 0, T);
-    const auto future = at::ones({T, T}, at::TensorOptions().dtype(at::kBool).device(device_)).triu(1);
+    const auto on_device = ids.to(device_, at::kLong);
+    // The pooled output is the end token's: the first one in each row, or by the legacy rule (eos id 2 in
+    // old configs) the largest id, as transformers picks it.
+    const auto end = config_.eos_token_id == 2 ? on_device.argmax(-1)
+                                               : on_device.eq(config_.end_token()).to(at::kInt).argmax(-1);
+    // Query i sees keys 0..i (causal); without the causal mask the caption's tokens also see the rest of
+    // the caption up to its end token, but never the padding after it, which would outweigh a short caption.
+    const auto position = at::arange(T, at::TensorOptions().dtype(at::kLong).device(device_));
+    const auto last_seen = config_.causal
+                               ? position.view({1, T, 1})
+                               : at::maximum(position.view({1, T, 1}), end.to(at::kLong).view({B, 1, 1}));
+    const auto future = (position.view({1, 1, T}) > last_seen).unsqueeze(1); // (B or 1, 1, T, T)
+
+    at::Tensor x = at::embedding(w[kTokenEmbedding], on_device) + w[kPositionEmbedding].narrow(0, 0, T);
     const auto split_heads = [&](const at::Tensor& t) { return t.view({B, T, heads, d}).transpose(1, 2); };
 
     ClipTextOutputs out;
@@ -373,7 +384,6 @@ ClipTextOutputs ClipTextModel::encode(const at::Tensor& ids) const {
         const auto v = split_heads(nn::linear(w, p + "self_attn.v_proj", h));
         auto scores = at::matmul(q, k.transpose(-1, -2)) * scale;
         if (upcast) scores = scores.to(at::kFloat);
-        // Causal: query i attends to keys 0..i only.
         scores = scores.masked_fill(future, -std::numeric_limits<double>::infinity());
         const auto probs = at::softmax(scores, -1).to(dtype_);
         const auto attn = at::matmul(probs, v).transpose(1, 2).reshape({B, T, H});
@@ -382,11 +392,6 @@ ClipTextOutputs ClipTextModel::encode(const at::Tensor& ids) const {
         x = x + nn::linear(w, p + "mlp.fc2", activation(config_.act, nn::linear(w, p + "mlp.fc1", m)));
     }
     out.last_hidden_state = nn::layer_norm(w, kFinalNorm, x, eps);
-    // The pooled output is the end token's: the first one in each row, or by the legacy rule (eos id 2 in
-    // old configs) the largest id, as transformers picks it.
-    const auto on_device = ids.to(device_, at::kLong);
-    const auto end = config_.eos_token_id == 2 ? on_device.argmax(-1)
-                                               : on_device.eq(config_.end_token()).to(at::kInt).argmax(-1);
     out.pooled =
         out.last_hidden_state.gather(1, end.to(at::kLong).view({B, 1, 1}).expand({B, 1, H})).squeeze(1);
     if (config_.projection_dim > 0) out.text_embeds = at::matmul(out.pooled, w[kProjection].t());

@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # Builds train_tiny on the GPU machine against its PyTorch's LibTorch and runs it with the given options;
-# the log and the checkpoint folder (as checkpoint.tar.* pieces) go to $OUT to come back.
-#   tools/tiny/device-train.sh [train_tiny options]        e.g. --resume --minutes 8
+# each run's checkpoint folder, its log (train.log) inside, comes back to $OUT as NAME.tar.* pieces, NAME
+# the folder's name (here: cat NAME.tar.* | tar xf - -C NAME).
+#   tools/tiny/device-train.sh [train_tiny options] [-- [train_tiny options] ...]
+# Runs separated by "--" train at the same time: the trainer is held by kernel launches, not by the GPU
+# (135 images/s of a 2.8M-parameter model on an H100), so two or three runs in one call each go about as
+# fast as one alone. Give each its own --out. With several, Adam's moments stay behind (the device returns
+# at most 64 MiB): continue such a run with --init-from, not --resume.
 # Carry .debs (tools/fetch-gpu-debs.sh; nlohmann-json and stb suffice) and, to resume, the checkpoint as
 # DIR.tar.xz for --out DIR (tar cf - -C DIR . | xz > DIR.tar.xz): the folder itself (30 MB) and the
 # tracked files together exceed what the device takes along.
@@ -22,20 +27,42 @@ cmake --build build-train --target train_tiny -j "${JOBS:-16}" > /tmp/build.log 
   { grep -E "error" -A3 /tmp/build.log | head -40; exit 1; }
 echo "build: $(($(date +%s) - start)) s"
 
-ckpt=.tiny-ckpt
-args=("$@")
-for ((i = 0; i < ${#args[@]}; ++i)); do [ "${args[$i]}" = "--out" ] && ckpt=${args[$((i + 1))]}; done
-if [ ! -d "$ckpt" ] && [ -f "$ckpt.tar.xz" ]; then
-  mkdir -p "$ckpt" && xz -dc "$ckpt.tar.xz" | tar xf - -C "$ckpt" || exit 1
-fi
+runs=() # each run's options, one string per run (train_tiny's options hold no spaces)
+current=()
+for a in "$@"; do
+  if [ "$a" = "--" ]; then runs+=("${current[*]}") && current=(); else current+=("$a"); fi
+done
+runs+=("${current[*]}")
+threads=$(($(nproc) / ${#runs[@]}))
+
 nvidia-smi --query-gpu=memory.used,utilization.gpu --format=csv,noheader -l 20 > /tmp/gpu.log 2>&1 &
 monitor=$!
-build-train/tools/tiny/train_tiny "${args[@]}" 2>&1 | tee "$OUT/train.log"
-status=${PIPESTATUS[0]}
+pids=() ckpts=()
+for run in "${runs[@]}"; do
+  read -ra args <<< "$run"
+  ckpt=.tiny-ckpt
+  for ((i = 0; i < ${#args[@]}; ++i)); do [ "${args[$i]}" = "--out" ] && ckpt=${args[$((i + 1))]}; done
+  if [ ! -d "$ckpt" ] && [ -f "$ckpt.tar.xz" ]; then
+    mkdir -p "$ckpt" && xz -dc "$ckpt.tar.xz" | tar xf - -C "$ckpt" || exit 1
+  fi
+  mkdir -p "$ckpt"
+  name=$(basename "$ckpt")
+  # The run's own --threads, if any, comes later and wins.
+  (build-train/tools/tiny/train_tiny --threads "$threads" "${args[@]}" 2>&1 | tee "$ckpt/train.log" |
+    sed -u "s/^/[$name] /"; exit "${PIPESTATUS[0]}") &
+  pids+=($!) ckpts+=("$ckpt")
+done
+status=0
+for ((r = 0; r < ${#pids[@]}; ++r)); do
+  wait "${pids[$r]}" || { status=1; echo "[$(basename "${ckpts[$r]}")] failed"; }
+done
 kill "$monitor" 2>/dev/null
 echo "GPU memory used / utilization, every 20 s:"; tr '\n' ';' < /tmp/gpu.log; echo
-# At most a few files, each under 16 MiB, come back from the device: the checkpoint folder as pieces of one
-# tar (here: cat checkpoint.tar.* | tar xf - -C .tiny-ckpt).
-[ -d "$ckpt" ] && tar cf - -C "$ckpt" . | split -b 15M - "$OUT/checkpoint.tar."
+# At most 8 files of 16 MiB each come back from the device, 64 MiB together.
+for ckpt in "${ckpts[@]}"; do
+  skip=()
+  [ "${#ckpts[@]}" -gt 1 ] && skip=(--exclude='*adam_*')
+  tar cf - "${skip[@]}" -C "$ckpt" . | split -b 15M - "$OUT/$(basename "$ckpt").tar."
+done
 ls -la "$OUT"
 exit "$status"

@@ -19,7 +19,7 @@ UNetConfig tiny_unet_config(int coordinate_channels) {
     return c;
 }
 
-ClipTextConfig tiny_text_config(int vocab_size) {
+ClipTextConfig tiny_text_config(int vocab_size, bool causal) {
     ClipTextConfig c;
     c.vocab_size = vocab_size;
     c.hidden_size = 64; // = the U-Net's cross_attention_dim
@@ -28,6 +28,7 @@ ClipTextConfig tiny_text_config(int vocab_size) {
     c.intermediate_size = 256;
     c.max_positions = 77;
     c.act = ClipActivation::QuickGelu;
+    c.causal = causal;
     c.validate();
     return c;
 }

@@ -52,7 +52,7 @@ struct Settings {
     std::string init_from; // a checkpoint or exported model folder whose weights a fine-tune starts from
     std::string out = ".tiny-ckpt", tokenizer = "assets/tiny-sd/tokenizer", export_dir, device = "cuda",
                 dtype = "bf16";
-    bool resume = false, export_only = false, eval_only = false;
+    bool resume = false, export_only = false, eval_only = false, bidirectional_text = false;
     uint64_t seed = 1;
     int64_t steps = 6000;
     int batch = 128, warmup = 300, log_every = 50, eval_every = 1000, ckpt_every = 500, eval_scenes = 64,
@@ -69,7 +69,8 @@ struct Settings {
 
     // What must match when resuming: everything that changes the trajectory.
     nlohmann::json recipe() const {
-        const char* id = relation_attention > 0      ? kRecipeIdRelationAttention
+        const char* id = bidirectional_text          ? kRecipeIdBidirectionalText
+                         : relation_attention > 0    ? kRecipeIdRelationAttention
                          : coordinate_channels > 0   ? kRecipeIdCoordinates
                          : relation_contrast > 0     ? kRecipeIdRelationText
                          : unet_relation_share > 0   ? kRecipeIdRelationContrast
@@ -109,6 +110,7 @@ struct Settings {
         }
         if (relation_contrast > 0) r["relation_contrast"] = relation_contrast;
         if (coordinate_channels > 0) r["coordinate_channels"] = coordinate_channels;
+        if (bidirectional_text) r["bidirectional_text"] = true;
         if (relation_attention > 0) {
             r["relation_attention"] = relation_attention;
             r["relation_attention_margin"] = relation_attention_margin;
@@ -167,6 +169,10 @@ const char* kUsage =
     "                       of the image's [-1, 1]) further along the relation than across it from the\n"
     "                       first's, at every timestep: placement relative to the other phrase, which the\n"
     "                       caption decides even where the noisy image does not say where things are\n"
+    "  --bidirectional-text the text encoder without its causal mask (r14): a caption's first phrase\n"
+    "                       then sees the relation after it, which a causal encoder passes on only to\n"
+    "                       the second phrase, so the first could be placed only from where the second\n"
+    "                       was drawn. A fine-tune from a causal model keeps its weights\n"
     "  --attn-loss-kind K   inside (r1: attention mass on the object) or match (r2: attention spread\n"
     "                       evenly over the object; the maps then cover it)\n"
     "  --log-every N (50), --ckpt-every N (500), --eval-every N (1000)\n"
@@ -200,6 +206,10 @@ Settings parse(int argc, char** argv) {
         }
         if (a == "--export-only") {
             s.resume = s.export_only = true;
+            continue;
+        }
+        if (a == "--bidirectional-text") {
+            s.bidirectional_text = true;
             continue;
         }
         if (a == "--eval-only") {
@@ -497,7 +507,7 @@ int run(const Settings& s) {
     const auto dtype = s.dtype == "bf16" ? at::kBFloat16 : at::kFloat;
     const ClipTokenizer tokenizer(s.tokenizer);
     const FlatParams flat(tiny_unet_config(s.coordinate_channels),
-                          tiny_text_config(static_cast<int>(tokenizer.vocab_size())));
+                          tiny_text_config(static_cast<int>(tokenizer.vocab_size()), !s.bidirectional_text));
     std::printf("tiny model: U-Net %.3fM + text %.3fM parameters; %s; %s\n", flat.unet_size() / 1e6,
                 flat.text_size() / 1e6, flat.unet_config().describe().c_str(),
                 flat.text_config().describe().c_str());
