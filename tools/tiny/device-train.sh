@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds train_tiny on the GPU machine against its PyTorch's LibTorch and runs it with the given options;
 # each run's checkpoint folder, its log (train.log) inside, comes back to $OUT as NAME.tar.* pieces, NAME
-# the folder's name (here: cat NAME.tar.* | tar xf - -C NAME).
+# the folder's name without a leading dot (here: cat tiny-ckpt-r6.tar.* | tar xf - -C .tiny-ckpt-r6).
 #   tools/tiny/device-train.sh [train_tiny options] [-- [train_tiny options] ...]
 # Runs separated by "--" train at the same time: the trainer is held by kernel launches, not by the GPU
 # (135 images/s of a 2.8M-parameter model on an H100), so two or three runs in one call each go about as
@@ -62,7 +62,8 @@ echo "GPU memory used / utilization, every 20 s:"; tr '\n' ';' < /tmp/gpu.log; e
 for ckpt in "${ckpts[@]}"; do
   skip=()
   [ "${#ckpts[@]}" -gt 1 ] && skip=(--exclude='*adam_*')
-  tar cf - "${skip[@]}" -C "$ckpt" . | split -b 15M - "$OUT/$(basename "$ckpt").tar."
+  name=$(basename "$ckpt")
+  tar cf - "${skip[@]}" -C "$ckpt" . | split -b 15M - "$OUT/${name#.}.tar."
 done
 ls -la "$OUT"
 exit "$status"
