@@ -37,7 +37,7 @@ threads=$(($(nproc) / ${#runs[@]}))
 
 nvidia-smi --query-gpu=memory.used,utilization.gpu --format=csv,noheader -l 20 > /tmp/gpu.log 2>&1 &
 monitor=$!
-pids=() ckpts=()
+pids=() ckpts=() names=() # names: the folders' without a leading dot, for the log and the pieces
 for run in "${runs[@]}"; do
   read -ra args <<< "$run"
   ckpt=.tiny-ckpt
@@ -47,23 +47,23 @@ for run in "${runs[@]}"; do
   fi
   mkdir -p "$ckpt"
   name=$(basename "$ckpt")
+  name=${name#.}
   # The run's own --threads, if any, comes later and wins.
   (build-train/tools/tiny/train_tiny --threads "$threads" "${args[@]}" 2>&1 | tee "$ckpt/train.log" |
     sed -u "s/^/[$name] /"; exit "${PIPESTATUS[0]}") &
-  pids+=($!) ckpts+=("$ckpt")
+  pids+=($!) ckpts+=("$ckpt") names+=("$name")
 done
 status=0
 for ((r = 0; r < ${#pids[@]}; ++r)); do
-  wait "${pids[$r]}" || { status=1; echo "[$(basename "${ckpts[$r]}")] failed"; }
+  wait "${pids[$r]}" || { status=1; echo "[${names[$r]}] failed"; }
 done
 kill "$monitor" 2>/dev/null
 echo "GPU memory used / utilization, every 20 s:"; tr '\n' ';' < /tmp/gpu.log; echo
 # At most 8 files of 16 MiB each come back from the device, 64 MiB together.
-for ckpt in "${ckpts[@]}"; do
-  skip=()
-  [ "${#ckpts[@]}" -gt 1 ] && skip=(--exclude='*adam_*')
-  name=$(basename "$ckpt")
-  tar cf - "${skip[@]}" -C "$ckpt" . | split -b 15M - "$OUT/${name#.}.tar."
+skip=()
+[ "${#ckpts[@]}" -gt 1 ] && skip=(--exclude='*adam_*')
+for ((r = 0; r < ${#ckpts[@]}; ++r)); do
+  tar cf - "${skip[@]}" -C "${ckpts[$r]}" . | split -b 15M - "$OUT/${names[$r]}.tar."
 done
 ls -la "$OUT"
 exit "$status"
