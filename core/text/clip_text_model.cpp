@@ -366,9 +366,8 @@ ClipTextOutputs ClipTextModel::encode(const at::Tensor& ids) const {
     // Query i sees keys 0..i (causal); without the causal mask the caption's tokens also see the rest of
     // the caption up to its end token, but never the padding after it, which would outweigh a short caption.
     const auto position = at::arange(T, at::TensorOptions().dtype(at::kLong).device(device_));
-    const auto last_seen = config_.causal
-                               ? position.view({1, T, 1})
-                               : at::maximum(position.view({1, T, 1}), end.to(at::kLong).view({B, 1, 1}));
+    const auto last_seen = config_.causal ? position.view({1, T, 1})
+                                          : at::maximum(position.view({1, T, 1}), end.view({B, 1, 1}));
     const auto future = (position.view({1, 1, T}) > last_seen).unsqueeze(1); // (B or 1, 1, T, T)
 
     at::Tensor x = at::embedding(w[kTokenEmbedding], on_device) + w[kPositionEmbedding].narrow(0, 0, T);
@@ -392,8 +391,7 @@ ClipTextOutputs ClipTextModel::encode(const at::Tensor& ids) const {
         x = x + nn::linear(w, p + "mlp.fc2", activation(config_.act, nn::linear(w, p + "mlp.fc1", m)));
     }
     out.last_hidden_state = nn::layer_norm(w, kFinalNorm, x, eps);
-    out.pooled =
-        out.last_hidden_state.gather(1, end.to(at::kLong).view({B, 1, 1}).expand({B, 1, H})).squeeze(1);
+    out.pooled = out.last_hidden_state.gather(1, end.view({B, 1, 1}).expand({B, 1, H})).squeeze(1);
     if (config_.projection_dim > 0) out.text_embeds = at::matmul(out.pooled, w[kProjection].t());
     return out;
 }

@@ -466,10 +466,20 @@ int export_ema(const Settings& s, const FlatParams& flat, const TrainState& stat
     return 0;
 }
 
+// A text encoder trained without the causal mask (r14) has learnt to read ahead: under the mask again it
+// would read its captions wrong.
+void check_text_direction(const std::string& from, bool causal_from, const FlatParams& flat) {
+    if (!causal_from && flat.text_config().causal)
+        throw std::runtime_error(
+            "--init-from " + from +
+            ": its text encoder reads captions both ways (r14); pass --bidirectional-text");
+}
+
 // From a checkpoint folder (state.json: master and EMA) or an exported model folder (its fp16 weights).
 void start_fine_tune(TrainState& state, const FlatParams& flat, const std::string& from) {
     if (TrainState::exists(from)) {
         const auto info = state.load_weights(from);
+        check_text_direction(from, !info.at("recipe").value("bidirectional_text", false), flat);
         std::printf("fine-tuning the weights of %s (step %lld)\n", from.c_str(),
                     static_cast<long long>(info.at("step").get<int64_t>()));
         return;
@@ -480,6 +490,7 @@ void start_fine_tune(TrainState& state, const FlatParams& flat, const std::strin
             ": neither a checkpoint (state.json) nor an exported model (model_index.json)");
     const auto unet = load_unet(open_unet_checkpoint(from), at::kFloat, at::kCPU);
     const auto text = ClipTextModel::load(from, at::kFloat, at::kCPU);
+    check_text_direction(from, text.config().causal, flat);
     state.start_from(flat.pack(unet, text));
     std::printf("fine-tuning the exported model in %s\n", from.c_str());
 }
