@@ -55,9 +55,10 @@ class TimedObserver final : public AttentionObserver {
   public:
     explicit TimedObserver(AttentionObserver& inner) : inner_(inner) {}
     void on_attention(const AttentionSite& site, const AttentionTensors& t) override {
-        const auto t0 = Clock::now();
-        inner_.on_attention(site, t);
-        ms += std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+        timed([&] { inner_.on_attention(site, t); });
+    }
+    void on_calls_after_the_pass(const std::vector<ObservedCall>& calls) override {
+        timed([&] { inner_.on_calls_after_the_pass(calls); });
     }
     // What the store asks of the router, the backend choice among it (the wrapper once hid wants_lse: `auto`
     // then took SDPA and the store recomputed each LSE, 2.5x a step).
@@ -67,6 +68,11 @@ class TimedObserver final : public AttentionObserver {
     double ms = 0;
 
   private:
+    void timed(const std::function<void()>& work) {
+        const auto t0 = Clock::now();
+        work();
+        ms += std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+    }
     AttentionObserver& inner_;
 };
 

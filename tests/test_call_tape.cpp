@@ -8,6 +8,8 @@
 #include "test_util.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <memory>
+#include <set>
 
 namespace attnscope {
 namespace {
@@ -25,32 +27,33 @@ class Overwriter final : public AttentionObserver {
     int transient_calls = 0;
 };
 
-TEST(CallTape, ShowsAnObserverWhatWatchingThePassShowsIt) {
-    PipelineOptions options;
-    options.dtype = at::kFloat;
-    options.device = at::kCPU;
-    const auto pipeline = load_pipeline(kData + "/pipeline_v1_small", options);
-    const auto& unet = pipeline->unet;
-    const auto gen = at::make_generator<at::CPUGeneratorImpl>(3);
-    const auto sample = at::randn({2, unet.config().in_channels, 8, 8}, gen);
-    const auto context = at::randn({2, 77, unet.config().cross_attention_dim}, gen);
-    const auto timestep = at::tensor(500.0, at::kDouble);
-
+// A small SD v1 U-Net's pass, watched directly and taped.
+struct TapedPass {
+    TapedPass() {
+        PipelineOptions options;
+        options.dtype = at::kFloat;
+        options.device = at::kCPU;
+        pipeline = load_pipeline(kData + "/pipeline_v1_small", options);
+        const auto& unet = pipeline->unet;
+        const auto gen = at::make_generator<at::CPUGeneratorImpl>(3);
+        const auto sample = at::randn({2, unet.config().in_channels, 8, 8}, gen);
+        const auto context = at::randn({2, 77, unet.config().cross_attention_dim}, gen);
+        const auto timestep = at::tensor(500.0, at::kDouble);
+        AttentionRouter direct;
+        direct.add_observer(&watching);
+        unet.forward(sample, timestep, context, direct);
+        tape = CallTape(direct.observers_keep_lse());
+        AttentionRouter taped;
+        taped.add_observer(&tape);
+        unet.forward(sample, timestep, context, taped);
+    }
+    std::shared_ptr<const Pipeline> pipeline;
     CaptureStore watching;
-    AttentionRouter direct;
-    direct.add_observer(&watching);
-    unet.forward(sample, timestep, context, direct);
+    CallTape tape;
+};
 
-    CaptureStore later;
-    CallTape tape(direct.observers_keep_lse());
-    EXPECT_TRUE(tape.wants_lse());
-    AttentionRouter taped;
-    taped.add_observer(&tape);
-    unet.forward(sample, timestep, context, taped);
-    EXPECT_EQ(later.entries().size(), 0u);
-    tape.play({&later});
-
-    ASSERT_EQ(tape.size(), 32u);
+// The store holds what `later` holds of `watching`'s sites, equal.
+void expect_same_capture(const CaptureStore& later, const CaptureStore& watching) {
     ASSERT_EQ(later.entries().size(), watching.entries().size());
     for (const auto& [key, site] : watching.entries()) {
         const auto* kept = later.find(key.step, key.index, key.kind);
@@ -59,15 +62,98 @@ TEST(CallTape, ShowsAnObserverWhatWatchingThePassShowsIt) {
         EXPECT_TRUE(kept->k.equal(site.k)) << key.index;
         EXPECT_TRUE(kept->lse.equal(site.lse)) << key.index;
     }
+}
+
+// The memory a store's tensors hold: each buffer once.
+int64_t held_bytes(const CaptureStore& store) {
+    std::set<const void*> seen;
+    int64_t total = 0;
+    for (const auto& [key, site] : store.entries())
+        for (const auto& x : {site.q, site.k, site.lse, site.v, site.probs})
+            if (x.defined() && seen.insert(x.storage().unsafeGetStorageImpl()).second)
+                total += static_cast<int64_t>(x.storage().nbytes());
+    return total;
+}
+
+TEST(CallTape, ShowsAnObserverWhatWatchingThePassShowsIt) {
+    TapedPass pass;
+    EXPECT_TRUE(pass.tape.wants_lse());
+    CaptureStore later;
+    pass.tape.play({&later});
+    ASSERT_EQ(pass.tape.size(), 32u);
+    expect_same_capture(later, pass.watching);
     // Shown as transient, the store copies: the next replay overwriting the tape's tensors (here: zeroing
     // them) leaves its capture as it was.
     Overwriter next_replay;
-    tape.play({&next_replay});
+    pass.tape.play({&next_replay});
     EXPECT_EQ(next_replay.transient_calls, 32);
-    for (const auto& [key, site] : watching.entries()) {
+    for (const auto& [key, site] : pass.watching.entries()) {
         EXPECT_TRUE(later.find(key.step, key.index, key.kind)->q.equal(site.q)) << key.index;
         EXPECT_GT(site.q.abs().max().item<float>(), 0.f);
     }
+}
+
+TEST(CallTape, PackedItIsKeptWithOneCopyOfEachBuffer) {
+    TapedPass pass;
+    pass.tape.pack();
+    CaptureStore later;
+    pass.tape.play({&later});
+    expect_same_capture(later, pass.watching);
+    // Q and K of each kind in one buffer, the LSE of each kind in another; V, not kept, is not copied.
+    std::set<const void*> buffers;
+    for (const auto& [key, site] : later.entries())
+        for (const auto& x : {site.q, site.k, site.lse}) buffers.insert(x.storage().unsafeGetStorageImpl());
+    EXPECT_EQ(buffers.size(), 4u);
+    EXPECT_EQ(held_bytes(later), later.bytes());
+    EXPECT_EQ(later.bytes(), pass.watching.bytes());
+
+    Overwriter next_replay;
+    pass.tape.play({&next_replay});
+    expect_same_capture(later, pass.watching);
+
+    // With V kept, its buffers come along.
+    CapturePolicy values;
+    values.values = true;
+    CaptureStore with_values(values);
+    pass.tape.play({&with_values});
+    EXPECT_EQ(held_bytes(with_values), with_values.bytes());
+    int64_t v_bytes = 0;
+    for (const auto& [key, site] : with_values.entries()) v_bytes += site.v.numel() * site.v.element_size();
+    EXPECT_GT(v_bytes, 0);
+    EXPECT_EQ(with_values.bytes(), later.bytes() + v_bytes);
+}
+
+TEST(CallTape, ABudgetDropsAPackedStepsSitesWithTheirBuffer) {
+    TapedPass pass;
+    const auto again = pass.tape; // the same calls, not packed
+    pass.tape.pack();
+    // Room for two steps less one byte: the second step's last site overflows it, and the first step's
+    // self-attention goes, all of it, since its sites share one buffer.
+    CapturePolicy tight;
+    tight.budget_bytes = 2 * pass.watching.bytes() - 1;
+    CaptureStore store(tight);
+    for (int step = 0; step < 2; ++step) {
+        store.begin_step(step);
+        pass.tape.play({&store});
+    }
+    ASSERT_EQ(store.evictions().size(), 16u);
+    EXPECT_NE(store.evictions().front().find("dropped step 1 index 1 self-attention"), std::string::npos);
+    for (int index = 1; index <= 16; ++index) {
+        EXPECT_EQ(store.find(0, index, AttentionKind::Self), nullptr) << index;
+        EXPECT_NE(store.find(0, index, AttentionKind::Cross), nullptr) << index;
+        EXPECT_NE(store.find(1, index, AttentionKind::Self), nullptr) << index;
+    }
+    EXPECT_LE(store.bytes(), store.budget());
+    EXPECT_EQ(held_bytes(store), store.bytes());
+
+    // Unpacked, each site is its own buffer and leaves alone: one is enough here.
+    CaptureStore unpacked(tight);
+    for (int step = 0; step < 2; ++step) {
+        unpacked.begin_step(step);
+        again.play({&unpacked});
+    }
+    EXPECT_EQ(unpacked.evictions().size(), 1u);
+    EXPECT_EQ(held_bytes(unpacked), unpacked.bytes());
 }
 
 TEST(CallTape, NamesObserversThatCannotWaitForThePassToEnd) {

@@ -3,6 +3,8 @@
 #include "site.h"
 
 #include <ATen/ATen.h>
+#include <utility>
+#include <vector>
 
 namespace attnscope {
 
@@ -17,6 +19,8 @@ struct AttentionTensors {
     bool transient = false; // the memory is a replayed CUDA graph's, which its next replay overwrites: an
                             // observer copies what it keeps
 };
+
+using ObservedCall = std::pair<AttentionSite, AttentionTensors>;
 
 // Callers observe attention per site through this; it runs synchronously inside the forward pass.
 class AttentionObserver {
@@ -33,6 +37,11 @@ class AttentionObserver {
     // Observers that act while the pass runs (a lockstep comparison hands one model's inputs to the other)
     // must not.
     virtual bool sees_calls_after_the_pass() const { return false; }
+    // A replayed pass's calls at once (CallTape::play), so that an observer that copies them can copy a
+    // few buffers instead of every tensor; one on_attention per call by default.
+    virtual void on_calls_after_the_pass(const std::vector<ObservedCall>& calls) {
+        for (const auto& [site, tensors] : calls) on_attention(site, tensors);
+    }
 };
 
 } // namespace attnscope

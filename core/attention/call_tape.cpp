@@ -1,5 +1,8 @@
 #include "call_tape.h"
 
+#include <map>
+#include <tuple>
+
 namespace attnscope {
 
 std::string CallTape::cannot_wait(const std::vector<AttentionObserver*>& observers) {
@@ -21,12 +24,31 @@ void CallTape::on_attention(const AttentionSite& site, const AttentionTensors& t
     calls_.emplace_back(site, std::move(kept));
 }
 
-void CallTape::play(const std::vector<AttentionObserver*>& observers) const {
-    for (const auto& [site, tensors] : calls_) {
-        auto shown = tensors;
-        shown.transient = true;
-        for (auto* o : observers) o->on_attention(site, shown);
+void CallTape::pack() {
+    // A buffer holds what an observer keeps or leaves as a whole: Q and K together, V only where asked for.
+    enum Role { QK, Lse, V, Probs };
+    std::map<std::tuple<AttentionKind, Role, at::ScalarType>, std::vector<at::Tensor*>> groups;
+    for (auto& [site, t] : calls_)
+        for (const auto& [tensor, role] :
+             {std::pair{&t.q, QK}, {&t.k, QK}, {&t.lse, Lse}, {&t.v, V}, {&t.probs, Probs}})
+            if (tensor->defined()) groups[{site.kind, role, tensor->scalar_type()}].push_back(tensor);
+    for (auto& [group, members] : groups) {
+        std::vector<at::Tensor> flat;
+        for (const auto* t : members) flat.push_back(t->reshape(-1));
+        const auto buffer = at::cat(flat);
+        int64_t offset = 0;
+        for (auto* t : members) {
+            const auto n = t->numel();
+            *t = buffer.narrow(0, offset, n).view(t->sizes());
+            offset += n;
+        }
     }
+}
+
+void CallTape::play(const std::vector<AttentionObserver*>& observers) const {
+    auto shown = calls_;
+    for (auto& [site, tensors] : shown) tensors.transient = true;
+    for (auto* o : observers) o->on_calls_after_the_pass(shown);
 }
 
 } // namespace attnscope

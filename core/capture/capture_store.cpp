@@ -3,6 +3,7 @@
 #include "gpu_info.h"
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <unistd.h>
 
@@ -57,18 +58,48 @@ at::Tensor row_logsumexp(const at::Tensor& q, const at::Tensor& k, double scale)
 
 CaptureStore::CaptureStore(CapturePolicy policy) : policy_(policy) {}
 
+bool CaptureStore::wanted(const AttentionSite& site) const {
+    return site.kind == AttentionKind::Self ? policy_.self_attention : policy_.cross_attention;
+}
+
 void CaptureStore::on_attention(const AttentionSite& site, const AttentionTensors& t) {
-    const bool self = site.kind == AttentionKind::Self;
-    if (self ? !policy_.self_attention : !policy_.cross_attention) return;
+    if (wanted(site)) keep(site, t, [&](const at::Tensor& x) { return kept(x, t.transient); });
+}
+
+void CaptureStore::on_calls_after_the_pass(const std::vector<ObservedCall>& calls) {
+    // A buffer is copied whole only where the kept tensors fill it: a copy of more would hold memory the
+    // budget does not count.
+    std::map<const void*, int64_t> kept_bytes;
+    const auto storage = [](const at::Tensor& x) -> const void* {
+        return x.storage().unsafeGetStorageImpl();
+    };
+    for (const auto& [site, t] : calls)
+        if (wanted(site))
+            for (const auto& x : {t.q, t.k, t.lse, policy_.values ? t.v : at::Tensor()})
+                if (x.defined()) kept_bytes[storage(x)] += nbytes(x);
+    std::map<const void*, at::Tensor> copies;
+    const auto own = [&](const at::Tensor& x) {
+        const auto filled = kept_bytes.find(storage(x));
+        if (filled == kept_bytes.end() || filled->second != static_cast<int64_t>(x.storage().nbytes()))
+            return kept(x, true);
+        auto& copy = copies[filled->first];
+        if (!copy.defined()) copy = x.as_strided({filled->second / x.element_size()}, {1}, 0).clone();
+        return copy.as_strided(x.sizes(), x.strides(), x.storage_offset());
+    };
+    for (const auto& [site, t] : calls)
+        if (wanted(site)) keep(site, t, own);
+}
+
+void CaptureStore::keep(const AttentionSite& site, const AttentionTensors& t,
+                        const std::function<at::Tensor(const at::Tensor&)>& own) {
     if (policy_.budget_bytes == 0) policy_.budget_bytes = default_capture_budget(t.q.device());
-    const auto own = [&](const at::Tensor& x) { return kept(x, t.transient); };
     CapturedSite c;
     c.site = site;
     c.q = own(t.q);
     c.k = own(t.k);
     if (policy_.values) c.v = own(t.v);
     c.lse = t.lse.defined() ? own(t.lse.to(at::kFloat)) : row_logsumexp(t.q, t.k, site.scale());
-    if (!self && policy_.cross_probs)
+    if (site.kind == AttentionKind::Cross && policy_.cross_probs)
         c.probs = t.probs.defined()
                       ? own(t.probs.to(t.q.scalar_type()))
                       : at::exp(at::matmul(c.q.to(at::kFloat), c.k.to(at::kFloat).transpose(-1, -2)) *
@@ -98,13 +129,23 @@ void CaptureStore::enforce_budget() {
         const auto victim =
             std::min_element(entries_.begin(), entries_.end(),
                              [&](const auto& a, const auto& b) { return rank(a.first) < rank(b.first); });
-        const auto& [key, site] = *victim;
-        evictions_.push_back("dropped step " + std::to_string(key.step + 1) + " index " +
-                             std::to_string(key.index) + " " + to_string(key.kind) + "-attention (" +
-                             megabytes(site.bytes()) + ") to stay within the capture budget of " +
-                             megabytes(policy_.budget_bytes));
-        bytes_ -= site.bytes();
-        entries_.erase(victim);
+        // Its buffer's other sites go with it: the memory is freed with the last of them.
+        const auto chosen = victim->first;
+        const auto buffer = victim->second.q.storage();
+        for (auto it = entries_.begin(); it != entries_.end();) {
+            const auto& [key, site] = *it;
+            if (!(key.step == chosen.step && key.index == chosen.index && key.kind == chosen.kind) &&
+                !site.q.storage().is_alias_of(buffer)) {
+                ++it;
+                continue;
+            }
+            evictions_.push_back("dropped step " + std::to_string(key.step + 1) + " index " +
+                                 std::to_string(key.index) + " " + to_string(key.kind) + "-attention (" +
+                                 megabytes(site.bytes()) + ") to stay within the capture budget of " +
+                                 megabytes(policy_.budget_bytes));
+            bytes_ -= site.bytes();
+            it = entries_.erase(it);
+        }
     }
 }
 

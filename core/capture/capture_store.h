@@ -3,11 +3,13 @@
 // the row log-sum-exp, from which any slice of P is recomputed exactly (attention/probe.h); for
 // cross-attention optionally P itself, which is small (77 keys). Both CFG halves are kept. A memory budget
 // bounds it: past the budget the oldest steps' self-attention goes first, then their cross-attention, and
-// every eviction is reported.
+// every eviction is reported. Sites kept from one buffer (a replayed step's) leave together, so that what the
+// budget counts is what is held.
 #include "attention/attention_site.h"
 
 #include <ATen/ATen.h>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <tuple>
@@ -57,6 +59,9 @@ class CaptureStore final : public AttentionObserver {
     void on_attention(const AttentionSite& site, const AttentionTensors& t) override;
     bool wants_lse() const override { return true; }
     bool sees_calls_after_the_pass() const override { return true; } // it only keeps what it is shown
+    // A replay's tensors packed into a few buffers (CallTape::pack): each buffer the kept tensors fill is
+    // copied once and they become views into the copy. Such views are evicted with their buffer.
+    void on_calls_after_the_pass(const std::vector<ObservedCall>& calls) override;
 
     // nullptr when that (step, site) was not captured or was evicted.
     const CapturedSite* find(int step, int index, AttentionKind kind) const;
@@ -75,6 +80,10 @@ class CaptureStore final : public AttentionObserver {
     const std::vector<std::string>& evictions() const { return evictions_; }
 
   private:
+    bool wanted(const AttentionSite& site) const;
+    // Keeps one call, each tensor made the store's own by `own`.
+    void keep(const AttentionSite& site, const AttentionTensors& t,
+              const std::function<at::Tensor(const at::Tensor&)>& own);
     void enforce_budget();
 
     CapturePolicy policy_;

@@ -80,14 +80,15 @@ void UNetGraph::record(const UNet& unet, const std::vector<at::Tensor>& inputs, 
     inputs_.clear();
     for (const auto& t : inputs) inputs_.push_back(t.defined() ? t.to(unet.device()).clone() : t);
     // The tape keeps each call's tensors, so that the recording reuses none of their memory: after a replay
-    // they hold that replay's values. Only a watched pass is taped: the kept tensors stay allocated as long
-    // as the graph.
+    // they hold that replay's values, packed into a few buffers by copies the graph makes. Only a watched
+    // pass is taped: the kept tensors stay allocated as long as the graph.
     tape_ = CallTape(router.observers_keep_lse());
     try {
         std::optional<ObserversReplaced> taped;
         if (router.has_observers()) taped.emplace(router, tape_);
         graph_.record([&] {
             output_ = unet.forward(inputs_[0], inputs_[1], inputs_[2], router, {inputs_[3], inputs_[4]});
+            tape_.pack();
         });
     } catch (...) {
         inputs_.clear();
