@@ -64,6 +64,8 @@ class TimedObserver final : public AttentionObserver {
     // then took SDPA and the store recomputed each LSE, 2.5x a step).
     bool wants_probs() const override { return inner_.wants_probs(); }
     bool wants_lse() const override { return inner_.wants_lse(); }
+    bool wants_values() const override { return inner_.wants_values(); }
+    bool wants_outputs() const override { return inner_.wants_outputs(); }
     bool sees_calls_after_the_pass() const override { return inner_.sees_calls_after_the_pass(); }
     double ms = 0;
 

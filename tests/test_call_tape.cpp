@@ -36,9 +36,9 @@ struct TapedPass {
         pipeline = load_pipeline(kData + "/pipeline_v1_small", options);
         const auto& unet = pipeline->unet;
         const auto gen = at::make_generator<at::CPUGeneratorImpl>(3);
-        const auto sample = at::randn({2, unet.config().in_channels, 8, 8}, gen);
-        const auto context = at::randn({2, 77, unet.config().cross_attention_dim}, gen);
-        const auto timestep = at::tensor(500.0, at::kDouble);
+        sample = at::randn({2, unet.config().in_channels, 8, 8}, gen);
+        context = at::randn({2, 77, unet.config().cross_attention_dim}, gen);
+        timestep = at::tensor(500.0, at::kDouble);
         AttentionRouter direct;
         direct.add_observer(&watching);
         unet.forward(sample, timestep, context, direct);
@@ -48,6 +48,7 @@ struct TapedPass {
         unet.forward(sample, timestep, context, taped);
     }
     std::shared_ptr<const Pipeline> pipeline;
+    at::Tensor sample, context, timestep;
     CaptureStore watching;
     CallTape tape;
 };
@@ -154,6 +155,42 @@ TEST(CallTape, ABudgetDropsAPackedStepsSitesWithTheirBuffer) {
     }
     EXPECT_EQ(unpacked.evictions().size(), 1u);
     EXPECT_EQ(held_bytes(unpacked), unpacked.bytes());
+}
+
+// Counts the calls whose V and output it is shown.
+class Reader final : public AttentionObserver {
+  public:
+    void on_attention(const AttentionSite&, const AttentionTensors& t) override {
+        values += t.v.defined();
+        outputs += t.out.defined();
+    }
+    int values = 0, outputs = 0;
+};
+
+TEST(CallTape, IsShownNeitherVNorTheOutputWhereNoObserverReadsThem) {
+    TapedPass pass;
+    AttentionRouter capturing;
+    CaptureStore store;
+    capturing.add_observer(&store);
+    EXPECT_FALSE(capturing.observers_read_values());
+    CallTape tape(true, capturing.observers_read_values());
+    AttentionRouter taped;
+    taped.add_observer(&tape);
+    pass.pipeline->unet.forward(pass.sample, pass.timestep, pass.context, taped);
+    Reader reader;
+    tape.play({&reader});
+    EXPECT_EQ(reader.values, 0);
+    EXPECT_EQ(reader.outputs, 0);
+    // The first pass's tape, made for a reader of V: V, and still no output (the tape never keeps it).
+    Reader all;
+    pass.tape.play({&all});
+    EXPECT_EQ(all.values, 32);
+    EXPECT_EQ(all.outputs, 0);
+    CapturePolicy values;
+    values.values = true;
+    CaptureStore with_values(values);
+    capturing.add_observer(&with_values);
+    EXPECT_TRUE(capturing.observers_read_values());
 }
 
 TEST(CallTape, NamesObserversThatCannotWaitForThePassToEnd) {

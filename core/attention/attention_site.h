@@ -32,6 +32,10 @@ class AttentionObserver {
     // Whether it keeps the row log-sum-exp: `auto` then prefers backends that return it over ones after which
     // the observer computes it again.
     virtual bool wants_lse() const { return false; }
+    // Whether it reads V and the output: where no observer does, the router leaves them out of what it shows
+    // (laying out their heads is a copy of each, which a recorded graph would repeat every step).
+    virtual bool wants_values() const { return true; }
+    virtual bool wants_outputs() const { return true; }
     // Whether it may see a forward pass's calls after the whole pass has run (a replayed CUDA graph,
     // model/unet_graph.h), in transient tensors, with q, k, v, probs and lse but not out and hidden.
     // Observers that act while the pass runs (a lockstep comparison hands one model's inputs to the other)

@@ -12,13 +12,17 @@ class CallTape final : public AttentionObserver {
   public:
     // Stands in for a router's observers while a pass is recorded: it asks for the LSE where they keep it
     // (AttentionRouter::observers_keep_lse), so the recorded backends are theirs.
-    explicit CallTape(bool wants_lse = false) : wants_lse_(wants_lse) {}
+    // Likewise V where they read it (AttentionRouter::observers_read_values); the output never.
+    explicit CallTape(bool wants_lse = false, bool wants_values = true)
+        : wants_lse_(wants_lse), wants_values_(wants_values) {}
 
     // Why these observers must see each call as it runs, or empty when they can wait for the pass's end.
     static std::string cannot_wait(const std::vector<AttentionObserver*>& observers);
 
     void on_attention(const AttentionSite& site, const AttentionTensors& t) override;
     bool wants_lse() const override { return wants_lse_; }
+    bool wants_values() const override { return wants_values_; }
+    bool wants_outputs() const override { return false; }
 
     // Copies the kept tensors into one buffer per attention kind and role (Q and K; the LSE; V; P) and keeps
     // views into those instead. Called at the end of a recorded pass, the copies become part of the graph,
@@ -32,6 +36,7 @@ class CallTape final : public AttentionObserver {
 
   private:
     bool wants_lse_ = false;
+    bool wants_values_ = true;
     std::vector<ObservedCall> calls_;
 };
 

@@ -122,6 +122,10 @@ bool AttentionRouter::observers_keep_lse() const {
     return std::any_of(observers_.begin(), observers_.end(), [](const auto* o) { return o->wants_lse(); });
 }
 
+bool AttentionRouter::observers_read_values() const {
+    return std::any_of(observers_.begin(), observers_.end(), [](const auto* o) { return o->wants_values(); });
+}
+
 void AttentionRouter::remove_observer(AttentionObserver* observer) {
     observers_.erase(std::remove(observers_.begin(), observers_.end(), observer), observers_.end());
 }
@@ -226,8 +230,16 @@ at::Tensor AttentionRouter::attention_forward(const at::Tensor& q, const at::Ten
     const auto result = run_backend(site, request, *choice.backend);
     if (!observers_.empty()) {
         const auto flat = [](const at::Tensor& t) { return t.defined() ? t.flatten(0, 1) : t; };
-        const AttentionTensors seen{flat(q),          flat(k),          flat(v), flat(result.probs),
-                                    flat(result.out), flat(result.lse), hidden,  false};
+        const bool outputs = std::any_of(observers_.begin(), observers_.end(),
+                                         [](const auto* o) { return o->wants_outputs(); });
+        const AttentionTensors seen{flat(q),
+                                    flat(k),
+                                    observers_read_values() ? flat(v) : at::Tensor(),
+                                    flat(result.probs),
+                                    outputs ? flat(result.out) : at::Tensor(),
+                                    flat(result.lse),
+                                    hidden,
+                                    false};
         for (auto* o : observers_) o->on_attention(site, seen);
     }
     return result.out;

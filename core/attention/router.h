@@ -54,6 +54,8 @@ class AttentionRouter {
     const std::vector<AttentionObserver*>& observers() const { return observers_; }
     // Whether an observer keeps the row LSE (the capture): `auto` then takes a backend that returns it.
     bool observers_keep_lse() const;
+    // Whether an observer reads V (AttentionObserver::wants_values).
+    bool observers_read_values() const;
 
     // Changes whenever the backends or the edit change: a recorded forward pass is valid for one value.
     uint64_t config_id() const { return config_id_; }

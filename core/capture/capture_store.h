@@ -58,6 +58,8 @@ class CaptureStore final : public AttentionObserver {
     void begin_step(int step) { step_ = step; }
     void on_attention(const AttentionSite& site, const AttentionTensors& t) override;
     bool wants_lse() const override { return true; }
+    bool wants_values() const override { return policy_.values; }
+    bool wants_outputs() const override { return false; }
     bool sees_calls_after_the_pass() const override { return true; } // it only keeps what it is shown
     // A replay's tensors packed into a few buffers (CallTape::pack): each buffer the kept tensors fill is
     // copied once and they become views into the copy. Such views are evicted with their buffer.

@@ -59,6 +59,7 @@ UNetGraph::Key UNetGraph::key_of(const UNet& unet, const AttentionRouter& router
     k.watched = router.has_observers();
     // `auto` prefers backends that return the LSE where an observer keeps it.
     k.lse = router.observers_keep_lse();
+    k.values = router.observers_read_values();
     for (const auto& t : inputs) {
         k.dtypes.push_back(t.defined() ? static_cast<int>(t.scalar_type()) : -1);
         if (t.defined()) k.shapes.insert(k.shapes.end(), t.sizes().begin(), t.sizes().end());
@@ -82,7 +83,7 @@ void UNetGraph::record(const UNet& unet, const std::vector<at::Tensor>& inputs, 
     // The tape keeps each call's tensors, so that the recording reuses none of their memory: after a replay
     // they hold that replay's values, packed into a few buffers by copies the graph makes. Only a watched
     // pass is taped: the kept tensors stay allocated as long as the graph.
-    tape_ = CallTape(router.observers_keep_lse());
+    tape_ = CallTape(router.observers_keep_lse(), router.observers_read_values());
     try {
         std::optional<ObserversReplaced> taped;
         if (router.has_observers()) taped.emplace(router, tape_);

@@ -34,11 +34,12 @@ class UNetGraph {
         uint64_t router = 0;
         bool watched = false; // observers see the calls (the recording keeps them on a tape)
         bool lse = false;     // an observer keeps the LSE
+        bool values = false;  // an observer reads V
         std::vector<int64_t> shapes;
         std::vector<int> dtypes;
         bool operator==(const Key& o) const {
             return unet == o.unet && router == o.router && watched == o.watched && lse == o.lse &&
-                   shapes == o.shapes && dtypes == o.dtypes;
+                   values == o.values && shapes == o.shapes && dtypes == o.dtypes;
         }
     };
     static Key key_of(const UNet& unet, const AttentionRouter& router, const std::vector<at::Tensor>& inputs);
