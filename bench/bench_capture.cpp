@@ -1,10 +1,11 @@
 // What capturing attention costs a generation, and how fast a map comes back from the capture.
 //   bench_capture [--preset sd15 | --model DIR] [--size 512x512] [--steps 50] [--dtype f16] [--device cuda]
-//                 [--modes off,all,self,cross,no-probs] [--reps 50]
+//                 [--modes off,all,self,cross,no-probs] [--reps 50] [--sync-store 1]
 // One session per mode with the same seed: median U-Net ms per step (first two steps left out), the ratio to
 // the run without capture, captured MiB per step. Then, on the last mode's capture, the latency of map
 // requests (median of --reps, device synchronized): a token map at index 1 and summed over the 16 sites at
-// image size, a pixel row at index 1 and at index 16.
+// image size, a pixel row at index 1 and at index 16. --sync-store 1 waits for the device before and after
+// the store takes each pass's calls: its time is then its copies' own, which otherwise overlap the step.
 #include "capture/attention_maps.h"
 #include "capture/capture_store.h"
 #include "gpu_info.h"
@@ -53,7 +54,7 @@ std::optional<CapturePolicy> policy_for(const std::string& mode) {
 // The store's own host time inside the forward pass: a sync or an allocation there shows up here.
 class TimedObserver final : public AttentionObserver {
   public:
-    explicit TimedObserver(AttentionObserver& inner) : inner_(inner) {}
+    TimedObserver(AttentionObserver& inner, bool synchronized) : inner_(inner), synchronized_(synchronized) {}
     void on_attention(const AttentionSite& site, const AttentionTensors& t) override {
         timed([&] { inner_.on_attention(site, t); });
     }
@@ -71,11 +72,14 @@ class TimedObserver final : public AttentionObserver {
 
   private:
     void timed(const std::function<void()>& work) {
+        if (synchronized_) gpu_synchronize();
         const auto t0 = Clock::now();
         work();
+        if (synchronized_) gpu_synchronize();
         ms += std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
     }
     AttentionObserver& inner_;
+    const bool synchronized_;
 };
 
 double time_ms(const std::function<void()>& work, int reps) {
@@ -98,6 +102,7 @@ int main(int argc, char** argv) try {
     const auto dtype = dt == "f32" ? at::kFloat : dt == "bf16" ? at::kBFloat16 : at::kHalf;
     const at::Device device(arg(argc, argv, "device", "cuda"));
     const int reps = std::stoi(arg(argc, argv, "reps", "50"));
+    const bool sync_store = arg(argc, argv, "sync-store", "0") == "1";
     GenerationSettings settings;
     settings.prompt = "a red circle left of a blue square on a gray background";
     settings.steps = std::stoi(arg(argc, argv, "steps", "50"));
@@ -125,7 +130,7 @@ int main(int argc, char** argv) try {
         last.reset();
         if (policy) {
             last = std::make_unique<CaptureStore>(*policy);
-            timed = std::make_unique<TimedObserver>(*last);
+            timed = std::make_unique<TimedObserver>(*last, sync_store);
             session.router().add_observer(timed.get());
         }
         std::vector<double> unet_ms;
@@ -142,9 +147,9 @@ int main(int argc, char** argv) try {
         if (off_ms > 0 && mode != "off") std::printf("  (%.3fx of off)", ms / off_ms);
         std::printf("  %d of %d steps a replayed CUDA graph", replayed, settings.steps);
         if (last)
-            std::printf("  %.1f MiB per step, %zu evictions, %.2f ms per step in the store (host)",
+            std::printf("  %.1f MiB per step, %zu evictions, %.2f ms per step in the store (%s)",
                         last->bytes() / double(1 << 20) / settings.steps, last->evictions().size(),
-                        timed->ms / settings.steps);
+                        timed->ms / settings.steps, sync_store ? "synchronized: its copies" : "host");
         std::printf("\n");
         if (timed) session.router().remove_observer(timed.get());
     }

@@ -301,6 +301,9 @@ if [ "$only" = capture ]; then
   run_tests capture_tests '*Capture*:*AttentionMap*:*Lockstep*:*Branch*:*UNetGraph*:*CallTape*:CliGenerate.*'
   step "capture benchmark: SD v1.5 topology (random weights), 512x512, 50 steps, CFG, fp16"
   build/bench/bench_capture --preset sd15 --steps 50 2>&1 | tee "$OUT/bench_capture.txt" || status=1
+  step "the store's copies on their own (the device waited for around them)"
+  build/bench/bench_capture --preset sd15 --steps 30 --modes all --reps 3 --sync-store 1 2>&1 | grep "capture all" |
+    tee -a "$OUT/bench_capture.txt" || status=1
   step "the same, every step eager (ATTNSCOPE_CUDA_GRAPHS=0)"
   ATTNSCOPE_CUDA_GRAPHS=0 build/bench/bench_capture --preset sd15 --steps 50 --modes off,all 2>&1 |
     tee -a "$OUT/bench_capture.txt" || status=1
