@@ -129,13 +129,12 @@ void CaptureStore::enforce_budget() {
         const auto victim =
             std::min_element(entries_.begin(), entries_.end(),
                              [&](const auto& a, const auto& b) { return rank(a.first) < rank(b.first); });
-        // Its buffer's other sites go with it: the memory is freed with the last of them.
-        const auto chosen = victim->first;
+        // Its buffer's other sites go with it (the victim's Q lies in its own buffer, whether shared or not):
+        // the memory is freed with the last of them.
         const auto buffer = victim->second.q.storage();
         for (auto it = entries_.begin(); it != entries_.end();) {
             const auto& [key, site] = *it;
-            if (!(key.step == chosen.step && key.index == chosen.index && key.kind == chosen.kind) &&
-                !site.q.storage().is_alias_of(buffer)) {
+            if (!site.q.storage().is_alias_of(buffer)) {
                 ++it;
                 continue;
             }
