@@ -3,10 +3,10 @@
 # each run's checkpoint folder, its log (train.log) inside, comes back to $OUT as NAME.tar.* pieces, NAME
 # the folder's name without a leading dot (here: cat tiny-ckpt-r6.tar.* | tar xf - -C .tiny-ckpt-r6).
 #   tools/tiny/device-train.sh [train_tiny options] [-- [train_tiny options] ...]
-# Runs separated by "--" train at the same time: the trainer is held by kernel launches, not by the GPU
-# (135 images/s of a 2.8M-parameter model on an H100), so two or three runs in one call each go about as
-# fast as one alone. Give each its own --out. With several, Adam's moments stay behind (the device returns
-# at most 64 MiB): continue such a run with --init-from, not --resume.
+# Runs separated by "--" train at the same time and share the GPU: two runs of r13's recipe went at 52-63
+# images/s each beside a build, where one of r12's alone went at 133-136 (an H100, 2026-12-07). So two runs
+# buy a comparison on equal steps, not more steps. Give each its own --out. With several, Adam's moments stay
+# behind (the device returns at most 64 MiB): continue such a run with --init-from, not --resume.
 # Carry .debs (tools/fetch-gpu-debs.sh; nlohmann-json and stb suffice) and, to resume, the checkpoint as
 # DIR.tar.xz for --out DIR (tar cf - -C DIR . | xz > DIR.tar.xz): the folder itself (30 MB) and the
 # tracked files together exceed what the device takes along.
