@@ -17,10 +17,11 @@ std::string CallTape::cannot_wait(const std::vector<AttentionObserver*>& observe
 
 void CallTape::on_attention(const AttentionSite& site, const AttentionTensors& t) {
     // Kept tensors stay allocated as long as the graph: the output and the hidden state, which observers that
-    // wait do not read, are left out.
+    // wait do not read, are left out. Each replay overwrites them, so they are shown as transient.
     auto kept = t;
     kept.out = at::Tensor();
     kept.hidden = at::Tensor();
+    kept.transient = true;
     calls_.emplace_back(site, std::move(kept));
 }
 
@@ -46,9 +47,7 @@ void CallTape::pack() {
 }
 
 void CallTape::play(const std::vector<AttentionObserver*>& observers) const {
-    auto shown = calls_;
-    for (auto& [site, tensors] : shown) tensors.transient = true;
-    for (auto* o : observers) o->on_calls_after_the_pass(shown);
+    for (auto* o : observers) o->on_calls_after_the_pass(calls_);
 }
 
 } // namespace attnscope

@@ -118,12 +118,16 @@ void AttentionRouter::add_observer(AttentionObserver* observer) {
         observers_.push_back(observer);
 }
 
+bool AttentionRouter::any_observer(bool (AttentionObserver::*wants)() const) const {
+    return std::any_of(observers_.begin(), observers_.end(), [&](const auto* o) { return (o->*wants)(); });
+}
+
 bool AttentionRouter::observers_keep_lse() const {
-    return std::any_of(observers_.begin(), observers_.end(), [](const auto* o) { return o->wants_lse(); });
+    return any_observer(&AttentionObserver::wants_lse);
 }
 
 bool AttentionRouter::observers_read_values() const {
-    return std::any_of(observers_.begin(), observers_.end(), [](const auto* o) { return o->wants_values(); });
+    return any_observer(&AttentionObserver::wants_values);
 }
 
 void AttentionRouter::remove_observer(AttentionObserver* observer) {
@@ -221,8 +225,7 @@ AttentionResult AttentionRouter::run_backend(const AttentionSite& site, const At
 
 at::Tensor AttentionRouter::attention_forward(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                               const AttentionSite& site, const at::Tensor& hidden) {
-    const bool want_probs =
-        std::any_of(observers_.begin(), observers_.end(), [](const auto* o) { return o->wants_probs(); });
+    const bool want_probs = any_observer(&AttentionObserver::wants_probs);
     const AttentionRequest request{q, k, v, site.scale(), site.upcast, want_probs, observers_keep_lse()};
     const auto choice = resolve(site, request);
     last_used_[{site.index, site.kind}] = choice.backend->name();
@@ -230,8 +233,7 @@ at::Tensor AttentionRouter::attention_forward(const at::Tensor& q, const at::Ten
     const auto result = run_backend(site, request, *choice.backend);
     if (!observers_.empty()) {
         const auto flat = [](const at::Tensor& t) { return t.defined() ? t.flatten(0, 1) : t; };
-        const bool outputs = std::any_of(observers_.begin(), observers_.end(),
-                                         [](const auto* o) { return o->wants_outputs(); });
+        const bool outputs = any_observer(&AttentionObserver::wants_outputs);
         const AttentionTensors seen{flat(q),
                                     flat(k),
                                     observers_read_values() ? flat(v) : at::Tensor(),

@@ -80,6 +80,8 @@ class AttentionRouter {
     }
 
   private:
+    // Whether some observer asks for what `wants` names (wants_probs, wants_lse, ...).
+    bool any_observer(bool (AttentionObserver::*wants)() const) const;
     std::string names_list() const;
     void changed();
     Choice automatic(const AttentionSite& site, const AttentionRequest& request) const;
