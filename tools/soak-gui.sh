@@ -115,7 +115,7 @@ echo "soak-gui: $count actions ($(wc -l < "$work/walk.txt") lines) in $(($(date 
 
 # Bad values: each refused with the file and line, before any window or model.
 for ((i = 0; i < 20; i++)); do
-  line=$(pick "rewind -$RANDOM$RANDOM" "rewind 0" "seed 1$RANDOM$RANDOM$RANDOM$RANDOM$RANDOM" "seed -$RANDOM" \
+  line=$(pick "rewind -$RANDOM$RANDOM" "rewind 0" "seed 2$(printf '%05d' $RANDOM $RANDOM $RANDOM $RANDOM)" "seed -$RANDOM" \
     "steps 0" "steps -$RANDOM" "size $((RANDOM % 100))x" "size x$RANDOM" "select-head -$((RANDOM % 9 + 1))" \
     "select-token $((RANDOM + 77))" "select-index 0" "select-index -$RANDOM" "cfg nan" "opacity inf" \
     "click 0.5" "quit now" "frobnicate $RANDOM" "prompt \"unterminated")
