@@ -2,8 +2,9 @@
 // Our fused attention kernel for the CPU: softmax(scale Q K^T) V and each row's log-sum-exp, computed a block
 // of queries at a time against every key, so that P only ever exists as one block in cache (the math backend
 // materializes all of it: 0.5 GB a call at a 64x64 site with 8 heads, faulted in afresh each time). fp32
-// throughout, in explicit SIMD (GCC vector extensions) built twice: for AVX2 with FMA, chosen at run time
-// where the processor has them, and for the x86-64 baseline. No LibTorch: cpu_attention.h feeds it tensors.
+// throughout, in explicit SIMD (GCC vector extensions) built three times: 16 lanes for AVX-512 and 8 for AVX2
+// with FMA, the best the processor has chosen at run time, and 8 for the x86-64 baseline. No LibTorch:
+// cpu_attention.h feeds it tensors.
 //
 // The same kernel computes our int8 kernel's scores (kernels/int8_attention.cu) when given its quantized Q
 // and K (core/attention/int8_quantization.h), so quantization error can be seen without a GPU.
@@ -44,14 +45,15 @@ struct CpuAttentionArgs {
 int64_t cpu_attention_tasks(const CpuAttentionArgs& a);
 // Floats of scratch one thread needs to run tasks.
 int64_t cpu_attention_scratch_floats(const CpuAttentionArgs& a);
-// The kernel's builds: the best this processor runs (AVX2 with FMA where it has them), or the x86-64
-// baseline's (SSE2), which every x86-64 processor runs.
-enum class CpuIsa { Best, Baseline };
+// The kernel's builds: the best this processor runs (AVX-512 where it has AVX-512F and DQ, else AVX2 with FMA
+// where it has them), at most AVX2 with FMA, or the x86-64 baseline's (SSE2), which every x86-64 processor
+// runs. A build the processor lacks falls to the next one down.
+enum class CpuIsa { Best, Avx2, Baseline };
 
 // Runs tasks [first, last) with `scratch` (cpu_attention_scratch_floats floats, this thread's own).
 void cpu_attention_run(const CpuAttentionArgs& a, int64_t first, int64_t last, float* scratch,
                        CpuIsa isa = CpuIsa::Best);
-// Which build CpuIsa::Best is here: "avx2+fma" or "x86-64 baseline".
+// Which build CpuIsa::Best is here: "avx512", "avx2+fma" or "x86-64 baseline".
 const char* cpu_attention_isa();
 
 } // namespace attnscope::cpu
