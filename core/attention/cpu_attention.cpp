@@ -3,6 +3,7 @@
 #include "int8_quantization.h"
 
 #include <ATen/Parallel.h>
+#include <cstring>
 #include <vector>
 
 namespace attnscope {
@@ -23,8 +24,12 @@ std::string cpu_attention_unsupported_reason(const AttentionRequest& r) {
     return request_shape_problem(r);
 }
 
-bool cpu_attention_preferred(const AttentionRequest& r) {
-    return r.q.dim() == 4 && r.q.size(3) <= 16;
+std::string cpu_attention_preferred_because(const AttentionRequest& r) {
+    if (r.q.dim() != 4) return {};
+    if (r.q.size(3) <= 16) return "on the CPU our kernel beats math at head dims up to 16";
+    if (std::strcmp(cpu::cpu_attention_isa(), "avx512") == 0)
+        return "on the CPU our kernel's AVX-512 build beats math at every head dim";
+    return {};
 }
 
 CpuAttentionCall::CpuAttentionCall(const AttentionRequest& r, CpuScores scores) {

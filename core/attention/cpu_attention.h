@@ -17,10 +17,11 @@ enum class CpuScores {
 
 // Why the CPU kernel cannot run `r` (not CPU tensors, fp16 or fp64, shapes), or empty.
 std::string cpu_attention_unsupported_reason(const AttentionRequest& r);
-// Whether automatic choice takes our kernel over math on the CPU: for head dims up to 16, where it is
-// faster (1.5-2.8x at the tiny model's 4-8, 1.1x at 16); from 24 on OpenBLAS's matrix products win (SD's
-// 40-160: math 1.3-1.8x faster). Measured on 2 cores, docs/benchmarks.md.
-bool cpu_attention_preferred(const AttentionRequest& r);
+// Why automatic choice takes our kernel over math on the CPU for `r`, or empty where math is the faster:
+// head dims up to 16 in every build (2.3-6.6x math at the tiny model's 4-8 with AVX2, more with AVX-512),
+// and every head dim in the AVX-512 build (1.1-1.6x math at SD v1's 40-160, where the AVX2 build only about
+// matches OpenBLAS's matrix products: 0.9-1.4x). Measured on 2 cores, docs/benchmarks.md.
+std::string cpu_attention_preferred_because(const AttentionRequest& r);
 // One call's operands in the layouts the kernel takes, and its outputs: `args` points into the tensors this
 // object holds, so it must outlive every run of them. out (rows, Sq, d) and lse (rows, Sq) are fp32 and
 // unwritten until the kernel runs.

@@ -158,12 +158,12 @@ AttentionRouter::Choice AttentionRouter::automatic(const AttentionSite& site,
         if (const auto* m = runnable("math")) return {m, why};
         throw std::invalid_argument("no attention backend can run " + site.label());
     };
-    // The reference where P is wanted. On the CPU our kernel where it beats math (small heads), else math
-    // (LibTorch 1.13's CPU SDPA is the same arithmetic without the LSE). int8 is never chosen automatically.
+    // The reference where P is wanted. On the CPU our kernel where it beats math, else math (LibTorch 1.13's
+    // CPU SDPA is the same arithmetic without the LSE). int8 is never chosen automatically.
     if (request.want_probs) return math("an observer wants P, which math materializes");
     if (request.q.is_cpu()) {
-        if (const auto* f = runnable("flash"); f && cpu_attention_preferred(request))
-            return {f, "on the CPU our kernel beats math at head dims up to 16"};
+        if (const auto* f = runnable("flash"))
+            if (auto why = cpu_attention_preferred_because(request); !why.empty()) return {f, std::move(why)};
         return math("on the CPU math (BLAS) is fastest at this head dim");
     }
     // On a GPU the fused backends: our flash kernel where it runs, LibTorch's SDPA.
