@@ -202,7 +202,7 @@ TEST(AttentionRouter, AutomaticOnTheCpuIsFlashForSmallHeadsUnlessPIsWantedOrFp64
     // only about matches them.
     const auto wide_heads = at::randn({1, 2, 8, 40});
     router.attention_forward(wide_heads, wide_heads, wide_heads, site);
-    const bool avx512 = std::string(cpu::cpu_attention_isa()) == "avx512";
+    const bool avx512 = cpu::cpu_attention_runs_avx512();
     EXPECT_EQ(router.last_used().at({5, AttentionKind::Self}), avx512 ? "flash" : "math");
     EXPECT_EQ(router.last_why().at({5, AttentionKind::Self}),
               avx512 ? "on the CPU our kernel's AVX-512 build beats math at every head dim"

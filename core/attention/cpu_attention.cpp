@@ -3,7 +3,6 @@
 #include "int8_quantization.h"
 
 #include <ATen/Parallel.h>
-#include <cstring>
 #include <vector>
 
 namespace attnscope {
@@ -27,7 +26,7 @@ std::string cpu_attention_unsupported_reason(const AttentionRequest& r) {
 std::string cpu_attention_preferred_because(const AttentionRequest& r) {
     if (r.q.dim() != 4) return {};
     if (r.q.size(3) <= 16) return "on the CPU our kernel beats math at head dims up to 16";
-    if (std::strcmp(cpu::cpu_attention_isa(), "avx512") == 0)
+    if (cpu::cpu_attention_runs_avx512())
         return "on the CPU our kernel's AVX-512 build beats math at every head dim";
     return {};
 }

@@ -63,24 +63,21 @@ template <int W> ATTNSCOPE_INLINE void halves(vf<W> x, vf<W / 2>& lo, vf<W / 2>&
     std::memcpy(&lo, &x, sizeof lo);
     std::memcpy(&hi, reinterpret_cast<const char*>(&x) + sizeof lo, sizeof hi);
 }
-template <int W> ATTNSCOPE_INLINE float lane_max(vf<W> x) {
+// combine(x[0], ..., x[W - 1]), half a vector against the other half down to four lanes, then pairwise.
+template <int W, typename Combine> ATTNSCOPE_INLINE float lane_reduce(vf<W> x, Combine combine) {
     if constexpr (W > 4) {
         vf<W / 2> lo, hi;
         halves<W>(x, lo, hi);
-        return lane_max<W / 2>(lo > hi ? lo : hi);
+        return lane_reduce<W / 2>(combine(lo, hi), combine);
     } else {
-        const float a = x[0] > x[1] ? x[0] : x[1], b = x[2] > x[3] ? x[2] : x[3];
-        return a > b ? a : b;
+        return combine(combine(x[0], x[1]), combine(x[2], x[3]));
     }
 }
+template <int W> ATTNSCOPE_INLINE float lane_max(vf<W> x) {
+    return lane_reduce<W>(x, [](auto a, auto b) { return a > b ? a : b; });
+}
 template <int W> ATTNSCOPE_INLINE float lane_sum(vf<W> x) {
-    if constexpr (W > 4) {
-        vf<W / 2> lo, hi;
-        halves<W>(x, lo, hi);
-        return lane_sum<W / 2>(lo + hi);
-    } else {
-        return (x[0] + x[1]) + (x[2] + x[3]);
-    }
+    return lane_reduce<W>(x, [](auto a, auto b) { return a + b; });
 }
 
 // 2^x: x = n + f with n an integer and |f| <= 1/2, 2^f by a degree-5 polynomial fitted (iteratively
@@ -145,8 +142,12 @@ ATTNSCOPE_INLINE void scores(const CpuAttentionArgs& a, const Task& t, float* s,
     }
     for (int i0 = 0; i0 < t.count; i0 += kQ) {
         vf<W> m[kQ];
+        float q_step[kQ];
 #pragma GCC unroll 8
-        for (int r = 0; r < kQ; ++r) m[r] = splat<W>(-INFINITY);
+        for (int r = 0; r < kQ; ++r) {
+            m[r] = splat<W>(-INFINITY);
+            q_step[r] = a.q_steps ? a.q_steps[at + std::min(i0 + r, last)] : 1.f;
+        }
         for (int64_t j0 = 0; j0 < kp; j0 += kKeyTile) {
             vf<W> acc[kQ][kVecs] = {};
             for (int c = 0; c < d; ++c) {
@@ -168,8 +169,7 @@ ATTNSCOPE_INLINE void scores(const CpuAttentionArgs& a, const Task& t, float* s,
                 const auto inside = lane + static_cast<float>(j) < static_cast<float>(seq_k);
 #pragma GCC unroll 8
                 for (int r = 0; r < kQ; ++r) {
-                    const float q_step = a.q_steps ? a.q_steps[at + std::min(i0 + r, last)] : 1.f;
-                    const vf<W> dot = k_steps ? acc[r][h] * (q_step * k_step) : acc[r][h];
+                    const vf<W> dot = k_steps ? acc[r][h] * (q_step[r] * k_step) : acc[r][h];
                     const vf<W> x = inside ? dot * scale : splat<W>(-INFINITY);
                     m[r] = x > m[r] ? x : m[r];
                     store<W>(s + (i0 + r) * kp + j, x);
@@ -351,6 +351,10 @@ void cpu_attention_run(const CpuAttentionArgs& a, int64_t first, int64_t last, f
         run_avx2(a, first, last, scratch);
     else
         run_baseline(a, first, last, scratch);
+}
+
+bool cpu_attention_runs_avx512() {
+    return has_avx512();
 }
 
 const char* cpu_attention_isa() {

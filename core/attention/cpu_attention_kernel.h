@@ -53,6 +53,8 @@ enum class CpuIsa { Best, Avx2, Baseline };
 // Runs tasks [first, last) with `scratch` (cpu_attention_scratch_floats floats, this thread's own).
 void cpu_attention_run(const CpuAttentionArgs& a, int64_t first, int64_t last, float* scratch,
                        CpuIsa isa = CpuIsa::Best);
+// Whether CpuIsa::Best is the AVX-512 build here.
+bool cpu_attention_runs_avx512();
 // Which build CpuIsa::Best is here: "avx512", "avx2+fma" or "x86-64 baseline".
 const char* cpu_attention_isa();
 
